@@ -1,0 +1,78 @@
+"""The ``org.orderseal.capture`` assertion vocabulary (pure data; see docs/assertion.md).
+
+Shared with the verifier, which parses what the sealer wrote.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ASSERTION_LABEL",
+    "ASSERTION_VERSION",
+    "DIGITAL_CAPTURE",
+    "AI_SOURCE_TYPES",
+    "CaptureAssertion",
+    "ChainLink",
+    "DeviceAttestation",
+    "Stage",
+]
+
+ASSERTION_LABEL = "org.orderseal.capture"
+ASSERTION_VERSION = 1
+DIGITAL_CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+#: IPTC digital source types that declare generative-AI content (C2PA 2.1 §18.13.2.1).
+AI_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia"})
+
+
+class Stage(StrEnum):
+    """Where in the order's life the capture was made."""
+
+    SHIPMENT = "shipment"
+    RECEIPT = "receipt"
+
+
+class DeviceAttestation(BaseModel):
+    """The device's own signed statement about the bytes it sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statement: str = Field(description="canonical JSON the device signed")
+    signature: str = Field(description="base64url DER ECDSA P-256 signature")
+    certificate_pem: str
+
+
+class ChainLink(BaseModel):
+    """One piece of shipment evidence a receipt seal chains back to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    evidence_id: str
+    manifest_id: str
+    content_sha256: str
+
+
+class CaptureAssertion(BaseModel):
+    """What OrderSeal binds into every sealed file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = ASSERTION_VERSION
+    order_id: str
+    stage: Stage
+    device_id: str
+    session_id: str
+    captured_at: str = Field(description="device clock, RFC 3339 UTC")
+    received_at: str = Field(description="service clock at intake, RFC 3339 UTC")
+    content_sha256: str = Field(description="SHA-256 of the bytes as received from the device")
+    media_type: str
+    serials: tuple[str, ...] = ()
+    attestation: DeviceAttestation | None = None
+    chain: tuple[ChainLink, ...] = ()
+
+    def to_assertion(self) -> dict[str, Any]:
+        """The ``assertions[]`` entry for a c2pa manifest definition."""
+        return {"label": ASSERTION_LABEL, "data": self.model_dump(mode="json")}

@@ -1,0 +1,122 @@
+"""Request and response models of the capture API (input and output kept separate)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BuyerTokenIn",
+    "BuyerTokenOut",
+    "DeviceEnrolIn",
+    "DeviceEnrolOut",
+    "EvidenceOut",
+    "LabelOut",
+    "OrderIn",
+    "OrderItemIn",
+    "OrderOut",
+    "QRCheckIn",
+    "QRCheckOut",
+    "ReceiptSessionIn",
+    "SessionOut",
+    "ShipmentSessionIn",
+]
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrderItemIn(_In):
+    sku: str = Field(pattern=_ID)
+    quantity: int = Field(ge=1, le=10_000)
+    serials: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class OrderIn(_In):
+    order_id: str = Field(pattern=_ID)
+    buyer_id: str = Field(pattern=_ID)
+    items: list[OrderItemIn] = Field(min_length=1, max_length=1000)
+    declared_value: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    carrier: str | None = Field(default=None, max_length=64)
+    tracking_number: str | None = Field(default=None, max_length=64)
+    expected_delivery: date | None = None
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    buyer_id: str
+    declared_value: str
+    currency: str
+    created_at: datetime
+
+
+class BuyerTokenIn(_In):
+    buyer_id: str = Field(pattern=_ID)
+
+
+class BuyerTokenOut(BaseModel):
+    token: str
+    expires_in_seconds: int
+
+
+class DeviceEnrolIn(_In):
+    device_id: str = Field(pattern=_ID)
+    kind: str = Field(pattern=r"^(station|buyer)$")
+    owner_id: str | None = Field(default=None, pattern=_ID)
+    csr_pem: str = Field(max_length=16_384)
+
+
+class DeviceEnrolOut(BaseModel):
+    device_id: str
+    certificate_pem: str
+    chain_pem: str
+    not_after: datetime
+
+
+class ShipmentSessionIn(_In):
+    order_id: str = Field(pattern=_ID)
+
+
+class ReceiptSessionIn(_In):
+    token: str = Field(max_length=2048)
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    order_id: str
+    stage: str
+    expires_at: datetime
+
+
+class EvidenceOut(BaseModel):
+    evidence_id: str
+    order_id: str
+    stage: str
+    manifest_id: str
+    sealed_sha256: str
+    original_sha256: str
+    media_type: str
+    sealed_at: datetime
+    replayed: bool
+
+
+class LabelOut(BaseModel):
+    order_id: str
+    token: str
+    label_png_url: str
+
+
+class QRCheckIn(_In):
+    payload: str = Field(max_length=4096)
+
+
+class QRCheckOut(BaseModel):
+    official: bool
+    order_id: str | None
+    message: str

@@ -1,0 +1,153 @@
+"""Sealing: the only caller of c2pa's ``Builder``. File to file, so memory stays bounded.
+
+Seals are made with our trust anchors loaded (otherwise c2pa records the shipment
+ingredient of a receipt as ``signingCredential.untrusted``), without the claim thumbnail
+(90% of photo sealing time; agents get thumbnails outside the manifest) and without
+verify-after-sign (the ledger records the result and the verifier checks it on use).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import c2pa
+
+from capture.errors import SealError
+from capture.manifest import DIGITAL_CAPTURE, CaptureAssertion
+from keys.signer import Signer
+from keys.trust import certificates_to_pem
+
+__all__ = ["SEALABLE_MEDIA_TYPES", "Sealer"]
+
+_log = logging.getLogger(__name__)
+
+SEALABLE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "video/mp4", "video/quicktime"})
+_GENERATOR = {"name": "OrderSeal", "version": "0.1.0"}
+
+
+@functools.lru_cache(maxsize=8)
+def _context(trust_pem: str) -> c2pa.Context:
+    return c2pa.Context.from_dict(
+        {
+            "trust": {"trust_anchors": trust_pem},
+            "verify": {
+                "remote_manifest_fetch": False,
+                "ocsp_fetch": False,
+                "verify_after_sign": False,
+            },
+            "builder": {"thumbnail": {"enabled": False}},
+            # Keep c2pa's intermediate copy on disk: memory must not grow with video size.
+            "core": {"backing_store_memory_threshold_in_mb": 0},
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """Seals media with the capture service's signer."""
+
+    signer: Signer
+    trust_pem: str
+    tsa_url: str | None = None
+
+    def _c2pa_signer(self) -> c2pa.Signer:
+        signer = self.signer
+
+        def sign(data: bytes) -> bytes:
+            # c2pa swallows callback exceptions into "COSE signature invalid": log here.
+            try:
+                return signer.sign(data)
+            except Exception:
+                _log.exception("service signer failed")
+                raise
+
+        return c2pa.Signer.from_callback(
+            sign,
+            c2pa.C2paSigningAlg.ES256,
+            certificates_to_pem(self.signer.certificate_chain),
+            self.tsa_url,
+        )
+
+    def seal(
+        self,
+        source: Path,
+        dest: Path,
+        *,
+        media_type: str,
+        assertion: CaptureAssertion,
+        title: str,
+        ingredient_archives: Sequence[Path] = (),
+    ) -> str:
+        """Write a sealed copy of ``source`` to ``dest`` and return its manifest id.
+
+        Raises:
+            SealError: the media type is not sealable or c2pa rejects the file.
+        """
+        if media_type not in SEALABLE_MEDIA_TYPES:
+            raise SealError(
+                f"expected one of {sorted(SEALABLE_MEDIA_TYPES)}, found {media_type}",
+                code="unsupported_media",
+            )
+        manifest_id = f"urn:c2pa:{uuid.uuid4()}"
+        definition: dict[str, Any] = {
+            "label": manifest_id,
+            "title": title,
+            "claim_generator_info": [_GENERATOR],
+            "assertions": [
+                {
+                    "label": "c2pa.actions",
+                    "data": {
+                        "actions": [
+                            {"action": "c2pa.created", "digitalSourceType": DIGITAL_CAPTURE}
+                        ]
+                    },
+                },
+                assertion.to_assertion(),
+            ],
+        }
+        try:
+            with c2pa.Builder(definition, context=_context(self.trust_pem)) as builder:
+                for archive in ingredient_archives:
+                    with archive.open("rb") as stream:
+                        builder.add_ingredient_from_archive(stream)
+                with source.open("rb") as src, dest.open("w+b") as dst:
+                    builder.sign(self._c2pa_signer(), media_type, src, dst)
+        except c2pa.C2paError as exc:
+            dest.unlink(missing_ok=True)
+            raise SealError(
+                f"expected a well-formed {media_type} file, c2pa could not seal it",
+                code="corrupt_media",
+            ) from exc
+        return manifest_id
+
+    def write_ingredient_archive(
+        self, sealed: Path, dest: Path, *, media_type: str, title: str, label: str
+    ) -> None:
+        """Pack sealed shipment evidence as a reusable ingredient for receipt seals.
+
+        Reading the archive at receipt costs kilobytes instead of re-hashing a video.
+
+        Raises:
+            SealError: c2pa could not read the sealed file.
+        """
+        try:
+            with c2pa.Builder(
+                {"claim_generator_info": [_GENERATOR]}, context=_context(self.trust_pem)
+            ) as builder:
+                with sealed.open("rb") as stream:
+                    builder.add_ingredient(
+                        {"title": title, "relationship": "componentOf", "label": label},
+                        media_type,
+                        stream,
+                    )
+                with dest.open("w+b") as out:
+                    builder.write_ingredient_archive(label, out)
+        except c2pa.C2paError as exc:
+            dest.unlink(missing_ok=True)
+            raise SealError("could not build the shipment ingredient archive") from exc

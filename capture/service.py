@@ -1,0 +1,490 @@
+"""Capture use cases: orders, sessions, intake checks, sealing, storing and recording."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from cryptography import x509
+
+from capture.errors import CaptureError, SessionClosedError
+from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
+from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
+from capture.tokens import issue_label_token, verify_label_token
+from infra.errors import NotFoundError, OrderSealError
+from infra.ledger.models import CaptureSession, Device, Evidence, Order
+from infra.ledger.repository import Ledger
+from infra.media import IMAGE_TYPES, ReceivedFile, sha256_file, sniff_media_type
+from infra.storage.base import EvidenceStore
+from keys.attestation import CaptureStatement, verify_signature
+from keys.errors import CertificateError
+from keys.trust import TrustList, certificates_to_pem, verify_chain
+
+__all__ = ["CaptureService", "DeviceIdentity", "OrderItem", "SealedEvidence"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    """One order line."""
+
+    sku: str
+    quantity: int
+    serials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """An enrolled, currently valid device with its certificate."""
+
+    device_id: str
+    kind: str
+    owner_id: str | None
+    certificate: x509.Certificate
+
+
+@dataclass(frozen=True)
+class SealedEvidence:
+    """The result of one sealed upload."""
+
+    evidence_id: str
+    order_id: str
+    stage: str
+    manifest_id: str
+    sealed_sha256: str
+    original_sha256: str
+    media_type: str
+    sealed_at: datetime
+    replayed: bool = False
+
+
+class CaptureService:
+    """Everything the capture API does, independent of HTTP."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        store: EvidenceStore,
+        sealer: Sealer,
+        trust: TrustList,
+        device_ca_chain: tuple[x509.Certificate, ...],
+        work_dir: Path,
+        receipt_session: timedelta,
+        shipment_session: timedelta,
+        label_ttl: timedelta,
+        max_photo_bytes: int,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.sealer = sealer
+        self.trust = trust
+        self.device_ca_chain = device_ca_chain
+        self.work_dir = work_dir
+        self.receipt_session = receipt_session
+        self.shipment_session = shipment_session
+        self.label_ttl = label_ttl
+        self.max_photo_bytes = max_photo_bytes
+
+    # Orders ------------------------------------------------------------------
+    def register_order(
+        self,
+        *,
+        order_id: str,
+        buyer_id: str,
+        items: list[OrderItem],
+        declared_value: Decimal,
+        currency: str,
+        carrier: str | None,
+        tracking_number: str | None,
+        expected_delivery: date | None,
+        now: datetime,
+    ) -> Order:
+        """Register an order for capture; the id must be new."""
+        order = Order(
+            order_id=order_id,
+            buyer_id=buyer_id,
+            items=[
+                {"sku": i.sku, "quantity": i.quantity, "serials": list(i.serials)} for i in items
+            ],
+            declared_value=str(declared_value),
+            currency=currency,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            expected_delivery=expected_delivery,
+            created_at=now,
+        )
+        self.ledger.add_order(order)
+        return order
+
+    def _order(self, order_id: str) -> Order:
+        order = self.ledger.get_order(order_id)
+        if order is None:
+            raise NotFoundError(f"order {order_id} is not registered", code="order_unknown")
+        return order
+
+    # Devices -----------------------------------------------------------------
+    def device_identity(self, device_id: str, *, now: datetime) -> DeviceIdentity:
+        """Load an enrolled device and check it may act now.
+
+        Raises:
+            OrderSealError: unknown (``device_unknown``), revoked or expired device.
+        """
+        device: Device | None = self.ledger.get_device(device_id)
+        if device is None:
+            raise OrderSealError(
+                "expected an enrolled device", code="device_unknown", http_status=401
+            )
+        if device.revoked_at is not None:
+            raise OrderSealError(
+                "this device has been revoked", code="device_revoked", http_status=403
+            )
+        certificate = x509.load_pem_x509_certificate(device.certificate_pem.encode())
+        try:
+            verify_chain(certificate, self.device_ca_chain[:-1], self.trust, now=now)
+        except CertificateError as exc:
+            raise OrderSealError(
+                "the device certificate is expired or invalid",
+                code="device_certificate_invalid",
+                http_status=403,
+            ) from exc
+        return DeviceIdentity(device.device_id, device.kind, device.owner_id, certificate)
+
+    # Sessions ----------------------------------------------------------------
+    def open_shipment_session(
+        self, station: DeviceIdentity, order_id: str, *, now: datetime
+    ) -> CaptureSession:
+        """A station opens a packing session after scanning the order."""
+        self._order(order_id)
+        row = CaptureSession(
+            session_id=f"ss_{secrets.token_urlsafe(12)}",
+            order_id=order_id,
+            stage=Stage.SHIPMENT.value,
+            device_id=station.device_id,
+            buyer_id=None,
+            opened_at=now,
+            expires_at=now + self.shipment_session,
+            closed_at=None,
+        )
+        self.ledger.add_session(row)
+        return row
+
+    def close_shipment_session(
+        self, station: DeviceIdentity, session_id: str, *, now: datetime
+    ) -> str:
+        """Close a packing session and return the label token for the parcel.
+
+        Raises:
+            CaptureError: the session holds no evidence yet.
+        """
+        session = self._own_session(session_id, station_id=station.device_id, buyer_id=None)
+        if not self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value):
+            raise CaptureError(
+                "expected at least one sealed capture before the label", code="session_empty"
+            )
+        self.ledger.close_session(session_id, now)
+        return issue_label_token(
+            self.sealer.signer,
+            order_id=session.order_id,
+            session_id=session_id,
+            now=now,
+            ttl=self.label_ttl,
+        )
+
+    def label_token_for(self, order_id: str, *, now: datetime) -> str:
+        """A fresh label token for the order's latest closed shipment session."""
+        session = self.ledger.latest_shipment_session(order_id)
+        if session is None or session.closed_at is None:
+            raise NotFoundError("no closed shipment session for this order", code="no_label")
+        return issue_label_token(
+            self.sealer.signer,
+            order_id=order_id,
+            session_id=session.session_id,
+            now=now,
+            ttl=self.label_ttl,
+        )
+
+    def open_receipt_session(
+        self, buyer_id: str, token: str, *, now: datetime
+    ) -> CaptureSession:
+        """The buyer scanned the parcel label: open a short session for that order only.
+
+        Raises:
+            TokenError: the label is forged or expired.
+            OrderSealError: ``not_your_order`` when the order belongs to someone else.
+        """
+        label = verify_label_token(token, self.sealer.signer.certificate_chain[:1], now=now)
+        order = self._order(label.order_id)
+        if order.buyer_id != buyer_id:
+            raise OrderSealError(
+                "this parcel is not one of your orders", code="not_your_order", http_status=403
+            )
+        row = CaptureSession(
+            session_id=f"rs_{secrets.token_urlsafe(12)}",
+            order_id=order.order_id,
+            stage=Stage.RECEIPT.value,
+            device_id=None,
+            buyer_id=buyer_id,
+            opened_at=now,
+            expires_at=now + self.receipt_session,
+            closed_at=None,
+        )
+        self.ledger.add_session(row)
+        return row
+
+    def finish_session(
+        self, session_id: str, *, station_id: str | None, buyer_id: str | None, now: datetime
+    ) -> None:
+        """Close a receipt session when the buyer is done."""
+        self._own_session(session_id, station_id=station_id, buyer_id=buyer_id)
+        self.ledger.close_session(session_id, now)
+
+    def buyer_evidence(self, session_id: str, evidence_id: str, *, buyer_id: str) -> Evidence:
+        """A buyer's own sealed capture from one of their receipt sessions."""
+        self._own_session(session_id, station_id=None, buyer_id=buyer_id)
+        row = self.ledger.get_evidence(evidence_id)
+        if row is None or row.session_id != session_id:
+            raise NotFoundError("no such evidence in this session", code="evidence_not_found")
+        return row
+
+    def _own_session(
+        self, session_id: str, *, station_id: str | None, buyer_id: str | None
+    ) -> CaptureSession:
+        session = self.ledger.get_session(session_id)
+        owned = session is not None and (
+            (station_id is not None and session.device_id == station_id)
+            or (buyer_id is not None and session.buyer_id == buyer_id)
+        )
+        if session is None or not owned:
+            # Same answer for "absent" and "someone else's": no probing of session ids.
+            raise NotFoundError("no such session for this caller", code="session_not_found")
+        return session
+
+    def _open_session(
+        self, session_id: str, *, station_id: str | None, buyer_id: str | None, now: datetime
+    ) -> CaptureSession:
+        session = self._own_session(session_id, station_id=station_id, buyer_id=buyer_id)
+        if session.closed_at is not None or now >= session.expires_at:
+            raise SessionClosedError("the capture session is closed or expired")
+        return session
+
+    # Sealing -----------------------------------------------------------------
+    def seal_upload(
+        self,
+        *,
+        session_id: str,
+        device: DeviceIdentity,
+        buyer_id: str | None,
+        received: ReceivedFile,
+        statement_json: str,
+        statement_signature: str,
+        title: str,
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> SealedEvidence:
+        """Check the device's statement, seal the bytes, store them and record the evidence.
+
+        The received temp file is consumed. A retry with the same idempotency key returns the
+        first result and stores nothing twice.
+        """
+        try:
+            if idempotency_key:
+                earlier = self.ledger.find_by_idempotency(device.device_id, idempotency_key)
+                if earlier is not None:
+                    return _sealed(earlier, replayed=True)
+            station_id = device.device_id if device.kind == "station" else None
+            session = self._open_session(
+                session_id, station_id=station_id, buyer_id=buyer_id, now=now
+            )
+            statement = self._check_statement(
+                statement_json, statement_signature, device, session, received
+            )
+            media_type = sniff_media_type(received.path)
+            if media_type not in SEALABLE_MEDIA_TYPES:
+                raise CaptureError(
+                    f"expected a JPEG, PNG, MP4 or MOV capture, found {media_type or 'unknown'}",
+                    code="unsupported_media",
+                )
+            if media_type in IMAGE_TYPES and received.size > self.max_photo_bytes:
+                raise CaptureError("the photo exceeds the size limit", code="payload_too_large")
+            return self._seal_and_record(
+                session,
+                device,
+                received,
+                (statement, statement_signature),
+                media_type,
+                title,
+                idempotency_key,
+                now,
+            )
+        finally:
+            received.path.unlink(missing_ok=True)
+
+    def _check_statement(
+        self,
+        statement_json: str,
+        signature: str,
+        device: DeviceIdentity,
+        session: CaptureSession,
+        received: ReceivedFile,
+    ) -> CaptureStatement:
+        try:
+            statement = CaptureStatement.from_json(statement_json)
+        except ValueError as exc:
+            raise CaptureError(str(exc), code="attestation_malformed") from exc
+        try:
+            verify_signature(device.certificate, statement.canonical(), signature)
+        except CertificateError as exc:
+            raise OrderSealError(
+                "the capture statement is not signed by this device",
+                code="attestation_invalid",
+                http_status=403,
+            ) from exc
+        expected = {
+            "device_id": device.device_id,
+            "order_id": session.order_id,
+            "session_id": session.session_id,
+            "stage": session.stage,
+            "content_sha256": received.sha256,
+        }
+        wrong = [k for k, v in expected.items() if getattr(statement, k) != v]
+        if wrong:
+            raise CaptureError(
+                f"the capture statement does not match the upload: {', '.join(sorted(wrong))}",
+                code="attestation_mismatch",
+            )
+        try:
+            datetime.fromisoformat(statement.captured_at)
+        except ValueError as exc:
+            raise CaptureError("expected an RFC 3339 captured_at", code="attestation_malformed") from exc
+        return statement
+
+    def _seal_and_record(
+        self,
+        session: CaptureSession,
+        device: DeviceIdentity,
+        received: ReceivedFile,
+        attested: tuple[CaptureStatement, str],
+        media_type: str,
+        title: str,
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> SealedEvidence:
+        statement, signature = attested
+        stage = Stage(session.stage)
+        chain: list[ChainLink] = []
+        archives: list[Path] = []
+        with tempfile.TemporaryDirectory(dir=self.work_dir) as scratch:
+            scratch_dir = Path(scratch)
+            if stage == Stage.RECEIPT:
+                shipment = self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)
+                if not shipment:
+                    raise CaptureError(
+                        "the order has no shipment evidence to chain to", code="chain_missing"
+                    )
+                for index, row in enumerate(shipment):
+                    chain.append(
+                        ChainLink(
+                            evidence_id=row.evidence_id,
+                            manifest_id=row.manifest_id,
+                            content_sha256=row.original_sha256,
+                        )
+                    )
+                    if row.archive_key:
+                        archive = scratch_dir / f"ingredient-{index}.c2pa"
+                        with self.store.open_local(row.archive_key) as stored:
+                            archive.write_bytes(stored.read_bytes())
+                        archives.append(archive)
+            assertion = CaptureAssertion(
+                order_id=session.order_id,
+                stage=stage,
+                device_id=device.device_id,
+                session_id=session.session_id,
+                captured_at=statement.captured_at,
+                received_at=now.isoformat(),
+                content_sha256=received.sha256,
+                media_type=media_type,
+                attestation=DeviceAttestation(
+                    statement=statement.canonical().decode(),
+                    signature=signature,
+                    certificate_pem=certificates_to_pem((device.certificate,)),
+                ),
+                chain=tuple(chain),
+            )
+            sealed_path = scratch_dir / "sealed"
+            manifest_id = self.sealer.seal(
+                received.path,
+                sealed_path,
+                media_type=media_type,
+                assertion=assertion,
+                title=_safe_title(title, media_type),
+                ingredient_archives=archives,
+            )
+            evidence_id = f"ev_{uuid.uuid4().hex[:20]}"
+            archive_key = archive_sha = None
+            if stage == Stage.SHIPMENT:
+                archive_path = scratch_dir / "archive.c2pa"
+                self.sealer.write_ingredient_archive(
+                    sealed_path,
+                    archive_path,
+                    media_type=media_type,
+                    title=_safe_title(title, media_type),
+                    label=evidence_id,
+                )
+                archive_sha = sha256_file(archive_path)
+                archive_key = self.store.put_file(archive_path, archive_sha)
+            sealed_sha = sha256_file(sealed_path)
+            sealed_size = sealed_path.stat().st_size
+            storage_key = self.store.put_file(sealed_path, sealed_sha)
+        row = Evidence(
+            evidence_id=evidence_id,
+            order_id=session.order_id,
+            session_id=session.session_id,
+            stage=stage.value,
+            device_id=device.device_id,
+            media_type=media_type,
+            title=_safe_title(title, media_type),
+            original_sha256=received.sha256,
+            sealed_sha256=sealed_sha,
+            sealed_size=sealed_size,
+            storage_key=storage_key,
+            manifest_id=manifest_id,
+            archive_key=archive_key,
+            archive_sha256=archive_sha,
+            captured_at=datetime.fromisoformat(statement.captured_at),
+            received_at=now,
+            sealed_at=now,
+            idempotency_key=idempotency_key,
+        )
+        self.ledger.add_evidence(row)
+        _log.info("sealed %s for order %s (%s)", evidence_id, session.order_id, stage.value)
+        return _sealed(row)
+
+
+def _safe_title(title: str, media_type: str) -> str:
+    cleaned = "".join(c for c in title if c.isalnum() or c in "-_. ")[:120].strip()
+    extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}.get(
+        media_type, "mov"
+    )
+    return cleaned or f"capture.{extension}"
+
+
+def _sealed(row: Evidence, *, replayed: bool = False) -> SealedEvidence:
+    return SealedEvidence(
+        evidence_id=row.evidence_id,
+        order_id=row.order_id,
+        stage=row.stage,
+        manifest_id=row.manifest_id,
+        sealed_sha256=row.sealed_sha256,
+        original_sha256=row.original_sha256,
+        media_type=row.media_type,
+        sealed_at=row.sealed_at,
+        replayed=replayed,
+    )

@@ -1,0 +1,262 @@
+"""HTTP clients as the real callers use the API: packing station, buyer app, platform.
+
+The station and buyer app hold their own device key; it never leaves this process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from keys.attestation import (
+    CaptureStatement,
+    b64url_encode,
+    request_signing_payload,
+    sign_bytes,
+)
+
+__all__ = ["APIError", "BuyerClient", "DeviceKey", "PlatformClient", "StationClient"]
+
+_CHUNK = 1024 * 1024
+
+
+class APIError(Exception):
+    """The service answered with an error object."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _check(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        try:
+            error = response.json()["error"]
+            raise APIError(response.status_code, error["code"], error["message"])
+        except (ValueError, KeyError, TypeError):
+            raise APIError(response.status_code, "http_error", response.text[:200]) from None
+    if response.status_code == 204 or not response.content:
+        return None
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.json()
+    return response.content
+
+
+@dataclass(frozen=True)
+class DeviceKey:
+    """A device's own key and the certificate the CA issued for it."""
+
+    device_id: str
+    private_key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate | None = None
+
+    @classmethod
+    def generate(cls, device_id: str) -> DeviceKey:
+        """Make a fresh P-256 device key."""
+        return cls(device_id, ec.generate_private_key(ec.SECP256R1()))
+
+    def csr_pem(self) -> str:
+        """A CSR proving possession of the key (the CA names the device, not the CSR)."""
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(
+                x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, self.device_id)])
+            )
+            .sign(self.private_key, hashes.SHA256())
+        )
+        return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+    def attest(self, *, order_id: str, session_id: str, stage: str, path: Path) -> tuple[str, str, str]:
+        """Sign a capture statement for a file: returns (statement b64, signature, sha256)."""
+        digest = _sha256(path)
+        statement = CaptureStatement(
+            device_id=self.device_id,
+            order_id=order_id,
+            session_id=session_id,
+            stage=stage,
+            captured_at=datetime.now(UTC).isoformat(),
+            content_sha256=digest,
+        )
+        canonical = statement.canonical()
+        return b64url_encode(canonical), sign_bytes(self.private_key, canonical), digest
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
+class StationClient:
+    """A packing station: every request is signed with the station's device key."""
+
+    def __init__(self, base_url: str, device: DeviceKey, *, timeout: float = 300.0) -> None:
+        self.device = device
+        self.http = httpx.Client(base_url=base_url, timeout=timeout)
+
+    def _headers(self, method: str, path: str, body_sha256: str) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        nonce = secrets.token_hex(16)
+        payload = request_signing_payload(method, path, timestamp, nonce, body_sha256)
+        return {
+            "X-OrderSeal-Device": self.device.device_id,
+            "X-OrderSeal-Timestamp": timestamp,
+            "X-OrderSeal-Nonce": nonce,
+            "X-OrderSeal-Signature": sign_bytes(self.device.private_key, payload),
+        }
+
+    def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        content = httpx.Request(method, "http://x", json=body).content if body is not None else b""
+        headers = self._headers(method, path, hashlib.sha256(content).hexdigest())
+        headers["Content-Type"] = "application/json"
+        return _check(self.http.request(method, path, content=content, headers=headers))
+
+    def open_session(self, order_id: str) -> dict[str, Any]:
+        """Open a packing session for a scanned order."""
+        result: dict[str, Any] = self._json("POST", "/v1/shipment-sessions", {"order_id": order_id})
+        return result
+
+    def upload(
+        self, session: dict[str, Any], path: Path, *, title: str, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Attest and stream one capture into the session."""
+        statement, signature, digest = self.device.attest(
+            order_id=session["order_id"], session_id=session["session_id"], stage="shipment", path=path
+        )
+        url = f"/v1/shipment-sessions/{session['session_id']}/evidence"
+        headers = self._headers("PUT", url, digest)
+        headers.update(
+            {
+                "X-OrderSeal-Content-SHA256": digest,
+                "X-OrderSeal-Statement": statement,
+                "X-OrderSeal-Statement-Signature": signature,
+                "X-OrderSeal-Title": title,
+                "Content-Type": "application/octet-stream",
+                "Content-Length": str(path.stat().st_size),
+            }
+        )
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        result: dict[str, Any] = _check(
+            self.http.put(url, content=_file_chunks(path), headers=headers)
+        )
+        return result
+
+    def close(self, session: dict[str, Any]) -> dict[str, Any]:
+        """Close the session; returns the label token."""
+        result: dict[str, Any] = self._json(
+            "POST", f"/v1/shipment-sessions/{session['session_id']}/close", {}
+        )
+        return result
+
+    def label_png(self, order_id: str, *, dpi: int = 203) -> bytes:
+        """Download the parcel label."""
+        path = f"/v1/orders/{order_id}/label.png?dpi={dpi}"
+        headers = self._headers("GET", path, hashlib.sha256(b"").hexdigest())
+        data: bytes = _check(self.http.get(path, headers=headers))
+        return data
+
+
+class BuyerClient:
+    """The buyer's app: a platform-issued token plus its enrolled device key."""
+
+    def __init__(self, base_url: str, token: str, device: DeviceKey, *, timeout: float = 300.0):
+        self.device = device
+        self.http = httpx.Client(
+            base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    def open_receipt(self, label_token: str) -> dict[str, Any]:
+        """Open a receipt session with the token read from the parcel's QR."""
+        result: dict[str, Any] = _check(
+            self.http.post("/v1/receipt-sessions", json={"token": label_token})
+        )
+        return result
+
+    def upload(
+        self, session: dict[str, Any], path: Path, *, title: str, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Attest and stream one unboxing capture."""
+        statement, signature, digest = self.device.attest(
+            order_id=session["order_id"], session_id=session["session_id"], stage="receipt", path=path
+        )
+        headers = {
+            "X-OrderSeal-Device": self.device.device_id,
+            "X-OrderSeal-Statement": statement,
+            "X-OrderSeal-Statement-Signature": signature,
+            "X-OrderSeal-Content-SHA256": digest,
+            "X-OrderSeal-Title": title,
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(path.stat().st_size),
+        }
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        url = f"/v1/receipt-sessions/{session['session_id']}/evidence"
+        result: dict[str, Any] = _check(
+            self.http.put(url, content=_file_chunks(path), headers=headers)
+        )
+        return result
+
+    def download(self, session: dict[str, Any], evidence_id: str) -> bytes:
+        """Fetch my sealed copy of a capture (what I attach to a dispute)."""
+        url = f"/v1/receipt-sessions/{session['session_id']}/evidence/{evidence_id}/file"
+        data: bytes = _check(self.http.get(url))
+        return data
+
+    def finish(self, session: dict[str, Any]) -> None:
+        """Close the receipt session."""
+        _check(self.http.post(f"/v1/receipt-sessions/{session['session_id']}/finish"))
+
+    def check_qr(self, payload: str) -> dict[str, Any]:
+        """Ask whether a scanned QR is an official label for one of my orders."""
+        result: dict[str, Any] = _check(self.http.post("/v1/qr/check", json={"payload": payload}))
+        return result
+
+
+class PlatformClient:
+    """The platform (or an agent / admin) calling with an API key."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 300.0) -> None:
+        self.http = httpx.Client(
+            base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {api_key}"}
+        )
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Any JSON call."""
+        return _check(self.http.request(method, path, **kwargs))
+
+    def attach_file(self, dispute_id: str, path: Path, *, filename: str) -> dict[str, Any]:
+        """Stream a buyer's file into a dispute."""
+        result: dict[str, Any] = _check(
+            self.http.put(
+                f"/v1/disputes/{dispute_id}/files",
+                content=_file_chunks(path),
+                headers={
+                    "X-OrderSeal-Filename": filename,
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(path.stat().st_size),
+                },
+            )
+        )
+        return result

@@ -1,0 +1,148 @@
+"""Compact signed tokens: parcel-label tokens (ES256, verifiable offline with our published
+certificate) and buyer tokens (HMAC, issued by the platform).
+
+Format: ``<prefix>.<base64url JSON payload>.<base64url signature>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from capture.errors import TokenError
+from keys.attestation import b64url_decode, b64url_encode
+from keys.signer import Signer
+
+__all__ = [
+    "BuyerToken",
+    "LabelToken",
+    "issue_buyer_token",
+    "issue_label_token",
+    "verify_buyer_token",
+    "verify_label_token",
+]
+
+LABEL_PREFIX = "OS1"
+BUYER_PREFIX = "obt"
+_MAX_TOKEN_CHARS = 2048
+
+
+@dataclass(frozen=True)
+class LabelToken:
+    """What a parcel QR says: which order and shipment session, until when."""
+
+    order_id: str
+    session_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class BuyerToken:
+    """A platform-issued buyer credential."""
+
+    buyer_id: str
+    expires_at: datetime
+
+
+def _encode(prefix: str, payload: dict[str, Any]) -> tuple[str, bytes]:
+    body = b64url_encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+    signing_input = f"{prefix}.{body}"
+    return signing_input, signing_input.encode()
+
+
+def _split(token: str, prefix: str) -> tuple[bytes, dict[str, Any], bytes]:
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS:
+        raise TokenError("expected a token of reasonable size", code="token_malformed")
+    parts = token.strip().split(".")
+    if len(parts) != 3 or parts[0] != prefix:
+        raise TokenError(f"expected a {prefix} token", code="token_malformed")
+    try:
+        payload = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
+    except ValueError as exc:
+        raise TokenError("expected a well-formed token", code="token_malformed") from exc
+    if not isinstance(payload, dict):
+        raise TokenError("expected a token payload object", code="token_malformed")
+    return f"{parts[0]}.{parts[1]}".encode(), payload, signature
+
+
+def _expiry(payload: dict[str, Any], now: datetime) -> datetime:
+    exp = payload.get("exp")
+    if not isinstance(exp, int):
+        raise TokenError("expected an expiry in the token", code="token_malformed")
+    expires_at = datetime.fromtimestamp(exp, tz=now.tzinfo)
+    if now >= expires_at:
+        raise TokenError("the token has expired", code="token_expired")
+    return expires_at
+
+
+def issue_label_token(
+    signer: Signer, *, order_id: str, session_id: str, now: datetime, ttl: timedelta
+) -> str:
+    """Sign a label token with the service key."""
+    payload = {"o": order_id, "s": session_id, "exp": int((now + ttl).timestamp())}
+    text, signing_input = _encode(LABEL_PREFIX, payload)
+    return f"{text}.{b64url_encode(signer.sign(signing_input))}"
+
+
+def verify_label_token(
+    token: str, certificates: tuple[x509.Certificate, ...], *, now: datetime
+) -> LabelToken:
+    """Verify a label token against any of our service certificates (current or rotated).
+
+    Raises:
+        TokenError: malformed (``token_malformed``), forged (``token_forged``) or expired.
+    """
+    signing_input, payload, signature = _split(token, LABEL_PREFIX)
+    if len(signature) != 64:
+        raise TokenError("expected an ES256 signature", code="token_forged")
+    der = encode_dss_signature(
+        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    )
+    for certificate in certificates:
+        key = certificate.public_key()
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            continue
+        try:
+            key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            continue
+        order_id, session_id = payload.get("o"), payload.get("s")
+        if not isinstance(order_id, str) or not isinstance(session_id, str):
+            raise TokenError("expected order and session in the token", code="token_malformed")
+        return LabelToken(order_id, session_id, _expiry(payload, now))
+    raise TokenError("this is not an official OrderSeal label", code="token_forged")
+
+
+def issue_buyer_token(secret: bytes, *, buyer_id: str, now: datetime, ttl: timedelta) -> str:
+    """HMAC-SHA256 buyer token."""
+    payload = {"sub": buyer_id, "exp": int((now + ttl).timestamp())}
+    text, signing_input = _encode(BUYER_PREFIX, payload)
+    mac = hmac.new(secret, signing_input, hashlib.sha256).digest()
+    return f"{text}.{b64url_encode(mac)}"
+
+
+def verify_buyer_token(token: str, secret: bytes, *, now: datetime) -> BuyerToken:
+    """Verify a buyer token.
+
+    Raises:
+        TokenError: malformed, forged or expired.
+    """
+    signing_input, payload, mac = _split(token, BUYER_PREFIX)
+    expected = hmac.new(secret, signing_input, hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, mac):
+        raise TokenError("expected a buyer token issued by the platform", code="token_forged")
+    buyer_id = payload.get("sub")
+    if not isinstance(buyer_id, str) or not buyer_id:
+        raise TokenError("expected a buyer in the token", code="token_malformed")
+    return BuyerToken(buyer_id, _expiry(payload, now))

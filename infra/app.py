@@ -1,0 +1,67 @@
+"""The composition root: ``create_app(settings)`` wires services, routes and error mapping."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from infra.errors import OrderSealError
+from infra.services import Services, build_services
+from infra.settings import Settings
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger(__name__)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """Build the OrderSeal API.
+
+    Args:
+        settings: configuration; read from the environment when omitted.
+        services: prebuilt services (tests inject a clock this way).
+    """
+    from capture.api import router as capture_router
+    from verifier.api import router as verifier_router
+
+    resolved = services or build_services(settings or Settings())
+    app = FastAPI(title="OrderSeal", version="0.1.0")
+    app.state.services = resolved
+    app.include_router(capture_router)
+    app.include_router(verifier_router)
+
+    @app.exception_handler(OrderSealError)
+    async def _orderseal_error(request: Request, exc: OrderSealError) -> JSONResponse:
+        if exc.http_status >= 500:
+            _log.error("request failed: %s (%s)", exc.code, exc.message)
+        return _error(exc.http_status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
+        return _error(422, "invalid_request", f"invalid or missing fields: {', '.join(fields)}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.exception("unexpected error")
+        return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+    @app.get("/healthz", tags=["public"])
+    def healthz() -> dict[str, str]:
+        """Process is up."""
+        return {"status": "ok"}
+
+    return app

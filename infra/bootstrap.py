@@ -1,0 +1,58 @@
+"""First-run setup of ``ORDERSEAL_HOME``: development CA, ledger and operator credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import warnings
+from pathlib import Path
+
+from infra.db import create_ledger_engine, create_schema, session_factory
+from infra.ledger.repository import Ledger
+from infra.services import utc_now
+from infra.settings import Settings
+from keys.store import DevelopmentCAWarning, KeyStore
+
+__all__ = ["API_ROLES", "initialize_home", "load_credentials"]
+
+API_ROLES = ("platform", "agent", "admin")
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def initialize_home(settings: Settings, *, quiet_dev_warning: bool = False) -> Path:
+    """Create keys, ledger schema and API keys if missing; return the credentials file.
+
+    The credentials file (mode 0600) is the operator's only copy of the API keys; the
+    ledger stores their hashes.
+    """
+    home = settings.resolved_home
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    store = KeyStore(home / "keys")
+    with warnings.catch_warnings():
+        if quiet_dev_warning:
+            warnings.simplefilter("ignore", DevelopmentCAWarning)
+        store.initialize_development_ca(now=utc_now())
+    engine = create_ledger_engine(settings.resolved_database_url)
+    create_schema(engine)
+    credentials_path = home / "credentials.json"
+    if not credentials_path.exists():
+        ledger = Ledger(session_factory(engine))
+        keys = {role: f"osk_{role}_{secrets.token_urlsafe(24)}" for role in API_ROLES}
+        for role, key in keys.items():
+            ledger.add_api_key(key, role=role, subject=f"{role}-operator", now=utc_now())
+        _write_private(credentials_path, json.dumps(keys, indent=2))
+    engine.dispose()
+    return credentials_path
+
+
+def load_credentials(settings: Settings) -> dict[str, str]:
+    """The operator's API keys by role."""
+    data = json.loads((settings.resolved_home / "credentials.json").read_text())
+    return {str(k): str(v) for k, v in data.items()}

@@ -1,0 +1,158 @@
+"""The ``orderseal`` command: init, serve, demo, verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from infra.bootstrap import initialize_home, load_credentials
+from infra.errors import OrderSealError
+from infra.settings import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="OrderSeal provenance service")
+console = Console()
+EXIT_FOR = {"allow": 0, "block": 1, "review": 2}
+EXIT_INPUT_ERROR = 3
+
+
+@app.command()
+def init() -> None:
+    """Create the home folder: development CA, ledger, operator API keys."""
+    settings = Settings()
+    path = initialize_home(settings)
+    console.print(f"OrderSeal home ready at {settings.resolved_home}")
+    console.print(f"Operator API keys (keep private): {path}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve the API."""
+    from infra.app import create_app
+
+    settings = Settings()
+    initialize_home(settings)
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option("--once", help="exit after the scenario")] = False,
+) -> None:
+    """Run the shipment → receipt → dispute scenario against a local API."""
+    from infra.app import create_app
+    from infra.demo import run_scenario
+    from infra.server import serve_in_thread
+
+    settings = Settings()
+    once = once or os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    initialize_home(settings, quiet_dev_warning=True)
+    console.print(f"[bold]OrderSeal demo[/] — home {settings.resolved_home}")
+    with serve_in_thread(create_app(settings), host=settings.host, port=settings.port):
+        console.print(f"API listening on {settings.base_url}")
+        result = run_scenario(settings.base_url, settings.resolved_home, load_credentials(settings))
+        console.print(f"Order {result.order_id}: {len(result.shipment_evidence)} shipment captures sealed")
+        console.print(f"Parcel label: {result.label_png}")
+        console.print(f"Receipt captures sealed: {', '.join(result.receipt_evidence)}")
+        table = Table(title="Disputes")
+        for column in ("scenario", "expected", "decision", "reason codes", "report"):
+            table.add_column(column, overflow="fold")
+        for d in result.disputes:
+            style = "green" if d.as_expected else "red"
+            table.add_row(
+                d.name,
+                "/".join(sorted(d.expected)),
+                f"[{style}]{d.decision}[/]",
+                ", ".join(d.reasons) or "—",
+                d.report_url,
+            )
+        console.print(table)
+        console.print(
+            f"Agent reports need the agent key from {settings.resolved_home / 'credentials.json'}"
+        )
+        if not result.ok:
+            console.print("[red]some verdicts were not as expected[/]")
+            raise typer.Exit(1)
+        console.print("[green]every verdict as expected[/]")
+        if not once:
+            console.print("Serving until Ctrl-C …")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="evidence file")],
+    order: Annotated[str, typer.Option("--order", help="order id the evidence is for")],
+    buyer: Annotated[str | None, typer.Option("--buyer", help="claimant buyer id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Verify one file: exit 0 allow, 1 block, 2 review, 3 usage or input error."""
+    from infra.media import receive_chunks
+    from infra.services import build_services
+    from verifier.service import AttachedFile
+
+    settings = Settings()
+    services = build_services(settings)
+    if not file.is_file():
+        raise OrderSealError(f"expected a readable file, found none at {file.name}", code="file_not_found")
+    with tempfile.TemporaryDirectory() as scratch, file.open("rb") as handle:
+        received = receive_chunks(
+            iter(lambda: handle.read(1 << 20), b""),
+            Path(scratch),
+            max_bytes=settings.max_evidence_bytes,
+        )
+        verdict = services.verifier.verify_files(
+            [AttachedFile(received.path, file.name, received.sha256)],
+            order_id=order,
+            buyer_id=buyer,
+            now=services.clock(),
+        )
+    if as_json:
+        body = verdict.to_json()
+        print(json.dumps({"decision": body["decision"], "reasons": body["reasons"], "evidence": body["evidence"]}, indent=2))
+    else:
+        console.print(f"decision: [bold]{verdict.decision.value}[/]")
+        for reason in verdict.reasons:
+            console.print(f"  {reason.code.value}: {reason.message}")
+    raise typer.Exit(EXIT_FOR[verdict.decision.value])
+
+
+def main() -> None:
+    """Entry point: input and usage errors exit 3 with a message, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except OrderSealError as exc:
+        console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
+        sys.exit(EXIT_INPUT_ERROR)
+    except Exception as exc:  # last resort: one line, no traceback, distinct status
+        if exc.__class__.__name__ in ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter"):
+            console.print(f"[red]usage error[/] {exc}", highlight=False)
+            sys.exit(EXIT_INPUT_ERROR)
+        console.print(f"[red]error[/] {exc.__class__.__name__}: {exc}", highlight=False)
+        sys.exit(4)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""The demo scenario, walked through the HTTP API as the real clients would.
+
+Shipment (station) → label QR → receipt (buyer app) → an honest dispute (allow) and three
+forged ones (an unsigned image, a tampered receipt photo, a photo reused on another order).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import zxingcpp
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+
+from capture.station.client import (
+    BuyerClient,
+    DeviceKey,
+    PlatformClient,
+    StationClient,
+)
+from infra.samples import make_jpeg, make_mp4
+from keys.backends.pem import save_private_key
+
+__all__ = ["DisputeOutcome", "ScenarioResult", "decode_label", "run_scenario", "tamper_jpeg"]
+
+STATION_ID = "station-demo-01"
+BUYER_DEVICE_ID = "buyer-app-demo-01"
+BUYER_ID = "buyer-1001"
+
+
+@dataclass(frozen=True)
+class DisputeOutcome:
+    """One dispute of the scenario with what it should and did get."""
+
+    name: str
+    dispute_id: str
+    expected: set[str]
+    decision: str
+    reasons: tuple[str, ...]
+    report_url: str
+
+    @property
+    def as_expected(self) -> bool:
+        """Whether the decision is one of the expected ones."""
+        return self.decision in self.expected
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Everything the demo printed, for the CLI and the end-to-end test."""
+
+    order_id: str
+    label_png: Path
+    shipment_evidence: tuple[str, ...]
+    receipt_evidence: tuple[str, ...]
+    disputes: tuple[DisputeOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every verdict matched its expectation."""
+        return all(d.as_expected for d in self.disputes)
+
+
+def _device(home: Path, device_id: str, admin: PlatformClient, kind: str, owner: str | None) -> DeviceKey:
+    """Load the device's own key from its folder, enrolling it (CSR → admin) the first time."""
+    folder = home / "devices" / device_id
+    key_path, cert_path = folder / "device.key", folder / "device.crt"
+    if key_path.exists() and cert_path.exists():
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: S101 - we wrote it
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        if cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=1):
+            return DeviceKey(device_id, key, cert)
+    device = DeviceKey.generate(f"{device_id}-{secrets.token_hex(3)}" if key_path.exists() else device_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    key_path.unlink(missing_ok=True)
+    save_private_key(device.private_key, key_path)
+    body = {"device_id": device.device_id, "kind": kind, "owner_id": owner, "csr_pem": device.csr_pem()}
+    enrolled = admin.call("POST", "/v1/devices", json=body)
+    cert_path.write_text(enrolled["certificate_pem"])
+    return DeviceKey(device.device_id, device.private_key, x509.load_pem_x509_certificate(cert_path.read_bytes()))
+
+
+def decode_label(png: Path) -> str:
+    """Read the QR on a label PNG with a real decoder (what the buyer's camera does)."""
+    with Image.open(png) as image:
+        results = zxingcpp.read_barcodes(image)
+    texts = [r.text for r in results if r.format == zxingcpp.BarcodeFormat.QRCode]
+    if not texts:
+        raise ValueError("no QR code found on the label")
+    return str(texts[0])
+
+
+def tamper_jpeg(source: Path, dest: Path) -> Path:
+    """Copy a JPEG and change bytes inside its image data (the forger's edit)."""
+    data = bytearray(source.read_bytes())
+    for offset in range(len(data) - 4000, len(data) - 3000, 97):
+        data[offset] ^= 0x55
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def _order(platform: PlatformClient, order_id: str) -> None:
+    delivery = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    platform.call(
+        "POST",
+        "/v1/orders",
+        json={
+            "order_id": order_id,
+            "buyer_id": BUYER_ID,
+            "items": [{"sku": "CRAB-LIVE-2KG", "quantity": 1}],
+            "declared_value": "89.90",
+            "currency": "USD",
+            "carrier": "DemoPost",
+            "tracking_number": f"DP{secrets.randbelow(10**9):09d}",
+            "expected_delivery": delivery,
+        },
+    )
+
+
+def _ship(station: StationClient, order_id: str, work: Path, home: Path) -> tuple[list[str], Path]:
+    session = station.open_session(order_id)
+    sealed = []
+    for index in (1, 2):
+        photo = make_jpeg(work / f"pack-{index}.jpg", seed=index, caption=f"{order_id} packing {index}")
+        sealed.append(station.upload(session, photo, title=photo.name)["evidence_id"])
+    video = make_mp4(work / "packing.mp4", seed=7, seconds=2, caption=f"{order_id} packing")
+    sealed.append(station.upload(session, video, title=video.name)["evidence_id"])
+    station.close(session)
+    label = home / "labels" / f"{order_id}.png"
+    label.parent.mkdir(parents=True, exist_ok=True)
+    label.write_bytes(station.label_png(order_id))
+    return sealed, label
+
+
+def _dispute(
+    platform: PlatformClient, name: str, order_id: str, files: list[tuple[Path, str]], expected: set[str]
+) -> DisputeOutcome:
+    dispute = platform.call(
+        "POST",
+        "/v1/disputes",
+        json={
+            "order_id": order_id,
+            "buyer_id": BUYER_ID,
+            "claim_type": "damaged",
+            "amount": "89.90",
+            "currency": "USD",
+        },
+    )
+    for path, filename in files:
+        platform.attach_file(dispute["dispute_id"], path, filename=filename)
+    decided = platform.call("POST", f"/v1/disputes/{dispute['dispute_id']}/decide")
+    verdict = decided["verdict"]
+    return DisputeOutcome(
+        name=name,
+        dispute_id=decided["dispute_id"],
+        expected=expected,
+        decision=verdict["decision"],
+        reasons=tuple(r["code"] for r in verdict["reasons"]),
+        report_url=decided["report_url"],
+    )
+
+
+def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> ScenarioResult:
+    """Walk the whole scenario against a running API."""
+    admin = PlatformClient(base_url, credentials["admin"])
+    platform = PlatformClient(base_url, credentials["platform"])
+    station_key = _device(home, STATION_ID, admin, "station", None)
+    buyer_key = _device(home, BUYER_DEVICE_ID, admin, "buyer", BUYER_ID)
+    station = StationClient(base_url, station_key)
+    run = secrets.token_hex(3).upper()
+    order_id, other_order = f"ORD-{run}-1", f"ORD-{run}-2"
+    work = home / "demo" / run
+    work.mkdir(parents=True, exist_ok=True)
+
+    _order(platform, order_id)
+    shipment, label = _ship(station, order_id, work, home)
+    token = decode_label(label)
+
+    buyer_token = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": BUYER_ID})["token"]
+    buyer = BuyerClient(base_url, buyer_token, buyer_key)
+    session = buyer.open_receipt(token)
+    photo = make_jpeg(work / "unboxing.jpg", seed=21, caption=f"{order_id} unboxing: crushed lid")
+    video = make_mp4(work / "unboxing.mp4", seed=22, seconds=2, caption=f"{order_id} unboxing")
+    receipt_photo = buyer.upload(session, photo, title="unboxing.jpg")
+    receipt_video = buyer.upload(session, video, title="unboxing.mp4")
+    sealed_photo = work / "unboxing.sealed.jpg"
+    sealed_video = work / "unboxing.sealed.mp4"
+    sealed_photo.write_bytes(buyer.download(session, receipt_photo["evidence_id"]))
+    sealed_video.write_bytes(buyer.download(session, receipt_video["evidence_id"]))
+    buyer.finish(session)
+
+    # The second order: same buyer, shipped too, so reuse is the only thing wrong with it.
+    _order(platform, other_order)
+    (work / "second").mkdir()
+    _ship(station, other_order, work / "second", home)
+
+    unsigned = make_jpeg(work / "damage.jpg", seed=99, caption="damaged crab (no provenance)")
+    tampered = tamper_jpeg(sealed_photo, work / "unboxing.tampered.jpg")
+    disputes = (
+        _dispute(platform, "honest receipt photo + video", order_id,
+                 [(sealed_photo, "unboxing.jpg"), (sealed_video, "unboxing.mp4")], {"allow"}),
+        _dispute(platform, "unsigned damage image", order_id,
+                 [(unsigned, "damage.jpg")], {"review", "block"}),
+        _dispute(platform, "tampered receipt photo", order_id,
+                 [(tampered, "unboxing.jpg")], {"block"}),
+        _dispute(platform, "receipt photo reused on another order", other_order,
+                 [(sealed_photo, "unboxing.jpg")], {"block"}),
+    )
+    return ScenarioResult(
+        order_id=order_id,
+        label_png=label,
+        shipment_evidence=tuple(shipment),
+        receipt_evidence=(receipt_photo["evidence_id"], receipt_video["evidence_id"]),
+        disputes=disputes,
+    )

@@ -1,0 +1,1 @@
+"""OrderSeal infra.ledger package."""

@@ -1,0 +1,176 @@
+"""Typed SQLAlchemy tables of the ledger: orders, devices, sessions, evidence, disputes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+__all__ = [
+    "APIKey",
+    "Base",
+    "CaptureSession",
+    "Device",
+    "Dispute",
+    "DisputeEvidence",
+    "Evidence",
+    "Order",
+    "UsedNonce",
+    "Verdict",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware UTC datetimes; SQLite drops tzinfo, so it is restored on load."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("expected an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with JSON and UTC datetime mappings."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    items: Mapped[list[Any]]
+    declared_value: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    expected_delivery: Mapped[date | None]
+    created_at: Mapped[datetime]
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[str | None] = mapped_column(String(64))  # buyer id for buyer apps
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    serial_hex: Mapped[str] = mapped_column(String(64), unique=True)
+    not_after: Mapped[datetime]
+    enrolled_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(String(128))
+
+
+class CaptureSession(Base):
+    __tablename__ = "capture_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    buyer_id: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("device_id", "idempotency_key", name="uq_evidence_idempotency"),
+    )
+
+    evidence_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("capture_sessions.session_id"))
+    stage: Mapped[str] = mapped_column(String(16))
+    device_id: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    original_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sealed_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed_size: Mapped[int]
+    storage_key: Mapped[str] = mapped_column(String(255))
+    manifest_id: Mapped[str] = mapped_column(String(128), unique=True)
+    archive_key: Mapped[str | None] = mapped_column(String(255))
+    archive_sha256: Mapped[str | None] = mapped_column(String(64))
+    captured_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    sealed_at: Mapped[datetime]
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+
+
+class Dispute(Base):
+    __tablename__ = "disputes"
+
+    dispute_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    claim_type: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime]
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
+
+
+class DisputeEvidence(Base):
+    __tablename__ = "dispute_evidence"
+    __table_args__ = (
+        UniqueConstraint("dispute_id", "content_sha256", name="uq_dispute_content"),
+        Index("ix_dispute_evidence_manifest", "manifest_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.dispute_id"), index=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int]
+    manifest_id: Mapped[str | None] = mapped_column(String(128))
+    attached_at: Mapped[datetime]
+
+
+class Verdict(Base):
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.dispute_id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]]
+    decided_at: Mapped[datetime]
+
+
+class APIKey(Base):
+    __tablename__ = "api_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class UsedNonce(Base):
+    __tablename__ = "used_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,228 @@
+"""All ledger queries. Each method is one transaction; callers never see SQL."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from infra.errors import ConflictError, UnavailableError
+from infra.ledger.models import (
+    APIKey,
+    CaptureSession,
+    Device,
+    Dispute,
+    DisputeEvidence,
+    Evidence,
+    Order,
+    UsedNonce,
+    Verdict,
+)
+
+__all__ = ["Ledger", "hash_api_key"]
+
+
+def hash_api_key(key: str) -> str:
+    """API keys are stored only as SHA-256 (they are long random strings, no salt needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Ledger:
+    """Repository over the ledger tables."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def _add(self, *rows: Any) -> None:
+        try:
+            with self._sessions.begin() as session:
+                session.add_all(rows)
+        except IntegrityError as exc:
+            raise ConflictError("expected a new record, found an existing one") from exc
+        except OperationalError as exc:
+            raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+
+    def _one(self, model: type[Any], key: str) -> Any:
+        try:
+            with self._sessions() as session:
+                return session.get(model, key)
+        except OperationalError as exc:
+            raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+
+    # Orders -----------------------------------------------------------------
+    def add_order(self, order: Order) -> None:
+        """Register an order; a duplicate id is a conflict."""
+        self._add(order)
+
+    def get_order(self, order_id: str) -> Order | None:
+        """The order, or None."""
+        result: Order | None = self._one(Order, order_id)
+        return result
+
+    # Devices and credentials -------------------------------------------------
+    def add_device(self, device: Device) -> None:
+        """Record an enrolled device."""
+        self._add(device)
+
+    def get_device(self, device_id: str) -> Device | None:
+        """The device, or None."""
+        result: Device | None = self._one(Device, device_id)
+        return result
+
+    def revoked_devices(self) -> dict[str, datetime]:
+        """Device id to revocation time, for every revoked device."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Device.device_id, Device.revoked_at).where(Device.revoked_at.is_not(None))
+            )
+            return {device_id: at for device_id, at in rows if at is not None}
+
+    def add_api_key(self, key: str, *, role: str, subject: str, now: datetime) -> None:
+        """Store an API key by its hash."""
+        self._add(
+            APIKey(
+                key_hash=hash_api_key(key), role=role, subject=subject, created_at=now, revoked_at=None
+            )
+        )
+
+    def find_api_key(self, key: str) -> APIKey | None:
+        """The active key record for a presented key."""
+        row: APIKey | None = self._one(APIKey, hash_api_key(key))
+        return row if row is not None and row.revoked_at is None else None
+
+    def use_nonce(self, nonce: str, device_id: str, now: datetime) -> bool:
+        """Record a request nonce; False if it was already used (a replay)."""
+        try:
+            self._add(UsedNonce(nonce=nonce, device_id=device_id, seen_at=now))
+        except ConflictError:
+            return False
+        return True
+
+    # Sessions ----------------------------------------------------------------
+    def add_session(self, session_row: CaptureSession) -> None:
+        """Open a capture session."""
+        self._add(session_row)
+
+    def get_session(self, session_id: str) -> CaptureSession | None:
+        """The session, or None."""
+        result: CaptureSession | None = self._one(CaptureSession, session_id)
+        return result
+
+    def close_session(self, session_id: str, now: datetime) -> None:
+        """Mark a session closed (idempotent)."""
+        with self._sessions.begin() as session:
+            row = session.get(CaptureSession, session_id)
+            if row is not None and row.closed_at is None:
+                row.closed_at = now
+
+    def latest_shipment_session(self, order_id: str) -> CaptureSession | None:
+        """The most recent shipment session of an order."""
+        with self._sessions() as session:
+            return session.scalars(
+                select(CaptureSession)
+                .where(CaptureSession.order_id == order_id, CaptureSession.stage == "shipment")
+                .order_by(CaptureSession.opened_at.desc())
+            ).first()
+
+    # Evidence ----------------------------------------------------------------
+    def add_evidence(self, evidence: Evidence) -> None:
+        """Record sealed evidence; unique manifest and sealed hash keep it single."""
+        self._add(evidence)
+
+    def get_evidence(self, evidence_id: str) -> Evidence | None:
+        """One evidence row."""
+        result: Evidence | None = self._one(Evidence, evidence_id)
+        return result
+
+    def find_by_idempotency(self, device_id: str, key: str) -> Evidence | None:
+        """The evidence an earlier upload with the same idempotency key produced."""
+        with self._sessions() as session:
+            return session.scalars(
+                select(Evidence).where(
+                    Evidence.device_id == device_id, Evidence.idempotency_key == key
+                )
+            ).first()
+
+    def evidence_by_manifest(self, manifest_ids: Iterable[str]) -> dict[str, Evidence]:
+        """Evidence rows by manifest id."""
+        ids = list(manifest_ids)
+        if not ids:
+            return {}
+        with self._sessions() as session:
+            rows = session.scalars(select(Evidence).where(Evidence.manifest_id.in_(ids)))
+            return {row.manifest_id: row for row in rows}
+
+    def evidence_for_order(self, order_id: str, stage: str | None = None) -> list[Evidence]:
+        """An order's evidence, oldest first."""
+        query = select(Evidence).where(Evidence.order_id == order_id)
+        if stage:
+            query = query.where(Evidence.stage == stage)
+        with self._sessions() as session:
+            return list(session.scalars(query.order_by(Evidence.sealed_at)))
+
+    # Disputes ----------------------------------------------------------------
+    def add_dispute(self, dispute: Dispute) -> None:
+        """File a dispute."""
+        self._add(dispute)
+
+    def get_dispute(self, dispute_id: str) -> Dispute | None:
+        """One dispute."""
+        result: Dispute | None = self._one(Dispute, dispute_id)
+        return result
+
+    def attach(self, attachment: DisputeEvidence) -> bool:
+        """Attach a file to a dispute; False if the same content is already attached."""
+        try:
+            self._add(attachment)
+        except ConflictError:
+            return False
+        return True
+
+    def attachments(self, dispute_id: str) -> list[DisputeEvidence]:
+        """Files attached to a dispute, in order."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(DisputeEvidence)
+                    .where(DisputeEvidence.dispute_id == dispute_id)
+                    .order_by(DisputeEvidence.id)
+                )
+            )
+
+    def other_disputes_with(
+        self, dispute_id: str, content_sha256: str, manifest_id: str | None
+    ) -> list[str]:
+        """Other disputes holding the same bytes or the same manifest."""
+        condition = DisputeEvidence.content_sha256 == content_sha256
+        if manifest_id:
+            condition = or_(condition, DisputeEvidence.manifest_id == manifest_id)
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(DisputeEvidence.dispute_id)
+                .where(condition, DisputeEvidence.dispute_id != dispute_id)
+                .distinct()
+            )
+            return sorted(rows)
+
+    def record_verdict(self, dispute_id: str, decision: str, body: dict[str, Any], at: datetime) -> None:
+        """Append a verdict and set the dispute's current decision, in one transaction."""
+        with self._sessions.begin() as session:
+            session.add(Verdict(dispute_id=dispute_id, decision=decision, body=body, decided_at=at))
+            dispute = session.get(Dispute, dispute_id)
+            if dispute is not None:
+                dispute.decision = decision
+                dispute.decided_at = at
+
+    def verdicts(self, dispute_id: str) -> list[Verdict]:
+        """Every verdict of a dispute, oldest first."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(Verdict).where(Verdict.dispute_id == dispute_id).order_by(Verdict.id)
+                )
+            )

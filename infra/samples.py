@@ -1,0 +1,69 @@
+"""Sample media made on the fly for the demo, tests and benchmarks (real JPEG, PNG and MP4)."""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from PIL import Image, ImageDraw
+
+__all__ = ["make_jpeg", "make_mp4", "make_png"]
+
+
+def _scene(seed: int, size: tuple[int, int], caption: str) -> Image.Image:
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, (rng.randrange(60, 200), rng.randrange(60, 200), 90))
+    draw = ImageDraw.Draw(image)
+    width, height = size
+    for _ in range(24):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        x1, y1 = x0 + rng.randrange(20, width // 3), y0 + rng.randrange(20, height // 3)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.rectangle((x0, y0, x1, y1), fill=colour)
+    draw.text((12, 12), caption, fill=(255, 255, 255))
+    return image
+
+
+def make_jpeg(
+    path: Path, *, seed: int, size: tuple[int, int] = (1024, 768), caption: str = ""
+) -> Path:
+    """Write a JPEG photo-like scene."""
+    _scene(seed, size, caption).save(path, format="JPEG", quality=88)
+    return path
+
+
+def make_png(
+    path: Path, *, seed: int, size: tuple[int, int] = (800, 600), caption: str = ""
+) -> Path:
+    """Write a PNG scene."""
+    _scene(seed, size, caption).save(path, format="PNG")
+    return path
+
+
+def make_mp4(
+    path: Path,
+    *,
+    seed: int,
+    seconds: float = 2.0,
+    size: tuple[int, int] = (320, 240),
+    fps: int = 15,
+    caption: str = "",
+) -> Path:
+    """Write a short H.264 MP4 with moving content."""
+    base = _scene(seed, size, caption)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for index in range(max(1, int(seconds * fps))):
+            frame_image = base.rotate(index * 3)
+            frame = av.VideoFrame.from_image(frame_image)
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

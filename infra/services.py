@@ -1,0 +1,92 @@
+"""Builds the long-lived service objects from settings (used by the app and the CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from capture.seal import Sealer
+from capture.service import CaptureService
+from infra.db import create_ledger_engine, create_schema, session_factory
+from infra.ledger.repository import Ledger
+from infra.settings import Settings
+from infra.storage.base import EvidenceStore
+from infra.storage.local import LocalEvidenceStore
+from keys.store import KeyStore
+from verifier.reader import TrustSettings
+from verifier.service import VerifierService
+
+__all__ = ["Services", "build_services", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything a request handler or CLI command needs."""
+
+    settings: Settings
+    ledger: Ledger
+    store: EvidenceStore
+    keys: KeyStore
+    capture: CaptureService
+    verifier: VerifierService
+    token_secret: bytes
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+def build_store(settings: Settings) -> EvidenceStore:
+    """The configured evidence store."""
+    if settings.storage == "local":
+        return LocalEvidenceStore(settings.resolved_home / "evidence")
+    raise ValueError(f"expected ORDERSEAL_STORAGE=local, found {settings.storage!r}")
+
+
+def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
+    """Open the ledger, store and keys named by ``settings``.
+
+    Raises:
+        KeysError: the key folder is not initialised (run ``orderseal init``).
+    """
+    home = settings.resolved_home
+    keys = KeyStore(home / "keys")
+    engine = create_ledger_engine(settings.resolved_database_url)
+    create_schema(engine)
+    ledger = Ledger(session_factory(engine))
+    store = build_store(settings)
+    trust = keys.trust_list()
+    work_dir = home / "work"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    sealer = Sealer(signer=keys.service_signer(settings.service_key_uri), trust_pem=trust.pem)
+    capture = CaptureService(
+        ledger=ledger,
+        store=store,
+        sealer=sealer,
+        trust=trust,
+        device_ca_chain=keys.device_ca_chain(),
+        work_dir=work_dir,
+        receipt_session=timedelta(minutes=settings.receipt_session_minutes),
+        shipment_session=timedelta(hours=settings.shipment_session_hours),
+        label_ttl=timedelta(days=settings.label_token_days),
+        max_photo_bytes=settings.max_photo_bytes,
+    )
+    verifier = VerifierService(
+        ledger=ledger,
+        store=store,
+        trust=TrustSettings(anchors_pem=trust.pem),
+        receipt_window_days=settings.receipt_window_days,
+    )
+    return Services(
+        settings=settings,
+        ledger=ledger,
+        store=store,
+        keys=keys,
+        capture=capture,
+        verifier=verifier,
+        token_secret=keys.token_secret(),
+        clock=clock,
+    )

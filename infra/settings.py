@@ -1,0 +1,51 @@
+"""Runtime settings, read from ``ORDERSEAL_*`` environment variables (see docs/settings.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+_MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Defaults are the embedded ones: SQLite, local folder, PEM keys."""
+
+    model_config = SettingsConfigDict(env_prefix="ORDERSEAL_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path(".orderseal"), description="State folder: keys, ledger, store")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in home")
+    storage: str = Field(default="local", description="Evidence store backend: local")
+    host: str = "127.0.0.1"
+    port: int = 8765
+    public_url: str = Field(default="", description="Base URL printed in links; empty = host:port")
+    service_key_uri: str = Field(default="", description="Signer key URI; empty = home PEM key")
+    max_photo_bytes: int = 40 * _MIB
+    max_video_bytes: int = 8 * 1024 * _MIB
+    max_evidence_bytes: int = 8 * 1024 * _MIB
+    max_image_pixels: int = 100_000_000
+    receipt_session_minutes: int = 30
+    shipment_session_hours: int = 12
+    label_token_days: int = 60
+    buyer_token_minutes: int = 60
+    receipt_window_days: int = 30
+    device_cert_days: int = 30
+
+    @property
+    def resolved_home(self) -> Path:
+        """Absolute home folder."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the SQLite ledger in the home folder."""
+        return self.database_url or f"sqlite:///{self.resolved_home / 'ledger.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the API."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"

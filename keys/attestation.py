@@ -1,0 +1,108 @@
+"""Device-side proofs: the capture statement and the signed request, made with a device key.
+
+The device key never leaves the device; the server only ever sees signatures and the
+device certificate issued at enrolment (see ../shared/DESIGN.md "Device attestation").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import asdict, dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from keys.errors import CertificateError
+
+__all__ = [
+    "CaptureStatement",
+    "b64url_decode",
+    "b64url_encode",
+    "request_signing_payload",
+    "sign_bytes",
+    "verify_signature",
+]
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decode unpadded base64url.
+
+    Raises:
+        ValueError: not base64url.
+    """
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise ValueError("expected base64url text") from exc
+
+
+@dataclass(frozen=True)
+class CaptureStatement:
+    """What a device asserts about one capture, signed with its own key."""
+
+    device_id: str
+    order_id: str
+    session_id: str
+    stage: str
+    captured_at: str  # RFC 3339 UTC as the device's clock read it
+    content_sha256: str
+
+    def canonical(self) -> bytes:
+        """Deterministic bytes that are signed: sorted-key compact JSON."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, text: str) -> CaptureStatement:
+        """Parse a statement; every field is required and must be a string.
+
+        Raises:
+            ValueError: malformed or incomplete statement.
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError("expected a JSON capture statement") from exc
+        fields = cls.__dataclass_fields__
+        if not isinstance(data, dict) or set(data) != set(fields):
+            raise ValueError(f"expected statement fields {sorted(fields)}")
+        if not all(isinstance(v, str) for v in data.values()):
+            raise ValueError("expected string values in the capture statement")
+        return cls(**data)
+
+
+def request_signing_payload(
+    method: str, path: str, timestamp: str, nonce: str, body_sha256: str
+) -> bytes:
+    """The bytes a station signs to authenticate one HTTP request."""
+    return "\n".join(["ORDERSEAL-V1", method.upper(), path, timestamp, nonce, body_sha256]).encode()
+
+
+def sign_bytes(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
+    """ECDSA P-256 / SHA-256 signature, DER, base64url."""
+    return b64url_encode(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+
+
+def verify_signature(certificate: x509.Certificate, data: bytes, signature_b64: str) -> None:
+    """Verify a device signature against the device certificate's key.
+
+    Raises:
+        CertificateError: the signature does not verify (code ``signature_invalid``).
+    """
+    public_key = certificate.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise CertificateError("expected an EC device key", code="signature_invalid")
+    try:
+        public_key.verify(b64url_decode(signature_b64), data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError) as exc:
+        raise CertificateError(
+            "expected a signature by the device key, it does not verify", code="signature_invalid"
+        ) from exc

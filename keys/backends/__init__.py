@@ -1,0 +1,1 @@
+"""OrderSeal keys.backends package."""

@@ -1,0 +1,94 @@
+"""PEM-file signer: the embedded default. Refuses key files readable by group or others."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from keys.errors import KeyPermissionError, SignerError
+
+__all__ = ["PEMFileSigner", "der_to_raw_signature", "save_private_key"]
+
+_P256_COORDINATE_BYTES = 32
+
+
+def der_to_raw_signature(der: bytes) -> bytes:
+    """Convert an ECDSA P-256 DER signature to the fixed ``r || s`` form COSE uses."""
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(_P256_COORDINATE_BYTES, "big") + s.to_bytes(_P256_COORDINATE_BYTES, "big")
+
+
+def save_private_key(
+    key: ec.EllipticCurvePrivateKey, path: Path, *, password: bytes | None = None
+) -> None:
+    """Write ``key`` as PKCS#8 PEM, created with mode 0600 so it is never world-readable."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    data = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+class PEMFileSigner:
+    """ES256 signer over a P-256 key held in a PEM file (mode 0600)."""
+
+    def __init__(
+        self, private_key: ec.EllipticCurvePrivateKey, chain: tuple[x509.Certificate, ...]
+    ) -> None:
+        self._private_key = private_key
+        self._chain = chain
+
+    @classmethod
+    def from_file(
+        cls, path: Path, chain: tuple[x509.Certificate, ...], *, password: bytes | None = None
+    ) -> PEMFileSigner:
+        """Load a key file, refusing loose permissions.
+
+        Raises:
+            KeyPermissionError: the file is group- or world-accessible.
+            SignerError: the file is missing or is not a P-256 private key.
+        """
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            raise SignerError("expected a readable signing key file, found none") from exc
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyPermissionError(
+                f"expected key file mode 0600, found {stat.S_IMODE(mode):04o}"
+            )
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=password)
+        except (ValueError, TypeError) as exc:
+            raise SignerError("expected a PEM private key, could not load it") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise SignerError("expected a P-256 private key")
+        return cls(key, chain)
+
+    @property
+    def algorithm(self) -> str:
+        return "es256"
+
+    @property
+    def certificate_chain(self) -> tuple[x509.Certificate, ...]:
+        return self._chain
+
+    def sign(self, data: bytes) -> bytes:
+        der = self._private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return der_to_raw_signature(der)
+
+    def __repr__(self) -> str:  # never show key material
+        subject = self._chain[0].subject.rfc4514_string() if self._chain else "?"
+        return f"PEMFileSigner(subject={subject!r})"

@@ -1,0 +1,149 @@
+"""The key folder in ``ORDERSEAL_HOME``: development CA hierarchy, service key, trust list.
+
+Layout (``home/keys``)::
+
+    root.crt  root.key            root CA (development: kept here; production: offline)
+    device-ca.crt device-ca.key   issues station and buyer-app leaves
+    service-ca.crt service-ca.key issues the capture service's sealing certificate
+    service.crt service.key       sealing leaf (chain file: service-chain.pem)
+    token.key                     HMAC secret for buyer tokens
+    anchors.pem                   the trust list verifiers load
+
+Private keys are written with mode 0600 and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import warnings
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from keys.backends.pem import save_private_key
+from keys.ca import (
+    CertificateAuthority,
+    create_root,
+    generate_private_key,
+    issue_certificate,
+    issue_intermediate,
+    subject_name,
+)
+from keys.errors import KeysError
+from keys.profile import CertificateRole
+from keys.signer import Signer, signer_from_uri
+from keys.trust import TrustList, certificates_from_pem, certificates_to_pem
+
+__all__ = ["DevelopmentCAWarning", "KeyStore"]
+
+
+class DevelopmentCAWarning(UserWarning):
+    """The root key sits beside the service: fine for a demo, never for production."""
+
+
+class KeyStore:
+    """Reads and writes the key folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, name: str) -> Path:
+        return self.directory / name
+
+    @property
+    def initialized(self) -> bool:
+        """Whether the hierarchy exists."""
+        return self._path("anchors.pem").exists()
+
+    def initialize_development_ca(self, *, now: datetime, service_days: int = 365) -> None:
+        """Create root, device CA, service CA and the sealing key, unless they exist.
+
+        Warns ``DevelopmentCAWarning``: the root key is stored online.
+        """
+        if self.initialized:
+            return
+        warnings.warn(
+            "creating a development CA whose root key is stored in the home folder",
+            DevelopmentCAWarning,
+            stacklevel=2,
+        )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        root = create_root("OrderSeal Development Root CA", now=now)
+        device_ca = issue_intermediate(root, "OrderSeal Device CA", now=now)
+        service_ca = issue_intermediate(root, "OrderSeal Service CA", now=now)
+        self._save_ca("root", root)
+        self._save_ca("device-ca", device_ca)
+        self._save_ca("service-ca", service_ca)
+        self.issue_service_key(service_ca, now=now, validity=timedelta(days=service_days))
+        token_path = self._path("token.key")
+        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        self._path("anchors.pem").write_text(certificates_to_pem((root.certificate,)))
+
+    def issue_service_key(
+        self, service_ca: CertificateAuthority, *, now: datetime, validity: timedelta
+    ) -> x509.Certificate:
+        """Create a fresh sealing key and certificate (used at init and at rotation)."""
+        key = generate_private_key()
+        cert = issue_certificate(
+            service_ca,
+            key.public_key(),
+            subject_name("OrderSeal Capture Service", unit="service"),
+            role=CertificateRole.SERVICE,
+            now=now,
+            validity=validity,
+        )
+        key_path = self._path("service.key")
+        key_path.unlink(missing_ok=True)
+        save_private_key(key, key_path)
+        chain = (cert, service_ca.certificate)
+        self._path("service-chain.pem").write_text(certificates_to_pem(chain))
+        return cert
+
+    def _save_ca(self, name: str, ca: CertificateAuthority) -> None:
+        save_private_key(ca.private_key, self._path(f"{name}.key"))
+        self._path(f"{name}.crt").write_text(certificates_to_pem(ca.chain_to_root))
+
+    def load_ca(self, name: str) -> CertificateAuthority:
+        """Load a CA (``root``, ``device-ca`` or ``service-ca``) with its key.
+
+        Raises:
+            KeysError: the CA files are missing or unreadable.
+        """
+        try:
+            chain = certificates_from_pem(self._path(f"{name}.crt").read_bytes())
+            key = serialization.load_pem_private_key(
+                self._path(f"{name}.key").read_bytes(), password=None
+            )
+        except OSError as exc:
+            raise KeysError(f"expected CA {name!r} in the key folder, found none") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise KeysError(f"expected an EC key for CA {name!r}")
+        return CertificateAuthority(certificate=chain[0], private_key=key, chain=chain[1:])
+
+    def trust_list(self) -> TrustList:
+        """The anchors verifiers load."""
+        try:
+            return TrustList.from_pem(self._path("anchors.pem").read_bytes())
+        except OSError as exc:
+            raise KeysError("expected a trust list in the key folder; run orderseal init") from exc
+
+    def device_ca_chain(self) -> tuple[x509.Certificate, ...]:
+        """Device CA certificate and its issuers (what device leaves chain through)."""
+        return certificates_from_pem(self._path("device-ca.crt").read_bytes())
+
+    def service_signer(self, key_uri: str = "") -> Signer:
+        """The capture service's sealing signer; ``key_uri`` overrides the home PEM key."""
+        chain = certificates_from_pem(self._path("service-chain.pem").read_bytes())
+        uri = key_uri or f"file:{self._path('service.key')}"
+        return signer_from_uri(uri, chain)
+
+    def token_secret(self) -> bytes:
+        """HMAC secret for buyer tokens."""
+        return self._path("token.key").read_text().strip().encode()

@@ -1,0 +1,1 @@
+"""Shared test helpers (paths to the repository and the third-party fixtures)."""

@@ -1,0 +1,119 @@
+"""Refund-gate routes (platform) and the agent report (agent)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse
+
+from infra.auth import AgentPrincipal, PlatformPrincipal
+from infra.ledger.models import Dispute
+from infra.services import Services
+from infra.uploads import receive_body
+from verifier.report import render_report_html
+from verifier.schemas import AttachOut, AttachSealedIn, DisputeIn, DisputeOut
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1")
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _out(services: Services, dispute: Dispute) -> DisputeOut:
+    history = services.verifier.history(dispute.dispute_id)
+    return DisputeOut(
+        dispute_id=dispute.dispute_id,
+        order_id=dispute.order_id,
+        buyer_id=dispute.buyer_id,
+        claim_type=dispute.claim_type,
+        amount=dispute.amount,
+        currency=dispute.currency,
+        created_at=dispute.created_at,
+        decision=dispute.decision,
+        decided_at=dispute.decided_at,
+        verdict=history[-1] if history else None,
+        history=history,
+        report_url=f"{services.settings.base_url}/v1/disputes/{dispute.dispute_id}/report",
+    )
+
+
+@router.post("/disputes", status_code=201, tags=["platform"])
+def file_dispute(body: DisputeIn, principal: PlatformPrincipal, request: Request) -> DisputeOut:
+    """Open a refund dispute; attach evidence next, then ask for a decision."""
+    services = _services(request)
+    dispute = services.verifier.file_dispute(
+        order_id=body.order_id,
+        buyer_id=body.buyer_id,
+        claim_type=body.claim_type,
+        amount=body.amount,
+        currency=body.currency,
+        now=services.clock(),
+    )
+    return _out(services, dispute)
+
+
+@router.put("/disputes/{dispute_id}/files", status_code=201, tags=["platform"])
+async def attach_file(
+    dispute_id: str,
+    principal: PlatformPrincipal,
+    request: Request,
+    x_orderseal_filename: Annotated[str, Header(max_length=255)] = "evidence",
+) -> AttachOut:
+    """Attach any file the buyer sent (raw body, streamed)."""
+    services = _services(request)
+    services.verifier.dispute(dispute_id)
+    received = await receive_body(
+        request, services.capture.work_dir, max_bytes=services.settings.max_evidence_bytes
+    )
+    attached = services.verifier.attach_upload(
+        dispute_id, received, x_orderseal_filename, now=services.clock()
+    )
+    return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
+
+
+@router.post("/disputes/{dispute_id}/sealed", status_code=201, tags=["platform"])
+def attach_sealed(
+    dispute_id: str, body: AttachSealedIn, principal: PlatformPrincipal, request: Request
+) -> AttachOut:
+    """Attach sealed evidence by id."""
+    services = _services(request)
+    attached = all(
+        services.verifier.attach_sealed(dispute_id, evidence_id, now=services.clock())
+        for evidence_id in body.evidence_ids
+    )
+    return AttachOut(dispute_id=dispute_id, attached=attached)
+
+
+@router.post("/disputes/{dispute_id}/decide", tags=["platform"])
+def decide(dispute_id: str, principal: PlatformPrincipal, request: Request) -> DisputeOut:
+    """Evaluate every attached file; earlier verdicts stay in the history."""
+    services = _services(request)
+    services.verifier.decide(dispute_id, now=services.clock())
+    return _out(services, services.verifier.dispute(dispute_id))
+
+
+@router.get("/disputes/{dispute_id}", tags=["platform"])
+def get_dispute(dispute_id: str, principal: PlatformPrincipal, request: Request) -> DisputeOut:
+    """The dispute with its current verdict and history."""
+    services = _services(request)
+    return _out(services, services.verifier.dispute(dispute_id))
+
+
+@router.get("/disputes/{dispute_id}/report", tags=["agent"], response_class=HTMLResponse)
+def report(dispute_id: str, principal: AgentPrincipal, request: Request) -> HTMLResponse:
+    """The agent's readable report."""
+    services = _services(request)
+    dispute = services.verifier.dispute(dispute_id)
+    return HTMLResponse(render_report_html(dispute, services.verifier.history(dispute_id)))
+
+
+@router.get("/disputes/{dispute_id}/report.json", tags=["agent"])
+def report_data(dispute_id: str, principal: AgentPrincipal, request: Request) -> DisputeOut:
+    """The report as JSON."""
+    services = _services(request)
+    return _out(services, services.verifier.dispute(dispute_id))

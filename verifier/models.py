@@ -1,0 +1,163 @@
+"""Frozen facts the checks receive, and the typed results they return."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from capture.manifest import CaptureAssertion
+from verifier.reader import ReaderReport
+from verifier.reasons import ReasonCode
+
+__all__ = [
+    "CheckResult",
+    "Decision",
+    "DisputeContext",
+    "EvidenceFacts",
+    "EvidenceVerdict",
+    "LedgerEvidence",
+    "OrderFacts",
+    "Reason",
+    "Verdict",
+]
+
+
+class Decision(StrEnum):
+    """What the refund gate does. Precedence: block > review > allow."""
+
+    ALLOW = "allow"
+    REVIEW = "review"
+    BLOCK = "block"
+
+    @property
+    def rank(self) -> int:
+        """Higher wins when combining."""
+        return {"allow": 0, "review": 1, "block": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome: ``code`` names what was checked (and the failure when not passed)."""
+
+    check: str
+    code: ReasonCode
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """The ledger's order, as the checks need it."""
+
+    order_id: str
+    buyer_id: str
+    created_at: datetime
+    expected_delivery: datetime | None
+
+
+@dataclass(frozen=True)
+class LedgerEvidence:
+    """A sealed evidence row from the ledger."""
+
+    evidence_id: str
+    order_id: str
+    stage: str
+    manifest_id: str
+    original_sha256: str
+    sealed_sha256: str
+    device_id: str
+    session_buyer_id: str | None
+    captured_at: datetime
+    sealed_at: datetime
+
+
+@dataclass(frozen=True)
+class EvidenceFacts:
+    """Everything known about one attached file, parsed before any check runs."""
+
+    filename: str
+    content_sha256: str
+    media_type: str | None
+    report: ReaderReport | None
+    read_error: ReasonCode | None = None
+    read_error_detail: str = ""
+    assertion: CaptureAssertion | None = None
+    ledger_record: LedgerEvidence | None = None
+    shipment_records: Mapping[str, LedgerEvidence] = field(default_factory=dict)
+    other_disputes: tuple[str, ...] = ()
+    revoked_devices: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DisputeContext:
+    """The claim the evidence is checked against."""
+
+    order_id: str
+    buyer_id: str | None
+    order: OrderFacts | None
+    now: datetime
+    receipt_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A stable code with a message a person understands."""
+
+    code: ReasonCode
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        """Serialise for the API and CLI."""
+        return {"code": self.code.value, "message": self.message}
+
+
+@dataclass(frozen=True)
+class EvidenceVerdict:
+    """Decision for one attached file with every check that ran."""
+
+    filename: str
+    content_sha256: str
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    checks: tuple[CheckResult, ...]
+    manifest_id: str | None
+    stage: str | None
+    evidence_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the API."""
+        return {
+            "filename": self.filename,
+            "content_sha256": self.content_sha256,
+            "decision": self.decision.value,
+            "reasons": [r.to_json() for r in self.reasons],
+            "checks": [
+                {"check": c.check, "code": c.code.value, "passed": c.passed, "detail": c.detail}
+                for c in self.checks
+            ],
+            "manifest_id": self.manifest_id,
+            "stage": self.stage,
+            "evidence_id": self.evidence_id,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision over all evidence of a claim."""
+
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    evidence: tuple[EvidenceVerdict, ...]
+    decided_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the API, the CLI and the ledger."""
+        return {
+            "decision": self.decision.value,
+            "reasons": [r.to_json() for r in self.reasons],
+            "evidence": [e.to_json() for e in self.evidence],
+            "decided_at": self.decided_at.isoformat(),
+        }

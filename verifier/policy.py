@@ -1,0 +1,95 @@
+"""Policy: how check results map to decisions, and how evidence decisions combine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from verifier.models import CheckResult, Decision, EvidenceVerdict, Reason
+from verifier.reasons import ReasonCode
+
+__all__ = ["DEFAULT_POLICY", "Policy", "combine", "decide_evidence", "decide_dispute"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which failed codes block and which send to a person; anything else failed reviews."""
+
+    block: frozenset[ReasonCode]
+    review: frozenset[ReasonCode]
+
+    def __post_init__(self) -> None:
+        if not self.block and not self.review:
+            raise ValueError("expected a policy naming at least one code, found an empty one")
+        overlap = self.block & self.review
+        if overlap:
+            raise ValueError(f"codes both block and review: {sorted(overlap)}")
+
+    def decision_for(self, code: ReasonCode) -> Decision:
+        """The decision one failed check leads to (fail closed: unknown codes review)."""
+        return Decision.BLOCK if code in self.block else Decision.REVIEW
+
+
+DEFAULT_POLICY = Policy(
+    block=frozenset(
+        {
+            ReasonCode.SIGNATURE_INVALID,
+            ReasonCode.CONTENT_TAMPERED,
+            ReasonCode.SIGNER_REVOKED,
+            ReasonCode.AI_GENERATED_DECLARED,
+            ReasonCode.ORDER_MISMATCH,
+            ReasonCode.BUYER_MISMATCH,
+            ReasonCode.WRONG_STAGE,
+            ReasonCode.CHAIN_BROKEN,
+            ReasonCode.EVIDENCE_REUSED,
+            ReasonCode.EDITED_AFTER_CAPTURE,
+        }
+    ),
+    review=frozenset(
+        {
+            # Honest buyers without the app, or with another vendor's camera credentials,
+            # must still be heard by a person.
+            ReasonCode.NO_MANIFEST,
+            ReasonCode.UNTRUSTED_SIGNER,
+            ReasonCode.ORDER_UNKNOWN,
+            ReasonCode.CAPTURE_OUTSIDE_WINDOW,
+            ReasonCode.UNSUPPORTED_MEDIA,
+            ReasonCode.CORRUPT_MEDIA,
+            ReasonCode.POLICY_REVIEW,
+            ReasonCode.CHECK_CRASHED,
+            ReasonCode.NO_EVIDENCE,
+        }
+    ),
+)
+
+
+def combine(decisions: Iterable[Decision]) -> Decision:
+    """Block beats review beats allow."""
+    return max(decisions, key=lambda d: d.rank, default=Decision.ALLOW)
+
+
+def decide_evidence(results: Iterable[CheckResult], policy: Policy) -> tuple[Decision, tuple[Reason, ...]]:
+    """Decide one file from its check results; reasons are unique per code, in order."""
+    reasons: dict[ReasonCode, Reason] = {}
+    decisions: list[Decision] = []
+    for result in results:
+        if result.passed:
+            continue
+        decisions.append(policy.decision_for(result.code))
+        reasons.setdefault(result.code, Reason(result.code, result.detail))
+    return combine(decisions), tuple(reasons.values())
+
+
+def decide_dispute(
+    evidence: Iterable[EvidenceVerdict], policy: Policy
+) -> tuple[Decision, tuple[Reason, ...]]:
+    """Combine per-file verdicts; with no file to stand on, a person decides."""
+    verdicts = list(evidence)
+    if not verdicts:
+        reason = Reason(ReasonCode.NO_EVIDENCE, "no evidence attached")
+        return policy.decision_for(ReasonCode.NO_EVIDENCE), (reason,)
+    reasons: dict[ReasonCode, Reason] = {}
+    for verdict in verdicts:
+        for reason in verdict.reasons:
+            reasons.setdefault(reason.code, reason)
+    return combine(v.decision for v in verdicts), tuple(reasons.values())

@@ -1,0 +1,50 @@
+"""Request and response models of the refund-gate API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AttachSealedIn", "AttachOut", "DisputeIn", "DisputeOut"]
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class DisputeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: str = Field(pattern=_ID)
+    buyer_id: str = Field(pattern=_ID)
+    claim_type: str = Field(max_length=32)
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class AttachSealedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    evidence_ids: list[str] = Field(min_length=1, max_length=50)
+
+
+class AttachOut(BaseModel):
+    dispute_id: str
+    attached: bool
+    content_sha256: str | None = None
+
+
+class DisputeOut(BaseModel):
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    claim_type: str
+    amount: str
+    currency: str
+    created_at: datetime
+    decision: str | None
+    decided_at: datetime | None
+    verdict: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    report_url: str

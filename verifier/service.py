@@ -1,0 +1,270 @@
+"""Verifier service: turns files and ledger rows into facts, runs the engine, stores verdicts.
+
+This is the I/O edge of the verifier; the checks themselves stay pure.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from capture.manifest import ASSERTION_LABEL, CaptureAssertion
+from infra.errors import NotFoundError
+from infra.ledger.models import Dispute, DisputeEvidence, Evidence
+from infra.ledger.repository import Ledger
+from infra.media import ReceivedFile, sniff_media_type
+from infra.storage.base import EvidenceStore
+from verifier.engine import evaluate
+from verifier.errors import DisputeError
+from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts, Verdict
+from verifier.policy import DEFAULT_POLICY, Policy
+from verifier.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
+from verifier.reasons import ReasonCode
+
+__all__ = ["CLAIM_TYPES", "AttachedFile", "VerifierService"]
+
+_log = logging.getLogger(__name__)
+
+CLAIM_TYPES = frozenset({"damaged", "wrong_item", "missing_item", "not_as_described", "spoiled"})
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """A file to examine: where it is and what it is called."""
+
+    path: Path
+    filename: str
+    sha256: str
+
+
+class VerifierService:
+    """Examines evidence and decides disputes."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        store: EvidenceStore,
+        trust: TrustSettings,
+        receipt_window_days: int,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.trust = trust
+        self.receipt_window_days = receipt_window_days
+        self.policy = policy
+
+    # Facts -------------------------------------------------------------------
+    def _context(self, order_id: str, buyer_id: str | None, now: datetime) -> DisputeContext:
+        order = self.ledger.get_order(order_id)
+        facts = None
+        if order is not None:
+            delivery = (
+                datetime.combine(order.expected_delivery, time(23, 59, 59), tzinfo=now.tzinfo)
+                if order.expected_delivery
+                else None
+            )
+            facts = OrderFacts(order.order_id, order.buyer_id, order.created_at, delivery)
+        return DisputeContext(
+            order_id=order_id,
+            buyer_id=buyer_id,
+            order=facts,
+            now=now,
+            receipt_window_days=self.receipt_window_days,
+        )
+
+    def _ledger_facts(self, rows: Sequence[Evidence]) -> dict[str, LedgerEvidence]:
+        facts: dict[str, LedgerEvidence] = {}
+        for row in rows:
+            session = self.ledger.get_session(row.session_id)
+            facts[row.manifest_id] = LedgerEvidence(
+                evidence_id=row.evidence_id,
+                order_id=row.order_id,
+                stage=row.stage,
+                manifest_id=row.manifest_id,
+                original_sha256=row.original_sha256,
+                sealed_sha256=row.sealed_sha256,
+                device_id=row.device_id,
+                session_buyer_id=session.buyer_id if session else None,
+                captured_at=row.captured_at,
+                sealed_at=row.sealed_at,
+            )
+        return facts
+
+    def gather(self, file: AttachedFile, *, dispute_id: str | None) -> EvidenceFacts:
+        """Read one file and look up everything the checks need about it."""
+        media_type = sniff_media_type(file.path)
+        try:
+            report: ReaderReport = read_evidence(file.path, trust=self.trust)
+        except ReaderError as exc:
+            return EvidenceFacts(
+                filename=file.filename,
+                content_sha256=file.sha256,
+                media_type=media_type,
+                report=None,
+                read_error=ReasonCode(exc.code),
+                read_error_detail=exc.message,
+                other_disputes=tuple(
+                    self.ledger.other_disputes_with(dispute_id or "", file.sha256, None)
+                ),
+            )
+        assertion = _assertion(report)
+        active_id = report.active_manifest.label
+        own = self._ledger_facts(list(self.ledger.evidence_by_manifest([active_id]).values()))
+        links = [link.manifest_id for link in assertion.chain] if assertion else []
+        shipped = self._ledger_facts(list(self.ledger.evidence_by_manifest(links).values()))
+        return EvidenceFacts(
+            filename=file.filename,
+            content_sha256=file.sha256,
+            media_type=media_type,
+            report=report,
+            assertion=assertion,
+            ledger_record=own.get(active_id),
+            shipment_records=shipped,
+            other_disputes=tuple(
+                self.ledger.other_disputes_with(dispute_id or "", file.sha256, active_id)
+            ),
+            revoked_devices=self.ledger.revoked_devices(),
+        )
+
+    # One-off verification (CLI, public page) ---------------------------------
+    def verify_files(
+        self, files: Sequence[AttachedFile], *, order_id: str, buyer_id: str | None, now: datetime
+    ) -> Verdict:
+        """Decide files against an order without filing a dispute."""
+        facts = [self.gather(f, dispute_id=None) for f in files]
+        return evaluate(facts, self._context(order_id, buyer_id, now), policy=self.policy)
+
+    # Disputes ----------------------------------------------------------------
+    def file_dispute(
+        self,
+        *,
+        order_id: str,
+        buyer_id: str,
+        claim_type: str,
+        amount: Decimal,
+        currency: str,
+        now: datetime,
+    ) -> Dispute:
+        """Open a dispute (the order may be unknown: it is still examined and reported)."""
+        if claim_type not in CLAIM_TYPES:
+            raise DisputeError(
+                f"expected claim type one of {sorted(CLAIM_TYPES)}, found {claim_type!r}",
+                code="claim_type_invalid",
+            )
+        dispute = Dispute(
+            dispute_id=f"dp_{secrets.token_hex(8)}",
+            order_id=order_id,
+            buyer_id=buyer_id,
+            claim_type=claim_type,
+            amount=str(amount),
+            currency=currency,
+            created_at=now,
+            decision=None,
+            decided_at=None,
+        )
+        self.ledger.add_dispute(dispute)
+        return dispute
+
+    def dispute(self, dispute_id: str) -> Dispute:
+        """Load a dispute or raise ``dispute_not_found``."""
+        dispute = self.ledger.get_dispute(dispute_id)
+        if dispute is None:
+            raise NotFoundError("no such dispute", code="dispute_not_found")
+        return dispute
+
+    def attach_upload(
+        self, dispute_id: str, received: ReceivedFile, filename: str, *, now: datetime
+    ) -> bool:
+        """Store an uploaded file (any file) and attach it; False if already attached."""
+        self.dispute(dispute_id)
+        try:
+            media_type = sniff_media_type(received.path)
+            manifest_id = self._manifest_id_of(received.path)
+            key = self.store.put_file(received.path, received.sha256)
+        finally:
+            received.path.unlink(missing_ok=True)
+        return self.ledger.attach(
+            DisputeEvidence(
+                dispute_id=dispute_id,
+                content_sha256=received.sha256,
+                storage_key=key,
+                filename=_safe_filename(filename),
+                media_type=media_type,
+                size=received.size,
+                manifest_id=manifest_id,
+                attached_at=now,
+            )
+        )
+
+    def attach_sealed(self, dispute_id: str, evidence_id: str, *, now: datetime) -> bool:
+        """Attach sealed evidence by its id."""
+        self.dispute(dispute_id)
+        row = self.ledger.get_evidence(evidence_id)
+        if row is None:
+            raise NotFoundError("no such evidence", code="evidence_not_found")
+        return self.ledger.attach(
+            DisputeEvidence(
+                dispute_id=dispute_id,
+                content_sha256=row.sealed_sha256,
+                storage_key=row.storage_key,
+                filename=row.title,
+                media_type=row.media_type,
+                size=row.sealed_size,
+                manifest_id=row.manifest_id,
+                attached_at=now,
+            )
+        )
+
+    def _manifest_id_of(self, path: Path) -> str | None:
+        try:
+            return read_evidence(path, trust=self.trust).active_manifest.label
+        except ReaderError:
+            return None
+
+    def decide(self, dispute_id: str, *, now: datetime) -> Verdict:
+        """Evaluate every attached file and append the verdict to the dispute's history."""
+        dispute = self.dispute(dispute_id)
+        facts: list[EvidenceFacts] = []
+        for attachment in self.ledger.attachments(dispute_id):
+            with self.store.open_local(attachment.storage_key) as path:
+                facts.append(
+                    self.gather(
+                        AttachedFile(path, attachment.filename, attachment.content_sha256),
+                        dispute_id=dispute_id,
+                    )
+                )
+        ctx = self._context(dispute.order_id, dispute.buyer_id, now)
+        verdict = evaluate(facts, ctx, policy=self.policy)
+        self.ledger.record_verdict(dispute_id, verdict.decision.value, verdict.to_json(), now)
+        _log.info("dispute %s decided %s", dispute_id, verdict.decision.value)
+        return verdict
+
+    def history(self, dispute_id: str) -> list[dict[str, Any]]:
+        """Every verdict of a dispute, oldest first."""
+        self.dispute(dispute_id)
+        return [v.body for v in self.ledger.verdicts(dispute_id)]
+
+
+def _assertion(report: ReaderReport) -> CaptureAssertion | None:
+    data = report.active_manifest.assertions.get(ASSERTION_LABEL)
+    if data is None:
+        return None
+    try:
+        return CaptureAssertion.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _safe_filename(name: str) -> str:
+    cleaned = "".join(c for c in name if c.isprintable() and c not in "/\\")[:200].strip()
+    return cleaned or "evidence"

@@ -92,7 +92,9 @@ def register_order(body: OrderIn, principal: PlatformPrincipal, request: Request
 
 
 @router.post("/buyer-tokens", status_code=201, tags=["platform"])
-def buyer_token(body: BuyerTokenIn, principal: PlatformPrincipal, request: Request) -> BuyerTokenOut:
+def buyer_token(
+    body: BuyerTokenIn, principal: PlatformPrincipal, request: Request
+) -> BuyerTokenOut:
     """Issue a short-lived token the buyer's app presents to the capture service."""
     services = _services(request)
     ttl = timedelta(minutes=services.settings.buyer_token_minutes)
@@ -103,7 +105,9 @@ def buyer_token(body: BuyerTokenIn, principal: PlatformPrincipal, request: Reque
 
 
 @router.post("/devices", status_code=201, tags=["admin"])
-def enrol_device(body: DeviceEnrolIn, principal: AdminPrincipal, request: Request) -> DeviceEnrolOut:
+def enrol_device(
+    body: DeviceEnrolIn, principal: AdminPrincipal, request: Request
+) -> DeviceEnrolOut:
     """Approve a device's CSR: the device keeps its key, we issue a short-lived leaf."""
     services = _services(request)
     now = services.clock()
@@ -163,7 +167,9 @@ async def _upload(
     try:
         statement_json = b64url_decode(statement).decode()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise CaptureError("expected a base64url capture statement", code="attestation_malformed") from exc
+        raise CaptureError(
+            "expected a base64url capture statement", code="attestation_malformed"
+        ) from exc
     if idempotency_key is not None and len(idempotency_key) > 128:
         raise CaptureError("expected an Idempotency-Key of at most 128 characters")
     received = await receive_body(
@@ -171,7 +177,9 @@ async def _upload(
     )
     if declared_sha256 is not None and declared_sha256 != received.sha256:
         received.path.unlink(missing_ok=True)
-        raise AuthError("the body does not match the signed content hash", code="credentials_forged")
+        raise AuthError(
+            "the body does not match the signed content hash", code="credentials_forged"
+        )
     sealed = services.capture.seal_upload(
         session_id=session_id,
         device=device,
@@ -249,9 +257,7 @@ def open_receipt_session(
 ) -> SessionOut:
     """The buyer scanned the parcel label: open a short capture session for that order."""
     services = _services(request)
-    row = services.capture.open_receipt_session(
-        principal.subject, body.token, now=services.clock()
-    )
+    row = services.capture.open_receipt_session(principal.subject, body.token, now=services.clock())
     return _session_out(row)
 
 
@@ -330,7 +336,9 @@ def check_qr(body: QRCheckIn, principal: BuyerPrincipal, request: Request) -> QR
 
 
 @router.get("/evidence/{evidence_id}/file", tags=["agent"], response_class=StreamingResponse)
-def evidence_file(evidence_id: str, principal: AgentPrincipal, request: Request) -> StreamingResponse:
+def evidence_file(
+    evidence_id: str, principal: AgentPrincipal, request: Request
+) -> StreamingResponse:
     """Download sealed evidence (streams; never loaded whole)."""
     services = _services(request)
     row = services.ledger.get_evidence(evidence_id)

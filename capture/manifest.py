@@ -11,10 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AI_SOURCE_TYPES",
     "ASSERTION_LABEL",
     "ASSERTION_VERSION",
     "DIGITAL_CAPTURE",
-    "AI_SOURCE_TYPES",
     "CaptureAssertion",
     "ChainLink",
     "DeviceAttestation",

@@ -211,9 +211,7 @@ class CaptureService:
             ttl=self.label_ttl,
         )
 
-    def open_receipt_session(
-        self, buyer_id: str, token: str, *, now: datetime
-    ) -> CaptureSession:
+    def open_receipt_session(self, buyer_id: str, token: str, *, now: datetime) -> CaptureSession:
         """The buyer scanned the parcel label: open a short session for that order only.
 
         Raises:
@@ -363,7 +361,9 @@ class CaptureService:
         try:
             datetime.fromisoformat(statement.captured_at)
         except ValueError as exc:
-            raise CaptureError("expected an RFC 3339 captured_at", code="attestation_malformed") from exc
+            raise CaptureError(
+                "expected an RFC 3339 captured_at", code="attestation_malformed"
+            ) from exc
         return statement
 
     def _seal_and_record(
@@ -470,9 +470,7 @@ class CaptureService:
 
 def _safe_title(title: str, media_type: str) -> str:
     cleaned = "".join(c for c in title if c.isalnum() or c in "-_. ")[:120].strip()
-    extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}.get(
-        media_type, "mov"
-    )
+    extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}.get(media_type, "mov")
     return cleaned or f"capture.{extension}"
 
 

@@ -47,7 +47,10 @@ def serve(
     settings = Settings()
     initialize_home(settings)
     uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
     )
 
 
@@ -67,7 +70,9 @@ def demo(
     with serve_in_thread(create_app(settings), host=settings.host, port=settings.port):
         console.print(f"API listening on {settings.base_url}")
         result = run_scenario(settings.base_url, settings.resolved_home, load_credentials(settings))
-        console.print(f"Order {result.order_id}: {len(result.shipment_evidence)} shipment captures sealed")
+        console.print(
+            f"Order {result.order_id}: {len(result.shipment_evidence)} shipment captures sealed"
+        )
         console.print(f"Parcel label: {result.label_png}")
         console.print(f"Receipt captures sealed: {', '.join(result.receipt_evidence)}")
         table = Table(title="Disputes")
@@ -114,7 +119,9 @@ def verify(
     settings = Settings()
     services = build_services(settings)
     if not file.is_file():
-        raise OrderSealError(f"expected a readable file, found none at {file.name}", code="file_not_found")
+        raise OrderSealError(
+            f"expected a readable file, found none at {file.name}", code="file_not_found"
+        )
     with tempfile.TemporaryDirectory() as scratch, file.open("rb") as handle:
         received = receive_chunks(
             iter(lambda: handle.read(1 << 20), b""),
@@ -129,7 +136,16 @@ def verify(
         )
     if as_json:
         body = verdict.to_json()
-        print(json.dumps({"decision": body["decision"], "reasons": body["reasons"], "evidence": body["evidence"]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "decision": body["decision"],
+                    "reasons": body["reasons"],
+                    "evidence": body["evidence"],
+                },
+                indent=2,
+            )
+        )
     else:
         console.print(f"decision: [bold]{verdict.decision.value}[/]")
         for reason in verdict.reasons:
@@ -146,8 +162,13 @@ def main() -> None:
     except OrderSealError as exc:
         console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
         sys.exit(EXIT_INPUT_ERROR)
-    except Exception as exc:  # last resort: one line, no traceback, distinct status
-        if exc.__class__.__name__ in ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter"):
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback, distinct status
+        if exc.__class__.__name__ in (
+            "UsageError",
+            "BadParameter",
+            "NoSuchOption",
+            "MissingParameter",
+        ):
             console.print(f"[red]usage error[/] {exc}", highlight=False)
             sys.exit(EXIT_INPUT_ERROR)
         console.print(f"[red]error[/] {exc.__class__.__name__}: {exc}", highlight=False)

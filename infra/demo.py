@@ -66,7 +66,9 @@ class ScenarioResult:
         return all(d.as_expected for d in self.disputes)
 
 
-def _device(home: Path, device_id: str, admin: PlatformClient, kind: str, owner: str | None) -> DeviceKey:
+def _device(
+    home: Path, device_id: str, admin: PlatformClient, kind: str, owner: str | None
+) -> DeviceKey:
     """Load the device's own key from its folder, enrolling it (CSR → admin) the first time."""
     folder = home / "devices" / device_id
     key_path, cert_path = folder / "device.key", folder / "device.crt"
@@ -76,14 +78,23 @@ def _device(home: Path, device_id: str, admin: PlatformClient, kind: str, owner:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         if cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=1):
             return DeviceKey(device_id, key, cert)
-    device = DeviceKey.generate(f"{device_id}-{secrets.token_hex(3)}" if key_path.exists() else device_id)
+    device = DeviceKey.generate(
+        f"{device_id}-{secrets.token_hex(3)}" if key_path.exists() else device_id
+    )
     folder.mkdir(parents=True, exist_ok=True)
     key_path.unlink(missing_ok=True)
     save_private_key(device.private_key, key_path)
-    body = {"device_id": device.device_id, "kind": kind, "owner_id": owner, "csr_pem": device.csr_pem()}
+    body = {
+        "device_id": device.device_id,
+        "kind": kind,
+        "owner_id": owner,
+        "csr_pem": device.csr_pem(),
+    }
     enrolled = admin.call("POST", "/v1/devices", json=body)
     cert_path.write_text(enrolled["certificate_pem"])
-    return DeviceKey(device.device_id, device.private_key, x509.load_pem_x509_certificate(cert_path.read_bytes()))
+    return DeviceKey(
+        device.device_id, device.private_key, x509.load_pem_x509_certificate(cert_path.read_bytes())
+    )
 
 
 def decode_label(png: Path) -> str:
@@ -127,7 +138,9 @@ def _ship(station: StationClient, order_id: str, work: Path, home: Path) -> tupl
     session = station.open_session(order_id)
     sealed = []
     for index in (1, 2):
-        photo = make_jpeg(work / f"pack-{index}.jpg", seed=index, caption=f"{order_id} packing {index}")
+        photo = make_jpeg(
+            work / f"pack-{index}.jpg", seed=index, caption=f"{order_id} packing {index}"
+        )
         sealed.append(station.upload(session, photo, title=photo.name)["evidence_id"])
     video = make_mp4(work / "packing.mp4", seed=7, seconds=2, caption=f"{order_id} packing")
     sealed.append(station.upload(session, video, title=video.name)["evidence_id"])
@@ -139,7 +152,11 @@ def _ship(station: StationClient, order_id: str, work: Path, home: Path) -> tupl
 
 
 def _dispute(
-    platform: PlatformClient, name: str, order_id: str, files: list[tuple[Path, str]], expected: set[str]
+    platform: PlatformClient,
+    name: str,
+    order_id: str,
+    files: list[tuple[Path, str]],
+    expected: set[str],
 ) -> DisputeOutcome:
     dispute = platform.call(
         "POST",
@@ -203,14 +220,30 @@ def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> Scen
     unsigned = make_jpeg(work / "damage.jpg", seed=99, caption="damaged crab (no provenance)")
     tampered = tamper_jpeg(sealed_photo, work / "unboxing.tampered.jpg")
     disputes = (
-        _dispute(platform, "honest receipt photo + video", order_id,
-                 [(sealed_photo, "unboxing.jpg"), (sealed_video, "unboxing.mp4")], {"allow"}),
-        _dispute(platform, "unsigned damage image", order_id,
-                 [(unsigned, "damage.jpg")], {"review", "block"}),
-        _dispute(platform, "tampered receipt photo", order_id,
-                 [(tampered, "unboxing.jpg")], {"block"}),
-        _dispute(platform, "receipt photo reused on another order", other_order,
-                 [(sealed_photo, "unboxing.jpg")], {"block"}),
+        _dispute(
+            platform,
+            "honest receipt photo + video",
+            order_id,
+            [(sealed_photo, "unboxing.jpg"), (sealed_video, "unboxing.mp4")],
+            {"allow"},
+        ),
+        _dispute(
+            platform,
+            "unsigned damage image",
+            order_id,
+            [(unsigned, "damage.jpg")],
+            {"review", "block"},
+        ),
+        _dispute(
+            platform, "tampered receipt photo", order_id, [(tampered, "unboxing.jpg")], {"block"}
+        ),
+        _dispute(
+            platform,
+            "receipt photo reused on another order",
+            other_order,
+            [(sealed_photo, "unboxing.jpg")],
+            {"block"},
+        ),
     )
     return ScenarioResult(
         order_id=order_id,

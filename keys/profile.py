@@ -67,7 +67,10 @@ def extensions_for(
     if role in (CertificateRole.ROOT, CertificateRole.INTERMEDIATE):
         return [
             Extension(
-                x509.BasicConstraints(ca=True, path_length=1 if role == "root" else 0), True
+                x509.BasicConstraints(
+                    ca=True, path_length=1 if role == CertificateRole.ROOT else 0
+                ),
+                True,
             ),
             Extension(_key_usage(cert_sign=True), True),
             Extension(ski, False),

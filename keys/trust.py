@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -73,7 +74,7 @@ def verify_chain(
                 f" to {cert.not_valid_after_utc.isoformat()}",
                 code="certificate_expired",
             )
-    for child, parent in zip(path, path[1:], strict=False):
+    for child, parent in pairwise(path):
         _verify_issued(child, parent)
     top = path[-1]
     for anchor in trust.anchors:

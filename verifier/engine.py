@@ -24,7 +24,7 @@ _log = logging.getLogger(__name__)
 def _run(check: Check, facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
     try:
         return check(facts, ctx)
-    except Exception:  # fail closed: a crashing check sends the case to a person
+    except Exception:  # noqa: BLE001 - fail closed: a crashing check sends the case to a person
         _log.exception("check %s crashed", getattr(check, "__name__", check))
         name = getattr(check, "__name__", "check")
         return [CheckResult(name, ReasonCode.CHECK_CRASHED, False, f"{name} could not run")]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from verifier.models import CheckResult, Decision, EvidenceVerdict, Reason
 from verifier.reasons import ReasonCode
 
-__all__ = ["DEFAULT_POLICY", "Policy", "combine", "decide_evidence", "decide_dispute"]
+__all__ = ["DEFAULT_POLICY", "Policy", "combine", "decide_dispute", "decide_evidence"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ def combine(decisions: Iterable[Decision]) -> Decision:
     return max(decisions, key=lambda d: d.rank, default=Decision.ALLOW)
 
 
-def decide_evidence(results: Iterable[CheckResult], policy: Policy) -> tuple[Decision, tuple[Reason, ...]]:
+def decide_evidence(
+    results: Iterable[CheckResult], policy: Policy
+) -> tuple[Decision, tuple[Reason, ...]]:
     """Decide one file from its check results; reasons are unique per code, in order."""
     reasons: dict[ReasonCode, Reason] = {}
     decisions: list[Decision] = []

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AttachSealedIn", "AttachOut", "DisputeIn", "DisputeOut"]
+__all__ = ["AttachOut", "AttachSealedIn", "DisputeIn", "DisputeOut"]
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 

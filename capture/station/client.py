@@ -72,14 +72,14 @@ class DeviceKey:
         """A CSR proving possession of the key (the CA names the device, not the CSR)."""
         csr = (
             x509.CertificateSigningRequestBuilder()
-            .subject_name(
-                x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, self.device_id)])
-            )
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, self.device_id)]))
             .sign(self.private_key, hashes.SHA256())
         )
         return csr.public_bytes(serialization.Encoding.PEM).decode()
 
-    def attest(self, *, order_id: str, session_id: str, stage: str, path: Path) -> tuple[str, str, str]:
+    def attest(
+        self, *, order_id: str, session_id: str, stage: str, path: Path
+    ) -> tuple[str, str, str]:
         """Sign a capture statement for a file: returns (statement b64, signature, sha256)."""
         digest = _sha256(path)
         statement = CaptureStatement(
@@ -142,7 +142,10 @@ class StationClient:
     ) -> dict[str, Any]:
         """Attest and stream one capture into the session."""
         statement, signature, digest = self.device.attest(
-            order_id=session["order_id"], session_id=session["session_id"], stage="shipment", path=path
+            order_id=session["order_id"],
+            session_id=session["session_id"],
+            stage="shipment",
+            path=path,
         )
         url = f"/v1/shipment-sessions/{session['session_id']}/evidence"
         headers = self._headers("PUT", url, digest)
@@ -199,7 +202,10 @@ class BuyerClient:
     ) -> dict[str, Any]:
         """Attest and stream one unboxing capture."""
         statement, signature, digest = self.device.attest(
-            order_id=session["order_id"], session_id=session["session_id"], stage="receipt", path=path
+            order_id=session["order_id"],
+            session_id=session["session_id"],
+            stage="receipt",
+            path=path,
         )
         headers = {
             "X-OrderSeal-Device": self.device.device_id,

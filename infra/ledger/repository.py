@@ -86,7 +86,11 @@ class Ledger:
         """Store an API key by its hash."""
         self._add(
             APIKey(
-                key_hash=hash_api_key(key), role=role, subject=subject, created_at=now, revoked_at=None
+                key_hash=hash_api_key(key),
+                role=role,
+                subject=subject,
+                created_at=now,
+                revoked_at=None,
             )
         )
 
@@ -209,7 +213,9 @@ class Ledger:
             )
             return sorted(rows)
 
-    def record_verdict(self, dispute_id: str, decision: str, body: dict[str, Any], at: datetime) -> None:
+    def record_verdict(
+        self, dispute_id: str, decision: str, body: dict[str, Any], at: datetime
+    ) -> None:
         """Append a verdict and set the dispute's current decision, in one transaction."""
         with self._sessions.begin() as session:
             session.add(Verdict(dispute_id=dispute_id, decision=decision, body=body, decided_at=at))

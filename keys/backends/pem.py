@@ -66,9 +66,7 @@ class PEMFileSigner:
         except OSError as exc:
             raise SignerError("expected a readable signing key file, found none") from exc
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyPermissionError(
-                f"expected key file mode 0600, found {stat.S_IMODE(mode):04o}"
-            )
+            raise KeyPermissionError(f"expected key file mode 0600, found {stat.S_IMODE(mode):04o}")
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=password)
         except (ValueError, TypeError) as exc:

@@ -66,9 +66,7 @@ def check_integrity(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResu
     revoked = "signingCredential.revoked" in codes
     if revoked:
         results.append(
-            CheckResult(
-                "trust", ReasonCode.SIGNER_REVOKED, False, "signing certificate is revoked"
-            )
+            CheckResult("trust", ReasonCode.SIGNER_REVOKED, False, "signing certificate is revoked")
         )
     else:
         trusted = report.state == "Trusted"

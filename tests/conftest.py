@@ -1,0 +1,65 @@
+"""Shared fixtures: a fresh OrderSeal home per test module, services, a live API server."""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.app import create_app
+from infra.bootstrap import initialize_home, load_credentials
+from infra.server import serve_in_thread
+from infra.services import Services, build_services
+from infra.settings import Settings
+from keys.store import DevelopmentCAWarning
+
+
+def free_port() -> int:
+    """A free loopback TCP port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    """Settings for a test home on a free port."""
+    return Settings(home=home, port=free_port(), **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised home folder shared by one test module."""
+    home = tmp_path_factory.mktemp("orderseal-home")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DevelopmentCAWarning)
+        initialize_home(Settings(home=home))
+    return home
+
+
+@pytest.fixture(scope="module")
+def settings(module_home: Path) -> Settings:
+    """Settings pointing at the module's home."""
+    return make_settings(module_home)
+
+
+@pytest.fixture(scope="module")
+def services(settings: Settings) -> Services:
+    """Services over the module's home."""
+    return build_services(settings)
+
+
+@pytest.fixture(scope="module")
+def credentials(settings: Settings) -> dict[str, str]:
+    """Operator API keys by role."""
+    return load_credentials(settings)
+
+
+@pytest.fixture(scope="module")
+def live_api(settings: Settings, services: Services) -> Iterator[str]:
+    """A real uvicorn server on loopback; yields its base URL."""
+    with serve_in_thread(create_app(settings, services=services), host="127.0.0.1", port=settings.port):
+        yield settings.base_url

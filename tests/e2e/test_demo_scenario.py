@@ -1,0 +1,54 @@
+"""The README demo scenario, end to end through the HTTP API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from infra.demo import decode_label, run_scenario
+from infra.settings import Settings
+
+
+def test_demo_scenario_verdicts(
+    live_api: str, settings: Settings, credentials: dict[str, str]
+) -> None:
+    result = run_scenario(live_api, settings.resolved_home, credentials)
+
+    by_name = {d.name: d for d in result.disputes}
+    assert by_name["honest receipt photo + video"].decision == "allow"
+    assert by_name["honest receipt photo + video"].reasons == ()
+    assert by_name["unsigned damage image"].decision == "review"
+    assert "no_manifest" in by_name["unsigned damage image"].reasons
+    assert by_name["tampered receipt photo"].decision == "block"
+    assert "content_tampered" in by_name["tampered receipt photo"].reasons
+    reused = by_name["receipt photo reused on another order"]
+    assert reused.decision == "block"
+    assert {"order_mismatch", "evidence_reused"} <= set(reused.reasons)
+    assert result.ok
+    assert len(result.shipment_evidence) == 3
+    assert len(result.receipt_evidence) == 2
+
+
+def test_label_png_round_trips_through_a_real_qr_decoder(
+    live_api: str, settings: Settings, credentials: dict[str, str]
+) -> None:
+    result = run_scenario(live_api, settings.resolved_home, credentials)
+    token = decode_label(Path(result.label_png))
+    assert token.startswith("OS1.")
+    assert result.order_id not in token  # the order id travels signed, not as plain text
+
+
+def test_agent_report_requires_the_agent_role(
+    live_api: str, settings: Settings, credentials: dict[str, str]
+) -> None:
+    result = run_scenario(live_api, settings.resolved_home, credentials)
+    url = result.disputes[0].report_url
+    as_agent = httpx.get(url, headers={"Authorization": f"Bearer {credentials['agent']}"})
+    assert as_agent.status_code == 200
+    assert 'class="decision allow"' in as_agent.text
+    as_platform = httpx.get(url, headers={"Authorization": f"Bearer {credentials['platform']}"})
+    assert as_platform.status_code == 403
+    assert as_platform.json()["error"]["code"] == "wrong_role"
+    anonymous = httpx.get(url)
+    assert anonymous.status_code == 401

@@ -17,6 +17,7 @@ from capture.errors import CaptureError, SessionClosedError
 from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
 from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.tokens import issue_label_token, verify_label_token
+from capture.transcode import TRANSCODED_MEDIA_TYPES, webm_to_mp4
 from infra.errors import NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, Order
 from infra.ledger.repository import Ledger
@@ -305,6 +306,8 @@ class CaptureService:
                 statement_json, statement_signature, device, session, received
             )
             media_type = sniff_media_type(received.path)
+            if media_type in TRANSCODED_MEDIA_TYPES:  # WebM-only browsers; hash stays the sent one
+                received, media_type = webm_to_mp4(received), "video/mp4"
             if media_type not in SEALABLE_MEDIA_TYPES:
                 raise CaptureError(
                     f"expected a JPEG, PNG, MP4 or MOV capture, found {media_type or 'unknown'}",

@@ -30,13 +30,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         services: prebuilt services (tests inject a clock this way).
     """
     from capture.api import router as capture_router
+    from capture.buyer_devices import router as buyer_devices_router
+    from capture.receipts import router as receipts_router
+    from capture.web.pages import router as capture_pages_router
     from verifier.api import router as verifier_router
+    from verifier.web.pages import router as agent_pages_router
 
     resolved = services or build_services(settings or Settings())
     app = FastAPI(title="OrderSeal", version="0.1.0")
     app.state.services = resolved
     app.include_router(capture_router)
+    app.include_router(buyer_devices_router)
+    app.include_router(receipts_router)
+    app.include_router(capture_pages_router)
     app.include_router(verifier_router)
+    app.include_router(agent_pages_router)
 
     @app.exception_handler(OrderSealError)
     async def _orderseal_error(request: Request, exc: OrderSealError) -> JSONResponse:

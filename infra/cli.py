@@ -22,7 +22,8 @@ from infra.settings import Settings
 __all__ = ["app", "main"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="OrderSeal provenance service")
-console = Console()
+# Wide enough for report URLs when output is piped (CI logs), normal sizing on a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
 EXIT_FOR = {"allow": 0, "block": 1, "review": 2}
 EXIT_INPUT_ERROR = 3
 

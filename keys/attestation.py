@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from keys.errors import CertificateError
 
@@ -24,8 +25,12 @@ __all__ = [
     "b64url_encode",
     "request_signing_payload",
     "sign_bytes",
+    "verify_key_signature",
     "verify_signature",
 ]
+
+
+_RAW_P256_BYTES = 64
 
 
 def b64url_encode(data: bytes) -> str:
@@ -92,7 +97,7 @@ def sign_bytes(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
 
 
 def verify_signature(certificate: x509.Certificate, data: bytes, signature_b64: str) -> None:
-    """Verify a device signature against the device certificate's key.
+    """Verify a device signature (DER, or raw r||s from WebCrypto) against the device key.
 
     Raises:
         CertificateError: the signature does not verify (code ``signature_invalid``).
@@ -100,9 +105,36 @@ def verify_signature(certificate: x509.Certificate, data: bytes, signature_b64: 
     public_key = certificate.public_key()
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         raise CertificateError("expected an EC device key", code="signature_invalid")
+    verify_key_signature(public_key, data, signature_b64)
+
+
+def verify_key_signature(
+    public_key: ec.EllipticCurvePublicKey, data: bytes, signature_b64: str
+) -> None:
+    """Verify an ECDSA SHA-256 signature (DER, or raw r||s from WebCrypto) by ``public_key``.
+
+    Raises:
+        CertificateError: the signature does not verify (code ``signature_invalid``).
+    """
     try:
-        public_key.verify(b64url_decode(signature_b64), data, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError) as exc:
-        raise CertificateError(
-            "expected a signature by the device key, it does not verify", code="signature_invalid"
-        ) from exc
+        signature = b64url_decode(signature_b64)
+    except ValueError as exc:
+        raise CertificateError("expected a base64url signature", code="signature_invalid") from exc
+    # WebCrypto (browser device keys) signs raw r||s (IEEE P1363); 64 bytes is that form for
+    # P-256. Try DER first: a DER signature can also be 64 bytes long.
+    candidates = [signature]
+    if len(signature) == _RAW_P256_BYTES:
+        candidates.append(
+            encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+        )
+    for candidate in candidates:
+        try:
+            public_key.verify(candidate, data, ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError):
+            continue
+        return
+    raise CertificateError(
+        "expected a signature by the device key, it does not verify", code="signature_invalid"
+    )

@@ -1,0 +1,1 @@
+"""The buyer capture page: static HTML/JS/CSS served by the capture service at ``/capture``."""

@@ -66,15 +66,14 @@ def playwright() -> Iterator[Playwright]:
 
 
 @pytest.fixture
-def launch(playwright: Playwright) -> Iterator[Callable[[Path], Browser]]:
-    """Launch headless Chromium with ``camera`` (a Y4M file) as its only camera."""
+def launch(playwright: Playwright) -> Iterator[Callable[..., Browser]]:
+    """Launch headless Chromium, with ``camera`` (a Y4M file) as its only camera if given."""
     browsers: list[Browser] = []
 
-    def _launch(camera: Path) -> Browser:
+    def _launch(camera: Path | None = None) -> Browser:
+        camera_args = [f"--use-file-for-fake-video-capture={camera}"] if camera else []
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"],
+            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *camera_args]
         )
         browsers.append(browser)
         return browser

@@ -111,7 +111,7 @@
         show("step-device", false);
         return;
       } catch (error) {
-        if (error.status === 401 && error.code.startsWith("credentials_")) throw error;
+        if (!(error instanceof APIError) || error.status === 401) throw error;
         await dbDelete(record.device_id);
       }
     }
@@ -235,7 +235,8 @@
         : () => api("POST", "/v1/receipt-sessions/by-order", { order_id: code });
       await openSession(open);
     } catch (error) {
-      if (error.code === "not_your_order" || error.code === "invalid_request" || error.code.startsWith("token_")) {
+      const code = error.code || "";
+      if (code === "not_your_order" || code === "invalid_request" || code.startsWith("token_")) {
         showWarning("That code is not one of your orders with an OrderSeal label.");
       } else {
         handleError(error);

@@ -61,5 +61,7 @@ def credentials(settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def live_api(settings: Settings, services: Services) -> Iterator[str]:
     """A real uvicorn server on loopback; yields its base URL."""
-    with serve_in_thread(create_app(settings, services=services), host="127.0.0.1", port=settings.port):
+    with serve_in_thread(
+        create_app(settings, services=services), host="127.0.0.1", port=settings.port
+    ):
         yield settings.base_url

@@ -133,7 +133,9 @@ def _translate(exc: Exception, action: str) -> StorageError:
         )
     if isinstance(
         exc,
-        botocore.exceptions.HTTPClientError | botocore.exceptions.ResponseStreamingError,
+        botocore.exceptions.ConnectionError
+        | botocore.exceptions.HTTPClientError
+        | botocore.exceptions.ResponseStreamingError,
     ):
         # Connection refused/reset, timeouts and broken downloads: the store is unreachable.
         return StorageError(f"could not {action}: the store is unreachable")
@@ -279,7 +281,7 @@ class S3EvidenceStore:
     # -- bucket ---------------------------------------------------------------------------
 
     def ensure_bucket(self) -> None:
-        """Create the bucket (Object Lock and versioning on) unless it exists.
+        """Create the bucket (Object Lock and versioning on) unless it exists; check its lock.
 
         Warns :class:`ObjectLockUnavailableWarning` when a lock mode is configured but the
         bucket has no Object Lock.
@@ -296,8 +298,10 @@ class S3EvidenceStore:
             exists = False
         except _BOTO_ERRORS as exc:
             raise _translate(exc, "check the bucket") from exc
-        try:
-            if not exists:
+        if not exists:
+            # An existing bucket is left as it is: the service role needs no bucket-admin
+            # rights in production, and Object Lock cannot be added to a bucket here anyway.
+            try:
                 region = self._client.meta.region_name
                 if region and region != "us-east-1":
                     self._client.create_bucket(
@@ -307,14 +311,15 @@ class S3EvidenceStore:
                     )
                 else:
                     self._client.create_bucket(Bucket=self.bucket, ObjectLockEnabledForBucket=True)
-            self._client.put_bucket_versioning(
-                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
-            )
-        except botocore.exceptions.ClientError as exc:
-            if _error_code(exc) not in ("BucketAlreadyOwnedByYou",):
+                # Object Lock turns versioning on; say so explicitly for servers that don't.
+                self._client.put_bucket_versioning(
+                    Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+                )
+            except botocore.exceptions.ClientError as exc:
+                if _error_code(exc) != "BucketAlreadyOwnedByYou":  # lost a creation race
+                    raise _translate(exc, "create the bucket") from exc
+            except _BOTO_ERRORS as exc:
                 raise _translate(exc, "create the bucket") from exc
-        except _BOTO_ERRORS as exc:
-            raise _translate(exc, "create the bucket") from exc
         self._lock_available = None
         self._lock_arguments()
 
@@ -523,12 +528,19 @@ class S3EvidenceStore:
             raise _translate(exc, "start a multipart upload") from exc
         try:
             parts = self._upload_parts(path, key, upload_id, sha256, size)
-            return self._complete(key, upload_id, parts)
+            stored = self._complete(key, upload_id, parts)
         except BaseException:
-            # Leave no orphaned parts behind (they cost money and are invisible).
-            with contextlib.suppress(*_ANY_ERRORS):
-                self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            self._abort(key, upload_id)
             raise
+        if not stored:
+            # A refused conditional completion leaves the upload open: close it too.
+            self._abort(key, upload_id)
+        return stored
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        """Best effort: leave no orphaned parts behind (they cost money and are invisible)."""
+        with contextlib.suppress(*_ANY_ERRORS):
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
 
     def _upload_parts(
         self, path: Path, key: str, upload_id: str, sha256: str, size: int

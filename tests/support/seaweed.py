@@ -94,6 +94,7 @@ class SeaweedS3:
         self._weed = find_weed()  # first, so a missing binary leaves no temp folder behind
         self._own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="orderseal-seaweed-")) if root is None else root
+        self.root.mkdir(parents=True, exist_ok=True)
         self.startup_timeout_seconds = startup_timeout_seconds
         self.access_key = "orderseal-" + secrets.token_hex(4)
         self.secret_key = secrets.token_urlsafe(24)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from capture.manifest import CaptureAssertion, ChainLink, Stage
 from capture.seal import Sealer
+from capture.station.client import PlatformClient
 from infra.app import create_app
 from infra.samples import make_jpeg
 from infra.server import serve_in_thread
@@ -296,11 +297,11 @@ def test_receipt_captured_after_the_window(
     shipped = flows.ship(cast, order_id, work)
     late_cast = flows.Actors(
         base_url=late_api,
-        platform=flows.PlatformClient(late_api, credentials["platform"]),
+        platform=PlatformClient(late_api, credentials["platform"]),
         station=cast.station,
         # Device leaves live 30 days: the buyer's app renewed its enrolment meanwhile.
         buyer_device=flows.enrol(
-            flows.PlatformClient(late_api, credentials["admin"]), "buyer", cast.buyer_id
+            PlatformClient(late_api, credentials["admin"]), "buyer", cast.buyer_id
         ),
         buyer_id=cast.buyer_id,
     )

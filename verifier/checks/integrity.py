@@ -40,6 +40,11 @@ def check_integrity(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResu
         return [CheckResult("readable", code, False, facts.read_error_detail or code.value)]
     report = facts.report
     codes = set(report.failure_codes)
+    if report.state == "Invalid" and not codes & (SIGNATURE_FAILURES | TAMPER_FAILURES):
+        # c2pa can mark the store Invalid for an ingredient's failure alone: classify by it.
+        codes |= set(report.ingredient_failure_codes)
+        if not codes & (SIGNATURE_FAILURES | TAMPER_FAILURES):
+            codes.add("general.error")
     results = [CheckResult("readable", ReasonCode.NO_MANIFEST, True, "C2PA manifest found")]
     bad_signature = sorted(codes & SIGNATURE_FAILURES)
     results.append(

@@ -157,7 +157,9 @@ def verify(
 def main() -> None:
     """Entry point: input and usage errors exit 3 with a message, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        status = app(standalone_mode=False)
+        sys.exit(status if isinstance(status, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except OrderSealError as exc:

@@ -24,6 +24,15 @@ __all__ = ["app", "main"]
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="OrderSeal provenance service")
 # Wide enough for report URLs when output is piped (CI logs), normal sizing on a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _mount_subcommands() -> None:
+    from infra.dbcli import db_app
+
+    app.add_typer(db_app, name="db")
+
+
+_mount_subcommands()
 EXIT_FOR = {"allow": 0, "block": 1, "review": 2}
 EXIT_INPUT_ERROR = 3
 

@@ -8,8 +8,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from infra.ledger.models import Base
-
 __all__ = ["create_ledger_engine", "create_schema", "session_factory"]
 
 
@@ -32,8 +30,10 @@ def create_ledger_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables."""
-    Base.metadata.create_all(engine)
+    """Bring the schema to the newest migration (the same path for SQLite and PostgreSQL)."""
+    from infra.migrate import upgrade_schema
+
+    upgrade_schema(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -15,6 +15,7 @@ from infra.server import serve_in_thread
 from infra.services import Services, build_services
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
+from tests.support.databases import fresh_database_url
 
 
 def free_port() -> int:
@@ -31,19 +32,26 @@ def make_settings(home: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def module_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def database_url() -> Iterator[str]:
+    """The module's ledger: "" (SQLite in the home) or a fresh PostgreSQL database."""
+    with fresh_database_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Path:
     """An initialised home folder shared by one test module."""
     home = tmp_path_factory.mktemp("orderseal-home")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DevelopmentCAWarning)
-        initialize_home(Settings(home=home))
+        initialize_home(Settings(home=home, database_url=database_url))
     return home
 
 
 @pytest.fixture(scope="module")
-def settings(module_home: Path) -> Settings:
-    """Settings pointing at the module's home."""
-    return make_settings(module_home)
+def settings(module_home: Path, database_url: str) -> Settings:
+    """Settings pointing at the module's home and ledger."""
+    return make_settings(module_home, database_url=database_url)
 
 
 @pytest.fixture(scope="module")

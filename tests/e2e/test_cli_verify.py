@@ -17,7 +17,11 @@ ORDERSEAL = Path(sys.executable).parent / "orderseal"
 
 
 def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ORDERSEAL_HOME": str(settings.resolved_home)}
+    env = {
+        **os.environ,
+        "ORDERSEAL_HOME": str(settings.resolved_home),
+        "ORDERSEAL_DATABASE_URL": settings.database_url,
+    }
     return subprocess.run(
         [str(ORDERSEAL), "verify", *args],
         env=env,

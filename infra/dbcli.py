@@ -1,0 +1,30 @@
+"""``orderseal db``: schema migrations of the ledger."""
+
+from __future__ import annotations
+
+import typer
+
+from infra.db import create_ledger_engine
+from infra.migrate import current_revision, head_revision, upgrade_schema
+from infra.settings import Settings
+
+__all__ = ["db_app"]
+
+db_app = typer.Typer(no_args_is_help=True, help="Ledger schema migrations")
+
+
+@db_app.command("upgrade")
+def upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
+    """Migrate the ledger named by ORDERSEAL_DATABASE_URL (or the home SQLite file)."""
+    engine = create_ledger_engine(Settings().resolved_database_url)
+    upgrade_schema(engine, revision)
+    typer.echo(f"ledger at revision {current_revision(engine)}")
+    engine.dispose()
+
+
+@db_app.command("current")
+def current() -> None:
+    """Print the ledger's revision and the newest one this version ships."""
+    engine = create_ledger_engine(Settings().resolved_database_url)
+    typer.echo(f"current: {current_revision(engine) or 'none'}  head: {head_revision()}")
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ledger (SQLite and PostgreSQL share them)."""

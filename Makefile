@@ -24,10 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-# The suite runs twice: on the embedded SQLite ledger, then on PostgreSQL (127.0.0.1:5432).
+# The suite runs twice: embedded (SQLite + local folder), then production-shaped
+# (PostgreSQL at 127.0.0.1:5432 + S3 on a SeaweedFS the tests start on loopback).
 test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
-	ORDERSEAL_TEST_DATABASE=postgres $(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
+	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
 
 clean:
 	rm -rf $(VENV) .orderseal .mypy_cache .ruff_cache .pytest_cache

@@ -41,9 +41,23 @@ class Services:
 
 def build_store(settings: Settings) -> EvidenceStore:
     """The configured evidence store."""
-    if settings.storage == "local":
-        return LocalEvidenceStore(settings.resolved_home / "evidence")
-    raise ValueError(f"expected ORDERSEAL_STORAGE=local, found {settings.storage!r}")
+    if settings.storage == "s3":
+        from infra.storage.s3 import S3EvidenceStore
+
+        store = S3EvidenceStore.from_settings(
+            settings.s3_endpoint_url or None,
+            settings.s3_bucket,
+            settings.s3_access_key or None,
+            settings.s3_secret_key.get_secret_value() or None,
+            settings.s3_region,
+            object_lock_mode=settings.s3_object_lock_mode or None,
+            retention_days=settings.s3_retention_days,
+            multipart_threshold_bytes=settings.s3_multipart_threshold_bytes,
+            tmp_dir=settings.resolved_home / "work",
+        )
+        store.ensure_bucket()
+        return store
+    return LocalEvidenceStore(settings.resolved_home / "evidence")
 
 
 def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:

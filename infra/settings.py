@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -19,7 +21,15 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".orderseal"), description="State folder: keys, ledger, store")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in home")
-    storage: str = Field(default="local", description="Evidence store backend: local")
+    storage: Literal["local", "s3"] = Field(default="local", description="Evidence store")
+    s3_endpoint_url: str = Field(default="", description="S3 endpoint; empty = AWS")
+    s3_bucket: str = "orderseal-evidence"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_object_lock_mode: Literal["", "GOVERNANCE", "COMPLIANCE"] = ""
+    s3_retention_days: int = 0
+    s3_multipart_threshold_bytes: int = 64 * _MIB
     host: str = "127.0.0.1"
     port: int = 8765
     public_url: str = Field(default="", description="Base URL printed in links; empty = host:port")

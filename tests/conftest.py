@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 import warnings
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ from infra.server import serve_in_thread
 from infra.services import Services, build_services
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
-from tests.support.databases import fresh_database_url
+from tests.support.databases import fresh_database_url, storage_backend
+from tests.support.seaweed import SeaweedS3
 
 
 def free_port() -> int:
@@ -29,6 +31,32 @@ def free_port() -> int:
 def make_settings(home: Path, **overrides: object) -> Settings:
     """Settings for a test home on a free port."""
     return Settings(home=home, port=free_port(), **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[SeaweedS3 | None]:
+    """One SeaweedFS for the run when ``ORDERSEAL_TEST_STORAGE=s3``."""
+    if storage_backend() != "s3":
+        yield None
+        return
+    with SeaweedS3() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def storage_overrides(s3_server: SeaweedS3 | None) -> dict[str, object]:
+    """Settings that point the module at its own S3 bucket (or nothing for local)."""
+    if s3_server is None:
+        return {}
+    return {
+        "storage": "s3",
+        "s3_endpoint_url": s3_server.endpoint_url,
+        "s3_bucket": f"evidence-{secrets.token_hex(6)}",
+        "s3_access_key": s3_server.access_key,
+        "s3_secret_key": s3_server.secret_key,
+        "s3_object_lock_mode": "GOVERNANCE",
+        "s3_retention_days": 1,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +77,11 @@ def module_home(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> 
 
 
 @pytest.fixture(scope="module")
-def settings(module_home: Path, database_url: str) -> Settings:
-    """Settings pointing at the module's home and ledger."""
-    return make_settings(module_home, database_url=database_url)
+def settings(
+    module_home: Path, database_url: str, storage_overrides: dict[str, object]
+) -> Settings:
+    """Settings pointing at the module's home, ledger and evidence store."""
+    return make_settings(module_home, database_url=database_url, **storage_overrides)
 
 
 @pytest.fixture(scope="module")

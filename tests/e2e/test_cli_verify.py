@@ -12,16 +12,13 @@ import pytest
 
 from infra.settings import Settings
 from tests.support import flows
+from tests.support.databases import settings_env
 
 ORDERSEAL = Path(sys.executable).parent / "orderseal"
 
 
 def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ORDERSEAL_HOME": str(settings.resolved_home),
-        "ORDERSEAL_DATABASE_URL": settings.database_url,
-    }
+    env = {**os.environ, **settings_env(settings)}
     return subprocess.run(
         [str(ORDERSEAL), "verify", *args],
         env=env,

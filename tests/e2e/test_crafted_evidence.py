@@ -284,7 +284,7 @@ def test_receipt_chained_to_unrecorded_shipment_is_chain_broken(
 @pytest.fixture(scope="module")
 def late_api(settings: Settings) -> Iterator[str]:
     """The same home served by a process whose clock reads 45 days later."""
-    later = Settings(home=settings.home, port=free_port(), database_url=settings.database_url)
+    later = settings.model_copy(update={"port": free_port()})
     shifted = build_services(later, clock=lambda: datetime.now(UTC) + timedelta(days=45))
     with serve_in_thread(create_app(later, services=shifted), host="127.0.0.1", port=later.port):
         yield later.base_url

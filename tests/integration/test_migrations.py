@@ -8,8 +8,11 @@ from sqlalchemy import create_engine
 
 from infra.ledger.models import Base
 from infra.migrate import current_revision, head_revision, upgrade_schema
+from infra.services import Services
 from infra.settings import Settings
-from tests.support.databases import backend
+from infra.storage.local import LocalEvidenceStore
+from infra.storage.s3 import S3EvidenceStore
+from tests.support.databases import backend, storage_backend
 
 
 def test_backend_under_test_is_the_one_requested(settings: Settings) -> None:
@@ -38,3 +41,8 @@ def test_upgrade_is_idempotent(settings: Settings) -> None:
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_storage_under_test_is_the_one_requested(services: Services) -> None:
+    expected = S3EvidenceStore if storage_backend() == "s3" else LocalEvidenceStore
+    assert isinstance(services.store, expected)

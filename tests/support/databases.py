@@ -13,12 +13,29 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-__all__ = ["backend", "fresh_database_url"]
+from infra.settings import Settings
+
+__all__ = ["backend", "fresh_database_url", "settings_env", "storage_backend"]
 
 _ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def storage_backend() -> str:
+    """``local`` or ``s3`` (SeaweedFS started by the test session)."""
+    return os.environ.get("ORDERSEAL_TEST_STORAGE", "local").lower()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment a subprocess needs to see the same settings."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env[f"ORDERSEAL_{name.upper()}"] = str(raw)
+    return env
 
 
 def backend() -> str:

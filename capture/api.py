@@ -191,6 +191,8 @@ async def _upload(
         idempotency_key=idempotency_key,
         now=services.clock(),
     )
+    if not sealed.replayed:
+        request.app.state.metrics.seals.labels(sealed.stage, sealed.media_type).inc()
     return _evidence_out(sealed)
 
 

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from infra.errors import OrderSealError
+from infra.observability import install
+from infra.observability import router as observability_router
 from infra.services import Services, build_services
 from infra.settings import Settings
 
@@ -46,8 +48,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(verifier_router)
     app.include_router(agent_pages_router)
 
+    metrics = install(app)
+    app.include_router(observability_router)
+
     @app.exception_handler(OrderSealError)
     async def _orderseal_error(request: Request, exc: OrderSealError) -> JSONResponse:
+        if exc.http_status == 503:
+            metrics.storage_errors.labels(exc.code).inc()
         if exc.http_status >= 500:
             _log.error("request failed: %s (%s)", exc.code, exc.message)
         return _error(exc.http_status, exc.code, exc.message)
@@ -66,10 +73,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         _log.exception("unexpected error")
         return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
-
-    @app.get("/healthz", tags=["public"])
-    def healthz() -> dict[str, str]:
-        """Process is up."""
-        return {"status": "ok"}
 
     return app

@@ -50,17 +50,23 @@ def init() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
 ) -> None:
-    """Serve the API."""
-    from infra.app import create_app
+    """Serve the API (several stateless workers share the ledger, store and keys)."""
+    from infra.observability import configure_logging
 
     settings = Settings()
     initialize_home(settings)
+    configure_logging()
+    # Workers import the app factory themselves; settings come from the same environment.
     uvicorn.run(
-        create_app(settings),
+        "infra.app:create_app",
+        factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
+        workers=workers,
+        log_config=None,
+        access_log=False,
     )
 
 

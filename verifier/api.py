@@ -93,7 +93,8 @@ def attach_sealed(
 def decide(dispute_id: str, principal: PlatformPrincipal, request: Request) -> DisputeOut:
     """Evaluate every attached file; earlier verdicts stay in the history."""
     services = _services(request)
-    services.verifier.decide(dispute_id, now=services.clock())
+    verdict = services.verifier.decide(dispute_id, now=services.clock())
+    request.app.state.metrics.verdicts.labels(verdict.decision.value).inc()
     return _out(services, services.verifier.dispute(dispute_id))
 
 

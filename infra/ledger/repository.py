@@ -54,6 +54,14 @@ class Ledger:
         except OperationalError as exc:
             raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
 
+    def ping(self) -> None:
+        """Raise UnavailableError unless the database answers (readiness)."""
+        try:
+            with self._sessions() as session:
+                session.execute(select(1))
+        except OperationalError as exc:
+            raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+
     # Orders -----------------------------------------------------------------
     def add_order(self, order: Order) -> None:
         """Register an order; a duplicate id is a conflict."""

@@ -35,6 +35,10 @@ class EvidenceStore(Protocol):
         """
         ...
 
+    def ping(self) -> None:
+        """Raise StorageError unless the store can take writes now (readiness)."""
+        ...
+
     def exists(self, key: str) -> bool:
         """Whether a blob is stored under ``key``."""
         ...

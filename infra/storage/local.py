@@ -50,6 +50,12 @@ class LocalEvidenceStore:
             raise StorageError("could not write evidence to the local store") from exc
         return key
 
+    def ping(self) -> None:
+        """Check the store folder exists and is writable (readiness probe)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK):
+            raise StorageError("the evidence folder is not writable")
+
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 

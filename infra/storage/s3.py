@@ -403,6 +403,17 @@ class S3EvidenceStore:
         path.unlink(missing_ok=True)
         return key
 
+    def ping(self) -> None:
+        """Check the bucket answers (readiness probe).
+
+        Raises:
+            StorageError: unreachable, missing bucket or denied.
+        """
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise _translate(exc, "reach the bucket") from exc
+
     def exists(self, key: str) -> bool:
         """Whether a blob is stored under ``key``.
 

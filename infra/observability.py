@@ -1,0 +1,171 @@
+"""Operations surface: request IDs, JSON logs, Prometheus metrics, health and readiness."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from infra.auth import PublicCaller
+from infra.errors import OrderSealError
+
+__all__ = [
+    "JSONLogFormatter",
+    "Metrics",
+    "configure_logging",
+    "install",
+    "request_id_var",
+    "router",
+]
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_REQUEST_ID = "x-request-id"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """One registry per app, so several apps in one process (tests) never collide."""
+
+    registry: CollectorRegistry
+    latency: Histogram
+    seals: Counter
+    verdicts: Counter
+    storage_errors: Counter
+
+    @classmethod
+    def create(cls) -> Metrics:
+        """Fresh metrics on a private registry."""
+        registry = CollectorRegistry()
+        return cls(
+            registry=registry,
+            latency=Histogram(
+                "orderseal_http_request_duration_seconds",
+                "HTTP request latency by route and status",
+                ["method", "route", "status"],
+                registry=registry,
+            ),
+            seals=Counter(
+                "orderseal_seals_total",
+                "Sealed captures",
+                ["stage", "media_type"],
+                registry=registry,
+            ),
+            verdicts=Counter(
+                "orderseal_verdicts_total", "Dispute verdicts", ["decision"], registry=registry
+            ),
+            storage_errors=Counter(
+                "orderseal_storage_errors_total",
+                "Evidence store and ledger errors",
+                ["code"],
+                registry=registry,
+            ),
+        )
+
+
+class JSONLogFormatter(logging.Formatter):
+    """One JSON object per line, with the request ID of the request being served."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id_var.get(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every log line to stderr as JSON (used by ``orderseal serve``)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JSONLogFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+def install(app: FastAPI) -> Metrics:
+    """Add the request-ID and latency middleware; returns the app's metrics."""
+    metrics = Metrics.create()
+    app.state.metrics = metrics
+
+    @app.middleware("http")
+    async def _observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get(_REQUEST_ID, "")
+        request_id = (
+            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
+        )
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.latency.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    return metrics
+
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["public"])
+def healthz(caller: PublicCaller) -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["public"], response_model=None)
+def readyz(caller: PublicCaller, request: Request) -> JSONResponse:
+    """Database and evidence store reachable: 200, else 503 with what failed."""
+    services = request.app.state.services
+    checks: dict[str, str] = {}
+    for name, probe in (("database", services.ledger.ping), ("storage", services.store.ping)):
+        try:
+            probe()
+            checks[name] = "ok"
+        except OrderSealError as exc:
+            checks[name] = exc.code
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", tags=["public"], response_class=Response)
+def metrics(caller: PublicCaller, request: Request) -> Response:
+    """Prometheus exposition (scraped from the private network; exposes no identities)."""
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

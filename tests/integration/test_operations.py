@@ -1,0 +1,81 @@
+"""Health, readiness, metrics and request IDs on the live API."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+
+from infra.app import create_app
+from infra.db import session_factory
+from infra.ledger.repository import Ledger
+from infra.observability import JSONLogFormatter, request_id_var
+from infra.server import serve_in_thread
+from infra.services import build_services
+from infra.settings import Settings
+from tests.conftest import free_port
+from tests.support import flows
+
+
+def test_healthz_and_readyz(live_api: str) -> None:
+    assert httpx.get(f"{live_api}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{live_api}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+def test_request_id_is_echoed_or_made(live_api: str) -> None:
+    given = httpx.get(f"{live_api}/healthz", headers={"X-Request-ID": "req-42"})
+    assert given.headers["x-request-id"] == "req-42"
+    made = httpx.get(f"{live_api}/healthz")
+    assert len(made.headers["x-request-id"]) == 16
+
+
+def test_metrics_count_seals_and_verdicts(
+    live_api: str, credentials: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    work = tmp_path_factory.mktemp("metrics")
+    cast = flows.actors(live_api, credentials)
+    order_id = flows.register_order(cast)
+    shipped = flows.ship(cast, order_id, work)
+    files = flows.receive(cast, shipped, work)
+    flows.dispute(cast, order_id, files)
+    text = httpx.get(f"{live_api}/metrics").text
+    assert 'orderseal_seals_total{media_type="image/jpeg",stage="shipment"}' in text
+    assert 'orderseal_seals_total{media_type="image/jpeg",stage="receipt"}' in text
+    assert 'orderseal_verdicts_total{decision="allow"}' in text
+    assert 'route="/v1/shipment-sessions/{session_id}/evidence"' in text
+
+
+def test_log_lines_are_json_with_the_request_id() -> None:
+    formatter = JSONLogFormatter()
+    token = request_id_var.set("req-7")
+    try:
+        record = logging.LogRecord(
+            "orderseal", logging.INFO, __file__, 1, "sealed %s", ("ev_1",), None
+        )
+        line = json.loads(formatter.format(record))
+    finally:
+        request_id_var.reset(token)
+    assert line["request_id"] == "req-7"
+    assert line["message"] == "sealed ev_1"
+    assert line["level"] == "info"
+
+
+def test_readyz_reports_an_unreachable_database(settings: Settings) -> None:
+    broken = settings.model_copy(update={"port": free_port()})
+    services = build_services(broken)
+    dead = create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+    )
+    services.ledger = Ledger(session_factory(dead))
+    with serve_in_thread(create_app(broken, services=services), host="127.0.0.1", port=broken.port):
+        answer = httpx.get(f"{broken.base_url}/readyz")
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ledger_unavailable", "storage": "ok"},
+    }

@@ -44,9 +44,12 @@ def backend() -> str:
 
 
 @contextmanager
-def fresh_database_url() -> Iterator[str]:
-    """Yield a URL to a new empty database ("" means the home's SQLite file)."""
-    if backend() != "postgres":
+def fresh_database_url(*, postgres: bool | None = None) -> Iterator[str]:
+    """Yield a URL to a new empty database ("" means the home's SQLite file).
+
+    ``postgres`` forces the choice; by default ``ORDERSEAL_TEST_DATABASE`` decides.
+    """
+    if not (postgres if postgres is not None else backend() == "postgres"):
         yield ""
         return
     admin_url = os.environ.get("ORDERSEAL_TEST_POSTGRES_URL", _ADMIN_URL)

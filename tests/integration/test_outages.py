@@ -52,7 +52,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             s3_endpoint_url=s3.endpoint_url,
             s3_bucket="evidence-outage",
             s3_access_key=s3.access_key,
-            s3_secret_key=s3.secret_key,  # type: ignore[arg-type]
+            s3_secret_key=s3.secret_key,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DevelopmentCAWarning)
@@ -128,15 +128,14 @@ def test_database_outage_during_capture_and_dispute(stack: Stack, tmp_path: Path
     session = cast.station.open_session(order_id)
     photo = make_jpeg(tmp_path / "q.jpg", seed=4, size=(200, 150))
     url = make_url(stack.settings.resolved_database_url)
-    name = url.database
+    name = str(url.database)
     admin = create_engine(url.set(database="test"), isolation_level="AUTOCOMMIT")
 
     def rename(old: str, new: str) -> None:
         with admin.connect() as connection:
             connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
-                {"name": old},
-            )
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"),
+                {"db": old},
             )
             connection.execute(text(f'ALTER DATABASE "{old}" RENAME TO "{new}"'))
 

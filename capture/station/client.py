@@ -115,6 +115,10 @@ class StationClient:
         self.device = device
         self.http = httpx.Client(base_url=base_url, timeout=timeout)
 
+    def signed_headers(self, method: str, path: str, body_sha256: str) -> dict[str, str]:
+        """Authentication headers for one request (for callers streaming their own body)."""
+        return self._headers(method, path, body_sha256)
+
     def _headers(self, method: str, path: str, body_sha256: str) -> dict[str, str]:
         timestamp = str(int(time.time()))
         nonce = secrets.token_hex(16)

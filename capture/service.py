@@ -18,7 +18,7 @@ from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Sta
 from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.tokens import issue_label_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES, webm_to_mp4
-from infra.errors import NotFoundError, OrderSealError
+from infra.errors import ConflictError, NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, Order
 from infra.ledger.repository import Ledger
 from infra.media import IMAGE_TYPES, ReceivedFile, sha256_file, sniff_media_type
@@ -466,7 +466,19 @@ class CaptureService:
             sealed_at=now,
             idempotency_key=idempotency_key,
         )
-        self.ledger.add_evidence(row)
+        try:
+            self.ledger.add_evidence(row)
+        except ConflictError:
+            # A concurrent retry with the same idempotency key won the insert: answer with its
+            # result. Our sealed copy stays unreferenced, so it is never served.
+            earlier = (
+                self.ledger.find_by_idempotency(device.device_id, idempotency_key)
+                if idempotency_key
+                else None
+            )
+            if earlier is None:
+                raise
+            return _sealed(earlier, replayed=True)
         _log.info("sealed %s for order %s (%s)", evidence_id, session.order_id, stage.value)
         return _sealed(row)
 

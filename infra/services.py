@@ -14,6 +14,7 @@ from infra.settings import Settings
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
 from keys.store import KeyStore
+from verifier.policy_file import default_policy, load_policy
 from verifier.reader import TrustSettings
 from verifier.service import VerifierService
 
@@ -92,7 +93,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         ledger=ledger,
         store=store,
         trust=TrustSettings(anchors_pem=trust.pem),
-        receipt_window_days=settings.receipt_window_days,
+        policy=load_policy(settings.policy_file) if settings.policy_file else default_policy(),
     )
     return Services(
         settings=settings,

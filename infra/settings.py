@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     shipment_session_hours: int = 12
     label_token_days: int = 60
     buyer_token_minutes: int = 60
-    receipt_window_days: int = 30
+    policy_file: Path | None = Field(default=None, description="refund policy TOML")
     device_cert_days: int = 30
 
     @property

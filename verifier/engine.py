@@ -8,13 +8,16 @@ from collections.abc import Sequence
 from verifier.checks import ALL_CHECKS, Check
 from verifier.models import (
     CheckResult,
+    Decision,
     DisputeContext,
     EvidenceFacts,
     EvidenceVerdict,
+    Reason,
     Verdict,
 )
-from verifier.policy import DEFAULT_POLICY, Policy, decide_dispute, decide_evidence
+from verifier.policy import DEFAULT_POLICY, Policy, combine, decide_dispute, decide_evidence
 from verifier.reasons import ReasonCode
+from verifier.rules import apply_rules
 
 __all__ = ["evaluate", "evaluate_evidence"]
 
@@ -50,6 +53,7 @@ def evaluate_evidence(
         manifest_id=facts.report.active_manifest.label if facts.report else None,
         stage=assertion.stage.value if assertion else None,
         evidence_id=facts.ledger_record.evidence_id if facts.ledger_record else None,
+        media_type=facts.media_type,
     )
 
 
@@ -59,4 +63,22 @@ def evaluate(
     """Decide a claim from all of its evidence."""
     verdicts = tuple(evaluate_evidence(facts, ctx, policy=policy) for facts in evidence)
     decision, reasons = decide_dispute(verdicts, policy)
-    return Verdict(decision=decision, reasons=reasons, evidence=verdicts, decided_at=ctx.now)
+    rules = apply_rules(policy, ctx, verdicts)
+    fired = [rule for rule in rules if rule.fired]
+    if fired:
+        decision = combine([decision, policy.decision_for(ReasonCode.POLICY_REVIEW)])
+        detail = "; ".join(rule.detail for rule in fired)
+        reasons = (*reasons, Reason(ReasonCode.POLICY_REVIEW, detail))
+    if policy.dry_run:
+        return Verdict(
+            decision=Decision.REVIEW,
+            reasons=reasons,
+            evidence=verdicts,
+            decided_at=ctx.now,
+            rules=rules,
+            policy_decision=decision,
+            dry_run=True,
+        )
+    return Verdict(
+        decision=decision, reasons=reasons, evidence=verdicts, decided_at=ctx.now, rules=rules
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "LedgerEvidence",
     "OrderFacts",
     "Reason",
+    "RuleResult",
     "Verdict",
 ]
 
@@ -93,13 +95,31 @@ class EvidenceFacts:
 
 @dataclass(frozen=True)
 class DisputeContext:
-    """The claim the evidence is checked against."""
+    """The claim the evidence is checked against, with the claimant's history."""
 
     order_id: str
     buyer_id: str | None
     order: OrderFacts | None
     now: datetime
     receipt_window_days: int = 30
+    claim_type: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    prior_refunds_for_order: int = 0
+    prior_disputes_for_buyer: int = 0
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One dispute-level policy rule: whether it fired and why."""
+
+    rule: str
+    fired: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the trace."""
+        return {"rule": self.rule, "fired": self.fired, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -126,11 +146,13 @@ class EvidenceVerdict:
     manifest_id: str | None
     stage: str | None
     evidence_id: str | None
+    media_type: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Serialise for the API."""
         return {
             "filename": self.filename,
+            "media_type": self.media_type,
             "content_sha256": self.content_sha256,
             "decision": self.decision.value,
             "reasons": [r.to_json() for r in self.reasons],
@@ -146,12 +168,19 @@ class EvidenceVerdict:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The decision over all evidence of a claim."""
+    """The decision over all evidence of a claim, with the policy trace.
+
+    In dry-run mode ``decision`` is ``review`` (a person acts) and ``policy_decision`` keeps
+    what the policy would have decided.
+    """
 
     decision: Decision
     reasons: tuple[Reason, ...]
     evidence: tuple[EvidenceVerdict, ...]
     decided_at: datetime
+    rules: tuple[RuleResult, ...] = ()
+    policy_decision: Decision | None = None
+    dry_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Serialise for the API, the CLI and the ledger."""
@@ -160,4 +189,7 @@ class Verdict:
             "reasons": [r.to_json() for r in self.reasons],
             "evidence": [e.to_json() for e in self.evidence],
             "decided_at": self.decided_at.isoformat(),
+            "policy_trace": [r.to_json() for r in self.rules],
+            "policy_decision": (self.policy_decision or self.decision).value,
+            "dry_run": self.dry_run,
         }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from verifier.models import CheckResult, Decision, EvidenceVerdict, Reason
 from verifier.reasons import ReasonCode
@@ -13,10 +14,23 @@ __all__ = ["DEFAULT_POLICY", "Policy", "combine", "decide_dispute", "decide_evid
 
 @dataclass(frozen=True)
 class Policy:
-    """Which failed codes block and which send to a person; anything else failed reviews."""
+    """How findings map to decisions, plus the platform's dispute-level rules.
+
+    Failed checks whose code is in ``block`` block, any other failed check reviews. The
+    dispute rules (value thresholds, required video, photo count, claimant limits) can only
+    send an otherwise allowed claim to review (``policy_review``); they never allow.
+    """
 
     block: frozenset[ReasonCode]
     review: frozenset[ReasonCode]
+    review_above: Mapping[str, Decimal] = field(default_factory=dict)
+    video_required_for: frozenset[str] = frozenset()
+    min_photos: int = 0
+    receipt_window_days: int = 30
+    max_refunds_per_order: int | None = None
+    max_disputes_per_buyer: int | None = None
+    buyer_window_days: int = 30
+    dry_run: bool = False
 
     def __post_init__(self) -> None:
         if not self.block and not self.review:

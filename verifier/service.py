@@ -9,7 +9,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,17 +54,21 @@ class VerifierService:
         ledger: Ledger,
         store: EvidenceStore,
         trust: TrustSettings,
-        receipt_window_days: int,
         policy: Policy = DEFAULT_POLICY,
     ) -> None:
         self.ledger = ledger
         self.store = store
         self.trust = trust
-        self.receipt_window_days = receipt_window_days
         self.policy = policy
 
     # Facts -------------------------------------------------------------------
-    def _context(self, order_id: str, buyer_id: str | None, now: datetime) -> DisputeContext:
+    def _context(
+        self,
+        order_id: str,
+        buyer_id: str | None,
+        now: datetime,
+        dispute: Dispute | None = None,
+    ) -> DisputeContext:
         order = self.ledger.get_order(order_id)
         facts = None
         if order is not None:
@@ -74,12 +78,27 @@ class VerifierService:
                 else None
             )
             facts = OrderFacts(order.order_id, order.buyer_id, order.created_at, delivery)
+        claim: dict[str, Any] = {}
+        if dispute is not None:
+            since = now - timedelta(days=self.policy.buyer_window_days)
+            claim = {
+                "claim_type": dispute.claim_type,
+                "amount": Decimal(dispute.amount),
+                "currency": dispute.currency,
+                "prior_refunds_for_order": self.ledger.count_refunds_for_order(
+                    order_id, excluding=dispute.dispute_id
+                ),
+                "prior_disputes_for_buyer": self.ledger.count_disputes_by_buyer(
+                    dispute.buyer_id, since=since, excluding=dispute.dispute_id
+                ),
+            }
         return DisputeContext(
             order_id=order_id,
             buyer_id=buyer_id,
             order=facts,
             now=now,
-            receipt_window_days=self.receipt_window_days,
+            receipt_window_days=self.policy.receipt_window_days,
+            **claim,
         )
 
     def _ledger_facts(self, rows: Sequence[Evidence]) -> dict[str, LedgerEvidence]:
@@ -243,7 +262,7 @@ class VerifierService:
                         dispute_id=dispute_id,
                     )
                 )
-        ctx = self._context(dispute.order_id, dispute.buyer_id, now)
+        ctx = self._context(dispute.order_id, dispute.buyer_id, now, dispute)
         verdict = evaluate(facts, ctx, policy=self.policy)
         self.ledger.record_verdict(dispute_id, verdict.decision.value, verdict.to_json(), now)
         _log.info("dispute %s decided %s", dispute_id, verdict.decision.value)

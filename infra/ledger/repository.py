@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -231,6 +231,65 @@ class Ledger:
             if dispute is not None:
                 dispute.decision = decision
                 dispute.decided_at = at
+
+    def count_refunds_for_order(self, order_id: str, *, excluding: str) -> int:
+        """Other disputes on the order whose current decision is allow (a refund)."""
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(Dispute)
+                    .where(
+                        Dispute.order_id == order_id,
+                        Dispute.decision == "allow",
+                        Dispute.dispute_id != excluding,
+                    )
+                )
+                or 0
+            )
+
+    def count_disputes_by_buyer(self, buyer_id: str, *, since: datetime, excluding: str) -> int:
+        """Other disputes the buyer filed since ``since``."""
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(Dispute)
+                    .where(
+                        Dispute.buyer_id == buyer_id,
+                        Dispute.created_at >= since,
+                        Dispute.dispute_id != excluding,
+                    )
+                )
+                or 0
+            )
+
+    def list_disputes(
+        self,
+        *,
+        decision: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> list[Dispute]:
+        """Disputes, newest first, filtered for the agent list."""
+        query = select(Dispute)
+        if decision:
+            query = query.where(Dispute.decision == decision)
+        if since:
+            query = query.where(Dispute.created_at >= since)
+        if until:
+            query = query.where(Dispute.created_at < until)
+        with self._sessions() as session:
+            return list(session.scalars(query.order_by(Dispute.created_at.desc()).limit(limit)))
+
+    def disputes_since(self, since: datetime | None) -> list[Dispute]:
+        """Disputes in filing order (for backtests)."""
+        query = select(Dispute)
+        if since:
+            query = query.where(Dispute.created_at >= since)
+        with self._sessions() as session:
+            return list(session.scalars(query.order_by(Dispute.created_at)))
 
     def verdicts(self, dispute_id: str) -> list[Verdict]:
         """Every verdict of a dispute, oldest first."""

@@ -30,8 +30,23 @@ from keys.ca import (
 )
 from keys.profile import CertificateRole
 from keys.trust import certificates_to_pem
-from tests.conftest import free_port
+from tests.conftest import free_port, make_settings
 from tests.support import flows
+
+
+@pytest.fixture(scope="module")
+def settings(
+    module_home: Path,
+    database_url: str,
+    storage_overrides: dict[str, object],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
+    """This module files many claims for one buyer: claimant limits are not under test here."""
+    policy = tmp_path_factory.mktemp("policy") / "no-limits.toml"
+    policy.write_text("[limits]\nmax_refunds_per_order = 100\nmax_disputes_per_buyer = 1000\n")
+    return make_settings(
+        module_home, database_url=database_url, policy_file=policy, **storage_overrides
+    )
 
 
 @pytest.fixture(scope="module")

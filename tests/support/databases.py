@@ -33,6 +33,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment a subprocess needs to see the same settings."""
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
+        if value is None:
+            continue
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         env[f"ORDERSEAL_{name.upper()}"] = str(raw)
     return env

@@ -93,6 +93,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         ledger=ledger,
         store=store,
         trust=TrustSettings(anchors_pem=trust.pem),
+        audit_signer=sealer.signer,
         policy=load_policy(settings.policy_file) if settings.policy_file else default_policy(),
     )
     return Services(

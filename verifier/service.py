@@ -22,6 +22,9 @@ from infra.ledger.models import Dispute, DisputeEvidence, Evidence
 from infra.ledger.repository import Ledger
 from infra.media import ReceivedFile, sniff_media_type
 from infra.storage.base import EvidenceStore
+from keys.signer import Signer
+from keys.trust import TrustList
+from verifier.audit import AuditFinding, AuditLink, make_sealer, verify_audit_chain
 from verifier.engine import evaluate
 from verifier.errors import DisputeError
 from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts, Verdict
@@ -55,11 +58,13 @@ class VerifierService:
         store: EvidenceStore,
         trust: TrustSettings,
         policy: Policy = DEFAULT_POLICY,
+        audit_signer: Signer | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
         self.trust = trust
         self.policy = policy
+        self.audit_signer = audit_signer
 
     # Facts -------------------------------------------------------------------
     def _context(
@@ -250,8 +255,8 @@ class VerifierService:
         except ReaderError:
             return None
 
-    def decide(self, dispute_id: str, *, now: datetime) -> Verdict:
-        """Evaluate every attached file and append the verdict to the dispute's history."""
+    def evaluate_dispute(self, dispute_id: str, *, now: datetime) -> Verdict:
+        """Evaluate a dispute's stored evidence under this service's policy without recording."""
         dispute = self.dispute(dispute_id)
         facts: list[EvidenceFacts] = []
         for attachment in self.ledger.attachments(dispute_id):
@@ -262,11 +267,38 @@ class VerifierService:
                         dispute_id=dispute_id,
                     )
                 )
-        ctx = self._context(dispute.order_id, dispute.buyer_id, now, dispute)
-        verdict = evaluate(facts, ctx, policy=self.policy)
-        self.ledger.record_verdict(dispute_id, verdict.decision.value, verdict.to_json(), now)
+        return evaluate(facts, self._context(dispute.order_id, dispute.buyer_id, now, dispute), policy=self.policy)
+
+    def decide(self, dispute_id: str, *, now: datetime) -> Verdict:
+        """Evaluate every attached file and append the verdict to the dispute's history."""
+        verdict = self.evaluate_dispute(dispute_id, now=now)
+        self.ledger.record_verdict(
+            dispute_id,
+            verdict.decision.value,
+            verdict.to_json(),
+            now,
+            audit=make_sealer(self.audit_signer) if self.audit_signer else None,
+        )
         _log.info("dispute %s decided %s", dispute_id, verdict.decision.value)
         return verdict
+
+    def verify_audit(self, trust: TrustList) -> AuditFinding:
+        """Check the whole audit chain against the verdicts as stored now."""
+        links = [
+            AuditLink(
+                position=index,
+                verdict_id=entry.verdict_id,
+                dispute_id=entry.dispute_id,
+                prev_hash=entry.prev_hash,
+                entry_hash=entry.entry_hash,
+                signature=entry.signature,
+                certificate_pem=entry.signer_certificate_pem,
+                verdict_body=verdict.body,
+                created_at=entry.created_at,
+            )
+            for index, (entry, verdict) in enumerate(self.ledger.audit_entries(), start=1)
+        ]
+        return verify_audit_chain(links, trust)
 
     def history(self, dispute_id: str) -> list[dict[str, Any]]:
         """Every verdict of a dispute, oldest first."""

@@ -12,6 +12,7 @@ from sqlalchemy.types import DateTime
 
 __all__ = [
     "APIKey",
+    "AuditEntry",
     "Base",
     "CaptureSession",
     "Device",
@@ -160,6 +161,22 @@ class Verdict(Base):
     decision: Mapped[str] = mapped_column(String(16))
     body: Mapped[dict[str, Any]]
     decided_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One link of the hash-chained, signed log of verdicts."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    verdict_id: Mapped[int] = mapped_column(ForeignKey("verdicts.id"), unique=True)
+    dispute_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Unique: two writers that read the same tip cannot both extend it (one retries).
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    signature: Mapped[str] = mapped_column(String(256))
+    signer_certificate_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class APIKey(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.errors import ConflictError, UnavailableError
 from infra.ledger.models import (
     APIKey,
+    AuditEntry,
     CaptureSession,
     Device,
     Dispute,
@@ -24,7 +25,10 @@ from infra.ledger.models import (
     Verdict,
 )
 
-__all__ = ["Ledger", "hash_api_key"]
+__all__ = ["GENESIS_HASH", "AuditSealer", "Ledger", "hash_api_key"]
+
+GENESIS_HASH = "0" * 64
+AuditSealer = Callable[[str, int, dict[str, Any]], tuple[str, str, str]]
 
 
 def hash_api_key(key: str) -> str:
@@ -222,15 +226,66 @@ class Ledger:
             return sorted(rows)
 
     def record_verdict(
-        self, dispute_id: str, decision: str, body: dict[str, Any], at: datetime
+        self,
+        dispute_id: str,
+        decision: str,
+        body: dict[str, Any],
+        at: datetime,
+        *,
+        audit: AuditSealer | None = None,
     ) -> None:
-        """Append a verdict and set the dispute's current decision, in one transaction."""
-        with self._sessions.begin() as session:
-            session.add(Verdict(dispute_id=dispute_id, decision=decision, body=body, decided_at=at))
-            dispute = session.get(Dispute, dispute_id)
-            if dispute is not None:
-                dispute.decision = decision
-                dispute.decided_at = at
+        """Append a verdict, set the dispute's decision and extend the audit chain, atomically.
+
+        ``audit(prev_hash, verdict_id, body)`` returns (entry_hash, signature, certificate PEM).
+        A concurrent writer that extended the chain first makes this one retry on the new tip.
+        """
+        for _attempt in range(20):
+            try:
+                with self._sessions.begin() as session:
+                    verdict = Verdict(
+                        dispute_id=dispute_id, decision=decision, body=body, decided_at=at
+                    )
+                    session.add(verdict)
+                    dispute = session.get(Dispute, dispute_id)
+                    if dispute is not None:
+                        dispute.decision = decision
+                        dispute.decided_at = at
+                    if audit is not None:
+                        session.flush()
+                        tip = session.scalar(
+                            select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+                        )
+                        prev = tip or GENESIS_HASH
+                        entry_hash, signature, certificate = audit(prev, verdict.id, body)
+                        session.add(
+                            AuditEntry(
+                                verdict_id=verdict.id,
+                                dispute_id=dispute_id,
+                                prev_hash=prev,
+                                entry_hash=entry_hash,
+                                signature=signature,
+                                signer_certificate_pem=certificate,
+                                created_at=at,
+                            )
+                        )
+                return
+            except IntegrityError:
+                continue
+            except OperationalError as exc:
+                raise UnavailableError(
+                    "the ledger is unavailable", code="ledger_unavailable"
+                ) from exc
+        raise ConflictError("the audit chain is too busy; retry", code="audit_contention")
+
+    def audit_entries(self) -> list[tuple[AuditEntry, Verdict]]:
+        """The audit chain in order, each entry with the verdict row it covers."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(AuditEntry, Verdict)
+                .join(Verdict, Verdict.id == AuditEntry.verdict_id)
+                .order_by(AuditEntry.id)
+            )
+            return [(entry, verdict) for entry, verdict in rows.tuples()]
 
     def count_refunds_for_order(self, order_id: str, *, excluding: str) -> int:
         """Other disputes on the order whose current decision is allow (a refund)."""

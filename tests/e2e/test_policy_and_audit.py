@@ -1,0 +1,121 @@
+"""Policy file, trace, backtest and explain; the audit chain and its tamper detection."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from infra.ledger.models import Verdict
+from infra.settings import Settings
+from tests.support import flows
+from tests.support.databases import settings_env
+
+ORDERSEAL = Path(sys.executable).parent / "orderseal"
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **settings_env(settings)}
+    return subprocess.run(
+        [str(ORDERSEAL), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def decided(
+    live_api: str, credentials: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, object]]:
+    """An honest small claim (allow), an honest large claim (review) and an unsigned one."""
+    work = tmp_path_factory.mktemp("policy")
+    cast = flows.actors(live_api, credentials)
+    small = flows.register_order(cast)
+    large = flows.register_order(cast)
+    files_small = flows.receive(cast, flows.ship(cast, small, work), work)
+    files_large = flows.receive(cast, flows.ship(cast, large, work), work)
+    results = {"small": flows.dispute(cast, small, files_small)}
+    created = cast.platform.call(
+        "POST",
+        "/v1/disputes",
+        json={
+            "order_id": large,
+            "buyer_id": cast.buyer_id,
+            "claim_type": "damaged",
+            "amount": "800.00",
+            "currency": "USD",
+        },
+    )
+    for path in files_large:
+        cast.platform.attach_file(created["dispute_id"], path, filename=path.name)
+    results["large"] = cast.platform.call("POST", f"/v1/disputes/{created['dispute_id']}/decide")
+    return results
+
+
+def test_default_value_threshold_sends_large_claims_to_review(
+    decided: dict[str, dict[str, object]],
+) -> None:
+    small, large = decided["small"], decided["large"]
+    assert small["verdict"]["decision"] == "allow"  # type: ignore[index]
+    assert large["verdict"]["decision"] == "review"  # type: ignore[index]
+    assert flows.codes(large) == {"policy_review"}
+    trace = {r["rule"]: r["fired"] for r in large["verdict"]["policy_trace"]}  # type: ignore[index]
+    assert trace["value_threshold"] is True
+    assert trace["refunds_per_order"] is False
+
+
+def test_policy_check(settings: Settings, tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[thresholds]\nreview_above = { USD = "10.00" }\n')
+    assert _cli(settings, "policy", "check", str(good)).returncode == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[decisions]\nblock = ["not_a_code"]\n')
+    result = _cli(settings, "policy", "check", str(bad))
+    assert result.returncode == 3
+    assert "policy_invalid" in result.stdout
+    assert "decisions.block" in result.stdout
+
+
+def test_backtest_counts_changes_in_each_direction(
+    settings: Settings, decided: dict[str, dict[str, object]], tmp_path: Path
+) -> None:
+    stricter = tmp_path / "stricter.toml"
+    stricter.write_text('[thresholds]\nreview_above = { USD = "10.00" }\n')
+    result = _cli(settings, "policy", "backtest", str(stricter))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 disputes replayed, 1 decisions change" in result.stdout
+    assert "allow -> review: 1" in result.stdout
+    assert str(decided["small"]["dispute_id"]) in result.stdout
+
+
+def test_explain_prints_checks_and_rules(
+    settings: Settings, decided: dict[str, dict[str, object]]
+) -> None:
+    result = _cli(settings, "policy", "explain", str(decided["large"]["dispute_id"]))
+    assert result.returncode == 0
+    assert "value_threshold" in result.stdout
+    assert "FIRED" in result.stdout
+    assert "chain" in result.stdout
+
+
+def test_audit_chain_detects_an_edited_past_verdict(
+    settings: Settings, decided: dict[str, dict[str, object]]
+) -> None:
+    intact = _cli(settings, "audit", "verify")
+    assert intact.returncode == 0, intact.stdout
+    assert "intact: 2 entries" in intact.stdout
+
+    # Edit the first verdict straight in the database, behind the service's back.
+    engine = create_engine(settings.resolved_database_url)
+    with Session(engine) as session, session.begin():
+        first = session.scalars(select(Verdict).order_by(Verdict.id).limit(1)).one()
+        first.body = {**first.body, "decision": "block"}
+    engine.dispose()
+
+    broken = _cli(settings, "audit", "verify")
+    assert broken.returncode == 1
+    assert "broken at entry 1" in broken.stdout
+    assert "verdict edited" in broken.stdout

@@ -1,0 +1,109 @@
+"""Tamper-evident audit log of verdicts: each entry commits to the previous entry's hash and
+to the verdict it covers, and is signed by the service key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from keys.attestation import b64url_decode, b64url_encode
+from keys.errors import CertificateError
+from keys.signer import Signer
+from keys.trust import TrustList, certificates_to_pem, verify_chain
+
+__all__ = ["AuditFinding", "AuditLink", "entry_hash", "make_sealer", "verify_audit_chain"]
+
+GENESIS = "0" * 64
+
+
+def _canonical(verdict_id: int, body: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"verdict_id": verdict_id, "verdict": body}, sort_keys=True, separators=(",", ":")
+    ).encode()
+
+
+def entry_hash(prev_hash: str, verdict_id: int, body: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash and the canonical verdict."""
+    return hashlib.sha256(bytes.fromhex(prev_hash) + _canonical(verdict_id, body)).hexdigest()
+
+
+def make_sealer(signer: Signer) -> Callable[[str, int, dict[str, Any]], tuple[str, str, str]]:
+    """The callback the ledger calls to hash and sign a new entry."""
+    certificate = certificates_to_pem(signer.certificate_chain)
+
+    def seal(prev_hash: str, verdict_id: int, body: dict[str, Any]) -> tuple[str, str, str]:
+        digest = entry_hash(prev_hash, verdict_id, body)
+        return digest, b64url_encode(signer.sign(bytes.fromhex(digest))), certificate
+
+    return seal
+
+
+@dataclass(frozen=True)
+class AuditLink:
+    """One stored entry with the verdict row as it is now."""
+
+    position: int
+    verdict_id: int
+    dispute_id: str
+    prev_hash: str
+    entry_hash: str
+    signature: str
+    certificate_pem: str
+    verdict_body: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    """The result of checking the chain: ok, or the first entry that fails and why."""
+
+    ok: bool
+    entries: int
+    failed_at: int | None = None
+    dispute_id: str | None = None
+    problem: str = ""
+
+
+def _signature_ok(link: AuditLink, trust: TrustList) -> bool:
+    chain = x509.load_pem_x509_certificates(link.certificate_pem.encode())
+    try:
+        verify_chain(chain[0], tuple(chain[1:]), trust, now=link.created_at)
+    except CertificateError:
+        return False
+    key = chain[0].public_key()
+    raw = b64url_decode(link.signature)
+    if not isinstance(key, ec.EllipticCurvePublicKey) or len(raw) != 64:
+        return False
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        key.verify(der, bytes.fromhex(link.entry_hash), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify_audit_chain(links: Sequence[AuditLink], trust: TrustList) -> AuditFinding:
+    """Walk the chain from the start; report the first broken link."""
+    prev = GENESIS
+    for link in links:
+        problem = ""
+        if link.prev_hash != prev:
+            problem = "does not continue the previous entry (entry removed or reordered)"
+        elif entry_hash(link.prev_hash, link.verdict_id, link.verdict_body) != link.entry_hash:
+            problem = "the stored verdict no longer matches its audit entry (verdict edited)"
+        elif not _signature_ok(link, trust):
+            problem = "the entry's signature does not verify under the OrderSeal CA"
+        if problem:
+            return AuditFinding(False, len(links), link.position, link.dispute_id, problem)
+        prev = link.entry_hash
+    return AuditFinding(True, len(links))

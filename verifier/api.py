@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse
@@ -24,8 +24,24 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _out(services: Services, dispute: Dispute) -> DisputeOut:
+def _platform_view(body: dict[str, Any]) -> dict[str, Any]:
+    """A verdict without the agent-only details (other disputes and accounts)."""
+    evidence = [
+        {
+            **item,
+            "checks": [
+                {k: v for k, v in check.items() if k != "agent_detail"} for check in item["checks"]
+            ],
+        }
+        for item in body.get("evidence", [])
+    ]
+    return {**body, "evidence": evidence}
+
+
+def _out(services: Services, dispute: Dispute, *, agent: bool = False) -> DisputeOut:
     history = services.verifier.history(dispute.dispute_id)
+    if not agent:
+        history = [_platform_view(body) for body in history]
     return DisputeOut(
         dispute_id=dispute.dispute_id,
         order_id=dispute.order_id,
@@ -117,4 +133,4 @@ def report(dispute_id: str, principal: AgentPrincipal, request: Request) -> HTML
 def report_data(dispute_id: str, principal: AgentPrincipal, request: Request) -> DisputeOut:
     """The report as JSON."""
     services = _services(request)
-    return _out(services, services.verifier.dispute(dispute_id))
+    return _out(services, services.verifier.dispute(dispute_id), agent=True)

@@ -48,6 +48,7 @@ class CheckResult:
     code: ReasonCode
     passed: bool
     detail: str
+    agent_detail: str = ""  # names other disputes or accounts: shown to agents only
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class EvidenceFacts:
     ledger_record: LedgerEvidence | None = None
     shipment_records: Mapping[str, LedgerEvidence] = field(default_factory=dict)
     other_disputes: tuple[str, ...] = ()
+    similar_disputes: tuple[str, ...] = ()
     revoked_devices: Mapping[str, datetime] = field(default_factory=dict)
 
 
@@ -157,7 +159,13 @@ class EvidenceVerdict:
             "decision": self.decision.value,
             "reasons": [r.to_json() for r in self.reasons],
             "checks": [
-                {"check": c.check, "code": c.code.value, "passed": c.passed, "detail": c.detail}
+                {
+                    "check": c.check,
+                    "code": c.code.value,
+                    "passed": c.passed,
+                    "detail": c.detail,
+                    **({"agent_detail": c.agent_detail} if c.agent_detail else {}),
+                }
                 for c in self.checks
             ],
             "manifest_id": self.manifest_id,

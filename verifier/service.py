@@ -28,6 +28,7 @@ from verifier.audit import AuditFinding, AuditLink, make_sealer, verify_audit_ch
 from verifier.engine import evaluate
 from verifier.errors import DisputeError
 from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts, Verdict
+from verifier.perceptual import fingerprint, near_duplicate
 from verifier.policy import DEFAULT_POLICY, Policy
 from verifier.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
 from verifier.reasons import ReasonCode
@@ -140,7 +141,9 @@ class VerifierService:
                 other_disputes=tuple(
                     self.ledger.other_disputes_with(dispute_id or "", file.sha256, None)
                 ),
+                similar_disputes=self._similar_disputes(file, media_type, dispute_id),
             )
+        similar = self._similar_disputes(file, media_type, dispute_id)
         assertion = _assertion(report)
         active_id = report.active_manifest.label
         own = self._ledger_facts(list(self.ledger.evidence_by_manifest([active_id]).values()))
@@ -157,7 +160,24 @@ class VerifierService:
             other_disputes=tuple(
                 self.ledger.other_disputes_with(dispute_id or "", file.sha256, active_id)
             ),
+            similar_disputes=similar,
             revoked_devices=self.ledger.revoked_devices(),
+        )
+
+    def _similar_disputes(
+        self, file: AttachedFile, media_type: str | None, dispute_id: str | None
+    ) -> tuple[str, ...]:
+        ours = fingerprint(file.path, media_type)
+        if not ours:
+            return ()
+        return tuple(
+            sorted(
+                {
+                    other
+                    for other, theirs in self.ledger.perceptual_candidates(dispute_id or "")
+                    if near_duplicate(ours, theirs)
+                }
+            )
         )
 
     # One-off verification (CLI, public page) ---------------------------------
@@ -214,6 +234,7 @@ class VerifierService:
         try:
             media_type = sniff_media_type(received.path)
             manifest_id = self._manifest_id_of(received.path)
+            hashes = fingerprint(received.path, media_type)
             key = self.store.put_file(received.path, received.sha256)
         finally:
             received.path.unlink(missing_ok=True)
@@ -226,6 +247,7 @@ class VerifierService:
                 media_type=media_type,
                 size=received.size,
                 manifest_id=manifest_id,
+                perceptual_hashes=hashes or None,
                 attached_at=now,
             )
         )
@@ -236,9 +258,12 @@ class VerifierService:
         row = self.ledger.get_evidence(evidence_id)
         if row is None:
             raise NotFoundError("no such evidence", code="evidence_not_found")
+        with self.store.open_local(row.storage_key) as path:
+            hashes = fingerprint(path, row.media_type)
         return self.ledger.attach(
             DisputeEvidence(
                 dispute_id=dispute_id,
+                perceptual_hashes=hashes or None,
                 content_sha256=row.sealed_sha256,
                 storage_key=row.storage_key,
                 filename=row.title,
@@ -267,7 +292,11 @@ class VerifierService:
                         dispute_id=dispute_id,
                     )
                 )
-        return evaluate(facts, self._context(dispute.order_id, dispute.buyer_id, now, dispute), policy=self.policy)
+        return evaluate(
+            facts,
+            self._context(dispute.order_id, dispute.buyer_id, now, dispute),
+            policy=self.policy,
+        )
 
     def decide(self, dispute_id: str, *, now: datetime) -> Verdict:
         """Evaluate every attached file and append the verdict to the dispute's history."""

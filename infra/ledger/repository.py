@@ -20,6 +20,7 @@ from infra.ledger.models import (
     Dispute,
     DisputeEvidence,
     Evidence,
+    FlaggedUpload,
     Order,
     UsedNonce,
     Verdict,
@@ -136,6 +137,21 @@ class Ledger:
             if row is not None and row.closed_at is None:
                 row.closed_at = now
 
+    def close_open_receipt_sessions(self, order_id: str, buyer_id: str, now: datetime) -> int:
+        """Close the buyer's still-open receipt sessions of an order; returns how many."""
+        with self._sessions.begin() as session:
+            rows = session.scalars(
+                select(CaptureSession).where(
+                    CaptureSession.order_id == order_id,
+                    CaptureSession.stage == "receipt",
+                    CaptureSession.buyer_id == buyer_id,
+                    CaptureSession.closed_at.is_(None),
+                )
+            ).all()
+            for row in rows:
+                row.closed_at = now
+            return len(rows)
+
     def latest_shipment_session(self, order_id: str) -> CaptureSession | None:
         """The most recent shipment session of an order."""
         with self._sessions() as session:
@@ -181,6 +197,25 @@ class Ledger:
         with self._sessions() as session:
             return list(session.scalars(query.order_by(Evidence.sealed_at)))
 
+    def add_flagged_upload(self, row: FlaggedUpload) -> bool:
+        """Keep an upload intake screening refused; False if the session already holds it."""
+        try:
+            self._add(row)
+        except ConflictError:
+            return False
+        return True
+
+    def flagged_uploads(self, order_id: str) -> list[FlaggedUpload]:
+        """Flagged receipt uploads of an order, oldest first."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(FlaggedUpload)
+                    .where(FlaggedUpload.order_id == order_id)
+                    .order_by(FlaggedUpload.received_at)
+                )
+            )
+
     # Disputes ----------------------------------------------------------------
     def add_dispute(self, dispute: Dispute) -> None:
         """File a dispute."""
@@ -209,6 +244,21 @@ class Ledger:
                     .order_by(DisputeEvidence.id)
                 )
             )
+
+    def perceptual_candidates(self, dispute_id: str) -> list[tuple[str, list[str]]]:
+        """(dispute id, perceptual hashes) of every attachment on other disputes.
+
+        A linear scan is fine at this scale; a large deployment indexes the hashes (for
+        example a BK-tree service or a vector index in PostgreSQL).
+        """
+        with self._sessions() as session:
+            rows = session.execute(
+                select(DisputeEvidence.dispute_id, DisputeEvidence.perceptual_hashes).where(
+                    DisputeEvidence.dispute_id != dispute_id,
+                    DisputeEvidence.perceptual_hashes.is_not(None),
+                )
+            )
+            return [(other, list(hashes or [])) for other, hashes in rows]
 
     def other_disputes_with(
         self, dispute_id: str, content_sha256: str, manifest_id: str | None
@@ -285,7 +335,7 @@ class Ledger:
                 .join(Verdict, Verdict.id == AuditEntry.verdict_id)
                 .order_by(AuditEntry.id)
             )
-            return [(entry, verdict) for entry, verdict in rows.tuples()]
+            return [(entry, verdict) for entry, verdict in rows]
 
     def count_refunds_for_order(self, order_id: str, *, excluding: str) -> int:
         """Other disputes on the order whose current decision is allow (a refund)."""

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from capture.errors import CaptureError, TokenError
-from capture.qr import render_label_png
+from capture.qr import LABEL_DPIS, render_label_pdf, render_label_png
 from capture.schemas import (
     BuyerTokenIn,
     BuyerTokenOut,
@@ -162,6 +162,7 @@ async def _upload(
     title: str,
     idempotency_key: str | None,
     declared_sha256: str | None,
+    serials: list[str] | None = None,
 ) -> EvidenceOut:
     services = _services(request)
     try:
@@ -190,6 +191,7 @@ async def _upload(
         title=title,
         idempotency_key=idempotency_key,
         now=services.clock(),
+        serials=tuple(serials or ()),
     )
     if not sealed.replayed:
         request.app.state.metrics.seals.labels(sealed.stage, sealed.media_type).inc()
@@ -206,8 +208,13 @@ async def upload_shipment_evidence(
     x_orderseal_content_sha256: Annotated[str, Header(pattern=r"^[0-9a-f]{64}$")],
     x_orderseal_title: Annotated[str, Header(max_length=200)] = "",
     idempotency_key: Annotated[str | None, Header()] = None,
+    serial: Annotated[list[str] | None, Query()] = None,
 ) -> EvidenceOut:
-    """Stream one photo or video (raw body) into the station's own session and seal it."""
+    """Stream one photo or video (raw body) into the station's own session and seal it.
+
+    ``?serial=`` (repeatable) names the unit serials the station scanned for this capture;
+    they are part of the signed request path and must be serials of the order.
+    """
     return await _upload(
         request,
         session_id,
@@ -218,6 +225,7 @@ async def upload_shipment_evidence(
         x_orderseal_title,
         idempotency_key,
         x_orderseal_content_sha256,
+        serial,
     )
 
 
@@ -253,6 +261,19 @@ def label_png(
     return Response(content=png, media_type="image/png")
 
 
+@router.get("/orders/{order_id}/label.pdf", tags=["station"], response_class=Response)
+def label_pdf(
+    order_id: str, principal: StationPrincipal, request: Request, dpi: int = 203
+) -> Response:
+    """The same 4x6 inch parcel label as a one-page PDF (203 or 300 dpi)."""
+    if dpi not in LABEL_DPIS:
+        raise CaptureError("expected dpi 203 or 300", code="invalid_request")
+    services = _services(request)
+    token = services.capture.label_token_for(order_id, now=services.clock())
+    pdf = render_label_pdf(token, order_id=order_id, dpi=dpi)
+    return Response(content=pdf, media_type="application/pdf")
+
+
 @router.post("/receipt-sessions", status_code=201, tags=["buyer"])
 def open_receipt_session(
     body: ReceiptSessionIn, principal: BuyerPrincipal, request: Request
@@ -273,8 +294,13 @@ async def upload_receipt_evidence(
     x_orderseal_statement_signature: Annotated[str, Header(max_length=512)],
     x_orderseal_title: Annotated[str, Header(max_length=200)] = "",
     idempotency_key: Annotated[str | None, Header()] = None,
+    serial: Annotated[list[str] | None, Query()] = None,
 ) -> EvidenceOut:
-    """Stream one unboxing capture from the buyer's enrolled app into their receipt session."""
+    """Stream one unboxing capture from the buyer's enrolled app into their receipt session.
+
+    ``?serial=`` (repeatable) records the serial the buyer scanned or typed off the unit; the
+    verifier compares it with the serials sealed at shipment (``serial_mismatch``).
+    """
     services = _services(request)
     device = services.capture.device_identity(x_orderseal_device, now=services.clock())
     if device.kind != "buyer" or device.owner_id != principal.subject:
@@ -289,6 +315,7 @@ async def upload_receipt_evidence(
         x_orderseal_title,
         idempotency_key,
         request.headers.get(CONTENT_SHA256_HEADER),
+        serial,
     )
 
 

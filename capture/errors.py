@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from infra.errors import ConflictError, InputError, OrderSealError
 
-__all__ = ["CaptureError", "SealError", "SessionClosedError", "TokenError"]
+__all__ = [
+    "CaptureError",
+    "IntakeFlaggedError",
+    "SealError",
+    "SerialMismatchError",
+    "SessionClosedError",
+    "TokenError",
+]
 
 
 class CaptureError(InputError):
@@ -31,3 +38,19 @@ class TokenError(OrderSealError):
 
     code = "token_invalid"
     http_status = 401
+
+
+class SerialMismatchError(ConflictError):
+    """The station scanned a unit serial the order does not list: the wrong item."""
+
+    code = "serial_mismatch"
+
+
+class IntakeFlaggedError(InputError):
+    """A receipt upload's own metadata contradicts a live capture; it was kept, not sealed."""
+
+    code = "intake_flagged"
+
+    def __init__(self, message: str, *, flagged_id: str, reasons: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.details = {"flagged_id": flagged_id, "reasons": reasons}

@@ -1,4 +1,7 @@
-"""Parcel label: a QR code holding the signed label token, with the order number in clear."""
+"""Parcel label: a QR code holding the signed label token, with the order number in clear.
+
+Rendered as PNG or as a one-page 4x6 inch PDF (bilevel, CCITT G4: lossless, printer-sized).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["render_label_png"]
+__all__ = ["LABEL_DPIS", "render_label_pdf", "render_label_png"]
 
 _INCH_PX_203 = 203
+#: Thermal label printer resolutions we render for.
+LABEL_DPIS = (203, 300)
 
 
 def render_label_png(
@@ -27,6 +32,34 @@ def render_label_png(
     Returns:
         PNG bytes.
     """
+    out = io.BytesIO()
+    _render(token, order_id=order_id, dpi=dpi, base_url=base_url).save(
+        out, format="PNG", dpi=(dpi, dpi)
+    )
+    return out.getvalue()
+
+
+def render_label_pdf(
+    token: str, *, order_id: str, dpi: int = _INCH_PX_203, base_url: str = ""
+) -> bytes:
+    """Render the same label as a one-page PDF whose page is exactly 4x6 inches.
+
+    The page holds one bilevel image at ``dpi`` (CCITT G4, lossless), so a printer at that
+    resolution prints every QR module on whole dots.
+
+    Returns:
+        PDF bytes.
+    """
+    image = _render(token, order_id=order_id, dpi=dpi, base_url=base_url)
+    out = io.BytesIO()
+    image.convert("1", dither=Image.Dither.NONE).save(
+        out, format="PDF", resolution=float(dpi), title=f"OrderSeal label {order_id}"
+    )
+    return out.getvalue()
+
+
+def _render(token: str, *, order_id: str, dpi: int, base_url: str) -> Image.Image:
+    """Draw the 4x6 inch label (greyscale), ``4*dpi`` by ``6*dpi`` pixels."""
     width, height = 4 * dpi, 6 * dpi
     label = Image.new("L", (width, height), 255)
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
@@ -45,6 +78,4 @@ def render_label_png(
     draw.text((width // 2, y + dpi // 4), hint, fill=0, font=small, anchor="mt")
     if base_url:
         draw.text((width // 2, y + dpi // 2), base_url, fill=0, font=small, anchor="mt")
-    out = io.BytesIO()
-    label.save(out, format="PNG", dpi=(dpi, dpi))
-    return out.getvalue()
+    return label

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import tempfile
 import uuid
@@ -13,23 +14,32 @@ from pathlib import Path
 
 from cryptography import x509
 
-from capture.errors import CaptureError, SessionClosedError
+from capture.errors import (
+    CaptureError,
+    IntakeFlaggedError,
+    SerialMismatchError,
+    SessionClosedError,
+)
+from capture.intake import screen_upload
 from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
 from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.tokens import issue_label_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES, webm_to_mp4
 from infra.errors import ConflictError, NotFoundError, OrderSealError
-from infra.ledger.models import CaptureSession, Device, Evidence, Order
+from infra.ledger.models import CaptureSession, Device, Evidence, FlaggedUpload, Order
 from infra.ledger.repository import Ledger
 from infra.media import IMAGE_TYPES, ReceivedFile, sha256_file, sniff_media_type
 from infra.storage.base import EvidenceStore
 from keys.attestation import CaptureStatement, verify_signature
 from keys.errors import CertificateError
 from keys.trust import TrustList, certificates_to_pem, verify_chain
+from verifier.reader import TrustSettings
 
 __all__ = ["CaptureService", "DeviceIdentity", "OrderItem", "SealedEvidence"]
 
 _log = logging.getLogger(__name__)
+_SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$")
+_MAX_SERIALS = 1000
 
 
 @dataclass(frozen=True)
@@ -225,6 +235,8 @@ class CaptureService:
             raise OrderSealError(
                 "this parcel is not one of your orders", code="not_your_order", http_status=403
             )
+        # Scanning again starts afresh: one open receipt session per buyer and order.
+        self.ledger.close_open_receipt_sessions(order.order_id, buyer_id, now)
         row = CaptureSession(
             session_id=f"rs_{secrets.token_urlsafe(12)}",
             order_id=order.order_id,
@@ -287,11 +299,18 @@ class CaptureService:
         title: str,
         idempotency_key: str | None,
         now: datetime,
+        serials: tuple[str, ...] = (),
     ) -> SealedEvidence:
         """Check the device's statement, seal the bytes, store them and record the evidence.
 
         The received temp file is consumed. A retry with the same idempotency key returns the
-        first result and stores nothing twice.
+        first result and stores nothing twice. ``serials`` are the unit serials scanned for
+        this capture: at shipment each must be one the order lists (``serial_mismatch``); at
+        receipt they are what the buyer read off the unit, recorded for the verifier.
+
+        Raises:
+            SerialMismatchError: a station scanned a serial the order does not list.
+            IntakeFlaggedError: a receipt upload failed intake screening (kept, not sealed).
         """
         try:
             if idempotency_key:
@@ -305,6 +324,7 @@ class CaptureService:
             statement = self._check_statement(
                 statement_json, statement_signature, device, session, received
             )
+            self._check_serials(session, serials)
             media_type = sniff_media_type(received.path)
             if media_type in TRANSCODED_MEDIA_TYPES:  # WebM-only browsers; hash stays the sent one
                 received, media_type = webm_to_mp4(received), "video/mp4"
@@ -315,6 +335,8 @@ class CaptureService:
                 )
             if media_type in IMAGE_TYPES and received.size > self.max_photo_bytes:
                 raise CaptureError("the photo exceeds the size limit", code="payload_too_large")
+            if session.stage == Stage.RECEIPT.value:
+                self._screen(session, device, received, media_type, now)
             return self._seal_and_record(
                 session,
                 device,
@@ -324,9 +346,78 @@ class CaptureService:
                 title,
                 idempotency_key,
                 now,
+                serials,
             )
         finally:
             received.path.unlink(missing_ok=True)
+
+    def _check_serials(self, session: CaptureSession, serials: tuple[str, ...]) -> None:
+        if len(serials) > _MAX_SERIALS or not all(_SERIAL.match(s) for s in serials):
+            raise CaptureError(
+                "expected at most 1000 serials of letters, digits and ._/:-",
+                code="invalid_serial",
+            )
+        if session.stage != Stage.SHIPMENT.value or not serials:
+            return
+        order = self._order(session.order_id)
+        listed = {str(s) for item in order.items for s in item.get("serials", ())}
+        unknown = sorted(set(serials) - listed)
+        if unknown:
+            raise SerialMismatchError(
+                f"scanned serial(s) {', '.join(unknown)} are not on order {order.order_id}: "
+                "wrong item, do not ship it"
+            )
+
+    def _screen(
+        self,
+        session: CaptureSession,
+        device: DeviceIdentity,
+        received: ReceivedFile,
+        media_type: str,
+        now: datetime,
+    ) -> None:
+        """Intake screening of a receipt upload; a flagged file is stored and refused."""
+        findings = screen_upload(
+            received.path,
+            media_type=media_type,
+            session_opened_at=session.opened_at,
+            now=now,
+            trust=TrustSettings(anchors_pem=self.trust.pem),
+        )
+        if not findings:
+            return
+        reasons = [finding.to_json() for finding in findings]
+        flagged_id = f"fl_{uuid.uuid4().hex[:20]}"
+        storage_key = self.store.put_file(received.path, received.sha256)
+        stored = self.ledger.add_flagged_upload(
+            FlaggedUpload(
+                flagged_id=flagged_id,
+                order_id=session.order_id,
+                session_id=session.session_id,
+                device_id=device.device_id,
+                buyer_id=session.buyer_id,
+                media_type=media_type,
+                content_sha256=received.sha256,
+                size=received.size,
+                storage_key=storage_key,
+                reasons=reasons,
+                received_at=now,
+            )
+        )
+        if not stored:
+            earlier = [
+                row
+                for row in self.ledger.flagged_uploads(session.order_id)
+                if row.session_id == session.session_id and row.content_sha256 == received.sha256
+            ]
+            flagged_id = earlier[0].flagged_id if earlier else flagged_id
+        _log.info("flagged receipt upload %s: %s", flagged_id, [r["code"] for r in reasons])
+        raise IntakeFlaggedError(
+            "the upload's own metadata contradicts a live capture: "
+            + ", ".join(sorted({r["code"] for r in reasons})),
+            flagged_id=flagged_id,
+            reasons=reasons,
+        )
 
     def _check_statement(
         self,
@@ -379,6 +470,7 @@ class CaptureService:
         title: str,
         idempotency_key: str | None,
         now: datetime,
+        serials: tuple[str, ...] = (),
     ) -> SealedEvidence:
         statement, signature = attested
         stage = Stage(session.stage)
@@ -414,6 +506,7 @@ class CaptureService:
                 received_at=now.isoformat(),
                 content_sha256=received.sha256,
                 media_type=media_type,
+                serials=serials,
                 attestation=DeviceAttestation(
                     statement=statement.canonical().decode(),
                     signature=signature,

@@ -20,8 +20,13 @@ __all__ = ["create_app"]
 _log = logging.getLogger(__name__)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+def _error(
+    status: int, code: str, message: str, details: dict[str, object] | None = None
+) -> JSONResponse:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details:
+        body.update({k: v for k, v in details.items() if k not in body})
+    return JSONResponse(status_code=status, content={"error": body})
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -36,6 +41,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from capture.receipts import router as receipts_router
     from capture.web.pages import router as capture_pages_router
     from verifier.api import router as verifier_router
+    from verifier.public import router as public_verify_router
     from verifier.web.pages import router as agent_pages_router
 
     resolved = services or build_services(settings or Settings())
@@ -46,6 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(receipts_router)
     app.include_router(capture_pages_router)
     app.include_router(verifier_router)
+    app.include_router(public_verify_router)
     app.include_router(agent_pages_router)
 
     metrics = install(app)
@@ -57,7 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             metrics.storage_errors.labels(exc.code).inc()
         if exc.http_status >= 500:
             _log.error("request failed: %s (%s)", exc.code, exc.message)
-        return _error(exc.http_status, exc.code, exc.message)
+        return _error(exc.http_status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

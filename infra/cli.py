@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
@@ -56,21 +55,12 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
 ) -> None:
     """Serve the API (several stateless workers share the ledger, store and keys)."""
-    from infra.observability import configure_logging
+    from infra.server import run_workers
 
     settings = Settings()
     initialize_home(settings)
-    configure_logging()
     # Workers import the app factory themselves; settings come from the same environment.
-    uvicorn.run(
-        "infra.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-    )
+    run_workers(host=host or settings.host, port=port or settings.port, workers=workers)
 
 
 @app.command()

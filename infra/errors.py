@@ -13,6 +13,8 @@ class OrderSealError(Exception):
 
     code: str = "internal_error"
     http_status: int = 500
+    #: Extra machine-readable fields for the error body (e.g. intake findings); no secrets.
+    details: dict[str, object] | None = None
 
     def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None):
         super().__init__(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -20,12 +21,14 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 
 from infra.auth import PublicCaller
 from infra.errors import OrderSealError
 
 __all__ = [
+    "MULTIPROCESS_DIR_ENV",
     "JSONLogFormatter",
     "Metrics",
     "configure_logging",
@@ -36,6 +39,10 @@ __all__ = [
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID = "x-request-id"
+_access_log = logging.getLogger("orderseal.access")
+# prometheus-client's own switch: when set before it is imported, every worker process writes
+# its samples to files there and /metrics sums them, whichever worker answers the scrape.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,11 @@ class JSONLogFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": request_id_var.get(),
+            "pid": record.process,
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -101,6 +112,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # startup warnings (dev CA, no Object Lock) as JSON lines too
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
@@ -123,14 +135,26 @@ def install(app: FastAPI) -> Metrics:
         started = time.perf_counter()
         try:
             response = await call_next(request)
+            elapsed = time.perf_counter() - started
+            path = getattr(request.scope.get("route"), "path", "unmatched")
+            metrics.latency.labels(request.method, path, str(response.status_code)).observe(elapsed)
+            response.headers["X-Request-ID"] = request_id
+            _access_log.info(
+                "%s %s %s",
+                request.method,
+                path,
+                response.status_code,
+                extra={
+                    "fields": {
+                        "method": request.method,
+                        "route": path,
+                        "status": response.status_code,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    }
+                },
+            )
         finally:
             request_id_var.reset(token)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.latency.labels(request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        response.headers["X-Request-ID"] = request_id
         return response
 
     return metrics
@@ -165,7 +189,13 @@ def readyz(caller: PublicCaller, request: Request) -> JSONResponse:
 
 @router.get("/metrics", tags=["public"], response_class=Response)
 def metrics(caller: PublicCaller, request: Request) -> Response:
-    """Prometheus exposition (scraped from the private network; exposes no identities)."""
-    return Response(
-        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
-    )
+    """Prometheus exposition (scraped from the private network; exposes no identities).
+
+    Under several workers the samples of all of them are summed (prometheus-client's
+    multiprocess mode), so a scrape does not depend on which worker answers it.
+    """
+    registry = request.app.state.metrics.registry
+    if os.environ.get(MULTIPROCESS_DIR_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

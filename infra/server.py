@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -10,7 +13,7 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-__all__ = ["serve_in_thread"]
+__all__ = ["run_workers", "serve_in_thread", "worker_app"]
 
 
 @contextmanager
@@ -30,3 +33,44 @@ def serve_in_thread(app: FastAPI, *, host: str, port: int) -> Iterator[uvicorn.S
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def worker_app() -> FastAPI:
+    """The app factory each ``orderseal serve`` worker process calls.
+
+    Worker processes start fresh, so each sets up its own JSON logging and reads its settings
+    from the environment it inherited.
+    """
+    from infra.app import create_app
+    from infra.observability import configure_logging
+
+    configure_logging()
+    return create_app()
+
+
+def run_workers(*, host: str, port: int, workers: int) -> None:
+    """Serve in the foreground with ``workers`` uvicorn worker processes until stopped.
+
+    With more than one worker, Prometheus samples go through a fresh folder (unless the
+    operator names one) so /metrics sums every worker.
+    """
+    from infra.observability import MULTIPROCESS_DIR_ENV, configure_logging
+
+    configure_logging()
+    own_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR_ENV):
+        own_dir = tempfile.mkdtemp(prefix="orderseal-metrics-")
+        os.environ[MULTIPROCESS_DIR_ENV] = own_dir
+    try:
+        uvicorn.run(
+            "infra.server:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)

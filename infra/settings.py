@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     max_video_bytes: int = 8 * 1024 * _MIB
     max_evidence_bytes: int = 8 * 1024 * _MIB
     max_image_pixels: int = 100_000_000
+    public_verify_max_bytes: int = 200 * _MIB
     receipt_session_minutes: int = 30
     shipment_session_hours: int = 12
     label_token_days: int = 60

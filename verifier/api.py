@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
 from infra.auth import AgentPrincipal, PlatformPrincipal
@@ -12,7 +13,14 @@ from infra.ledger.models import Dispute
 from infra.services import Services
 from infra.uploads import receive_body
 from verifier.report import render_report_html
-from verifier.schemas import AttachOut, AttachSealedIn, DisputeIn, DisputeOut
+from verifier.schemas import (
+    AttachOut,
+    AttachSealedIn,
+    DisputeIn,
+    DisputeListOut,
+    DisputeOut,
+    DisputeSummary,
+)
 
 __all__ = ["router"]
 
@@ -71,6 +79,48 @@ def file_dispute(body: DisputeIn, principal: PlatformPrincipal, request: Request
         now=services.clock(),
     )
     return _out(services, dispute)
+
+
+@router.get("/disputes", tags=["agent"])
+def list_disputes(
+    principal: AgentPrincipal,
+    request: Request,
+    decision: Annotated[str | None, Query(pattern="^(allow|review|block)$")] = None,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> DisputeListOut:
+    """Disputes for agents, newest first, filtered by decision, reason code and filing date."""
+    services = _services(request)
+    rows = services.ledger.list_disputes(
+        decision=decision,
+        since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+        until=datetime.combine(until, time.max, tzinfo=UTC) if until else None,
+        limit=limit,
+    )
+    items: list[DisputeSummary] = []
+    for row in rows:
+        history = services.verifier.history(row.dispute_id)
+        latest = history[-1] if history else None
+        reasons = latest["reasons"] if latest else []
+        if reason and reason not in {r["code"] for r in reasons}:
+            continue
+        items.append(
+            DisputeSummary(
+                dispute_id=row.dispute_id,
+                order_id=row.order_id,
+                buyer_id=row.buyer_id,
+                claim_type=row.claim_type,
+                amount=row.amount,
+                currency=row.currency,
+                created_at=row.created_at,
+                decision=row.decision,
+                decided_at=row.decided_at,
+                reasons=reasons,
+            )
+        )
+    return DisputeListOut(disputes=items)
 
 
 @router.put("/disputes/{dispute_id}/files", status_code=201, tags=["platform"])

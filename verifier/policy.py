@@ -57,6 +57,7 @@ DEFAULT_POLICY = Policy(
             ReasonCode.CHAIN_BROKEN,
             ReasonCode.EVIDENCE_REUSED,
             ReasonCode.EDITED_AFTER_CAPTURE,
+            ReasonCode.SERIAL_MISMATCH,
         }
     ),
     review=frozenset(

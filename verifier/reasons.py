@@ -32,3 +32,4 @@ class ReasonCode(StrEnum):
     CORRUPT_MEDIA = "corrupt_media"
     CHECK_CRASHED = "check_crashed"
     NO_EVIDENCE = "no_evidence"
+    SERIAL_MISMATCH = "serial_mismatch"

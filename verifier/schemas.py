@@ -8,7 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AttachOut", "AttachSealedIn", "DisputeIn", "DisputeOut"]
+__all__ = [
+    "AttachOut",
+    "AttachSealedIn",
+    "DisputeIn",
+    "DisputeListOut",
+    "DisputeOut",
+    "DisputeSummary",
+]
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -48,3 +55,20 @@ class DisputeOut(BaseModel):
     verdict: dict[str, Any] | None
     history: list[dict[str, Any]]
     report_url: str
+
+
+class DisputeSummary(BaseModel):
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    claim_type: str
+    amount: str
+    currency: str
+    created_at: datetime
+    decision: str | None
+    decided_at: datetime | None
+    reasons: list[dict[str, Any]]
+
+
+class DisputeListOut(BaseModel):
+    disputes: list[DisputeSummary]

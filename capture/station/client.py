@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from cryptography import x509
@@ -34,18 +35,22 @@ _CHUNK = 1024 * 1024
 class APIError(Exception):
     """The service answered with an error object."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.details = details or {}
 
 
 def _check(response: httpx.Response) -> Any:
     if response.status_code >= 400:
         try:
             error = response.json()["error"]
-            raise APIError(response.status_code, error["code"], error["message"])
+            extra = {k: v for k, v in error.items() if k not in ("code", "message")}
+            raise APIError(response.status_code, error["code"], error["message"], extra)
         except (ValueError, KeyError, TypeError):
             raise APIError(response.status_code, "http_error", response.text[:200]) from None
     if response.status_code == 204 or not response.content:
@@ -78,7 +83,13 @@ class DeviceKey:
         return csr.public_bytes(serialization.Encoding.PEM).decode()
 
     def attest(
-        self, *, order_id: str, session_id: str, stage: str, path: Path
+        self,
+        *,
+        order_id: str,
+        session_id: str,
+        stage: str,
+        path: Path,
+        captured_at: datetime | None = None,
     ) -> tuple[str, str, str]:
         """Sign a capture statement for a file: returns (statement b64, signature, sha256)."""
         digest = _sha256(path)
@@ -87,7 +98,7 @@ class DeviceKey:
             order_id=order_id,
             session_id=session_id,
             stage=stage,
-            captured_at=datetime.now(UTC).isoformat(),
+            captured_at=(captured_at or datetime.now(UTC)).isoformat(),
             content_sha256=digest,
         )
         canonical = statement.canonical()
@@ -102,10 +113,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _file_chunks(path: Path) -> Iterator[bytes]:
+def _file_chunks(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
+            if progress is not None:
+                progress(len(chunk))
             yield chunk
+
+
+def _with_serials(url: str, serials: tuple[str, ...]) -> str:
+    """Serials travel in the query string, which the station's request signature covers."""
+    return f"{url}?{urlencode([('serial', s) for s in serials])}" if serials else url
 
 
 class StationClient:
@@ -142,7 +160,13 @@ class StationClient:
         return result
 
     def upload(
-        self, session: dict[str, Any], path: Path, *, title: str, idempotency_key: str | None = None
+        self,
+        session: dict[str, Any],
+        path: Path,
+        *,
+        title: str,
+        idempotency_key: str | None = None,
+        serials: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """Attest and stream one capture into the session."""
         statement, signature, digest = self.device.attest(
@@ -151,7 +175,37 @@ class StationClient:
             stage="shipment",
             path=path,
         )
-        url = f"/v1/shipment-sessions/{session['session_id']}/evidence"
+        return self.upload_attested(
+            session["session_id"],
+            path,
+            statement=statement,
+            signature=signature,
+            digest=digest,
+            title=title,
+            idempotency_key=idempotency_key,
+            serials=serials,
+        )
+
+    def upload_attested(
+        self,
+        session_id: str,
+        path: Path,
+        *,
+        statement: str,
+        signature: str,
+        digest: str,
+        title: str,
+        idempotency_key: str | None = None,
+        serials: tuple[str, ...] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Stream a capture attested earlier (e.g. while offline) into the session.
+
+        Raises:
+            APIError: the service refused it.
+            httpx.TransportError: the service is unreachable (the capture stays queued).
+        """
+        url = _with_serials(f"/v1/shipment-sessions/{session_id}/evidence", serials)
         headers = self._headers("PUT", url, digest)
         headers.update(
             {
@@ -166,7 +220,7 @@ class StationClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         result: dict[str, Any] = _check(
-            self.http.put(url, content=_file_chunks(path), headers=headers)
+            self.http.put(url, content=_file_chunks(path, progress), headers=headers)
         )
         return result
 
@@ -180,6 +234,13 @@ class StationClient:
     def label_png(self, order_id: str, *, dpi: int = 203) -> bytes:
         """Download the parcel label."""
         path = f"/v1/orders/{order_id}/label.png?dpi={dpi}"
+        headers = self._headers("GET", path, hashlib.sha256(b"").hexdigest())
+        data: bytes = _check(self.http.get(path, headers=headers))
+        return data
+
+    def label_pdf(self, order_id: str, *, dpi: int = 203) -> bytes:
+        """Download the parcel label as a 4x6 inch PDF."""
+        path = f"/v1/orders/{order_id}/label.pdf?dpi={dpi}"
         headers = self._headers("GET", path, hashlib.sha256(b"").hexdigest())
         data: bytes = _check(self.http.get(path, headers=headers))
         return data
@@ -202,9 +263,15 @@ class BuyerClient:
         return result
 
     def upload(
-        self, session: dict[str, Any], path: Path, *, title: str, idempotency_key: str | None = None
+        self,
+        session: dict[str, Any],
+        path: Path,
+        *,
+        title: str,
+        idempotency_key: str | None = None,
+        serials: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """Attest and stream one unboxing capture."""
+        """Attest and stream one unboxing capture (``serials``: what the buyer read)."""
         statement, signature, digest = self.device.attest(
             order_id=session["order_id"],
             session_id=session["session_id"],
@@ -222,7 +289,7 @@ class BuyerClient:
         }
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        url = f"/v1/receipt-sessions/{session['session_id']}/evidence"
+        url = _with_serials(f"/v1/receipt-sessions/{session['session_id']}/evidence", serials)
         result: dict[str, Any] = _check(
             self.http.put(url, content=_file_chunks(path), headers=headers)
         )

@@ -19,6 +19,7 @@ __all__ = [
     "Dispute",
     "DisputeEvidence",
     "Evidence",
+    "FlaggedUpload",
     "Order",
     "UsedNonce",
     "Verdict",
@@ -121,6 +122,27 @@ class Evidence(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
 
 
+class FlaggedUpload(Base):
+    """A receipt upload intake screening refused to seal, kept with its findings."""
+
+    __tablename__ = "flagged_uploads"
+    __table_args__ = (
+        UniqueConstraint("session_id", "content_sha256", name="uq_flagged_session_content"),
+    )
+
+    flagged_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("capture_sessions.session_id"))
+    device_id: Mapped[str] = mapped_column(String(64))
+    buyer_id: Mapped[str | None] = mapped_column(String(64))
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int]
+    storage_key: Mapped[str] = mapped_column(String(255))
+    reasons: Mapped[list[Any]]
+    received_at: Mapped[datetime]
+
+
 class Dispute(Base):
     __tablename__ = "disputes"
 
@@ -150,6 +172,7 @@ class DisputeEvidence(Base):
     media_type: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int]
     manifest_id: Mapped[str | None] = mapped_column(String(128))
+    perceptual_hashes: Mapped[list[Any] | None]
     attached_at: Mapped[datetime]
 
 

@@ -6,17 +6,20 @@ Runs on its own SeaweedFS (stopped and restarted here) and its own PostgreSQL da
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
+from botocore.config import Config as BotoConfig
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from capture.station.client import APIError
+from capture.station.client import APIError, PlatformClient
 from infra.app import create_app
 from infra.bootstrap import initialize_home, load_credentials
 from infra.ledger.models import DisputeEvidence, Evidence
@@ -168,3 +171,77 @@ def test_database_outage_during_capture_and_dispute(stack: Stack, tmp_path: Path
     sealed = cast.station.upload(session, photo, title="q.jpg", idempotency_key="db-1")
     assert sealed["replayed"] is False
     assert httpx.get(f"{stack.base_url}/readyz").status_code == 200
+
+
+def _bucket_keys(stack: Stack) -> set[str]:
+    """Every object key in the evidence bucket (through the raw S3 API, not the store)."""
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=stack.s3.endpoint_url,
+        aws_access_key_id=stack.s3.access_key,
+        aws_secret_access_key=stack.s3.secret_key,
+        region_name=stack.s3.region,
+        config=BotoConfig(s3={"addressing_style": "path"}),
+    )
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=str(stack.settings.s3_bucket))
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
+def _ledger_keys(stack: Stack) -> set[str]:
+    engine = create_engine(stack.settings.resolved_database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(Evidence.storage_key, Evidence.archive_key)).all()
+    engine.dispose()
+    return {key for row in rows for key in row if key}
+
+
+def test_ledger_write_lost_after_storage_write_leaves_only_an_unserved_orphan(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The connection dies inside the evidence INSERT, after the sealed object was stored."""
+    cast = flows.actors(stack.base_url, stack.credentials)
+    order_id = flows.register_order(cast)
+    session = cast.station.open_session(order_id)
+    photo = make_jpeg(tmp_path / "r.jpg", seed=5, size=(200, 150))
+    admin = create_engine(stack.settings.resolved_database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        # The backend writing this order's evidence terminates itself mid-INSERT: a real
+        # lost connection at the worst moment, scoped to this one order.
+        connection.execute(
+            text(
+                "CREATE FUNCTION orderseal_test_drop() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER orderseal_test_drop BEFORE INSERT ON evidence FOR EACH ROW "
+                f"WHEN (NEW.order_id = '{order_id}') EXECUTE FUNCTION orderseal_test_drop()"
+            )
+        )
+    objects_before = _bucket_keys(stack)
+    try:
+        with pytest.raises(APIError) as lost:
+            cast.station.upload(session, photo, title="r.jpg", idempotency_key="lost-1")
+        assert (lost.value.status, lost.value.code) == (503, "ledger_unavailable")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text("DROP TRIGGER orderseal_test_drop ON evidence"))
+            connection.execute(text("DROP FUNCTION orderseal_test_drop()"))
+        admin.dispose()
+
+    orphans = _bucket_keys(stack) - objects_before
+    assert orphans  # the write-once object stayed (it cannot be deleted under Object Lock) ...
+    assert not orphans & _ledger_keys(
+        stack
+    )  # ... but no ledger row names it, so no route serves it
+
+    sealed = cast.station.upload(session, photo, title="r.jpg", idempotency_key="lost-1")
+    assert sealed["replayed"] is False
+    agent = PlatformClient(stack.base_url, stack.credentials["agent"])
+    served = agent.http.get(f"/v1/evidence/{sealed['evidence_id']}/file")
+    assert served.status_code == 200
+    row = stack.services.ledger.get_evidence(sealed["evidence_id"])
+    assert row is not None
+    assert row.storage_key not in orphans
+    assert hashlib.sha256(served.content).hexdigest() == row.sealed_sha256

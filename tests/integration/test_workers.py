@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -27,40 +24,13 @@ from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
 from tests.conftest import free_port
 from tests.support import flows
-from tests.support.databases import fresh_database_url, settings_env
+from tests.support.databases import fresh_database_url
 from tests.support.seaweed import SeaweedS3
-
-ORDERSEAL = Path(sys.executable).parent / "orderseal"
-
-
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+from tests.support.servers import Server, start_server
 
 
 def _start(settings: Settings, log: Path) -> Server:
-    port = free_port()
-    env = {**os.environ, **settings_env(settings), "ORDERSEAL_PORT": str(port)}
-    process = subprocess.Popen(
-        [str(ORDERSEAL), "serve", "--workers", "1"],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return Server(port, process)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server did not become ready: {log.read_text()[-2000:]}")
+    return start_server(settings, log, port=free_port())
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +54,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
             yield settings, servers
         finally:
             for server in servers:
-                server.process.kill()
-                server.process.wait(timeout=10)
+                server.kill()
 
 
 def test_two_servers_share_ledger_and_storage(

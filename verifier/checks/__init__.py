@@ -10,6 +10,7 @@ from verifier.checks.integrity import check_integrity
 from verifier.checks.order import check_buyer, check_order, check_stage
 from verifier.checks.reuse import check_reuse
 from verifier.checks.revocation import check_revocation
+from verifier.checks.serial import check_serial
 from verifier.checks.window import check_window
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
 
@@ -29,4 +30,5 @@ ALL_CHECKS: tuple[Check, ...] = (
     check_chain,
     check_window,
     check_reuse,
+    check_serial,
 )

@@ -28,6 +28,7 @@ PINNED = [
     "corrupt_media",
     "check_crashed",
     "no_evidence",
+    "serial_mismatch",
 ]
 
 

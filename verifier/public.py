@@ -1,0 +1,119 @@
+"""Public verify page: anyone can check whether a file carries an intact OrderSeal chain.
+
+It answers with stages and times only: no order, buyer or device identities, whoever asks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from capture.manifest import ASSERTION_LABEL
+from infra.auth import PublicCaller
+from infra.services import Services
+from infra.uploads import receive_body
+from verifier.checks.content import check_ai_declared, check_edited_after_capture
+from verifier.checks.integrity import check_integrity
+from verifier.models import DisputeContext, EvidenceFacts
+from verifier.reader import ReaderError, read_evidence
+from verifier.reasons import ReasonCode
+
+__all__ = ["PublicVerifyOut", "router"]
+
+router = APIRouter()
+_PAGE = Path(__file__).parent / "templates" / "verify.html"
+
+
+class StageOut(BaseModel):
+    stage: str
+    captured_at: str | None
+    sealed_at: str | None
+
+
+class PublicVerifyOut(BaseModel):
+    carries_orderseal_chain: bool
+    intact: bool
+    stages: list[StageOut]
+    findings: list[dict[str, str]]
+    summary: str
+
+
+def _stages(manifests: Any) -> list[StageOut]:
+    stages = []
+    for manifest in manifests.values():
+        data = manifest.assertions.get(ASSERTION_LABEL)
+        if isinstance(data, dict):
+            stages.append(
+                StageOut(
+                    stage=str(data.get("stage", "unknown")),
+                    captured_at=data.get("captured_at"),
+                    sealed_at=data.get("received_at"),
+                )
+            )
+    return sorted(stages, key=lambda s: s.sealed_at or "")
+
+
+def examine(path: Path, services: Services, filename: str, sha256: str) -> PublicVerifyOut:
+    """Read the file under our trust and keep only what anyone may know."""
+    ctx = DisputeContext(order_id="", buyer_id=None, order=None, now=datetime.now(UTC))
+    try:
+        report = read_evidence(path, trust=services.verifier.trust)
+    except ReaderError as exc:
+        facts = EvidenceFacts(filename, sha256, None, None, ReasonCode(exc.code), exc.message)
+        findings = [r for r in check_integrity(facts, ctx) if not r.passed]
+        return PublicVerifyOut(
+            carries_orderseal_chain=False,
+            intact=False,
+            stages=[],
+            findings=[{"code": r.code.value, "message": r.detail} for r in findings],
+            summary="This file carries no readable Content Credentials.",
+        )
+    facts = EvidenceFacts(filename, sha256, None, report)
+    results = [
+        *check_integrity(facts, ctx),
+        *check_ai_declared(facts, ctx),
+        *check_edited_after_capture(facts, ctx),
+    ]
+    failed = [r for r in results if not r.passed]
+    ours = ASSERTION_LABEL in report.active_manifest.assertions
+    intact = not failed and not report.ingredient_failure_codes and report.state == "Trusted"
+    stages = _stages(report.manifests) if ours else []
+    if ours and intact:
+        summary = (
+            "Intact OrderSeal evidence: sealed by the OrderSeal capture service, unchanged since."
+        )
+    elif ours:
+        summary = "This file claims an OrderSeal seal, but it does not verify: do not rely on it."
+    else:
+        summary = "This file is not OrderSeal evidence."
+    return PublicVerifyOut(
+        carries_orderseal_chain=ours and intact,
+        intact=intact,
+        stages=stages,
+        findings=[{"code": r.code.value, "message": r.detail} for r in failed],
+        summary=summary,
+    )
+
+
+@router.get("/verify", tags=["public"], response_class=HTMLResponse)
+def verify_page(caller: PublicCaller) -> HTMLResponse:
+    """Upload form (no login)."""
+    return HTMLResponse(_PAGE.read_text())
+
+
+@router.post("/verify", tags=["public"])
+async def verify_upload(caller: PublicCaller, request: Request) -> PublicVerifyOut:
+    """Check an uploaded file (raw body, streamed, size-limited)."""
+    services: Services = request.app.state.services
+    received = await receive_body(
+        request, services.capture.work_dir, max_bytes=services.settings.public_verify_max_bytes
+    )
+    try:
+        return examine(received.path, services, "upload", received.sha256)
+    finally:
+        received.path.unlink(missing_ok=True)

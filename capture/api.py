@@ -28,6 +28,7 @@ from capture.schemas import (
     ShipmentSessionIn,
 )
 from capture.service import DeviceIdentity, OrderItem, SealedEvidence
+from capture.thumbnails import make_thumbnail
 from capture.tokens import issue_buyer_token, verify_label_token
 from infra.auth import (
     CONTENT_SHA256_HEADER,
@@ -41,6 +42,7 @@ from infra.auth import (
 )
 from infra.errors import NotFoundError
 from infra.ledger.models import CaptureSession, Device
+from infra.names import check_client_name
 from infra.services import Services
 from infra.uploads import receive_body
 from keys.attestation import b64url_decode
@@ -173,6 +175,7 @@ async def _upload(
         ) from exc
     if idempotency_key is not None and len(idempotency_key) > 128:
         raise CaptureError("expected an Idempotency-Key of at most 128 characters")
+    title = check_client_name(title, what="title")
     received = await receive_body(
         request, services.capture.work_dir, max_bytes=services.settings.max_video_bytes
     )
@@ -256,7 +259,9 @@ def label_png(
     if dpi not in (203, 300):
         raise CaptureError("expected dpi 203 or 300", code="invalid_request")
     services = _services(request)
-    token = services.capture.label_token_for(order_id, now=services.clock())
+    token = services.capture.label_token_for(
+        order_id, now=services.clock(), station_id=principal.subject
+    )
     png = render_label_png(token, order_id=order_id, dpi=dpi)
     return Response(content=png, media_type="image/png")
 
@@ -269,7 +274,9 @@ def label_pdf(
     if dpi not in LABEL_DPIS:
         raise CaptureError("expected dpi 203 or 300", code="invalid_request")
     services = _services(request)
-    token = services.capture.label_token_for(order_id, now=services.clock())
+    token = services.capture.label_token_for(
+        order_id, now=services.clock(), station_id=principal.subject
+    )
     pdf = render_label_pdf(token, order_id=order_id, dpi=dpi)
     return Response(content=pdf, media_type="application/pdf")
 
@@ -376,9 +383,37 @@ def evidence_file(
     return StreamingResponse(services.store.iter_bytes(row.storage_key), media_type=row.media_type)
 
 
+@router.get("/evidence/{evidence_id}/thumbnail.jpg", tags=["agent"], response_class=Response)
+def evidence_thumbnail(evidence_id: str, principal: AgentPrincipal, request: Request) -> Response:
+    """A thumbnail (photo) or poster frame (video) for the agent report."""
+    services = _services(request)
+    row = services.ledger.get_evidence(evidence_id)
+    if row is None:
+        raise NotFoundError("no such evidence", code="evidence_not_found")
+    cache = services.settings.resolved_home / "thumbnails" / f"{row.sealed_sha256}.jpg"
+    with services.store.open_local(row.storage_key) as path:
+        data = make_thumbnail(path, row.media_type, cache)
+    if data is None:
+        raise NotFoundError("no thumbnail for this evidence", code="thumbnail_unavailable")
+    return Response(
+        content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
 @router.get("/trust/anchors", tags=["public"], response_class=Response)
 def trust_anchors(caller: PublicCaller, request: Request) -> Response:
     """Public: our trust anchors (PEM), so anyone can verify OrderSeal evidence."""
     return Response(
         content=_services(request).keys.trust_list().pem, media_type="application/x-pem-file"
     )
+
+
+@router.get("/trust/label-certificates", tags=["public"], response_class=Response)
+def label_certificates(caller: PublicCaller, request: Request) -> Response:
+    """Public: the certificate chain that signs parcel-label tokens (leaf first, PEM).
+
+    A buyer app or a carrier fetches it once, checks it chains to ``/v1/trust/anchors`` and
+    then verifies label tokens offline (ES256 over ``OS1.<payload>``).
+    """
+    chain = _services(request).capture.sealer.signer.certificate_chain
+    return Response(content=certificates_to_pem(tuple(chain)), media_type="application/x-pem-file")

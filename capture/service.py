@@ -23,12 +23,19 @@ from capture.errors import (
 from capture.intake import screen_upload
 from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
 from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
+from capture.structure import check_structure
 from capture.tokens import issue_label_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES, webm_to_mp4
 from infra.errors import ConflictError, NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, FlaggedUpload, Order
 from infra.ledger.repository import Ledger
-from infra.media import IMAGE_TYPES, ReceivedFile, sha256_file, sniff_media_type
+from infra.media import (
+    IMAGE_TYPES,
+    PayloadTooLargeError,
+    ReceivedFile,
+    sha256_file,
+    sniff_media_type,
+)
 from infra.storage.base import EvidenceStore
 from keys.attestation import CaptureStatement, verify_signature
 from keys.errors import CertificateError
@@ -92,6 +99,8 @@ class CaptureService:
         shipment_session: timedelta,
         label_ttl: timedelta,
         max_photo_bytes: int,
+        retired_service_certificates: tuple[x509.Certificate, ...] = (),
+        max_image_pixels: int = 100_000_000,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -103,6 +112,9 @@ class CaptureService:
         self.shipment_session = shipment_session
         self.label_ttl = label_ttl
         self.max_photo_bytes = max_photo_bytes
+        self.max_image_pixels = max_image_pixels
+        # Label tokens printed before a key rotation must keep opening receipt sessions.
+        self.retired_service_certificates = retired_service_certificates
 
     # Orders ------------------------------------------------------------------
     def register_order(
@@ -209,10 +221,16 @@ class CaptureService:
             ttl=self.label_ttl,
         )
 
-    def label_token_for(self, order_id: str, *, now: datetime) -> str:
-        """A fresh label token for the order's latest closed shipment session."""
-        session = self.ledger.latest_shipment_session(order_id)
-        if session is None or session.closed_at is None:
+    def label_token_for(
+        self, order_id: str, *, now: datetime, station_id: str | None = None
+    ) -> str:
+        """A fresh label token for the order's latest closed shipment session.
+
+        With ``station_id`` only the station that packed the parcel may (re)print its label;
+        any other caller gets the same ``no_label`` as for an order never shipped.
+        """
+        session = self.ledger.latest_shipment_session(order_id, closed=True)
+        if session is None or (station_id is not None and session.device_id != station_id):
             raise NotFoundError("no closed shipment session for this order", code="no_label")
         return issue_label_token(
             self.sealer.signer,
@@ -229,7 +247,11 @@ class CaptureService:
             TokenError: the label is forged or expired.
             OrderSealError: ``not_your_order`` when the order belongs to someone else.
         """
-        label = verify_label_token(token, self.sealer.signer.certificate_chain[:1], now=now)
+        label = verify_label_token(
+            token,
+            (*self.sealer.signer.certificate_chain[:1], *self.retired_service_certificates),
+            now=now,
+        )
         order = self._order(label.order_id)
         if order.buyer_id != buyer_id:
             raise OrderSealError(
@@ -334,7 +356,11 @@ class CaptureService:
                     code="unsupported_media",
                 )
             if media_type in IMAGE_TYPES and received.size > self.max_photo_bytes:
-                raise CaptureError("the photo exceeds the size limit", code="payload_too_large")
+                raise PayloadTooLargeError(
+                    f"expected a photo of at most {self.max_photo_bytes} bytes, found "
+                    f"{received.size}"
+                )
+            check_structure(received.path, media_type, max_pixels=self.max_image_pixels)
             if session.stage == Stage.RECEIPT.value:
                 self._screen(session, device, received, media_type, now)
             return self._seal_and_record(

@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """
     from capture.api import router as capture_router
     from capture.buyer_devices import router as buyer_devices_router
+    from capture.key_routes import router as key_routes_router
     from capture.receipts import router as receipts_router
     from capture.web.pages import router as capture_pages_router
     from verifier.api import router as verifier_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = resolved
     app.include_router(capture_router)
     app.include_router(buyer_devices_router)
+    app.include_router(key_routes_router)
     app.include_router(receipts_router)
     app.include_router(capture_pages_router)
     app.include_router(verifier_router)
@@ -73,7 +75,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)

@@ -32,6 +32,12 @@ def _mount_subcommands() -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(policy_app, name="policy")
     app.add_typer(audit_app, name="audit")
+    from capture.station.cli import station_app
+
+    app.add_typer(station_app, name="station")
+    from keys.cli import keys_app
+
+    app.add_typer(keys_app, name="keys")
 
 
 _mount_subcommands()

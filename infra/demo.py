@@ -6,6 +6,7 @@ forged ones (an unsigned image, a tampered receipt photo, a photo reused on anot
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,8 +30,6 @@ from keys.backends.pem import save_private_key
 __all__ = ["DisputeOutcome", "ScenarioResult", "decode_label", "run_scenario", "tamper_jpeg"]
 
 STATION_ID = "station-demo-01"
-BUYER_DEVICE_ID = "buyer-app-demo-01"
-BUYER_ID = "buyer-1001"
 
 
 @dataclass(frozen=True)
@@ -116,14 +115,19 @@ def tamper_jpeg(source: Path, dest: Path) -> Path:
     return dest
 
 
-def _order(platform: PlatformClient, order_id: str) -> None:
+def _seed(order_id: str, salt: int) -> int:
+    """Every run photographs a different parcel: reuse detection must not see the demo itself."""
+    return int.from_bytes(hashlib.sha256(f"{order_id}:{salt}".encode()).digest()[:4], "big")
+
+
+def _order(platform: PlatformClient, order_id: str, buyer_id: str) -> None:
     delivery = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     platform.call(
         "POST",
         "/v1/orders",
         json={
             "order_id": order_id,
-            "buyer_id": BUYER_ID,
+            "buyer_id": buyer_id,
             "items": [{"sku": "CRAB-LIVE-2KG", "quantity": 1}],
             "declared_value": "89.90",
             "currency": "USD",
@@ -139,10 +143,14 @@ def _ship(station: StationClient, order_id: str, work: Path, home: Path) -> tupl
     sealed = []
     for index in (1, 2):
         photo = make_jpeg(
-            work / f"pack-{index}.jpg", seed=index, caption=f"{order_id} packing {index}"
+            work / f"pack-{index}.jpg",
+            seed=_seed(order_id, index),
+            caption=f"{order_id} packing {index}",
         )
         sealed.append(station.upload(session, photo, title=photo.name)["evidence_id"])
-    video = make_mp4(work / "packing.mp4", seed=7, seconds=2, caption=f"{order_id} packing")
+    video = make_mp4(
+        work / "packing.mp4", seed=_seed(order_id, 7), seconds=2, caption=f"{order_id} packing"
+    )
     sealed.append(station.upload(session, video, title=video.name)["evidence_id"])
     station.close(session)
     label = home / "labels" / f"{order_id}.png"
@@ -153,6 +161,7 @@ def _ship(station: StationClient, order_id: str, work: Path, home: Path) -> tupl
 
 def _dispute(
     platform: PlatformClient,
+    buyer_id: str,
     name: str,
     order_id: str,
     files: list[tuple[Path, str]],
@@ -163,7 +172,7 @@ def _dispute(
         "/v1/disputes",
         json={
             "order_id": order_id,
-            "buyer_id": BUYER_ID,
+            "buyer_id": buyer_id,
             "claim_type": "damaged",
             "amount": "89.90",
             "currency": "USD",
@@ -188,22 +197,29 @@ def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> Scen
     admin = PlatformClient(base_url, credentials["admin"])
     platform = PlatformClient(base_url, credentials["platform"])
     station_key = _device(home, STATION_ID, admin, "station", None)
-    buyer_key = _device(home, BUYER_DEVICE_ID, admin, "buyer", BUYER_ID)
     station = StationClient(base_url, station_key)
     run = secrets.token_hex(3).upper()
+    # Each run is a new customer with a fresh app install, so repeated demos on one home
+    # stay within the policy's per-buyer limits.
+    buyer_id = f"buyer-{run.lower()}"
+    buyer_key = _device(home, f"buyer-app-{run.lower()}", admin, "buyer", buyer_id)
     order_id, other_order = f"ORD-{run}-1", f"ORD-{run}-2"
     work = home / "demo" / run
     work.mkdir(parents=True, exist_ok=True)
 
-    _order(platform, order_id)
+    _order(platform, order_id, buyer_id)
     shipment, label = _ship(station, order_id, work, home)
     token = decode_label(label)
 
-    buyer_token = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": BUYER_ID})["token"]
+    buyer_token = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id})["token"]
     buyer = BuyerClient(base_url, buyer_token, buyer_key)
     session = buyer.open_receipt(token)
-    photo = make_jpeg(work / "unboxing.jpg", seed=21, caption=f"{order_id} unboxing: crushed lid")
-    video = make_mp4(work / "unboxing.mp4", seed=22, seconds=2, caption=f"{order_id} unboxing")
+    photo = make_jpeg(
+        work / "unboxing.jpg", seed=_seed(order_id, 21), caption=f"{order_id} unboxing: crushed lid"
+    )
+    video = make_mp4(
+        work / "unboxing.mp4", seed=_seed(order_id, 22), seconds=2, caption=f"{order_id} unboxing"
+    )
     receipt_photo = buyer.upload(session, photo, title="unboxing.jpg")
     receipt_video = buyer.upload(session, video, title="unboxing.mp4")
     sealed_photo = work / "unboxing.sealed.jpg"
@@ -213,15 +229,18 @@ def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> Scen
     buyer.finish(session)
 
     # The second order: same buyer, shipped too, so reuse is the only thing wrong with it.
-    _order(platform, other_order)
+    _order(platform, other_order, buyer_id)
     (work / "second").mkdir()
     _ship(station, other_order, work / "second", home)
 
-    unsigned = make_jpeg(work / "damage.jpg", seed=99, caption="damaged crab (no provenance)")
+    unsigned = make_jpeg(
+        work / "damage.jpg", seed=_seed(order_id, 99), caption="damaged crab (no provenance)"
+    )
     tampered = tamper_jpeg(sealed_photo, work / "unboxing.tampered.jpg")
     disputes = (
         _dispute(
             platform,
+            buyer_id,
             "honest receipt photo + video",
             order_id,
             [(sealed_photo, "unboxing.jpg"), (sealed_video, "unboxing.mp4")],
@@ -229,16 +248,23 @@ def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> Scen
         ),
         _dispute(
             platform,
+            buyer_id,
             "unsigned damage image",
             order_id,
             [(unsigned, "damage.jpg")],
             {"review", "block"},
         ),
         _dispute(
-            platform, "tampered receipt photo", order_id, [(tampered, "unboxing.jpg")], {"block"}
+            platform,
+            buyer_id,
+            "tampered receipt photo",
+            order_id,
+            [(tampered, "unboxing.jpg")],
+            {"block"},
         ),
         _dispute(
             platform,
+            buyer_id,
             "receipt photo reused on another order",
             other_order,
             [(sealed_photo, "unboxing.jpg")],

@@ -8,11 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "upgrade_schema"]
 
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
+_LOCK_KEY = 0x6F72_6465_7273  # "orders": the advisory lock serialising schema upgrades
 
 
 def alembic_config(url: str = "") -> Config:
@@ -27,6 +28,10 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     """Bring the ledger schema to ``revision`` (idempotent)."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several processes may start at once (workers, hosts): one migrates, the others
+            # wait for its commit and then find the schema at head. Released at commit.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -11,6 +11,7 @@ from capture.service import CaptureService
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.ledger.repository import Ledger
 from infra.settings import Settings
+from infra.signing import open_service_signer
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
 from keys.store import KeyStore
@@ -76,7 +77,11 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     trust = keys.trust_list()
     work_dir = home / "work"
     work_dir.mkdir(parents=True, exist_ok=True)
-    sealer = Sealer(signer=keys.service_signer(settings.service_key_uri), trust_pem=trust.pem)
+    sealer = Sealer(
+        signer=open_service_signer(settings, keys),
+        trust_pem=trust.pem,
+        tsa_url=settings.tsa_url or None,
+    )
     capture = CaptureService(
         ledger=ledger,
         store=store,
@@ -88,12 +93,15 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         shipment_session=timedelta(hours=settings.shipment_session_hours),
         label_ttl=timedelta(days=settings.label_token_days),
         max_photo_bytes=settings.max_photo_bytes,
+        max_image_pixels=settings.max_image_pixels,
+        retired_service_certificates=keys.service_certificates()[1:],
     )
     verifier = VerifierService(
         ledger=ledger,
         store=store,
         trust=TrustSettings(anchors_pem=trust.pem),
         audit_signer=sealer.signer,
+        revoked_service_certificates=keys.revocations.service_serials,
         policy=load_policy(settings.policy_file) if settings.policy_file else default_policy(),
     )
     return Services(

@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     port: int = 8765
     public_url: str = Field(default="", description="Base URL printed in links; empty = host:port")
     service_key_uri: str = Field(default="", description="Signer key URI; empty = home PEM key")
+    signer: Literal["file", "pkcs11", "kms"] = Field(
+        default="file", description="Sealing key backend (service_key_uri wins when set)"
+    )
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token: str = ""
+    pkcs11_key_label: str = "orderseal-service"
+    pkcs11_pin: SecretStr = SecretStr("")
+    kms_key_id: str = ""
+    kms_region: str = "us-east-1"
+    kms_endpoint_url: str = ""
+    kms_message_type: Literal["RAW", "DIGEST"] = "DIGEST"
+    tsa_url: str = Field(default="", description="RFC 3161 timestamp authority; empty = none")
+    service_cert_days: int = 365
     max_photo_bytes: int = 40 * _MIB
     max_video_bytes: int = 8 * 1024 * _MIB
     max_evidence_bytes: int = 8 * 1024 * _MIB

@@ -7,7 +7,11 @@ Layout (``home/keys``)::
     service-ca.crt service-ca.key issues the capture service's sealing certificate
     service.crt service.key       sealing leaf (chain file: service-chain.pem)
     token.key                     HMAC secret for buyer tokens
-    anchors.pem                   the trust list verifiers load
+    anchors.pem                   the trust list verifiers load (our root; a TSA root if added)
+    revocations.json              revoked device and service certificate serials (public)
+    device-ca.crl service-ca.crl  CRLs signed by the issuing CA (DER), republished on change
+    archive/                      retired service chains and service CAs (kept for old seals
+                                  and label tokens; a retired CA key only signs its CRL)
 
 Private keys are written with mode 0600 and never logged.
 """
@@ -35,6 +39,7 @@ from keys.ca import (
 )
 from keys.errors import KeysError
 from keys.profile import CertificateRole
+from keys.revocation import RevocationRegistry, build_crl
 from keys.signer import Signer, signer_from_uri
 from keys.trust import TrustList, certificates_from_pem, certificates_to_pem
 
@@ -91,20 +96,126 @@ class KeyStore:
     ) -> x509.Certificate:
         """Create a fresh sealing key and certificate (used at init and at rotation)."""
         key = generate_private_key()
+        key_path = self._path("service.key")
+        key_path.unlink(missing_ok=True)
+        save_private_key(key, key_path)
+        return self.issue_service_certificate(
+            service_ca, key.public_key(), now=now, validity=validity
+        )
+
+    def issue_service_certificate(
+        self,
+        service_ca: CertificateAuthority,
+        public_key: ec.EllipticCurvePublicKey,
+        *,
+        now: datetime,
+        validity: timedelta,
+    ) -> x509.Certificate:
+        """Certify a sealing key held elsewhere (HSM, KMS) and make it the current chain."""
         cert = issue_certificate(
             service_ca,
-            key.public_key(),
+            public_key,
             subject_name("OrderSeal Capture Service", unit="service"),
             role=CertificateRole.SERVICE,
             now=now,
             validity=validity,
         )
-        key_path = self._path("service.key")
-        key_path.unlink(missing_ok=True)
-        save_private_key(key, key_path)
         chain = (cert, service_ca.certificate)
         self._path("service-chain.pem").write_text(certificates_to_pem(chain))
         return cert
+
+    # Chains, archive and anchors ---------------------------------------------
+    def service_chain(self) -> tuple[x509.Certificate, ...]:
+        """The current sealing certificate followed by its service CA."""
+        return certificates_from_pem(self._path("service-chain.pem").read_bytes())
+
+    @property
+    def archive_directory(self) -> Path:
+        """Where retired service chains and service CAs are kept."""
+        return self._path("archive")
+
+    def archive_service_chain(self) -> x509.Certificate:
+        """Keep the current service chain under ``archive/`` before it is replaced.
+
+        Returns:
+            The archived sealing certificate.
+        """
+        chain = self.service_chain()
+        self.archive_directory.mkdir(mode=0o700, exist_ok=True)
+        target = self.archive_directory / f"service-{chain[0].serial_number:x}.pem"
+        target.write_text(certificates_to_pem(chain))
+        return chain[0]
+
+    def archive_ca(self, name: str) -> CertificateAuthority:
+        """Move a CA (certificate and key) into ``archive/`` before it is replaced."""
+        ca = self.load_ca(name)
+        self.archive_directory.mkdir(mode=0o700, exist_ok=True)
+        stem = f"{name}-{ca.certificate.serial_number:x}"
+        save_private_key(ca.private_key, self.archive_directory / f"{stem}.key")
+        (self.archive_directory / f"{stem}.crt").write_text(certificates_to_pem(ca.chain_to_root))
+        self._path(f"{name}.key").unlink()
+        self._path(f"{name}.crt").unlink()
+        return ca
+
+    def save_ca(self, name: str, ca: CertificateAuthority) -> None:
+        """Write a CA into the folder (it must not exist there yet)."""
+        self._save_ca(name, ca)
+
+    def service_certificates(self) -> tuple[x509.Certificate, ...]:
+        """Every sealing certificate we have used: current first, then retired ones."""
+        current = self.service_chain()[0]
+        retired = [
+            certificates_from_pem(path.read_bytes())[0]
+            for path in sorted(self.archive_directory.glob("service-*.pem"))
+        ]
+        return (current, *(c for c in retired if c != current))
+
+    def issuing_cas(self) -> tuple[CertificateAuthority, ...]:
+        """Every CA whose key is here (current and retired), for signing their CRLs."""
+        cas = [self.load_ca(name) for name in ("device-ca", "service-ca")]
+        for cert_path in sorted(self.archive_directory.glob("*-ca-*.crt")):
+            key_path = cert_path.with_suffix(".key")
+            chain = certificates_from_pem(cert_path.read_bytes())
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            if isinstance(key, ec.EllipticCurvePrivateKey):
+                cas.append(CertificateAuthority(chain[0], key, chain[1:]))
+        return tuple(cas)
+
+    def add_anchor(self, certificate: x509.Certificate) -> None:
+        """Add a trust anchor (a new root, or the root of a timestamp authority)."""
+        anchors = self.trust_list().anchors
+        if certificate not in anchors:
+            self._path("anchors.pem").write_text(certificates_to_pem((*anchors, certificate)))
+
+    # Revocation ----------------------------------------------------------------
+    @property
+    def revocations(self) -> RevocationRegistry:
+        """The revocation registry of this folder."""
+        return RevocationRegistry(self._path("revocations.json"))
+
+    def publish_crl(self, name: str, *, now: datetime) -> x509.CertificateRevocationList:
+        """Sign and write ``<name>.crl`` (DER) for CA ``device-ca`` or ``service-ca``.
+
+        Raises:
+            KeysError: unknown CA name, or the CA is not in the folder.
+        """
+        if name not in ("device-ca", "service-ca"):
+            raise KeysError(
+                f"expected CA device-ca or service-ca, found {name!r}", code="ca_unknown"
+            )
+        crl = build_crl(self.load_ca(name), self.revocations.load(), now=now)
+        self._path(f"{name}.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
+        return crl
+
+    def published_crl(self, name: str, *, now: datetime) -> x509.CertificateRevocationList:
+        """The published CRL of ``name``; republished when missing or past ``nextUpdate``."""
+        path = self._path(f"{name}.crl")
+        if name in ("device-ca", "service-ca") and path.exists():
+            crl = x509.load_der_x509_crl(path.read_bytes())
+            next_update = crl.next_update_utc
+            if next_update is not None and now < next_update:
+                return crl
+        return self.publish_crl(name, now=now)
 
     def _save_ca(self, name: str, ca: CertificateAuthority) -> None:
         save_private_key(ca.private_key, self._path(f"{name}.key"))
@@ -138,11 +249,14 @@ class KeyStore:
         """Device CA certificate and its issuers (what device leaves chain through)."""
         return certificates_from_pem(self._path("device-ca.crt").read_bytes())
 
-    def service_signer(self, key_uri: str = "") -> Signer:
-        """The capture service's sealing signer; ``key_uri`` overrides the home PEM key."""
-        chain = certificates_from_pem(self._path("service-chain.pem").read_bytes())
+    def service_signer(self, key_uri: str = "", *, secret: bytes | None = None) -> Signer:
+        """The capture service's sealing signer; ``key_uri`` overrides the home PEM key.
+
+        ``secret`` is the PEM passphrase or the PKCS#11 PIN.
+        """
+        chain = self.service_chain()
         uri = key_uri or f"file:{self._path('service.key')}"
-        return signer_from_uri(uri, chain)
+        return signer_from_uri(uri, chain, password=secret)
 
     def token_secret(self) -> bytes:
         """HMAC secret for buyer tokens."""

@@ -18,6 +18,7 @@ from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
 from tests.support.databases import fresh_database_url, storage_backend
 from tests.support.seaweed import SeaweedS3
+from tests.support.softhsm import SoftHSM
 
 
 def free_port() -> int:
@@ -31,6 +32,15 @@ def free_port() -> int:
 def make_settings(home: Path, **overrides: object) -> Settings:
     """Settings for a test home on a free port."""
     return Settings(home=home, port=free_port(), **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHSM]:
+    """One SoftHSM2 configuration for the run (the PKCS#11 library loads once per process)."""
+    hsm = SoftHSM(tmp_path_factory.mktemp("softhsm"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOFTHSM2_CONF", str(hsm.conf))
+        yield hsm
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
+from capture.thumbnails import make_thumbnail
 from infra.auth import AgentPrincipal, PlatformPrincipal
 from infra.ledger.models import Dispute
+from infra.names import check_client_name
 from infra.services import Services
 from infra.uploads import receive_body
 from verifier.report import render_report_html
@@ -132,12 +135,13 @@ async def attach_file(
 ) -> AttachOut:
     """Attach any file the buyer sent (raw body, streamed)."""
     services = _services(request)
+    filename = check_client_name(x_orderseal_filename)
     services.verifier.dispute(dispute_id)
     received = await receive_body(
         request, services.capture.work_dir, max_bytes=services.settings.max_evidence_bytes
     )
     attached = services.verifier.attach_upload(
-        dispute_id, received, x_orderseal_filename, now=services.clock()
+        dispute_id, received, filename, now=services.clock()
     )
     return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
 
@@ -176,7 +180,18 @@ def report(dispute_id: str, principal: AgentPrincipal, request: Request) -> HTML
     """The agent's readable report."""
     services = _services(request)
     dispute = services.verifier.dispute(dispute_id)
-    return HTMLResponse(render_report_html(dispute, services.verifier.history(dispute_id)))
+    order_evidence = services.ledger.evidence_for_order(dispute.order_id)
+    thumbnails: dict[str, str] = {}
+    for row in order_evidence:
+        cache = services.settings.resolved_home / "thumbnails" / f"{row.sealed_sha256}.jpg"
+        with services.store.open_local(row.storage_key) as path:
+            data = make_thumbnail(path, row.media_type, cache)
+        if data is not None:
+            thumbnails[row.evidence_id] = (
+                "data:image/jpeg;base64," + base64.b64encode(data).decode()
+            )
+    history = services.verifier.history(dispute_id)
+    return HTMLResponse(render_report_html(dispute, history, order_evidence, thumbnails))
 
 
 @router.get("/disputes/{dispute_id}/report.json", tags=["agent"])

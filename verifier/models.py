@@ -93,6 +93,8 @@ class EvidenceFacts:
     other_disputes: tuple[str, ...] = ()
     similar_disputes: tuple[str, ...] = ()
     revoked_devices: Mapping[str, datetime] = field(default_factory=dict)
+    #: Revoked sealing certificates: decimal serial (c2pa's ``cert_serial_number``) -> time.
+    revoked_service_certificates: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

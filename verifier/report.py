@@ -1,4 +1,5 @@
-"""Agent report: the dispute, every file with every check, and the verdict history."""
+"""Agent report: shipment and receipt media side by side, the chain as a timeline, every check
+with its explanation, the policy trace and the decision history."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from infra.ledger.models import Dispute
+from infra.ledger.models import Dispute, Evidence
 
 __all__ = ["render_report_html", "report_json"]
 
@@ -20,8 +21,55 @@ def _environment() -> Environment:
     )
 
 
-def report_json(dispute: Dispute, history: list[dict[str, Any]]) -> dict[str, Any]:
-    """The report as data: dispute fields, current verdict and its history."""
+def _media(row: Evidence) -> dict[str, Any]:
+    return {
+        "evidence_id": row.evidence_id,
+        "stage": row.stage,
+        "title": row.title,
+        "media_type": row.media_type,
+        "device_id": row.device_id,
+        "captured_at": row.captured_at.isoformat(),
+        "sealed_at": row.sealed_at.isoformat(),
+        "manifest_id": row.manifest_id,
+        "thumbnail_url": f"/v1/evidence/{row.evidence_id}/thumbnail.jpg",
+    }
+
+
+def report_json(
+    dispute: Dispute, history: list[dict[str, Any]], order_evidence: list[Evidence]
+) -> dict[str, Any]:
+    """The report as data: dispute, current verdict, media of both stages, timeline, history."""
+    shipment = [_media(row) for row in order_evidence if row.stage == "shipment"]
+    receipt = [_media(row) for row in order_evidence if row.stage == "receipt"]
+    timeline = sorted(
+        [
+            *(
+                {
+                    "at": m["sealed_at"],
+                    "what": f"{m['stage']} capture sealed",
+                    "who": m["device_id"],
+                    "ref": m["title"],
+                }
+                for m in shipment + receipt
+            ),
+            {
+                "at": dispute.created_at.isoformat(),
+                "what": "dispute filed",
+                "who": dispute.buyer_id,
+                "ref": dispute.claim_type,
+            },
+            *(
+                {
+                    "at": v["decided_at"],
+                    "what": f"decided {v['decision']}",
+                    "who": "OrderSeal verifier",
+                    "ref": "",
+                }
+                for v in history
+            ),
+        ],
+        key=lambda item: str(item["at"]),
+    )
     return {
         "dispute_id": dispute.dispute_id,
         "order_id": dispute.order_id,
@@ -32,10 +80,24 @@ def report_json(dispute: Dispute, history: list[dict[str, Any]]) -> dict[str, An
         "decision": dispute.decision,
         "verdict": history[-1] if history else None,
         "history": history,
+        "shipment_media": shipment,
+        "receipt_media": receipt,
+        "timeline": timeline,
     }
 
 
-def render_report_html(dispute: Dispute, history: list[dict[str, Any]]) -> str:
-    """Render the readable report agents work from."""
-    template = _environment().get_template("report.html")
-    return template.render(report=report_json(dispute, history))
+def render_report_html(
+    dispute: Dispute,
+    history: list[dict[str, Any]],
+    order_evidence: list[Evidence],
+    thumbnails: dict[str, str],
+) -> str:
+    """Render the readable report agents work from.
+
+    ``thumbnails`` maps evidence ids to inline ``data:`` URIs, so the page needs no further
+    authenticated requests to show the media.
+    """
+    report = report_json(dispute, history, order_evidence)
+    for media in (*report["shipment_media"], *report["receipt_media"]):
+        media["thumbnail_url"] = thumbnails.get(media["evidence_id"], "")
+    return _environment().get_template("report.html").render(report=report)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -60,12 +60,15 @@ class VerifierService:
         trust: TrustSettings,
         policy: Policy = DEFAULT_POLICY,
         audit_signer: Signer | None = None,
+        revoked_service_certificates: Callable[[], Mapping[str, datetime]] | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
         self.trust = trust
         self.policy = policy
         self.audit_signer = audit_signer
+        # Decimal serial (as c2pa reports it) -> revocation time; read on every check.
+        self.revoked_service_certificates = revoked_service_certificates or dict
 
     # Facts -------------------------------------------------------------------
     def _context(
@@ -162,6 +165,7 @@ class VerifierService:
             ),
             similar_disputes=similar,
             revoked_devices=self.ledger.revoked_devices(),
+            revoked_service_certificates=self.revoked_service_certificates(),
         )
 
     def _similar_disputes(

@@ -95,6 +95,26 @@ class Ledger:
             )
             return {device_id: at for device_id, at in rows if at is not None}
 
+    def revoke_device(self, device_id: str, *, at: datetime, reason: str) -> Device | None:
+        """Mark a device revoked (the first revocation time stands); None if unknown."""
+        with self._sessions.begin() as session:
+            row: Device | None = session.get(Device, device_id)
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = at
+                row.revoke_reason = reason[:128]
+            return row
+
+    def renew_device(
+        self, device_id: str, *, certificate_pem: str, serial_hex: str, not_after: datetime
+    ) -> None:
+        """Replace a device's certificate with its renewal (same key, new serial)."""
+        with self._sessions.begin() as session:
+            row = session.get(Device, device_id)
+            if row is not None:
+                row.certificate_pem = certificate_pem
+                row.serial_hex = serial_hex
+                row.not_after = not_after
+
     def add_api_key(self, key: str, *, role: str, subject: str, now: datetime) -> None:
         """Store an API key by its hash."""
         self._add(
@@ -152,14 +172,17 @@ class Ledger:
                 row.closed_at = now
             return len(rows)
 
-    def latest_shipment_session(self, order_id: str) -> CaptureSession | None:
-        """The most recent shipment session of an order."""
+    def latest_shipment_session(
+        self, order_id: str, *, closed: bool = False
+    ) -> CaptureSession | None:
+        """The most recent shipment session of an order (only closed ones if ``closed``)."""
+        query = select(CaptureSession).where(
+            CaptureSession.order_id == order_id, CaptureSession.stage == "shipment"
+        )
+        if closed:
+            query = query.where(CaptureSession.closed_at.is_not(None))
         with self._sessions() as session:
-            return session.scalars(
-                select(CaptureSession)
-                .where(CaptureSession.order_id == order_id, CaptureSession.stage == "shipment")
-                .order_by(CaptureSession.opened_at.desc())
-            ).first()
+            return session.scalars(query.order_by(CaptureSession.opened_at.desc())).first()
 
     # Evidence ----------------------------------------------------------------
     def add_evidence(self, evidence: Evidence) -> None:

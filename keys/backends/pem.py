@@ -75,6 +75,10 @@ class PEMFileSigner:
             raise SignerError("expected a P-256 private key")
         return cls(key, chain)
 
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        """The public half of the key."""
+        return self._private_key.public_key()
+
     @property
     def algorithm(self) -> str:
         return "es256"

@@ -326,3 +326,9 @@ def test_agent_downloads_sealed_evidence(world: World, credentials: dict[str, st
     agent = PlatformClient(world.base_url, credentials["agent"])
     evidence_id = world.shipped_a.evidence[0]["evidence_id"]
     assert agent.call("GET", f"/v1/evidence/{evidence_id}/file")[:3] == b"\xff\xd8\xff"
+
+
+def test_only_the_packing_station_prints_the_label(world: World) -> None:
+    assert world.a.station.label_pdf(world.order_a).startswith(b"%PDF")
+    call = lambda: world.station_b.label_png(world.order_a)  # noqa: E731
+    assert _code(call) == (404, "no_label")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -12,7 +14,7 @@ from infra.services import Services
 from infra.settings import Settings
 from infra.storage.local import LocalEvidenceStore
 from infra.storage.s3 import S3EvidenceStore
-from tests.support.databases import backend, storage_backend
+from tests.support.databases import backend, fresh_database_url, storage_backend
 
 
 def test_backend_under_test_is_the_one_requested(settings: Settings) -> None:
@@ -46,3 +48,18 @@ def test_upgrade_is_idempotent(settings: Settings) -> None:
 def test_storage_under_test_is_the_one_requested(services: Services) -> None:
     expected = S3EvidenceStore if storage_backend() == "s3" else LocalEvidenceStore
     assert isinstance(services.store, expected)
+
+
+def test_concurrent_upgrades_of_a_fresh_postgresql_database_all_succeed() -> None:
+    """Workers and hosts starting together: one migrates, the others find the schema at head."""
+    with fresh_database_url(postgres=True) as url:
+        # lock_timeout turns a regression (DDL racing DDL) into a failure instead of a hang.
+        timeout = {"options": "-c lock_timeout=20000"}
+        engines = [create_engine(url, connect_args=timeout) for _ in range(4)]
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(upgrade_schema, engines))
+            assert {current_revision(engine) for engine in engines} == {head_revision()}
+        finally:
+            for engine in engines:
+                engine.dispose()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
 from infra.app import create_app
@@ -18,6 +20,7 @@ from infra.services import build_services
 from infra.settings import Settings
 from tests.conftest import free_port
 from tests.support import flows
+from tests.support.servers import start_server
 
 
 def test_healthz_and_readyz(live_api: str) -> None:
@@ -79,3 +82,48 @@ def test_readyz_reports_an_unreachable_database(settings: Settings) -> None:
         "status": "unavailable",
         "checks": {"database": "ledger_unavailable", "storage": "ok"},
     }
+
+
+def _healthz_count(base_url: str) -> float:
+    families = text_string_to_metric_families(httpx.get(f"{base_url}/metrics").text)
+    return sum(
+        sample.value
+        for family in families
+        for sample in family.samples
+        if sample.name == "orderseal_http_request_duration_seconds_count"
+        and sample.labels.get("route") == "/healthz"
+    )
+
+
+def _json_lines(log: Path) -> list[dict[str, object]]:
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]  # a non-JSON line fails here
+
+
+def test_serve_with_two_workers_sums_metrics_and_logs_json(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """``orderseal serve --workers 2`` as deployed: one scrape counts both workers' requests."""
+    server = start_server(settings, tmp_path / "serve.log", port=free_port(), workers=2)
+    try:
+        sent = 0
+        pids: set[object] = set()
+        # Fresh connections until both workers have answered (the kernel picks the worker).
+        while len(pids) < 2 and sent < 400:
+            for _ in range(10):
+                answer = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": f"p-{sent}"})
+                assert answer.headers["x-request-id"] == f"p-{sent}"
+                sent += 1
+            pids = {
+                line["pid"] for line in _json_lines(server.log) if line.get("route") == "/healthz"
+            }
+        assert len(pids) == 2
+        assert [_healthz_count(server.url) for _ in range(4)] == [float(sent)] * 4
+    finally:
+        server.kill()
+    lines = _json_lines(server.log)
+    probes = [line for line in lines if line.get("route") == "/healthz"]
+    assert sorted(str(line["request_id"]) for line in probes) == sorted(
+        f"p-{i}" for i in range(sent)
+    )
+    assert all(line["status"] == 200 and line["logger"] == "orderseal.access" for line in probes)

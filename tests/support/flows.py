@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,11 @@ class Actors:
         """A buyer app session with a fresh platform-issued token."""
         token = self.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": self.buyer_id})
         return BuyerClient(self.base_url, token["token"], self.buyer_device)
+
+
+def _seed(order_id: str, salt: int) -> int:
+    """Each order's pictures differ, so reuse detection only fires where a test reuses one."""
+    return int.from_bytes(hashlib.sha256(f"{order_id}:{salt}".encode()).digest()[:4], "big")
 
 
 def enrol(admin: PlatformClient, kind: str, owner: str | None = None) -> DeviceKey:
@@ -86,10 +92,12 @@ class Shipped:
 def ship(cast: Actors, order_id: str, work: Path, *, video: bool = False) -> Shipped:
     """Pack an order: one photo (and optionally a video), then close for the label."""
     session = cast.station.open_session(order_id)
-    photo = make_jpeg(work / f"{order_id}-pack.jpg", seed=hash(order_id) % 1000, size=(320, 240))
+    photo = make_jpeg(work / f"{order_id}-pack.jpg", seed=_seed(order_id, 1), size=(320, 240))
     evidence = [cast.station.upload(session, photo, title="pack.jpg")]
     if video:
-        clip = make_mp4(work / f"{order_id}-pack.mp4", seed=5, seconds=0.5, size=(160, 120))
+        clip = make_mp4(
+            work / f"{order_id}-pack.mp4", seed=_seed(order_id, 5), seconds=0.5, size=(160, 120)
+        )
         evidence.append(cast.station.upload(session, clip, title="pack.mp4"))
     label = cast.station.close(session)
     return Shipped(order_id, evidence, label["token"])
@@ -100,11 +108,18 @@ def receive(cast: Actors, shipped: Shipped, work: Path, *, video: bool = False) 
     buyer = cast.buyer()
     session = buyer.open_receipt(shipped.label_token)
     sealed: list[Path] = []
-    photo = make_jpeg(work / f"{shipped.order_id}-unbox.jpg", seed=77, size=(320, 240))
+    photo = make_jpeg(
+        work / f"{shipped.order_id}-unbox.jpg", seed=_seed(shipped.order_id, 77), size=(320, 240)
+    )
     captures = [photo]
     if video:
         captures.append(
-            make_mp4(work / f"{shipped.order_id}-unbox.mp4", seed=6, seconds=0.5, size=(160, 120))
+            make_mp4(
+                work / f"{shipped.order_id}-unbox.mp4",
+                seed=_seed(shipped.order_id, 6),
+                seconds=0.5,
+                size=(160, 120),
+            )
         )
     for capture in captures:
         result = buyer.upload(session, capture, title=capture.name)

@@ -1,0 +1,55 @@
+"""Agent thumbnails and video posters, made lazily outside the seal path and cached."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import av
+from PIL import Image
+
+__all__ = ["make_thumbnail"]
+
+_SIZE = (480, 480)
+
+
+def _poster(path: Path) -> Image.Image | None:
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            image: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
+            return image
+    return None
+
+
+def make_thumbnail(source: Path, media_type: str, cache: Path) -> bytes | None:
+    """JPEG thumbnail (photo) or poster frame (video), cached at ``cache``; None if undecodable."""
+    if cache.exists():
+        return cache.read_bytes()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if media_type.startswith("video/"):
+                image = _poster(source)
+            else:
+                with Image.open(source) as opened:
+                    image = opened.convert("RGB")
+            if image is None:
+                return None
+            image.thumbnail(_SIZE)
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="JPEG", quality=80)
+    except (
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        av.FFmpegError,
+    ):
+        return None
+    data = out.getvalue()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(cache)
+    return data

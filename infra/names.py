@@ -1,0 +1,46 @@
+"""Client-supplied names (attachment filenames, capture titles) checked at the door."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from infra.errors import InputError
+
+__all__ = ["MAX_NAME_CHARS", "check_client_name"]
+
+MAX_NAME_CHARS = 200
+
+
+def check_client_name(raw: str, *, what: str = "filename") -> str:
+    """Return ``raw`` as the UTF-8 text it encodes, or refuse it (``invalid_filename``).
+
+    HTTP headers arrive as latin-1 text: a client that sends UTF-8 bytes gets them back here
+    decoded properly; bytes that are not UTF-8 are refused. Path separators, ``..``, control
+    characters and names longer than :data:`MAX_NAME_CHARS` are refused too: a name is a label,
+    never a path.
+
+    Raises:
+        InputError: ``invalid_filename`` with what was wrong.
+    """
+    try:
+        encoded = raw.encode("latin-1")
+    except UnicodeEncodeError:
+        encoded = None  # not from an HTTP header: already text
+    try:
+        text = encoded.decode("utf-8") if encoded is not None else raw
+    except UnicodeDecodeError as exc:
+        raise InputError(f"expected a UTF-8 {what}", code="invalid_filename") from exc
+    problem = _problem(text)
+    if problem:
+        raise InputError(f"expected a plain {what}, found {problem}", code="invalid_filename")
+    return text
+
+
+def _problem(text: str) -> str | None:
+    if len(text) > MAX_NAME_CHARS:
+        return f"{len(text)} characters (at most {MAX_NAME_CHARS})"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
+        return "control characters"
+    if "/" in text or "\\" in text or text.strip() in (".", "..") or ".." in text.split("/"):
+        return "a path"
+    return None

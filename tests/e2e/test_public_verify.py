@@ -109,3 +109,20 @@ def test_agent_list_filters_by_decision_and_reason(
         f"{live_api}/v1/disputes", headers={"Authorization": f"Bearer {credentials['platform']}"}
     )
     assert platform.status_code == 403
+
+
+def test_new_evidence_re_evaluates_and_keeps_history(
+    live_api: str,
+    credentials: dict[str, str],
+    sealed: tuple[flows.Actors, str, list[Path]],
+    tmp_path: Path,
+) -> None:
+    cast, order_id, files = sealed
+    unsigned = make_jpeg(tmp_path / "first.jpg", seed=41, size=(64, 64))
+    first = flows.dispute(cast, order_id, [unsigned])
+    dispute_id = first["dispute_id"]
+    assert first["verdict"]["decision"] == "review"
+    cast.platform.attach_file(dispute_id, files[0], filename="sealed.jpg")
+    second = cast.platform.call("POST", f"/v1/disputes/{dispute_id}/decide")
+    assert [v["decision"] for v in second["history"]] == ["review", second["verdict"]["decision"]]
+    assert len(second["verdict"]["evidence"]) == 2

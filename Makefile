@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps clean
+.PHONY: demo test lint system-deps clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ lint: $(STAMP)
 test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
 	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
+
+# Benchmarks (never part of `make test` timing): full run rewrites docs/benchmarks.md;
+# the quick one (small inputs, under a minute) only writes $(BENCH_QUICK_JSON).
+BENCH_QUICK_JSON ?= .bench/quick.json
+bench: $(STAMP)
+	$(BIN)/python -m bench --json bench/results.json --doc docs/benchmarks.md $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick --json $(BENCH_QUICK_JSON)
 
 clean:
 	rm -rf $(VENV) .orderseal .mypy_cache .ruff_cache .pytest_cache

@@ -96,7 +96,9 @@ def _measure(item: Input, path: Path, keys: Path, ecdsa_s: float) -> dict[str, A
         cases[case]["ratio_to_floor"] = _ratio(cases[case]["median_s"], seal_floor)
     for case in ("plain_read", "verify"):
         cases[case]["ratio_to_floor"] = _ratio(cases[case]["median_s"], sha)
-    cases["seal"]["ratio_to_plain"] = _ratio(cases["seal"]["median_s"], cases["plain_sign"]["median_s"])
+    cases["seal"]["ratio_to_plain"] = _ratio(
+        cases["seal"]["median_s"], cases["plain_sign"]["median_s"]
+    )
     cases["verify"]["ratio_to_plain"] = _ratio(
         cases["verify"]["median_s"], cases["plain_read"]["median_s"]
     )

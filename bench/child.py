@@ -43,6 +43,12 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own high-water mark (``ru_maxrss`` would carry the parent's across
+    fork and exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -23,7 +23,8 @@ def _noisy_pixels(width: int, height: int, seed: int, noise: int) -> np.ndarray:
     base = np.stack([(x + y) / 2, np.broadcast_to(x, (height, width)), 255 - (x + y) / 2], axis=2)
     base = np.clip(base, 16, 239)
     grain = rng.integers(-noise, noise + 1, (height, width, 3), dtype=np.int16)
-    return np.clip(base.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+    pixels: np.ndarray = np.clip(base.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+    return pixels
 
 
 def make_noisy_jpeg(path: Path, *, width: int, height: int, seed: int = 1) -> Path:

@@ -105,9 +105,7 @@ def _server(home: Path, workers: int) -> Iterator[tuple[str, dict[str, str]]]:
         log.close()
 
 
-def _station_session(
-    base_url: str, credentials: dict[str, str]
-) -> tuple[StationClient, str, str]:
+def _station_session(base_url: str, credentials: dict[str, str]) -> tuple[StationClient, str, str]:
     admin = PlatformClient(base_url, credentials["admin"])
     platform = PlatformClient(base_url, credentials["platform"])
     device = DeviceKey.generate(f"station-bench-{secrets.token_hex(3)}")

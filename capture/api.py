@@ -43,6 +43,7 @@ from infra.auth import (
 from infra.errors import NotFoundError
 from infra.ledger.models import CaptureSession, Device
 from infra.names import check_client_name
+from infra.ratelimit import enforce
 from infra.services import Services
 from infra.uploads import receive_body
 from keys.attestation import b64url_decode
@@ -148,6 +149,7 @@ def open_shipment_session(
     body: ShipmentSessionIn, principal: StationPrincipal, request: Request
 ) -> SessionOut:
     """A station scanned an order: open its packing session."""
+    enforce(request, "sessions", principal)
     services = _services(request)
     device: DeviceIdentity = request.state.device
     row = services.capture.open_shipment_session(device, body.order_id, now=services.clock())
@@ -218,6 +220,7 @@ async def upload_shipment_evidence(
     ``?serial=`` (repeatable) names the unit serials the station scanned for this capture;
     they are part of the signed request path and must be serials of the order.
     """
+    enforce(request, "uploads", principal)
     return await _upload(
         request,
         session_id,
@@ -286,6 +289,7 @@ def open_receipt_session(
     body: ReceiptSessionIn, principal: BuyerPrincipal, request: Request
 ) -> SessionOut:
     """The buyer scanned the parcel label: open a short capture session for that order."""
+    enforce(request, "sessions", principal)
     services = _services(request)
     row = services.capture.open_receipt_session(principal.subject, body.token, now=services.clock())
     return _session_out(row)
@@ -308,6 +312,7 @@ async def upload_receipt_evidence(
     ``?serial=`` (repeatable) records the serial the buyer scanned or typed off the unit; the
     verifier compares it with the serials sealed at shipment (``serial_mismatch``).
     """
+    enforce(request, "uploads", principal)
     services = _services(request)
     device = services.capture.device_identity(x_orderseal_device, now=services.clock())
     if device.kind != "buyer" or device.owner_id != principal.subject:

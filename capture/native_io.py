@@ -76,7 +76,9 @@ class _FdStream:
         # fd 0 would be a NULL context; our files never get it, but refuse rather than guess.
         if fd <= 0:
             raise ValueError(f"expected a file descriptor above 0, found {fd}")
-        self._stream = lib.c2pa_create_stream(ctypes.cast(ctypes.c_void_p(fd), context_type), *callbacks)
+        self._stream = lib.c2pa_create_stream(
+            ctypes.cast(ctypes.c_void_p(fd), context_type), *callbacks
+        )
         if not self._stream:
             raise c2pa.C2paError("c2pa could not create a native stream")
 

@@ -16,6 +16,7 @@ from capture.schemas import SessionOut
 from infra.auth import BuyerPrincipal
 from infra.errors import NotFoundError, OrderSealError
 from infra.ledger.models import Evidence
+from infra.ratelimit import enforce
 from infra.services import Services
 
 __all__ = ["ReceiptByOrderIn", "ReceiptOut", "SealedItemOut", "router"]
@@ -107,6 +108,7 @@ def open_receipt_by_order(
     body: ReceiptByOrderIn, principal: BuyerPrincipal, request: Request
 ) -> SessionOut:
     """Open a receipt session from the order number typed off the label (camera fallback)."""
+    enforce(request, "sessions", principal)
     services = _services(request)
     now = services.clock()
     order = services.ledger.get_order(body.order_id)

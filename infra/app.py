@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from infra.errors import OrderSealError
 from infra.observability import install
 from infra.observability import router as observability_router
+from infra.ratelimit import build_limiter
 from infra.services import Services, build_services
 from infra.settings import Settings
 
@@ -21,12 +22,16 @@ _log = logging.getLogger(__name__)
 
 
 def _error(
-    status: int, code: str, message: str, details: dict[str, object] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message}
     if details:
         body.update({k: v for k, v in details.items() if k not in body})
-    return JSONResponse(status_code=status, content={"error": body})
+    return JSONResponse(status_code=status, content={"error": body}, headers=headers)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -48,6 +53,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     resolved = services or build_services(settings or Settings())
     app = FastAPI(title="OrderSeal", version="0.1.0")
     app.state.services = resolved
+    app.state.rate_limits = build_limiter(resolved.settings)
     app.include_router(capture_router)
     app.include_router(buyer_devices_router)
     app.include_router(key_routes_router)
@@ -66,7 +72,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             metrics.storage_errors.labels(exc.code).inc()
         if exc.http_status >= 500:
             _log.error("request failed: %s (%s)", exc.code, exc.message)
-        return _error(exc.http_status, exc.code, exc.message, exc.details)
+        return _error(
+            exc.http_status, exc.code, exc.message, exc.details, getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -131,6 +131,13 @@ def verify(
     from infra.services import build_services
     from verifier.service import AttachedFile
 
+    for value in (order, buyer or ""):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise OrderSealError(
+                "expected UTF-8 text for --order and --buyer", code="invalid_request"
+            ) from exc
     settings = Settings()
     services = build_services(settings)
     if not file.is_file():

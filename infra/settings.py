@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     buyer_token_minutes: int = 60
     policy_file: Path | None = Field(default=None, description="refund policy TOML")
     device_cert_days: int = 30
+    rate_limit_sessions_per_minute: int = Field(default=600, description="0 disables")
+    rate_limit_uploads_per_minute: int = Field(default=1200, description="0 disables")
+    rate_limit_disputes_per_minute: int = Field(default=600, description="0 disables")
+    rate_limit_burst: int = 200
+    rate_limit_redis_url: str = Field(default="", description="shared limiter; empty = in-process")
 
     @property
     def resolved_home(self) -> Path:

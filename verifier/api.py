@@ -13,6 +13,7 @@ from capture.thumbnails import make_thumbnail
 from infra.auth import AgentPrincipal, PlatformPrincipal
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
+from infra.ratelimit import enforce
 from infra.services import Services
 from infra.uploads import receive_body
 from verifier.report import render_report_html
@@ -72,6 +73,7 @@ def _out(services: Services, dispute: Dispute, *, agent: bool = False) -> Disput
 @router.post("/disputes", status_code=201, tags=["platform"])
 def file_dispute(body: DisputeIn, principal: PlatformPrincipal, request: Request) -> DisputeOut:
     """Open a refund dispute; attach evidence next, then ask for a decision."""
+    enforce(request, "disputes", principal)
     services = _services(request)
     dispute = services.verifier.file_dispute(
         order_id=body.order_id,
@@ -134,6 +136,7 @@ async def attach_file(
     x_orderseal_filename: Annotated[str, Header(max_length=255)] = "evidence",
 ) -> AttachOut:
     """Attach any file the buyer sent (raw body, streamed)."""
+    enforce(request, "uploads", principal)
     services = _services(request)
     filename = check_client_name(x_orderseal_filename)
     services.verifier.dispute(dispute_id)

@@ -161,7 +161,11 @@ class PKCS11Signer:
             return
         token = _open_token(self._ref)
         try:
-            session = token.open(user_pin=self._pin)
+            try:
+                session = token.open(user_pin=self._pin)
+            except pkcs11.exceptions.UserAlreadyLoggedIn:
+                # Login is per application: another signer in this process already did it.
+                session = token.open()
             self._key = session.get_key(
                 object_class=ObjectClass.PRIVATE_KEY, label=self._ref.key_label
             )

@@ -14,14 +14,13 @@ from pathlib import Path
 import pkcs11
 import pytest
 from pkcs11 import Attribute, ObjectClass
-from pydantic import SecretStr
 
 from infra.services import Services, build_services
 from infra.settings import Settings
-from keys.errors import KeysError, SignerError
+from keys.errors import KeysError
 from tests.conftest import make_settings
 from tests.support import flows
-from tests.support.keys_cli import check_keys
+from tests.support.keys_cli import check_keys, run_keys
 from tests.support.softhsm import SOFTHSM_MODULE, HSMToken, SoftHSM
 from verifier.reader import TrustSettings, read_evidence
 
@@ -94,9 +93,11 @@ def test_hsm_sealed_evidence_is_trusted_and_allowed(
 
 
 def test_wrong_pin_is_a_signer_error(settings: Settings) -> None:
-    with pytest.raises(SignerError) as caught:
-        build_services(settings.model_copy(update={"pkcs11_pin": SecretStr("0000")}))
-    assert caught.value.code == "signer_unavailable"
+    # A fresh process: PKCS#11 login is per application, and this one is logged in.
+    result = run_keys(settings, "rotate", env={"ORDERSEAL_PKCS11_PIN": "0000"})
+    assert result.returncode == 3
+    assert "signer_unavailable" in result.stdout
+    assert "0000" not in result.stdout + result.stderr
 
 
 def test_pkcs11_without_a_token_is_misconfigured(settings: Settings) -> None:

@@ -1,0 +1,45 @@
+"""`make bench-quick` works end to end and its JSON has every section (never a timed test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = {"sha256", "plain_sign", "seal", "plain_read", "verify"}
+
+
+@pytest.mark.skipif(
+    os.environ.get("ORDERSEAL_TEST_DATABASE") == "postgres",
+    reason="the benchmark does not depend on the test backend; it runs in the first pass",
+)
+def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "quick.json"
+    subprocess.run(
+        ["make", "--no-print-directory", "bench-quick", f"BENCH_QUICK_JSON={out}"],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    document = json.loads(out.read_text())
+    assert document["quick"] is True
+    assert {"cpu", "cores", "c2pa_python"} <= document["machine"].keys()
+    assert document["floor"]["ecdsa_sign"]["median_s"] > 0
+    names = {item["name"] for item in document["inputs"]}
+    assert {"photo-1mp.jpg", "photo-12mp.jpg", "photo-3mp.png", "video-10mb.mp4"} <= names
+    for item in document["inputs"]:
+        assert set(item["cases"]) == CASES
+        for case in item["cases"].values():
+            assert case["median_s"] > 0
+            assert case["peak_rss_mb"] > 0
+        assert item["cases"]["seal"]["ratio_to_floor"] is not None
+        assert item["cases"]["verify"]["ratio_to_plain"] is not None
+    http = document["http"]
+    assert http["workers"] in (1, 2)
+    for key in ("seal_single_client", "seal_load", "verify_load"):
+        assert http[key]["errors"] == 0
+        assert http[key]["per_second"] > 0

@@ -292,7 +292,14 @@ def test_capture_window_boundaries(moment: datetime, inside: bool) -> None:
 def test_reuse_names_other_disputes() -> None:
     results = check_reuse(_facts(other_disputes=("dp_1",)), CTX)
     assert _failed(results) == {ReasonCode.EVIDENCE_REUSED}
-    assert "dp_1" in results[0].detail
+    assert "dp_1" not in results[0].detail  # the platform sees that reuse was found
+    assert "dp_1" in results[0].agent_detail  # agents see where
+
+
+def test_near_duplicate_on_another_dispute_is_reuse() -> None:
+    results = check_reuse(_facts(similar_disputes=("dp_2",)), CTX)
+    assert _failed(results) == {ReasonCode.EVIDENCE_REUSED}
+    assert "near-identical" in results[0].agent_detail
 
 
 @pytest.mark.parametrize(

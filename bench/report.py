@@ -25,8 +25,9 @@ copies it to the output, about four passes over the bytes plus zero-filled buffe
 an intermediate store while inserting the manifest box, in 8 KB unaligned writes, (2) hashes
 the intermediate with freshly allocated buffers of up to 256 MB (each page is faulted in and
 zeroed by the kernel), then (3) copies the intermediate to the output in 8 KB pieces. With
-`core.backing_store_memory_threshold_in_mb=0` the intermediate is an unlinked temporary file,
-so memory stays flat, but a 1 GB seal writes 2 GB into the page cache and reads 3 GB. `perf`
+`core.backing_store_memory_threshold_in_mb=128` the intermediate of anything over 128 MB is an
+unlinked temporary file, so memory stays flat (shorter clips stay in memory, a third faster at
+10 MB), but a 1 GB seal writes 2 GB into the page cache and reads 3 GB. `perf`
 puts ~80% of a 1 GB seal in the kernel (page-cache writes with partial-page zeroing, anonymous
 page faults for the hash buffers), ~6% in SHA-256 and, with c2pa-python's stream classes,
 ~15% in the 250,000 Python read/write callbacks. OrderSeal removed the Python part: the
@@ -47,9 +48,11 @@ anchor; with `verify_trust` off a read is ~1.1 ms faster, but that would drop th
 state the policy requires).
 
 **HTTP.** A sealed upload does more than the sealing function: request-signature and
-device-attestation checks, the ledger write (SQLite serialises writers), storing the sealed
-file, the perceptual hash and the ingredient archive. The sealing and verification calls
-run inside the request handler, so each worker serves them one at a time.
+device-attestation checks, streaming the body to disk, the ledger write (SQLite serialises
+writers), storing the sealed file and the capture service's other per-upload work. The
+sealing and verification calls run synchronously inside `async` request handlers, so each
+worker serves one at a time and 32 clients queue behind each other (hence the p99). This
+suite measures the HTTP path; it has not been profiled or tuned in the performance issue.
 """
 
 
@@ -191,7 +194,9 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
         f"plus one ES256 signature ({ecdsa * 1e6:.0f} µs) for sealing. *Plain*: c2pa-python",
         "with its defaults (thumbnail, verify-after-sign, in-memory intermediate under 512 MB) and",
         "Python file streams. *OrderSeal*: `capture.seal.Sealer.seal` and",
-        "`verifier.reader.read_evidence`.",
+        "`verifier.reader.read_evidence`. The machine may be shared with other work: absolute",
+        "times move by up to ~40% between runs (the 1 GB SHA-256 floor has read 0.94 s and 1.5 s),",
+        "so compare ratios within one run.",
         "",
         "## Targets",
         "",

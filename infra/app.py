@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from infra.errors import OrderSealError
 from infra.observability import install
 from infra.observability import router as observability_router
+from infra.openapi import install_error_schema
 from infra.ratelimit import build_limiter
 from infra.services import Services, build_services
 from infra.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(public_verify_router)
     app.include_router(agent_pages_router)
 
+    install_error_schema(app)
     metrics = install(app)
     app.include_router(observability_router)
 

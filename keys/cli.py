@@ -288,23 +288,22 @@ def import_root(
 @keys_app.command("issue-intermediate")
 def issue_intermediate(
     root_dir: Annotated[Path, typer.Option("--root-dir", help="offline root folder")],
-    ca: Annotated[str, typer.Option("--ca", help="service or device")] = "service",
 ) -> None:
-    """Issue a new service (or device) CA from an offline root; the old one is archived."""
+    """Issue a new service CA from an offline root; the old one is archived.
+
+    Then run ``orderseal keys rotate`` to certify the sealing key under it.
+    """
     from keys.offline import load_root
     from keys.rotation import replace_intermediate
 
     settings = Settings()
     keys = _keys(settings)
-    if ca not in ("service", "device"):
-        raise InputError(f"expected --ca service or device, found {ca!r}")
     root = load_root(root_dir)
     if root.certificate not in keys.trust_list().anchors:
         raise InputError("expected the root of this home's anchors", code="root_invalid")
-    new_ca = replace_intermediate(keys, root, f"{ca}-ca", now=_now())
-    _console.print(f"new {ca} CA {new_ca.certificate.serial_number:x}")
-    if ca == "service":
-        _console.print("run orderseal keys rotate to certify the sealing key under it")
+    new_ca = replace_intermediate(keys, root, "service-ca", now=_now())
+    _console.print(f"new service CA {new_ca.certificate.serial_number:x}")
+    _console.print("run orderseal keys rotate to certify the sealing key under it")
 
 
 def _show(certificate: x509.Certificate) -> str:

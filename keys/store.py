@@ -170,17 +170,6 @@ class KeyStore:
         ]
         return (current, *(c for c in retired if c != current))
 
-    def issuing_cas(self) -> tuple[CertificateAuthority, ...]:
-        """Every CA whose key is here (current and retired), for signing their CRLs."""
-        cas = [self.load_ca(name) for name in ("device-ca", "service-ca")]
-        for cert_path in sorted(self.archive_directory.glob("*-ca-*.crt")):
-            key_path = cert_path.with_suffix(".key")
-            chain = certificates_from_pem(cert_path.read_bytes())
-            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-            if isinstance(key, ec.EllipticCurvePrivateKey):
-                cas.append(CertificateAuthority(chain[0], key, chain[1:]))
-        return tuple(cas)
-
     def add_anchor(self, certificate: x509.Certificate) -> None:
         """Add a trust anchor (a new root, or the root of a timestamp authority)."""
         anchors = self.trust_list().anchors

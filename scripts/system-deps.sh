@@ -3,7 +3,7 @@
 set -euo pipefail
 needed=()
 for pkg in "$@"; do needed+=("$pkg"); done
-[ ${#needed[@]} -gt 0 ] || needed=(softhsm2 chromium poppler-utils redis-server)
+[ ${#needed[@]} -gt 0 ] || needed=(softhsm2 openssl chromium poppler-utils redis-server)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

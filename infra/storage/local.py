@@ -47,6 +47,9 @@ class LocalEvidenceStore:
                 pass
             tmp.unlink()
         except OSError as exc:
+            # Disk full or I/O error mid-copy: never leave a half-written blob behind.
+            with contextlib.suppress(OSError, UnboundLocalError):
+                tmp.unlink(missing_ok=True)
             raise StorageError("could not write evidence to the local store") from exc
         return key
 

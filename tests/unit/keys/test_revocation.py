@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def test_registry_round_trip_keeps_the_first_revocation(tmp_path: Path) -> None:
 def test_service_serials_are_decimal_like_c2pa(tmp_path: Path) -> None:
     leaf, _ = _leaf()
     registry = RevocationRegistry(tmp_path / "r.json")
-    registry.add(_entry(leaf).__class__(**{**_entry(leaf).__dict__, "kind": "service"}))
+    registry.add(dataclasses.replace(_entry(leaf), kind="service"))
     assert registry.service_serials() == {str(leaf.serial_number): NOW}
 
 

@@ -51,5 +51,5 @@ def test_settings_select_the_backend(tmp_path: Path) -> None:
 @pytest.mark.parametrize("signer", ["pkcs11", "kms"], ids=["pkcs11", "kms"])
 def test_backend_without_its_settings_is_misconfigured(tmp_path: Path, signer: str) -> None:
     with pytest.raises(KeysError) as caught:
-        service_key_uri(Settings(home=tmp_path, signer=signer), KeyStore(tmp_path))  # type: ignore[arg-type]
+        service_key_uri(Settings(home=tmp_path, signer=signer), KeyStore(tmp_path))
     assert caught.value.code == "signer_misconfigured"

@@ -42,6 +42,7 @@ def make_thumbnail(source: Path, media_type: str, cache: Path) -> bytes | None:
     except (
         OSError,
         ValueError,
+        SyntaxError,  # Pillow's answer to a broken PNG chunk (fuzz finding)
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
         av.FFmpegError,

@@ -43,6 +43,8 @@ def _photo(path: Path) -> list[str]:
 def _video(path: Path) -> list[str]:
     hashes: list[str] = []
     with av.open(str(path)) as container:
+        if not container.streams.video:  # a container without a picture track (fuzz finding)
+            return hashes
         stream = container.streams.video[0]
         time_base = stream.time_base
         duration = float(stream.duration * time_base) if stream.duration and time_base else 0.0
@@ -72,6 +74,7 @@ def fingerprint(path: Path, media_type: str | None) -> list[str]:
     except (
         OSError,
         ValueError,
+        SyntaxError,  # Pillow's answer to a broken PNG chunk (fuzz finding)
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
         av.FFmpegError,

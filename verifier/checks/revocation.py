@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from capture.manifest import CaptureAssertion
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
-from verifier.reader import ManifestFacts
+from verifier.reader import ManifestFacts, ReaderReport
 from verifier.reasons import ReasonCode
 
 __all__ = ["check_revocation"]
@@ -33,9 +34,9 @@ def check_revocation(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckRes
     """Refuse evidence sealed by a device or sealing key after that key's revocation."""
     results: list[CheckResult] = []
     if facts.assertion is not None:
-        results.append(_device_result(facts))
+        results.append(_device_result(facts, facts.assertion))
     if facts.report is not None:
-        results.extend(_service_results(facts))
+        results.extend(_service_results(facts, facts.report))
     return results
 
 
@@ -61,30 +62,28 @@ def _trusted_seal_time(
     return None
 
 
-def _device_result(facts: EvidenceFacts) -> CheckResult:
-    assert facts.assertion is not None  # noqa: S101 - caller checked
-    device_id = facts.assertion.device_id
+def _device_result(facts: EvidenceFacts, assertion: CaptureAssertion) -> CheckResult:
+    device_id = assertion.device_id
     revoked_at = facts.revoked_devices.get(device_id)
     if revoked_at is None:
         return CheckResult(_CHECK, ReasonCode.SIGNER_REVOKED, True, "device not revoked")
     sealed = _trusted_seal_time(facts, facts.report.active_manifest) if facts.report else None
     if sealed is None:
         try:
-            sealed = datetime.fromisoformat(facts.assertion.received_at), "seal"
+            sealed = datetime.fromisoformat(assertion.received_at), "seal"
         except ValueError:
             sealed = None
     return _judge(f"device {device_id}", revoked_at, sealed)
 
 
-def _service_results(facts: EvidenceFacts) -> list[CheckResult]:
-    assert facts.report is not None  # noqa: S101 - caller checked
+def _service_results(facts: EvidenceFacts, report: ReaderReport) -> list[CheckResult]:
     results = []
-    for manifest in facts.report.ingredient_chain():
+    for manifest in report.ingredient_chain():
         serial = manifest.cert_serial_number
         revoked_at = facts.revoked_service_certificates.get(serial or "")
         if revoked_at is None:
             continue
-        which = "sealing key" if manifest is facts.report.active_manifest else "shipment key"
+        which = "sealing key" if manifest is report.active_manifest else "shipment key"
         results.append(
             _judge(
                 f"{which} (serial {int(serial or '0'):x})",

@@ -31,9 +31,7 @@ def _words(text: str) -> str:
 
 @pytest.mark.parametrize("name", DEPLOY, ids=DEPLOY)
 def test_runs_the_command_the_tests_start(name: str) -> None:
-    started_by_tests = _words(
-        (repo_root() / "tests" / "integration" / "test_workers.py").read_text()
-    )
+    started_by_tests = _words((repo_root() / "tests" / "support" / "servers.py").read_text())
     assert "ORDERSEAL serve --workers" in started_by_tests
     assert "orderseal serve --workers" in _words(_text(name))
 

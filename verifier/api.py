@@ -143,9 +143,7 @@ async def attach_file(
     received = await receive_body(
         request, services.capture.work_dir, max_bytes=services.settings.max_evidence_bytes
     )
-    attached = services.verifier.attach_upload(
-        dispute_id, received, filename, now=services.clock()
-    )
+    attached = services.verifier.attach_upload(dispute_id, received, filename, now=services.clock())
     return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
 
 

@@ -274,10 +274,10 @@ def test_dispute_filenames_are_refused_when_not_plain(world: World, filename: st
     response = httpx.put(
         f"{world.base_url}/v1/disputes/{world.dispute_id}/files",
         content=b"\xff\xd8\xff" + b"\0" * 64,
-        headers={
-            "Authorization": world.cast.platform.http.headers["authorization"],
-            "X-OrderSeal-Filename": filename.encode("latin-1"),  # type: ignore[dict-item]
-        },
+        headers=[
+            (b"Authorization", world.cast.platform.http.headers["authorization"].encode()),
+            (b"X-OrderSeal-Filename", filename.encode("latin-1")),
+        ],
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_filename"
@@ -288,10 +288,10 @@ def test_utf8_filename_is_kept(world: World) -> None:
     response = httpx.put(
         f"{world.base_url}/v1/disputes/{world.dispute_id}/files",
         content=b"not a photo at all",
-        headers={
-            "Authorization": world.cast.platform.http.headers["authorization"],
-            "X-OrderSeal-Filename": "café.jpg".encode(),  # type: ignore[dict-item]
-        },
+        headers=[
+            (b"Authorization", world.cast.platform.http.headers["authorization"].encode()),
+            (b"X-OrderSeal-Filename", "café.jpg".encode()),
+        ],
     )
     assert response.status_code == 201, response.text
     report = world.cast.platform.call("GET", f"/v1/disputes/{world.dispute_id}")

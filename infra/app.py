@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from infra.errors import OrderSealError
+from infra.names import install_path_guard
 from infra.observability import install
 from infra.observability import router as observability_router
 from infra.openapi import install_error_schema
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(agent_pages_router)
 
     install_error_schema(app)
+    install_path_guard(app)
     metrics = install(app)
     app.include_router(observability_router)
 
@@ -89,6 +92,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             exc.status_code, "http_error"
         )
         return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # Text the database cannot hold (PostgreSQL refuses NUL): the input is wrong, not us.
+        return _error(422, "invalid_request", "expected text without NUL or invalid characters")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

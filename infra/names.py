@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 
 from infra.errors import InputError
 
-__all__ = ["MAX_NAME_CHARS", "check_client_name"]
+__all__ = ["MAX_NAME_CHARS", "check_client_name", "install_path_guard"]
 
 MAX_NAME_CHARS = 200
 
@@ -44,3 +48,27 @@ def _problem(text: str) -> str | None:
     if "/" in text or "\\" in text or text.strip() in (".", "..") or ".." in text.split("/"):
         return "a path"
     return None
+
+
+def install_path_guard(app: FastAPI) -> None:
+    """Refuse request paths holding control characters (NUL, newlines, ...) before any route.
+
+    Ids travel in paths; PostgreSQL cannot even compare text holding NUL, so such a path gets
+    the same 400 ``invalid_request`` on every backend instead of reaching a query.
+    """
+
+    @app.middleware("http")
+    async def _guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in request.scope["path"]):
+            return JSONResponse(
+                status_code=400,
+                content={
+                    "error": {
+                        "code": "invalid_request",
+                        "message": "expected a path without control characters",
+                    }
+                },
+            )
+        return await call_next(request)

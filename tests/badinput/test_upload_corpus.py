@@ -315,16 +315,24 @@ def test_bad_order_ids_in_json_are_refused(world: World, order_id: str) -> None:
     assert stored(world.settings) == before
 
 
+def test_nul_in_free_text_is_never_a_server_error(world: World) -> None:
+    body = {**_order_body(world), "order_id": "ORD-NUL-1", "carrier": "UPS\u0000X"}
+    response = world.cast.platform.http.post("/v1/orders", json=body)
+    # SQLite stores it; PostgreSQL cannot hold NUL in text: 422 there, never a 500.
+    assert response.status_code in (201, 422), response.text
+
+
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
         ("/v1/disputes/..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
-        ("/v1/disputes/%00", 404, "dispute_not_found"),
+        ("/v1/disputes/%00", 400, "invalid_request"),
+        ("/v1/disputes/a%0Ab", 400, "invalid_request"),
         ("/v1/disputes/%FF%FE", 404, "dispute_not_found"),
         ("/v1/disputes/" + "d" * 5000, 404, "dispute_not_found"),
         ("/v1/disputes/../../etc/passwd", 404, "not_found"),
     ],
-    ids=["encoded-traversal", "nul", "non-utf8", "oversize", "raw-traversal"],
+    ids=["encoded-traversal", "nul", "newline", "non-utf8", "oversize", "raw-traversal"],
 )
 def test_bad_ids_in_paths_are_not_found(world: World, path: str, status: int, code: str) -> None:
     response = world.cast.platform.http.get(path)

@@ -24,11 +24,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-# The suite runs twice: embedded (SQLite + local folder), then production-shaped
-# (PostgreSQL at 127.0.0.1:5432 + S3 on a SeaweedFS the tests start on loopback).
+# The suite runs on the embedded backends (SQLite + local folder), then the suites that touch
+# the ledger and the store run again production-shaped (PostgreSQL at 127.0.0.1:5432 + S3 on a
+# SeaweedFS the tests start on loopback). Unit, conformance, interop, fuzz and bench tests do
+# not depend on the backend and run once.
+BACKEND_TESTS := tests/integration tests/e2e tests/browser
 test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
-	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
+	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q $(BACKEND_TESTS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
 
 # Benchmarks (never part of `make test` timing): full run rewrites docs/benchmarks.md;
 # the quick one (small inputs, under a minute) only writes $(BENCH_QUICK_JSON).

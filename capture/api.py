@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from capture.errors import CaptureError, TokenError
 from capture.qr import LABEL_DPIS, render_label_pdf, render_label_png
@@ -186,7 +187,9 @@ async def _upload(
         raise AuthError(
             "the body does not match the signed content hash", code="credentials_forged"
         )
-    sealed = services.capture.seal_upload(
+    # Sealing is CPU and disk work; a worker thread keeps the event loop receiving others.
+    sealed = await run_in_threadpool(
+        services.capture.seal_upload,
         session_id=session_id,
         device=device,
         buyer_id=buyer_id,

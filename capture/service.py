@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -486,6 +487,32 @@ class CaptureService:
             ) from exc
         return statement
 
+    def _ingredient_archive(self, shipment: Evidence, dest: Path) -> Path:
+        """The shipment evidence packed as a receipt ingredient, built on first use.
+
+        Building reads (and for video, hashes) the whole sealed file, so it is not done on the
+        shipment upload path: most orders never get a receipt capture. Once built, the archive
+        is stored and recorded, and later receipts read kilobytes.
+        """
+        if shipment.archive_key:
+            with self.store.open_local(shipment.archive_key) as stored:
+                dest.write_bytes(stored.read_bytes())
+            return dest
+        with self.store.open_local(shipment.storage_key) as sealed:
+            self.sealer.write_ingredient_archive(
+                sealed,
+                dest,
+                media_type=shipment.media_type,
+                title=shipment.title,
+                label=shipment.evidence_id,
+            )
+        kept = dest.with_name(f"{dest.name}.store")
+        shutil.copyfile(dest, kept)  # the store consumes its input; ``dest`` is sealed from
+        archive_sha = sha256_file(kept)
+        archive_key = self.store.put_file(kept, archive_sha)
+        self.ledger.set_ingredient_archive(shipment.evidence_id, archive_key, archive_sha)
+        return dest
+
     def _seal_and_record(
         self,
         session: CaptureSession,
@@ -518,11 +545,9 @@ class CaptureService:
                             content_sha256=row.original_sha256,
                         )
                     )
-                    if row.archive_key:
-                        archive = scratch_dir / f"ingredient-{index}.c2pa"
-                        with self.store.open_local(row.archive_key) as stored:
-                            archive.write_bytes(stored.read_bytes())
-                        archives.append(archive)
+                    archives.append(
+                        self._ingredient_archive(row, scratch_dir / f"ingredient-{index}.c2pa")
+                    )
             assertion = CaptureAssertion(
                 order_id=session.order_id,
                 stage=stage,
@@ -550,18 +575,6 @@ class CaptureService:
                 ingredient_archives=archives,
             )
             evidence_id = f"ev_{uuid.uuid4().hex[:20]}"
-            archive_key = archive_sha = None
-            if stage == Stage.SHIPMENT:
-                archive_path = scratch_dir / "archive.c2pa"
-                self.sealer.write_ingredient_archive(
-                    sealed_path,
-                    archive_path,
-                    media_type=media_type,
-                    title=_safe_title(title, media_type),
-                    label=evidence_id,
-                )
-                archive_sha = sha256_file(archive_path)
-                archive_key = self.store.put_file(archive_path, archive_sha)
             sealed_sha = sha256_file(sealed_path)
             sealed_size = sealed_path.stat().st_size
             storage_key = self.store.put_file(sealed_path, sealed_sha)
@@ -578,8 +591,6 @@ class CaptureService:
             sealed_size=sealed_size,
             storage_key=storage_key,
             manifest_id=manifest_id,
-            archive_key=archive_key,
-            archive_sha256=archive_sha,
             captured_at=datetime.fromisoformat(statement.captured_at),
             received_at=now,
             sealed_at=now,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infra.errors import InputError
 
@@ -54,15 +54,20 @@ def install_path_guard(app: FastAPI) -> None:
     """Refuse request paths holding control characters (NUL, newlines, ...) before any route.
 
     Ids travel in paths; PostgreSQL cannot even compare text holding NUL, so such a path gets
-    the same 400 ``invalid_request`` on every backend instead of reaching a query.
+    the same 400 ``invalid_request`` on every backend instead of reaching a query. A plain ASGI
+    middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request.
     """
+    app.add_middleware(_PathGuard)
 
-    @app.middleware("http")
-    async def _guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in request.scope["path"]):
-            return JSONResponse(
+
+class _PathGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+            refusal = JSONResponse(
                 status_code=400,
                 content={
                     "error": {
@@ -71,4 +76,6 @@ def install_path_guard(app: FastAPI) -> None:
                     }
                 },
             )
-        return await call_next(request)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

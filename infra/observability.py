@@ -8,7 +8,6 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +22,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.auth import PublicCaller
 from infra.errors import OrderSealError
@@ -122,42 +123,62 @@ def install(app: FastAPI) -> Metrics:
     """Add the request-ID and latency middleware; returns the app's metrics."""
     metrics = Metrics.create()
     app.state.metrics = metrics
+    app.add_middleware(_Observe, metrics=metrics)
+    return metrics
 
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get(_REQUEST_ID, "")
+
+class _Observe:
+    """Request id, latency histogram and one access-log line per request.
+
+    A plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task and a memory
+    stream per request, a measurable share of a small upload).
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(_REQUEST_ID, "")
         request_id = (
             incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
         )
         token = request_id_var.set(request_id)
         started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
             elapsed = time.perf_counter() - started
-            path = getattr(request.scope.get("route"), "path", "unmatched")
-            metrics.latency.labels(request.method, path, str(response.status_code)).observe(elapsed)
-            response.headers["X-Request-ID"] = request_id
+            method = scope["method"]
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.latency.labels(method, path, str(status)).observe(elapsed)
             _access_log.info(
                 "%s %s %s",
-                request.method,
+                method,
                 path,
-                response.status_code,
+                status,
                 extra={
                     "fields": {
-                        "method": request.method,
+                        "method": method,
                         "route": path,
-                        "status": response.status_code,
+                        "status": status,
                         "duration_ms": round(elapsed * 1000, 1),
                     }
                 },
             )
         finally:
             request_id_var.reset(token)
-        return response
-
-    return metrics
 
 
 router = APIRouter()

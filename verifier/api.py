@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from capture.thumbnails import make_thumbnail
 from infra.auth import AgentPrincipal, PlatformPrincipal
@@ -143,7 +144,9 @@ async def attach_file(
     received = await receive_body(
         request, services.capture.work_dir, max_bytes=services.settings.max_evidence_bytes
     )
-    attached = services.verifier.attach_upload(dispute_id, received, filename, now=services.clock())
+    attached = await run_in_threadpool(
+        services.verifier.attach_upload, dispute_id, received, filename, now=services.clock()
+    )
     return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
 
 

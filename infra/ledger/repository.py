@@ -189,6 +189,13 @@ class Ledger:
         """Record sealed evidence; unique manifest and sealed hash keep it single."""
         self._add(evidence)
 
+    def set_ingredient_archive(self, evidence_id: str, key: str, sha256: str) -> None:
+        """Remember the ingredient archive built for shipment evidence (first one wins)."""
+        with self._sessions.begin() as session:
+            row = session.get(Evidence, evidence_id)
+            if row is not None and row.archive_key is None:
+                row.archive_key, row.archive_sha256 = key, sha256
+
     def get_evidence(self, evidence_id: str) -> Evidence | None:
         """One evidence row."""
         result: Evidence | None = self._one(Evidence, evidence_id)

@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.backends import postgres_s3_env
 from bench.inputs import make_mp4, make_noisy_jpeg, make_noisy_png
 from bench.load import run_http_benchmark
 from bench.report import write_markdown
@@ -159,25 +160,38 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results.append(_measure(item, path, keys, ecdsa["median_s"]))
             if item.kind == "video" and item.name != "video-10mb.mp4":
                 path.unlink()  # large inputs do not outlive their measurement
-        http = run_http_benchmark(
-            work / "server-home",
-            first_path,
-            seals=60 if args.quick else 600,
-            verdicts=120 if args.quick else 1200,
-            concurrency=32,
-            sequential=10 if args.quick else 50,
-        )
+        http_kwargs: dict[str, Any] = {
+            "seals": 60 if args.quick else 600,
+            "verdicts": 120 if args.quick else 1200,
+            "concurrency": 32,
+            "sequential": 10 if args.quick else 50,
+        }
+        http = run_http_benchmark(work / "server-home", first_path, **http_kwargs)
         seal_fn = next(r for r in results if r["name"] == "photo-1mp.jpg")["cases"]["seal"]
-        http["seal_function_ms"] = round(seal_fn["median_s"] * 1000, 3)
-        http["http_to_function_ratio"] = _ratio(
-            http["seal_single_client"]["p50_ms"], seal_fn["median_s"] * 1000
-        )
+        http_runs = [http]
+        if not args.quick and not args.no_postgres_s3:
+            with postgres_s3_env() as env:
+                http_runs.append(
+                    run_http_benchmark(
+                        work / "server-home-pg",
+                        first_path,
+                        backend_env=env,
+                        backend="PostgreSQL + S3 (SeaweedFS)",
+                        **http_kwargs,
+                    )
+                )
+        for run_result in http_runs:
+            run_result["seal_function_ms"] = round(seal_fn["median_s"] * 1000, 3)
+            run_result["http_to_function_ratio"] = _ratio(
+                run_result["seal_single_client"]["p50_ms"], seal_fn["median_s"] * 1000
+            )
         return {
             "quick": args.quick,
             "machine": _machine(),
             "floor": {"ecdsa_sign": ecdsa},
             "inputs": results,
             "http": http,
+            "http_runs": http_runs,
             "seconds": round(time.perf_counter() - started, 1),
         }
     finally:
@@ -189,6 +203,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small inputs only, under a minute")
     parser.add_argument("--huge", action="store_true", help="also a 4 GB MP4 (minutes, disk)")
+    parser.add_argument(
+        "--no-postgres-s3",
+        action="store_true",
+        help="skip the HTTP run on PostgreSQL (127.0.0.1:5432) + a SeaweedFS S3 it starts",
+    )
     parser.add_argument("--json", type=Path, default=Path("bench/results.json"))
     parser.add_argument("--doc", type=Path, default=None, help="markdown file to (re)write")
     parser.add_argument("--workdir", type=Path, default=None, help="where inputs go (tmp)")

@@ -65,9 +65,20 @@ def _workers_supported() -> bool:
     return "--workers" in result.stdout
 
 
+# Capacity is measured, not abuse protection: the per-credential limits would turn a
+# single-credential load generator's requests into 429s.
+_NO_RATE_LIMITS = {
+    "ORDERSEAL_RATE_LIMIT_SESSIONS_PER_MINUTE": "0",
+    "ORDERSEAL_RATE_LIMIT_UPLOADS_PER_MINUTE": "0",
+    "ORDERSEAL_RATE_LIMIT_DISPUTES_PER_MINUTE": "0",
+}
+
+
 @contextmanager
-def _server(home: Path, workers: int) -> Iterator[tuple[str, dict[str, str]]]:
-    env = {**os.environ, "ORDERSEAL_HOME": str(home)}
+def _server(
+    home: Path, workers: int, backend_env: dict[str, str]
+) -> Iterator[tuple[str, dict[str, str]]]:
+    env = {**os.environ, **_NO_RATE_LIMITS, **backend_env, "ORDERSEAL_HOME": str(home)}
     subprocess.run(  # noqa: S603
         [str(_ORDERSEAL), "init"], env=env, check=True, capture_output=True
     )
@@ -227,47 +238,72 @@ def _sealed_copy(home: Path, photo: Path) -> bytes:
     return data
 
 
+def _server_durations_ms(home: Path, route: str, last: int) -> list[float]:
+    """The server's own timing (access log ``duration_ms``) of the last ``last`` calls."""
+    durations = []
+    for line in (home / "server.log").read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("route") == route and "duration_ms" in entry:
+            durations.append(float(entry["duration_ms"]))
+    return durations[-last:]
+
+
 def run_http_benchmark(
-    home: Path, photo: Path, *, seals: int, verdicts: int, concurrency: int, sequential: int
+    home: Path,
+    photo: Path,
+    *,
+    seals: int,
+    verdicts: int,
+    concurrency: int,
+    sequential: int,
+    backend_env: dict[str, str] | None = None,
+    backend: str = "sqlite + local folder",
 ) -> dict[str, Any]:
     """Start a server, seal and verify ``photo`` under load, stop the server.
 
+    Loads run at one client, at 4 and at ``concurrency`` (closed loop: each client sends its
+    next request when the previous one answered).
+
     Returns:
-        JSON with the worker count, single-client seal latency and both load results.
+        JSON with the worker count, single-client seal latency (client and server side) and
+        the load results.
     """
     workers = 2 if _workers_supported() else 1
     body = photo.read_bytes()
-    with _server(home, workers) as (base_url, credentials):
+    upload_route = "/v1/shipment-sessions/{session_id}/evidence"
+    with _server(home, workers, backend_env or {}) as (base_url, credentials):
         station, order_id, session_id = _station_session(base_url, credentials)
-        single = asyncio.run(
-            _drive(
-                base_url,
-                "PUT",
-                _upload_requests(station, session_id, order_id, photo, sequential),
-                body,
-                1,
-                201,
-            )
-        )
-        sealed = asyncio.run(
-            _drive(
-                base_url,
-                "PUT",
-                _upload_requests(station, session_id, order_id, photo, seals),
-                body,
-                concurrency,
-                201,
-            )
-        )
+
+        def seal_run(count: int, clients: int) -> LoadResult:
+            requests = _upload_requests(station, session_id, order_id, photo, count)
+            return asyncio.run(_drive(base_url, "PUT", requests, body, clients, 201))
+
+        single = seal_run(sequential, 1)
+        time.sleep(0.5)  # let the access-log lines of the last requests land
+        server_side = _server_durations_ms(home, upload_route, sequential)
+        sealed_4 = seal_run(max(seals // 4, 20), 4)
+        sealed = seal_run(seals, concurrency)
         evidence = _sealed_copy(home, photo)
-        verify_requests = [("/verify", {"Content-Type": "application/octet-stream"})] * verdicts
-        verdict = asyncio.run(_drive(base_url, "POST", verify_requests, evidence, concurrency, 200))
+
+        def verify_run(count: int, clients: int) -> LoadResult:
+            requests = [("/verify", {"Content-Type": "application/octet-stream"})] * count
+            return asyncio.run(_drive(base_url, "POST", requests, evidence, clients, 200))
+
+        verdict_1 = verify_run(max(verdicts // 8, 20), 1)
+        verdict_4 = verify_run(max(verdicts // 4, 20), 4)
+        verdict = verify_run(verdicts, concurrency)
     return {
         "workers": workers,
-        "database": "sqlite",
-        "storage": "local",
+        "backend": backend,
         "photo_bytes": len(body),
         "seal_single_client": single.to_json(),
+        "seal_server_p50_ms": statistics.median(server_side) if server_side else None,
+        "seal_load_4": sealed_4.to_json(),
         "seal_load": sealed.to_json(),
+        "verify_single_client": verdict_1.to_json(),
+        "verify_load_4": verdict_4.to_json(),
         "verify_load": verdict.to_json(),
     }

@@ -136,39 +136,83 @@ def targets(document: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]
             )
     else:
         rows.append(("peak RSS, 4 GB vs 1 GB", "within 10%", "not run (use --huge)", None))
-    http = document["http"]
-    rows.append(
-        (
-            "HTTP seal of a 1 MP photo vs the sealing function",
-            "≤ 2x",
-            f"{http['http_to_function_ratio']}x",
-            (http["http_to_function_ratio"] or 99) <= 2,
-        )
-    )
+    for http in document.get("http_runs") or [document["http"]]:
+        rows += _http_targets(http)
+    return rows
+
+
+def _http_targets(http: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    backend = http.get("backend", "sqlite + local folder")
+    ratio = http["http_to_function_ratio"]
     seal_load, verify_load = http["seal_load"], http["verify_load"]
-    rows.append(
+    worst_p99 = max(seal_load["p99_ms"], verify_load["p99_ms"])
+    # Closed loop: N clients each waiting for their answer keep N requests in the server, so
+    # the mean latency is N / throughput (Little's law) whatever the server does.
+    floor_ms = seal_load["concurrency"] / seal_load["per_second"] * 1000
+    return [
         (
-            f"sealed photos/s, {http['workers']} workers, SQLite",
+            f"HTTP seal of a 1 MP photo vs the sealing function ({backend})",
+            "≤ 2x",
+            f"{ratio}x",
+            ratio is not None and ratio <= 2,
+        ),
+        (
+            f"sealed photos/s, {http['workers']} workers, {backend}",
             "≥ 100/s",
             f"{seal_load['per_second']:.0f}/s",
             seal_load["per_second"] >= 100,
-        )
-    )
-    rows.append(
+        ),
         (
-            "verdicts/s",
+            f"verdicts/s, {http['workers']} workers, {backend}",
             "≥ 200/s",
             f"{verify_load['per_second']:.0f}/s",
             verify_load["per_second"] >= 200,
-        )
-    )
-    worst_p99 = max(seal_load["p99_ms"], verify_load["p99_ms"])
-    rows.append(("p99 at 32 clients", "< 100 ms", f"{worst_p99:.0f} ms", worst_p99 < 100))
-    return rows
+        ),
+        (
+            f"p99 at {seal_load['concurrency']} clients ({backend})",
+            "< 100 ms",
+            f"{worst_p99:.0f} ms (mean bound at this seal rate: {floor_ms:.0f} ms)",
+            worst_p99 < 100,
+        ),
+    ]
 
 
 def _mark(met: bool | None) -> str:
     return "-" if met is None else "met" if met else "**not met**"
+
+
+def _http_section(http: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"## HTTP service ({http['workers']} workers, {http.get('backend', 'sqlite + local')},"
+        f" {_size(http['photo_bytes'])} JPEG)",
+        "",
+        "| load | requests | clients | per second | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, key in (
+        ("seal, one client", "seal_single_client"),
+        ("seal (station upload)", "seal_load_4"),
+        ("seal (station upload)", "seal_load"),
+        ("verdict (POST /verify), one client", "verify_single_client"),
+        ("verdict (POST /verify)", "verify_load_4"),
+        ("verdict (POST /verify)", "verify_load"),
+    ):
+        row = http.get(key)
+        if row is None:
+            continue
+        lines.append(
+            f"| {label} | {row['requests']} | {row['concurrency']} | {row['per_second']:.1f} "
+            f"| {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
+        )
+    server_ms = http.get("seal_server_p50_ms")
+    lines += [
+        "",
+        f"The sealing function alone takes {http['seal_function_ms']} ms for this photo; one "
+        f"HTTP seal takes {http['http_to_function_ratio']}x that at the client"
+        + (f" ({server_ms:.1f} ms inside the server, from its access log)." if server_ms else "."),
+    ]
+    return lines
 
 
 def write_markdown(document: dict[str, Any], path: Path) -> None:
@@ -238,30 +282,9 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
             f"| {verify['ratio_to_plain']} | {verify['overhead_ms']} "
             f"| {plain['peak_rss_mb']:.0f} / {verify['peak_rss_mb']:.0f} |"
         )
-    http = document["http"]
+    for http in document.get("http_runs") or [document["http"]]:
+        lines += _http_section(http)
     lines += [
-        "",
-        f"## HTTP service ({http['workers']} workers, {http['database']}, {http['storage']} store,"
-        f" {_size(http['photo_bytes'])} JPEG)",
-        "",
-        "| load | requests | clients | per second | p50 ms | p99 ms | errors |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for label, key in (
-        ("seal, one client", "seal_single_client"),
-        ("seal (station upload)", "seal_load"),
-        ("verdict (POST /verify)", "verify_load"),
-    ):
-        row = http[key]
-        lines.append(
-            f"| {label} | {row['requests']} | {row['concurrency']} | {row['per_second']:.1f} "
-            f"| {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
-        )
-    lines += [
-        "",
-        f"The sealing function alone takes {http['seal_function_ms']} ms for this photo; one "
-        f"HTTP seal takes {http['http_to_function_ratio']}x that. PostgreSQL + S3 figures: not",
-        "measured by this suite yet.",
         "",
         _ANALYSIS,
     ]

@@ -61,10 +61,15 @@ def worker_app() -> FastAPI:
     from the environment it inherited.
     """
     from infra.app import create_app
+    from infra.memory import reuse_large_buffers
     from infra.observability import configure_logging
+    from infra.settings import Settings
 
     configure_logging()
-    return create_app()
+    settings = Settings()
+    if settings.reuse_large_buffers:
+        reuse_large_buffers()
+    return create_app(settings)
 
 
 def run_workers(*, host: str, port: int, workers: int) -> None:

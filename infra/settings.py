@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     rate_limit_disputes_per_minute: int = Field(default=600, description="0 disables")
     rate_limit_burst: int = 200
     rate_limit_redis_url: str = Field(default="", description="shared limiter; empty = in-process")
+    reuse_large_buffers: bool = Field(
+        default=True, description="keep c2pa's hash buffers in the heap (infra/memory.py)"
+    )
 
     @property
     def resolved_home(self) -> Path:

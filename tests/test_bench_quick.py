@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.report import write_markdown
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {"sha256", "plain_sign", "seal", "plain_read", "verify"}
 
@@ -40,6 +42,22 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
         assert item["cases"]["verify"]["ratio_to_plain"] is not None
     http = document["http"]
     assert http["workers"] in (1, 2)
-    for key in ("seal_single_client", "seal_load", "verify_load"):
+    for key in (
+        "seal_single_client",
+        "seal_load_4",
+        "seal_load",
+        "verify_single_client",
+        "verify_load_4",
+        "verify_load",
+    ):
         assert http[key]["errors"] == 0
         assert http[key]["per_second"] > 0
+    assert http["seal_server_p50_ms"] > 0
+    assert http["http_to_function_ratio"] > 0
+
+    page = tmp_path / "benchmarks.md"
+    write_markdown(document, page)
+    text = page.read_text()
+    assert "## Targets" in text
+    assert "| 12 MP photo seal vs SHA-256 + one ECDSA | ≤ 3x |" in text
+    assert "## HTTP service (" in text

@@ -40,7 +40,7 @@ from infra.media import (
 from infra.storage.base import EvidenceStore
 from keys.attestation import CaptureStatement, verify_signature
 from keys.errors import CertificateError
-from keys.trust import TrustList, certificates_to_pem, verify_chain
+from keys.trust import TrustList, certificates_to_pem, check_validity, verify_chain
 from verifier.reader import TrustSettings
 
 __all__ = ["CaptureService", "DeviceIdentity", "OrderItem", "SealedEvidence"]
@@ -48,6 +48,7 @@ __all__ = ["CaptureService", "DeviceIdentity", "OrderItem", "SealedEvidence"]
 _log = logging.getLogger(__name__)
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$")
 _MAX_SERIALS = 1000
+_ISSUED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ class CaptureService:
         self.max_image_pixels = max_image_pixels
         # Label tokens printed before a key rotation must keep opening receipt sessions.
         self.retired_service_certificates = retired_service_certificates
+        # Device certificates whose CA signatures already verified, by PEM. Every signed
+        # station request needs its device's certificate; parsing and verifying the chain
+        # again each time was a tenth of a small upload. Validity dates and revocation are
+        # still checked on every request.
+        self._issued_certificates: dict[str, x509.Certificate] = {}
 
     # Orders ------------------------------------------------------------------
     def register_order(
@@ -170,9 +176,8 @@ class CaptureService:
             raise OrderSealError(
                 "this device has been revoked", code="device_revoked", http_status=403
             )
-        certificate = x509.load_pem_x509_certificate(device.certificate_pem.encode())
         try:
-            verify_chain(certificate, self.device_ca_chain[:-1], self.trust, now=now)
+            certificate = self._issued_certificate(device.certificate_pem, now=now)
         except CertificateError as exc:
             raise OrderSealError(
                 "the device certificate is expired or invalid",
@@ -180,6 +185,18 @@ class CaptureService:
                 http_status=403,
             ) from exc
         return DeviceIdentity(device.device_id, device.kind, device.owner_id, certificate)
+
+    def _issued_certificate(self, certificate_pem: str, *, now: datetime) -> x509.Certificate:
+        known = self._issued_certificates.get(certificate_pem)
+        if known is not None:
+            check_validity((known, *self.device_ca_chain[:-1]), now=now)
+            return known
+        certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+        verify_chain(certificate, self.device_ca_chain[:-1], self.trust, now=now)
+        if len(self._issued_certificates) >= _ISSUED_CACHE_SIZE:
+            self._issued_certificates.clear()  # renewals only ever add; start over
+        self._issued_certificates[certificate_pem] = certificate
+        return certificate
 
     # Sessions ----------------------------------------------------------------
     def open_shipment_session(

@@ -12,7 +12,13 @@ from cryptography.hazmat.primitives import serialization
 
 from keys.errors import CertificateError
 
-__all__ = ["TrustList", "certificates_from_pem", "certificates_to_pem", "verify_chain"]
+__all__ = [
+    "TrustList",
+    "certificates_from_pem",
+    "certificates_to_pem",
+    "check_validity",
+    "verify_chain",
+]
 
 
 def certificates_to_pem(certificates: tuple[x509.Certificate, ...]) -> str:
@@ -66,14 +72,7 @@ def verify_chain(
         CertificateError: broken signature, unknown issuer or outside validity.
     """
     path = (leaf, *intermediates)
-    for cert in path:
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            raise CertificateError(
-                f"expected a certificate valid at {now.isoformat()}, "
-                f"found one valid {cert.not_valid_before_utc.isoformat()}"
-                f" to {cert.not_valid_after_utc.isoformat()}",
-                code="certificate_expired",
-            )
+    check_validity(path, now=now)
     for child, parent in pairwise(path):
         _verify_issued(child, parent)
     top = path[-1]
@@ -84,6 +83,22 @@ def verify_chain(
             _verify_issued(top, anchor)
             return
     raise CertificateError("expected a chain to an OrderSeal anchor, found an unknown issuer")
+
+
+def check_validity(path: tuple[x509.Certificate, ...], *, now: datetime) -> None:
+    """Check every certificate of ``path`` is within its validity period at ``now``.
+
+    Raises:
+        CertificateError: ``certificate_expired`` (or not yet valid).
+    """
+    for cert in path:
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            raise CertificateError(
+                f"expected a certificate valid at {now.isoformat()}, "
+                f"found one valid {cert.not_valid_before_utc.isoformat()}"
+                f" to {cert.not_valid_after_utc.isoformat()}",
+                code="certificate_expired",
+            )
 
 
 def _verify_issued(child: x509.Certificate, parent: x509.Certificate) -> None:

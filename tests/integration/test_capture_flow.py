@@ -192,6 +192,31 @@ def test_concurrent_receipt_retries_store_one_row(
     assert len(services.ledger.evidence_for_order(order_id, "receipt")) == 1
 
 
+def test_shipment_ingredient_archive_is_built_once_at_the_first_receipt(
+    cast: flows.Actors, work: Path, services: Services
+) -> None:
+    order_id = flows.register_order(cast)
+    shipped = flows.ship(cast, order_id, work)
+    shipment = services.ledger.evidence_for_order(order_id, "shipment")
+    assert shipment and all(row.archive_key is None for row in shipment)  # not on upload
+    buyer = cast.buyer()
+    session = buyer.open_receipt(shipped.label_token)
+    buyer.upload(session, make_jpeg(work / "first.jpg", seed=41, size=(160, 120)), title="a.jpg")
+    built = {
+        row.evidence_id: row.archive_key
+        for row in services.ledger.evidence_for_order(order_id, "shipment")
+    }
+    assert all(built.values())
+    for key in built.values():
+        assert services.store.exists(key)
+    buyer.upload(session, make_jpeg(work / "second.jpg", seed=42, size=(160, 120)), title="b.jpg")
+    again = {
+        row.evidence_id: row.archive_key
+        for row in services.ledger.evidence_for_order(order_id, "shipment")
+    }
+    assert again == built
+
+
 def test_idempotency_key_longer_than_128_is_refused(cast: flows.Actors, work: Path) -> None:
     order_id = flows.register_order(cast)
     session = cast.station.open_session(order_id)

@@ -173,6 +173,32 @@ def test_unknown_expired_and_revoked_devices_cannot_open_sessions(
     assert refused(revoked) == (403, "device_revoked")
 
 
+def test_a_device_that_worked_is_refused_once_its_certificate_expires(
+    services: Services, live_api: str, credentials: dict[str, str]
+) -> None:
+    """The verified-certificate cache never outlives the certificate's validity."""
+    order_id = flows.register_order(flows.actors(live_api, credentials))
+    device = DeviceKey.generate(f"station-brief-{time.monotonic_ns() % 10**9}")
+    issued = enrol_device(
+        services.keys,
+        services.ledger,
+        csr_pem=device.csr_pem().encode(),
+        device_id=device.device_id,
+        kind="station",
+        owner_id=None,
+        now=datetime.now(UTC),
+        validity=timedelta(seconds=4),
+    )
+    station = StationClient(live_api, device)
+    assert station.open_session(order_id)["order_id"] == order_id
+    time.sleep(
+        max(0.0, (issued.certificate.not_valid_after_utc - datetime.now(UTC)).total_seconds()) + 1.1
+    )
+    with pytest.raises(APIError) as caught:
+        station.open_session(order_id)
+    assert (caught.value.status, caught.value.code) == (403, "device_certificate_invalid")
+
+
 def test_admin_route_still_enrols(live_api: str, credentials: dict[str, str]) -> None:
     device = flows.enrol(PlatformClient(live_api, credentials["admin"]), "station")
     assert device.device_id.startswith("station-")

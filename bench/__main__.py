@@ -82,6 +82,19 @@ def _child(case: str, path: Path, media_type: str, reps: int, keys: Path) -> dic
     }
 
 
+def _upload_phases(photo: Path, home: Path, count: int) -> dict[str, Any]:
+    """Per-phase server time of a station upload (``bench.phases``, its own process)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    command = [sys.executable, "-m", "bench.phases", str(photo), str(home), str(count)]
+    output = subprocess.run(  # noqa: S603 - our own module
+        command, capture_output=True, text=True, check=False, env=env
+    )
+    if output.returncode != 0:
+        raise RuntimeError(f"bench.phases failed:\n{output.stderr}")
+    result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
 def _ratio(value: float | None, base: float | None) -> float | None:
     return round(value / base, 2) if value and base else None
 
@@ -192,6 +205,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "inputs": results,
             "http": http,
             "http_runs": http_runs,
+            "upload_phases": _upload_phases(
+                first_path, work / "phases-home", 50 if args.quick else 300
+            ),
             "seconds": round(time.perf_counter() - started, 1),
         }
     finally:

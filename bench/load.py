@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -190,7 +191,11 @@ async def _drive(
             nonlocal errors
             async with gate:
                 started = time.perf_counter()
-                response = await client.request(method, url, content=body, headers=headers)
+                try:
+                    response = await client.request(method, url, content=body, headers=headers)
+                except httpx.TransportError:
+                    errors += 1  # counted, not fatal: the run's figures say how many failed
+                    return
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != expect:
                     errors += 1
@@ -295,6 +300,10 @@ def run_http_benchmark(
         verdict_1 = verify_run(max(verdicts // 8, 20), 1)
         verdict_4 = verify_run(max(verdicts // 4, 20), 4)
         verdict = verify_run(verdicts, concurrency)
+    # The server's own log outlives the run's temporary home: read it when errors show up.
+    kept = Path(".bench") / f"server-{backend.split()[0].lower()}.log"
+    kept.parent.mkdir(exist_ok=True)
+    shutil.copyfile(home / "server.log", kept)
     return {
         "workers": workers,
         "backend": backend,

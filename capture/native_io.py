@@ -31,7 +31,7 @@ from typing import Any
 
 import c2pa
 
-__all__ = ["available", "sign_files"]
+__all__ = ["FdStream", "available", "sign_files"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,7 +64,7 @@ def available() -> bool:
     return _native() is not None
 
 
-class _FdStream:
+class FdStream:
     """A native c2pa stream reading and writing one file descriptor (duck-types ``Stream``)."""
 
     def __init__(self, fd: int) -> None:
@@ -81,6 +81,11 @@ class _FdStream:
         )
         if not self._stream:
             raise c2pa.C2paError("c2pa could not create a native stream")
+
+    @property
+    def handle(self) -> Any:
+        """The native ``C2paStream`` pointer, for calls into the C library."""
+        return self._stream
 
     def close(self) -> None:
         if self._stream:
@@ -103,7 +108,7 @@ def sign_files(
         try:
             # Sealed copies are read back right after (store upload): tell the kernel.
             os.posix_fadvise(src_fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            src, dst = _FdStream(src_fd), _FdStream(dst_fd)
+            src, dst = FdStream(src_fd), FdStream(dst_fd)
             try:
                 builder._sign_internal(media_type, src, dst, signer=signer)
             finally:

@@ -18,7 +18,7 @@ from typing import Any
 
 import c2pa
 
-from capture import native_io
+from capture import embed, native_io
 from capture.errors import SealError
 from capture.manifest import DIGITAL_CAPTURE, CaptureAssertion
 from keys.signer import Signer
@@ -33,24 +33,26 @@ _GENERATOR = {"name": "OrderSeal", "version": "0.1.0"}
 _MEMORY_BACKING_MB = 128
 
 
+def _settings(trust_pem: str) -> dict[str, Any]:
+    return {
+        "trust": {"trust_anchors": trust_pem},
+        "verify": {
+            "remote_manifest_fetch": False,
+            "ocsp_fetch": False,
+            "verify_after_sign": False,
+        },
+        "builder": {"thumbnail": {"enabled": False}},
+        # c2pa copies the asset into an intermediate store before hashing it. Up to
+        # 128 MB it stays in memory (a third faster for short clips); above, it is an
+        # unlinked temp file, so peak memory stops growing with video size (see
+        # docs/benchmarks.md).
+        "core": {"backing_store_memory_threshold_in_mb": _MEMORY_BACKING_MB},
+    }
+
+
 @functools.lru_cache(maxsize=8)
 def _context(trust_pem: str) -> c2pa.Context:
-    return c2pa.Context.from_dict(
-        {
-            "trust": {"trust_anchors": trust_pem},
-            "verify": {
-                "remote_manifest_fetch": False,
-                "ocsp_fetch": False,
-                "verify_after_sign": False,
-            },
-            "builder": {"thumbnail": {"enabled": False}},
-            # c2pa copies the asset into an intermediate store before hashing it. Up to
-            # 128 MB it stays in memory (a third faster for short clips); above, it is an
-            # unlinked temp file, so peak memory stops growing with video size (see
-            # docs/benchmarks.md).
-            "core": {"backing_store_memory_threshold_in_mb": _MEMORY_BACKING_MB},
-        }
-    )
+    return c2pa.Context.from_dict(_settings(trust_pem))
 
 
 def _sign_file(
@@ -75,6 +77,14 @@ class Sealer:
     signer: Signer
     trust_pem: str
     tsa_url: str | None = None
+
+    @functools.cached_property
+    def _signing_context(self) -> c2pa.Context:
+        """Our settings plus our signer: the embeddable workflow takes its signer from here."""
+        return c2pa.Context(
+            settings=c2pa.Settings.from_dict(_settings(self.trust_pem)),
+            signer=self._c2pa_signer(),
+        )
 
     def _c2pa_signer(self) -> c2pa.Signer:
         signer = self.signer
@@ -132,10 +142,12 @@ class Sealer:
             ],
         }
         try:
+            if embed.available() and self._seal_embedded(
+                definition, ingredient_archives, media_type, source, dest
+            ):
+                return manifest_id
             with c2pa.Builder(definition, context=_context(self.trust_pem)) as builder:
-                for archive in ingredient_archives:
-                    with archive.open("rb") as stream:
-                        builder.add_ingredient_from_archive(stream)
+                self._add_ingredients(builder, ingredient_archives)
                 _sign_file(builder, self._c2pa_signer(), media_type, source, dest)
         except c2pa.C2paError as exc:
             dest.unlink(missing_ok=True)
@@ -144,6 +156,38 @@ class Sealer:
                 code="corrupt_media",
             ) from exc
         return manifest_id
+
+    @staticmethod
+    def _add_ingredients(builder: c2pa.Builder, archives: Sequence[Path]) -> None:
+        for archive in archives:
+            with archive.open("rb") as stream:
+                builder.add_ingredient_from_archive(stream)
+
+    def _seal_embedded(
+        self,
+        definition: dict[str, Any],
+        archives: Sequence[Path],
+        media_type: str,
+        source: Path,
+        dest: Path,
+    ) -> bool:
+        """Seal in one copy and one hash pass (:mod:`capture.embed`); False to fall back.
+
+        Any refusal (a layout the module does not rewrite, or c2pa rejecting the file on this
+        path) falls back to ``Builder.sign``, which either seals the file or reports it.
+        """
+        try:
+            with c2pa.Builder(definition, context=self._signing_context) as builder:
+                self._add_ingredients(builder, archives)
+                embed.seal_embedded(builder, media_type, source, dest)
+        except embed.EmbedUnsupportedError as exc:
+            _log.debug("sealing %s with Builder.sign: %s", media_type, exc)
+            return False
+        except (c2pa.C2paError, OSError) as exc:
+            _log.info("embedded sealing refused a %s file (%s); retrying", media_type, exc)
+            dest.unlink(missing_ok=True)
+            return False
+        return True
 
     def write_ingredient_archive(
         self, sealed: Path, dest: Path, *, media_type: str, title: str, label: str

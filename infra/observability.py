@@ -114,9 +114,14 @@ def configure_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.captureWarnings(True)  # startup warnings (dev CA, no Object Lock) as JSON lines too
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # Our middleware writes the one access line per request (with request id, route and
+    # duration); uvicorn's protocols log theirs whenever "uvicorn.access" has any handler.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
 
 
 def install(app: FastAPI) -> Metrics:

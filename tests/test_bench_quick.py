@@ -55,9 +55,14 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert http["seal_server_p50_ms"] > 0
     assert http["http_to_function_ratio"] > 0
 
+    phases = {row["phase"]: row["ms"] for row in document["upload_phases"]["phases"]}
+    assert phases["sealing function"] > 0
+    assert phases["service work (all below)"] >= phases["sealing function"]
+
     page = tmp_path / "benchmarks.md"
     write_markdown(document, page)
     text = page.read_text()
     assert "## Targets" in text
     assert "| 12 MP photo seal vs SHA-256 + one ECDSA | ≤ 3x |" in text
     assert "## HTTP service (" in text
+    assert "| &nbsp;&nbsp;sealing function |" in text

@@ -1,0 +1,354 @@
+"""Sealing in one copy and one hash pass: c2pa's placeholder ("embeddable") workflow.
+
+``Builder.sign`` copies the asset into an intermediate store, hashes it and copies it again to
+the output, in 8 KB writes (docs/benchmarks.md). c2pa-rs also offers the workflow its C API
+calls *embeddable* signing: the builder composes a placeholder manifest of its final size
+(a ``uuid`` box for MP4/MOV, an APP11 segment for JPEG, a ``caBX`` chunk for PNG); the caller
+writes the asset with the placeholder where c2pa itself would put the manifest; c2pa hashes
+that file once (``update_hash_from_stream``) and returns the signed manifest with the
+placeholder's exact length (``sign_embeddable``), which is written over the placeholder.
+The copy is one ``copy_file_range`` in the kernel, so the cost is one copy plus the hash.
+
+Inserting bytes into an MP4 moves its media data, so the chunk offset tables (``stco`` and
+``co64``) are shifted by the placeholder's length, as c2pa does in its own path. Layouts this
+module does not rewrite (fragmented MP4, sample auxiliary offsets, item locations, a manifest
+already present, 32-bit offsets that would overflow) raise :class:`EmbedUnsupportedError`, and the
+caller seals them with ``Builder.sign``; so does a binding without these entry points.
+
+The C functions are part of c2pa-rs's C API but not wrapped by c2pa-python 0.38, so they are
+called through ctypes on the binding's own library; :func:`available` checks for them once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import struct
+import sys
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import c2pa
+
+from capture import native_io
+
+__all__ = ["EmbedUnsupportedError", "available", "seal_embedded"]
+
+_C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
+_JPEG_APP0, _JPEG_APP1, _JPEG_APP11, _JPEG_SOS = 0xE0, 0xE1, 0xEB, 0xDA
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Boxes on the way to the sample tables. Metadata boxes (``udta``, ``meta`` in a track) hold
+# no file offsets in MP4 or QuickTime movies, so they are copied as they are.
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+# Boxes holding absolute file offsets this module does not rewrite (fragments, sample
+# auxiliary information, item locations of HEIF-style top-level ``meta``).
+_UNSUPPORTED_BOXES = {b"moof", b"mfra", b"mvex", b"saio", b"iloc", b"sidx", b"ssix"}
+_UNSUPPORTED_TOP_LEVEL = _UNSUPPORTED_BOXES | {b"meta"}
+_MAX_MOOV_BYTES = 64 * 1024 * 1024
+_COPY_CHUNK = 64 * 1024 * 1024
+_BMFF_TYPES = {"video/mp4", "video/quicktime"}
+
+
+class EmbedUnsupportedError(Exception):
+    """This file's layout is not one this module rewrites; seal it with ``Builder.sign``."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where the placeholder goes and which byte ranges of the source need rewriting."""
+
+    insert_at: int
+    data_hash: bool  # JPEG/PNG: c2pa needs the placeholder's byte range as an exclusion
+    offset_tables: tuple[tuple[int, int, bool], ...] = ()  # (file offset, entries, 64-bit)
+    moov: tuple[int, int] | None = None  # (offset, size) of the box holding the tables
+
+
+@functools.lru_cache(maxsize=1)
+def _lib() -> Any | None:
+    """The binding's native library with the embeddable functions typed, or None."""
+    if not native_io.available():
+        return None
+    try:
+        path = Path(c2pa.__file__).parent / "libs" / "libc2pa_c.so"
+        lib = ctypes.CDLL(str(path))  # same library, our own function prototypes
+        out = ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
+        lib.c2pa_builder_placeholder.argtypes = [ctypes.c_void_p, ctypes.c_char_p, out]
+        lib.c2pa_builder_placeholder.restype = ctypes.c_int64
+        lib.c2pa_builder_sign_embeddable.argtypes = [ctypes.c_void_p, ctypes.c_char_p, out]
+        lib.c2pa_builder_sign_embeddable.restype = ctypes.c_int64
+        lib.c2pa_builder_update_hash_from_stream.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_void_p,
+        ]
+        lib.c2pa_builder_update_hash_from_stream.restype = ctypes.c_int
+        lib.c2pa_builder_set_data_hash_exclusions.argtypes = [
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_uint64),
+            ctypes.c_size_t,
+        ]
+        lib.c2pa_builder_set_data_hash_exclusions.restype = ctypes.c_int
+        lib.c2pa_error.restype = ctypes.c_void_p
+        lib.c2pa_free.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return None
+    return lib
+
+
+def available() -> bool:
+    """Whether the binding exposes the embeddable workflow and native streams."""
+    return native_io.available() and _lib() is not None
+
+
+def _error(lib: Any, what: str) -> c2pa.C2paError:
+    pointer = lib.c2pa_error()
+    message = ctypes.string_at(pointer).decode(errors="replace") if pointer else "unknown error"
+    if pointer:
+        lib.c2pa_free(pointer)
+    return c2pa.C2paError(f"{what}: {message}")
+
+
+def _take_bytes(lib: Any, pointer: Any, length: int) -> bytes:
+    try:
+        return ctypes.string_at(pointer, length)
+    finally:
+        lib.c2pa_free(pointer)
+
+
+# Layout planning ---------------------------------------------------------------------------
+def _boxes(stream: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
+    """(type, offset, size, header size) of the boxes between ``start`` and ``end``."""
+    offset = start
+    while offset + 8 <= end:
+        stream.seek(offset)
+        header = stream.read(8)
+        if len(header) < 8:
+            raise EmbedUnsupportedError("truncated box header")
+        size, kind = struct.unpack(">I4s", header)
+        header_size = 8
+        if size == 1:
+            large = stream.read(8)
+            if len(large) < 8:
+                raise EmbedUnsupportedError("truncated box header")
+            size, header_size = struct.unpack(">Q", large)[0], 16
+        elif size == 0:
+            size = end - offset
+        if size < header_size or offset + size > end:
+            raise EmbedUnsupportedError("box sizes do not add up")
+        yield kind, offset, size, header_size
+        offset += size
+    if offset != end:
+        raise EmbedUnsupportedError("trailing bytes after the last box")
+
+
+def _offset_tables(stream: BinaryIO, start: int, end: int) -> list[tuple[int, int, bool]]:
+    tables: list[tuple[int, int, bool]] = []
+    for kind, offset, size, header_size in _boxes(stream, start, end):
+        if kind in _UNSUPPORTED_BOXES:
+            raise EmbedUnsupportedError(f"a {kind.decode(errors='replace')!r} box holds offsets")
+        if kind in _CONTAINERS:
+            tables += _offset_tables(stream, offset + header_size, offset + size)
+        elif kind in (b"stco", b"co64"):
+            stream.seek(offset + header_size + 4)  # version and flags
+            (entries,) = struct.unpack(">I", stream.read(4))
+            width = 8 if kind == b"co64" else 4
+            if header_size + 8 + entries * width > size:
+                raise EmbedUnsupportedError("chunk offset table longer than its box")
+            tables.append((offset + header_size + 8, entries, kind == b"co64"))
+    return tables
+
+
+def _plan_bmff(stream: BinaryIO, file_size: int) -> _Plan:
+    top = list(_boxes(stream, 0, file_size))
+    if not top or top[0][0] != b"ftyp":
+        raise EmbedUnsupportedError("expected an ftyp box first")
+    moovs = [box for box in top if box[0] == b"moov"]
+    if len(moovs) != 1:
+        raise EmbedUnsupportedError("expected exactly one moov box")
+    for kind, offset, _size, header_size in top:
+        if kind in _UNSUPPORTED_TOP_LEVEL:
+            raise EmbedUnsupportedError(f"a top-level {kind.decode(errors='replace')!r} box")
+        if kind == b"uuid":
+            stream.seek(offset + header_size)
+            if stream.read(16) == _C2PA_UUID:
+                raise EmbedUnsupportedError("the file already carries a C2PA manifest")
+    _kind, moov_offset, moov_size, moov_header = moovs[0]
+    if moov_size > _MAX_MOOV_BYTES:
+        raise EmbedUnsupportedError("moov box too large to rewrite in memory")
+    tables = _offset_tables(stream, moov_offset + moov_header, moov_offset + moov_size)
+    return _Plan(
+        insert_at=top[0][2],
+        data_hash=False,
+        offset_tables=tuple(tables),
+        moov=(moov_offset, moov_size),
+    )
+
+
+def _plan_jpeg(stream: BinaryIO) -> _Plan:
+    stream.seek(0)
+    if stream.read(2) != b"\xff\xd8":
+        raise EmbedUnsupportedError("expected a JPEG start-of-image marker")
+    offset, insert_at, leading = 2, 2, True
+    while True:
+        stream.seek(offset)
+        header = stream.read(4)
+        if len(header) < 4 or header[0] != 0xFF:
+            raise EmbedUnsupportedError("expected a JPEG marker segment")
+        marker = header[1]
+        if marker == _JPEG_SOS:
+            return _Plan(insert_at=insert_at, data_hash=True)
+        (length,) = struct.unpack(">H", header[2:])
+        if marker == _JPEG_APP11:
+            raise EmbedUnsupportedError("the file already carries APP11 (JUMBF) segments")
+        offset += 2 + length
+        # Keep JFIF (APP0) and Exif (APP1) first, where readers expect them; c2pa does too.
+        if leading and marker in (_JPEG_APP0, _JPEG_APP1):
+            insert_at = offset
+        else:
+            leading = False
+
+
+def _plan_png(stream: BinaryIO, file_size: int) -> _Plan:
+    stream.seek(0)
+    if stream.read(8) != _PNG_SIGNATURE:
+        raise EmbedUnsupportedError("expected a PNG signature")
+    offset, insert_at = 8, 0
+    while offset + 8 <= file_size:
+        stream.seek(offset)
+        length, kind = struct.unpack(">I4s", stream.read(8))
+        if kind == b"caBX":
+            raise EmbedUnsupportedError("the file already carries a caBX chunk")
+        if kind == b"IHDR":
+            insert_at = offset + 12 + length
+        offset += 12 + length
+        if kind == b"IEND":
+            break
+    if not insert_at:
+        raise EmbedUnsupportedError("expected an IHDR chunk")
+    return _Plan(insert_at=insert_at, data_hash=True)
+
+
+def _plan(source: Path, media_type: str) -> _Plan:
+    with source.open("rb") as stream:
+        size = source.stat().st_size
+        if media_type in _BMFF_TYPES:
+            return _plan_bmff(stream, size)
+        if media_type == "image/jpeg":
+            return _plan_jpeg(stream)
+        if media_type == "image/png":
+            return _plan_png(stream, size)
+    raise EmbedUnsupportedError(f"no embedding plan for {media_type}")
+
+
+# Writing --------------------------------------------------------------------------------
+def _copy_range(src_fd: int, dst_fd: int, start: int, count: int) -> None:
+    """Copy ``count`` bytes from ``start`` to the destination's current end, in the kernel."""
+    while count > 0:
+        try:
+            done = os.copy_file_range(src_fd, dst_fd, min(count, _COPY_CHUNK), start)
+        except OSError:  # another file system or an old kernel: plain reads and writes
+            done = _copy_by_reads(src_fd, dst_fd, start, min(count, _COPY_CHUNK))
+        if done <= 0:
+            raise OSError("the source ended before its planned length")
+        start += done
+        count -= done
+
+
+def _copy_by_reads(src_fd: int, dst_fd: int, start: int, count: int) -> int:
+    data = os.pread(src_fd, count, start)
+    os.write(dst_fd, data)
+    return len(data)
+
+
+def _shifted_moov(src_fd: int, plan: _Plan, moov: tuple[int, int], shift: int) -> bytes:
+    """The moov box with every chunk offset moved by ``shift`` bytes (big-endian tables)."""
+    moov_offset, moov_size = moov
+    box = bytearray(os.pread(src_fd, moov_size, moov_offset))
+    for table_offset, entries, wide in plan.offset_tables:
+        start = table_offset - moov_offset
+        width = 8 if wide else 4
+        values = array("Q" if wide else "I")
+        if values.itemsize != width:
+            raise EmbedUnsupportedError("unexpected integer width on this platform")
+        values.frombytes(bytes(box[start : start + entries * width]))
+        if sys.byteorder == "little":
+            values.byteswap()
+        if values and max(values) + shift >= 1 << (8 * width):
+            raise EmbedUnsupportedError("32-bit chunk offsets would overflow")
+        shifted = array(values.typecode, (value + shift for value in values))
+        if sys.byteorder == "little":
+            shifted.byteswap()
+        box[start : start + entries * width] = shifted.tobytes()
+    return bytes(box)
+
+
+def _write_with_placeholder(source: Path, dest: Path, plan: _Plan, placeholder: bytes) -> None:
+    src_fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        dst_fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            size = os.fstat(src_fd).st_size
+            _copy_range(src_fd, dst_fd, 0, plan.insert_at)
+            os.write(dst_fd, placeholder)
+            if plan.moov is None:
+                _copy_range(src_fd, dst_fd, plan.insert_at, size - plan.insert_at)
+                return
+            moov_offset, moov_size = plan.moov
+            _copy_range(src_fd, dst_fd, plan.insert_at, moov_offset - plan.insert_at)
+            os.write(dst_fd, _shifted_moov(src_fd, plan, plan.moov, len(placeholder)))
+            tail = moov_offset + moov_size
+            _copy_range(src_fd, dst_fd, tail, size - tail)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+def seal_embedded(builder: c2pa.Builder, media_type: str, source: Path, dest: Path) -> None:
+    """Sign ``source`` into ``dest`` through a placeholder; the builder's context signs.
+
+    Raises:
+        EmbedUnsupportedError: the layout or the binding is outside this path (nothing written
+            that matters: the caller seals ``dest`` afresh).
+        c2pa.C2paError: c2pa refused the manifest, the hash or the signature.
+        OSError: a file could not be read or written.
+    """
+    lib = _lib()
+    handle = getattr(builder, "_handle", None)
+    if lib is None or not handle:
+        raise EmbedUnsupportedError("this c2pa binding does not expose embeddable signing")
+    plan = _plan(source, media_type)  # before c2pa sees anything: refusals cost nothing
+    fmt = media_type.encode()
+    out = ctypes.POINTER(ctypes.c_ubyte)()
+    length = lib.c2pa_builder_placeholder(handle, fmt, ctypes.byref(out))
+    if length <= 0:
+        raise _error(lib, "c2pa could not compose a placeholder")
+    placeholder = _take_bytes(lib, out, length)
+    _write_with_placeholder(source, dest, plan, placeholder)
+    if plan.data_hash:
+        exclusion = (ctypes.c_uint64 * 2)(plan.insert_at, len(placeholder))
+        if lib.c2pa_builder_set_data_hash_exclusions(handle, exclusion, 1) != 0:
+            raise _error(lib, "c2pa refused the placeholder's byte range")
+    fd = os.open(dest, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        stream = native_io.FdStream(fd)
+        try:
+            if lib.c2pa_builder_update_hash_from_stream(handle, fmt, stream.handle) < 0:
+                raise _error(lib, "c2pa could not hash the file")
+        finally:
+            stream.close()
+        signed_out = ctypes.POINTER(ctypes.c_ubyte)()
+        signed_length = lib.c2pa_builder_sign_embeddable(handle, fmt, ctypes.byref(signed_out))
+        if signed_length <= 0:
+            raise _error(lib, "c2pa could not sign the manifest")
+        signed = _take_bytes(lib, signed_out, signed_length)
+        if len(signed) != len(placeholder):
+            raise c2pa.C2paError("c2pa returned a manifest of another size than its placeholder")
+        os.pwrite(fd, signed, plan.insert_at)
+    finally:
+        os.close(fd)

@@ -209,6 +209,7 @@ def test_shipment_ingredient_archive_is_built_once_at_the_first_receipt(
     }
     assert all(built.values())
     for key in built.values():
+        assert key is not None
         assert services.store.exists(key)
     buyer.upload(session, make_jpeg(work / "second.jpg", seed=42, size=(160, 120)), title="b.jpg")
     again = {

@@ -41,7 +41,7 @@ def embedded_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     original = embed.seal_embedded
 
     def spy(builder: object, media_type: str, source: Path, dest: Path) -> None:
-        original(builder, media_type, source, dest)  # type: ignore[arg-type]
+        original(builder, media_type, source, dest)
         calls.append(media_type)
 
     monkeypatch.setattr(embed, "seal_embedded", spy)

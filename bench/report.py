@@ -18,38 +18,40 @@ Measured with `perf`, `strace`, `py-spy` and per-phase timers on this machine (c
 **Photos.** With c2pa-python's defaults, ~90% of a JPEG seal is the claim thumbnail and
 verify-after-sign re-reads the result. OrderSeal seals with `builder.thumbnail.enabled=false`
 (agents get thumbnails outside the manifest, made lazily) and `verify.verify_after_sign=false`
-(the verifier checks every file on use). What is left for a 12 MP JPEG is c2pa's own JPEG
-rewrite: it parses the segments, copies the file into its intermediate store, hashes it and
-copies it to the output: about four passes over the bytes where the floor makes one, which
-is why the 12 MP seal sits near 3x rather than under it. A 1 MP seal is dominated by fixed
-costs (building the claim, CBOR, one COSE signature through our signer callback).
+(the verifier checks every file on use). A 1 MP seal is then dominated by fixed costs
+(composing the claim, CBOR, one COSE signature through our signer callback).
 
-**Video (sealing).** c2pa-rs's `Builder::sign` for BMFF always (1) copies the whole source into
-an intermediate store while inserting the manifest box, in 8 KB unaligned writes, (2) hashes
-the intermediate with freshly allocated buffers of up to 256 MB, then (3) copies the
-intermediate to the output in 8 KB pieces. With `core.backing_store_memory_threshold_in_mb=128`
-the intermediate of anything over 128 MB is an unlinked temporary file, so memory stays flat,
-but a 1 GB seal writes 2 GB into the page cache and reads 3 GB. What OrderSeal removed:
-* the ~250,000 Python read/write callbacks per GB (~15% of a seal): the sealing function hands
-  c2pa native streams whose callbacks are the C library's `read`, `write` and `lseek` on file
-  descriptors (`capture/native_io.py`), so no Python runs and the GIL is free while c2pa works;
-* page faults on the hash buffers: glibc serves allocations that large with `mmap` and returns
-  them with `munmap`, so every file faulted in and zeroed its buffers again. Workers (and the
-  benchmark's OrderSeal cases) raise glibc's mmap and trim thresholds (`infra/memory.py`,
-  `ORDERSEAL_REUSE_LARGE_BUFFERS`), so buffers stay in the heap and later files reuse warm
-  pages: measured on a 100 MB MP4, seal 4.9x -> 3.6-4.2x and verify 2.2x -> 1.8x the floor.
-  The price is that a worker keeps its high-water mark (bounded by c2pa's 256 MB buffer cap).
+**Sealing in one pass (all media).** `Builder.sign` copies the asset into an intermediate
+store, hashes it and copies it again to the output, in 8 KB writes: three copies and a hash
+where the floor is one hash. OrderSeal seals through c2pa's *embeddable* workflow instead
+(`capture/embed.py`): c2pa composes a placeholder manifest of its final size; OrderSeal writes
+the output with the placeholder where c2pa itself would put the manifest (after `ftyp` in
+MP4/MOV, shifting the `stco`/`co64` chunk offsets by its length; after JFIF/Exif in JPEG;
+after `IHDR` in PNG) using `copy_file_range`, so the copy happens in the kernel; c2pa hashes
+that file once through native file-descriptor streams (no Python in the loop); the signed
+manifest, of exactly the placeholder's length, is written over it. Layouts the module does
+not rewrite (fragmented MP4, sample-auxiliary offsets, a manifest already present) go to
+`Builder.sign` with native streams, as before. Measured on 100 MB: seal 4.9x -> 2.8x the floor;
+12 MP JPEG 5x -> ~2.2x.
 
-The remaining copies are inside c2pa-rs and cannot be changed from Python: no setting sizes
-its writes or skips the intermediate, and the binding has no file-path signing entry point.
-The 2x target would allow one copy plus the hash; c2pa makes three copies plus the hash, so
-the best achieved figure above is the measured cost of those copies on this kernel.
+What is left for video is two passes: the kernel copy into the page cache (~1.1x the floor
+for 100 MB: every page of the new file is allocated and written) and c2pa's hash pass
+(~1.75x the floor: `perf` shows c2pa-rs's SHA-256 and buffer handling run at ~0.7 GB/s where
+`hashlib` with the CPU's SHA extensions reaches ~1.3 GB/s). The 2x target would need the copy
+to be free or the hash to be hashlib's. Two ways remain, neither taken: appending the
+manifest box after `mdat` in the received file itself (no copy; c2pa-rs validates it, but
+c2pa and other tools place it after `ftyp`, and a conservative seal should look like theirs),
+or computing the BMFF hash in Python during the copy (a reimplementation of c2pa's hard
+binding, which the verifier then has to trust). Buffers: glibc serves c2pa's large buffers
+with `mmap` and returns them with `munmap`, so every file faulted them in again; workers (and
+the benchmark's OrderSeal cases) raise glibc's mmap and trim thresholds (`infra/memory.py`,
+`ORDERSEAL_REUSE_LARGE_BUFFERS`) so they stay warm (100 MB verify 2.2x -> 1.8x). A worker
+then keeps its high-water mark, bounded by c2pa's 256 MB buffer cap.
 
 **Verification.** Reading hashes the file once (strace: one pass of large reads into c2pa's
 buffer; native file-descriptor streams were tried and gave the same time, so Python callbacks
 are not the cost) and validates one COSE signature and the chain. For large video what is left
-above the floor is copying each block from the page cache into c2pa's buffer before hashing it
-(the floor hashes in place) and c2pa's BMFF box walk; the 1.5x target is within a few tenths.
+above the floor is c2pa-rs's slower SHA-256 pass (above) and its BMFF box walk.
 For small photos c2pa's fixed cost dominates: parsing the manifest store, the COSE signature
 and the certificate chain against our trust anchors (trust evaluation is ~0.6 ms of it; with
 `verify_trust` off a read would be faster, but that drops the `Trusted` state the policy needs).

@@ -16,8 +16,10 @@ import av
 import pytest
 
 from capture import embed
+from capture.errors import CaptureError
 from capture.manifest import CaptureAssertion, Stage
 from capture.seal import Sealer
+from capture.structure import check_structure
 from infra.bootstrap import initialize_home
 from infra.samples import make_jpeg, make_mp4, make_png
 from infra.settings import Settings
@@ -240,3 +242,22 @@ def test_malformed_movies_are_refused_before_anything_is_written(
     path.write_bytes(data)
     with pytest.raises(embed.EmbedUnsupportedError):
         embed._plan(path, "video/mp4")
+
+
+def test_the_zero_padding_after_a_signed_manifest_passes_the_structure_check(
+    keys: KeyStore, tmp_path: Path
+) -> None:
+    sealed = _seal(keys, make_jpeg(tmp_path / "p.jpg", seed=10), "image/jpeg")
+    check_structure(sealed, "image/jpeg", max_pixels=10**8)  # c2pa pads to the reserved size
+    data = bytearray(sealed.read_bytes())
+    (app0_length,) = struct.unpack(">H", data[4:6])
+    app11 = 4 + app0_length
+    (segment_length,) = struct.unpack(">H", data[app11 + 2 : app11 + 4])
+    last_byte = app11 + 2 + segment_length - 1
+    assert data[last_byte] == 0  # padding, not manifest
+    data[last_byte] = 1
+    tampered = tmp_path / "tampered.jpg"
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(CaptureError) as refused:
+        check_structure(tampered, "image/jpeg", max_pixels=10**8)
+    assert refused.value.code == "corrupt_media"

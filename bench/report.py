@@ -21,18 +21,25 @@ verify-after-sign re-reads the result. OrderSeal seals with `builder.thumbnail.e
 (the verifier checks every file on use). A 1 MP seal is then dominated by fixed costs
 (composing the claim, CBOR, one COSE signature through our signer callback).
 
-**Sealing in one pass (all media).** `Builder.sign` copies the asset into an intermediate
-store, hashes it and copies it again to the output, in 8 KB writes: three copies and a hash
-where the floor is one hash. OrderSeal seals through c2pa's *embeddable* workflow instead
+**Video in one pass.** `Builder.sign` copies the asset into an intermediate store, hashes it
+and copies it again to the output, in 8 KB writes: three copies and a hash where the floor is
+one hash. OrderSeal seals MP4/MOV through c2pa's *embeddable* workflow instead
 (`capture/embed.py`): c2pa composes a placeholder manifest of its final size; OrderSeal writes
-the output with the placeholder where c2pa itself would put the manifest (after `ftyp` in
-MP4/MOV, shifting the `stco`/`co64` chunk offsets by its length; after JFIF/Exif in JPEG;
-after `IHDR` in PNG) using `copy_file_range`, so the copy happens in the kernel; c2pa hashes
-that file once through native file-descriptor streams (no Python in the loop); the signed
-manifest, of exactly the placeholder's length, is written over it. Layouts the module does
-not rewrite (fragmented MP4, sample-auxiliary offsets, a manifest already present) go to
-`Builder.sign` with native streams, as before. Measured on 100 MB: seal 4.9x -> 2.8x the floor;
-12 MP JPEG 5x -> ~2.2x.
+the output with the placeholder right after `ftyp` (where c2pa itself puts the manifest),
+shifting the `stco`/`co64` chunk offsets by its length, with `copy_file_range`, so the copy
+happens in the kernel; c2pa hashes that file once through native file-descriptor streams; the
+signed manifest, of exactly the placeholder's length, is written over it. Fragmented MP4 and
+files that already carry a manifest go to `Builder.sign` over native streams. Sealed videos
+are checked by c2pa and by a second implementation (encypher-c2pa, `tests/interop`).
+
+**Photos stay on `Builder.sign`.** The same path seals a 12 MP JPEG at ~2.2x the floor, but
+c2pa pads an embeddable JPEG/PNG manifest to its reserved size with zero bytes inside the APP11
+segment or `caBX` chunk: c2pa reads that, encypher-c2pa refuses it ("integrity invalid"), and
+c2pa refuses any other framing of the padding (a comment segment after a shortened APP11, or a
+`free` box in the store, both tried). Interoperable evidence wins, so photos take
+`Builder.sign`: parsing, copying into the intermediate, hashing and copying to the output,
+about four passes over a 12 MP file where the floor makes one. That is the measured reason the
+12 MP photo target sits above 3x.
 
 What is left for video is two passes: the kernel copy into the page cache (~1.1x the floor
 for 100 MB: every page of the new file is allocated and written) and c2pa's hash pass

@@ -1,19 +1,20 @@
-"""Sealing in one copy and one hash pass: c2pa's placeholder ("embeddable") workflow.
+"""Sealing a movie in one copy and one hash pass: c2pa's placeholder ("embeddable") workflow.
 
 ``Builder.sign`` copies the asset into an intermediate store, hashes it and copies it again to
 the output, in 8 KB writes (docs/benchmarks.md). c2pa-rs also offers the workflow its C API
-calls *embeddable* signing: the builder composes a placeholder manifest of its final size
-(a ``uuid`` box for MP4/MOV, an APP11 segment for JPEG, a ``caBX`` chunk for PNG); the caller
-writes the asset with the placeholder where c2pa itself would put the manifest; c2pa hashes
-that file once (``update_hash_from_stream``) and returns the signed manifest with the
-placeholder's exact length (``sign_embeddable``), which is written over the placeholder.
-The copy is one ``copy_file_range`` in the kernel, so the cost is one copy plus the hash.
+calls *embeddable* signing: the builder composes a placeholder manifest of its final size (a
+C2PA ``uuid`` box for MP4/MOV); the caller writes the asset with the placeholder where c2pa
+itself puts the manifest (right after ``ftyp``); c2pa hashes that file once
+(``update_hash_from_stream``) and returns the signed manifest with the placeholder's exact
+length (``sign_embeddable``), which is written over the placeholder. The copy is
+``copy_file_range`` in the kernel, so the cost is one copy plus the hash.
 
-Inserting bytes into an MP4 moves its media data, so the chunk offset tables (``stco`` and
+Inserting bytes after ``ftyp`` moves the media data, so the chunk offset tables (``stco`` and
 ``co64``) are shifted by the placeholder's length, as c2pa does in its own path. Layouts this
 module does not rewrite (fragmented MP4, sample auxiliary offsets, item locations, a manifest
-already present, 32-bit offsets that would overflow) raise :class:`EmbedUnsupportedError`, and the
-caller seals them with ``Builder.sign``; so does a binding without these entry points.
+already present, 32-bit offsets that would overflow) raise :class:`EmbedUnsupportedError`,
+and the caller seals them with ``Builder.sign``; so does a binding without these entry points.
+Photos always take ``Builder.sign`` (see :func:`_plan`).
 
 The C functions are part of c2pa-rs's C API but not wrapped by c2pa-python 0.38, so they are
 called through ctypes on the binding's own library; :func:`available` checks for them once.
@@ -36,11 +37,9 @@ import c2pa
 
 from capture import native_io
 
-__all__ = ["EmbedUnsupportedError", "available", "seal_embedded"]
+__all__ = ["ONE_PASS_MEDIA_TYPES", "EmbedUnsupportedError", "available", "seal_embedded"]
 
 _C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
-_JPEG_APP0, _JPEG_APP1, _JPEG_APP11, _JPEG_SOS = 0xE0, 0xE1, 0xEB, 0xDA
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Boxes on the way to the sample tables. Metadata boxes (``udta``, ``meta`` in a track) hold
 # no file offsets in MP4 or QuickTime movies, so they are copied as they are.
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
@@ -50,7 +49,7 @@ _UNSUPPORTED_BOXES = {b"moof", b"mfra", b"mvex", b"saio", b"iloc", b"sidx", b"ss
 _UNSUPPORTED_TOP_LEVEL = _UNSUPPORTED_BOXES | {b"meta"}
 _MAX_MOOV_BYTES = 64 * 1024 * 1024
 _COPY_CHUNK = 64 * 1024 * 1024
-_BMFF_TYPES = {"video/mp4", "video/quicktime"}
+ONE_PASS_MEDIA_TYPES = frozenset({"video/mp4", "video/quicktime"})
 
 
 class EmbedUnsupportedError(Exception):
@@ -59,12 +58,11 @@ class EmbedUnsupportedError(Exception):
 
 @dataclass(frozen=True)
 class _Plan:
-    """Where the placeholder goes and which byte ranges of the source need rewriting."""
+    """Where the placeholder goes and which chunk offset tables of the source shift."""
 
     insert_at: int
-    data_hash: bool  # JPEG/PNG: c2pa needs the placeholder's byte range as an exclusion
-    offset_tables: tuple[tuple[int, int, bool], ...] = ()  # (file offset, entries, 64-bit)
-    moov: tuple[int, int] | None = None  # (offset, size) of the box holding the tables
+    moov: tuple[int, int]  # (offset, size) of the box holding the tables
+    offset_tables: tuple[tuple[int, int, bool], ...]  # (file offset, entries, 64-bit)
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,12 +84,6 @@ def _lib() -> Any | None:
             ctypes.c_void_p,
         ]
         lib.c2pa_builder_update_hash_from_stream.restype = ctypes.c_int
-        lib.c2pa_builder_set_data_hash_exclusions.argtypes = [
-            ctypes.c_void_p,
-            ctypes.POINTER(ctypes.c_uint64),
-            ctypes.c_size_t,
-        ]
-        lib.c2pa_builder_set_data_hash_exclusions.restype = ctypes.c_int
         lib.c2pa_error.restype = ctypes.c_void_p
         lib.c2pa_free.argtypes = [ctypes.c_void_p]
     except (OSError, AttributeError):
@@ -182,66 +174,20 @@ def _plan_bmff(stream: BinaryIO, file_size: int) -> _Plan:
     tables = _offset_tables(stream, moov_offset + moov_header, moov_offset + moov_size)
     return _Plan(
         insert_at=top[0][2],
-        data_hash=False,
         offset_tables=tuple(tables),
         moov=(moov_offset, moov_size),
     )
 
 
-def _plan_jpeg(stream: BinaryIO) -> _Plan:
-    stream.seek(0)
-    if stream.read(2) != b"\xff\xd8":
-        raise EmbedUnsupportedError("expected a JPEG start-of-image marker")
-    offset, insert_at, leading = 2, 2, True
-    while True:
-        stream.seek(offset)
-        header = stream.read(4)
-        if len(header) < 4 or header[0] != 0xFF:
-            raise EmbedUnsupportedError("expected a JPEG marker segment")
-        marker = header[1]
-        if marker == _JPEG_SOS:
-            return _Plan(insert_at=insert_at, data_hash=True)
-        (length,) = struct.unpack(">H", header[2:])
-        if marker == _JPEG_APP11:
-            raise EmbedUnsupportedError("the file already carries APP11 (JUMBF) segments")
-        offset += 2 + length
-        # Keep JFIF (APP0) and Exif (APP1) first, where readers expect them; c2pa does too.
-        if leading and marker in (_JPEG_APP0, _JPEG_APP1):
-            insert_at = offset
-        else:
-            leading = False
-
-
-def _plan_png(stream: BinaryIO, file_size: int) -> _Plan:
-    stream.seek(0)
-    if stream.read(8) != _PNG_SIGNATURE:
-        raise EmbedUnsupportedError("expected a PNG signature")
-    offset, insert_at = 8, 0
-    while offset + 8 <= file_size:
-        stream.seek(offset)
-        length, kind = struct.unpack(">I4s", stream.read(8))
-        if kind == b"caBX":
-            raise EmbedUnsupportedError("the file already carries a caBX chunk")
-        if kind == b"IHDR":
-            insert_at = offset + 12 + length
-        offset += 12 + length
-        if kind == b"IEND":
-            break
-    if not insert_at:
-        raise EmbedUnsupportedError("expected an IHDR chunk")
-    return _Plan(insert_at=insert_at, data_hash=True)
-
-
 def _plan(source: Path, media_type: str) -> _Plan:
     with source.open("rb") as stream:
         size = source.stat().st_size
-        if media_type in _BMFF_TYPES:
+        if media_type in ONE_PASS_MEDIA_TYPES:
             return _plan_bmff(stream, size)
-        if media_type == "image/jpeg":
-            return _plan_jpeg(stream)
-        if media_type == "image/png":
-            return _plan_png(stream, size)
-    raise EmbedUnsupportedError(f"no embedding plan for {media_type}")
+    # Photos: c2pa pads an embeddable JPEG/PNG manifest with zero bytes inside its APP11
+    # segment or caBX chunk; c2pa reads that, but encypher-c2pa (tests/interop) refuses it,
+    # and c2pa refuses any other framing of the padding. Photos keep Builder.sign.
+    raise EmbedUnsupportedError(f"{media_type} is sealed with Builder.sign")
 
 
 # Writing --------------------------------------------------------------------------------
@@ -264,9 +210,9 @@ def _copy_by_reads(src_fd: int, dst_fd: int, start: int, count: int) -> int:
     return len(data)
 
 
-def _shifted_moov(src_fd: int, plan: _Plan, moov: tuple[int, int], shift: int) -> bytes:
+def _shifted_moov(src_fd: int, plan: _Plan, shift: int) -> bytes:
     """The moov box with every chunk offset moved by ``shift`` bytes (big-endian tables)."""
-    moov_offset, moov_size = moov
+    moov_offset, moov_size = plan.moov
     box = bytearray(os.pread(src_fd, moov_size, moov_offset))
     for table_offset, entries, wide in plan.offset_tables:
         start = table_offset - moov_offset
@@ -294,12 +240,9 @@ def _write_with_placeholder(source: Path, dest: Path, plan: _Plan, placeholder: 
             size = os.fstat(src_fd).st_size
             _copy_range(src_fd, dst_fd, 0, plan.insert_at)
             os.write(dst_fd, placeholder)
-            if plan.moov is None:
-                _copy_range(src_fd, dst_fd, plan.insert_at, size - plan.insert_at)
-                return
             moov_offset, moov_size = plan.moov
             _copy_range(src_fd, dst_fd, plan.insert_at, moov_offset - plan.insert_at)
-            os.write(dst_fd, _shifted_moov(src_fd, plan, plan.moov, len(placeholder)))
+            os.write(dst_fd, _shifted_moov(src_fd, plan, len(placeholder)))
             tail = moov_offset + moov_size
             _copy_range(src_fd, dst_fd, tail, size - tail)
         finally:
@@ -329,10 +272,6 @@ def seal_embedded(builder: c2pa.Builder, media_type: str, source: Path, dest: Pa
         raise _error(lib, "c2pa could not compose a placeholder")
     placeholder = _take_bytes(lib, out, length)
     _write_with_placeholder(source, dest, plan, placeholder)
-    if plan.data_hash:
-        exclusion = (ctypes.c_uint64 * 2)(plan.insert_at, len(placeholder))
-        if lib.c2pa_builder_set_data_hash_exclusions(handle, exclusion, 1) != 0:
-            raise _error(lib, "c2pa refused the placeholder's byte range")
     fd = os.open(dest, os.O_RDWR | os.O_CLOEXEC)
     try:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)

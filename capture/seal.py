@@ -142,7 +142,8 @@ class Sealer:
             ],
         }
         try:
-            if embed.available() and self._seal_embedded(
+            one_pass = media_type in embed.ONE_PASS_MEDIA_TYPES and embed.available()
+            if one_pass and self._seal_embedded(
                 definition, ingredient_archives, media_type, source, dest
             ):
                 return manifest_id

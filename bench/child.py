@@ -113,9 +113,11 @@ def _seal(source: Path, media_type: str, keys_dir: Path) -> Callable[[], object]
     from capture.manifest import CaptureAssertion, Stage
     from capture.seal import Sealer
     from infra.memory import reuse_large_buffers
+    from infra.settings import Settings
     from keys.store import KeyStore
 
-    reuse_large_buffers()  # as every ``orderseal serve`` worker does by default
+    if Settings().reuse_large_buffers:  # as each ``orderseal serve`` worker does
+        reuse_large_buffers()
     store = KeyStore(keys_dir)
     sealer = Sealer(signer=store.service_signer(), trust_pem=store.trust_list().pem)
     assertion = CaptureAssertion(
@@ -136,10 +138,12 @@ def _seal(source: Path, media_type: str, keys_dir: Path) -> Callable[[], object]
 
 def _verify(source: Path, keys_dir: Path) -> Callable[[], object]:
     from infra.memory import reuse_large_buffers
+    from infra.settings import Settings
     from keys.store import KeyStore
     from verifier.reader import TrustSettings, read_evidence
 
-    reuse_large_buffers()
+    if Settings().reuse_large_buffers:
+        reuse_large_buffers()
     trust = TrustSettings(anchors_pem=KeyStore(keys_dir).trust_list().pem)
     target = sealed_path(source)
 

@@ -1,12 +1,13 @@
-"""Process memory tuning for the sealing and verifying workers.
+"""Process memory tuning for sealing and verifying workers (opt-in).
 
-c2pa-rs hashes media through freshly allocated buffers of up to 256 MB per file. glibc
-serves allocations that large with ``mmap`` and returns them with ``munmap``, so every seal
-and every verification of a video faults in and zeroes its buffer pages again: a third of a
-100 MB verification on this machine (docs/benchmarks.md). Raising glibc's mmap and trim
-thresholds keeps those buffers in the heap after the first file, so later files reuse warm
-pages. The cost is that a worker keeps its high-water mark (bounded by c2pa's 256 MB buffer
-cap, not by media size) instead of returning it to the kernel.
+c2pa-rs hashes media through freshly allocated buffers of up to 256 MB per file. glibc serves
+allocations that large with ``mmap`` and returns them with ``munmap``, so every seal and every
+verification of a video faults in and zeroes its buffer pages again. Raising glibc's mmap and
+trim thresholds keeps those buffers in the heap after the first file, so later files reuse
+warm pages: measured ~10% faster on 1 GB videos. It is off by default
+(``ORDERSEAL_REUSE_LARGE_BUFFERS``) because a worker then keeps its high-water mark, and heap
+fragmentation between differently sized buffers raised a 1 GB seal's peak from ~580 MB to
+~830 MB, past the 600 MB budget (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 200
     rate_limit_redis_url: str = Field(default="", description="shared limiter; empty = in-process")
     reuse_large_buffers: bool = Field(
-        default=True, description="keep c2pa's hash buffers in the heap (infra/memory.py)"
+        default=False, description="keep c2pa's hash buffers in the heap (infra/memory.py)"
     )
 
     @property

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from capture.errors import CaptureError, TokenError
 from capture.qr import LABEL_DPIS, render_label_pdf, render_label_png
@@ -44,6 +43,7 @@ from infra.auth import (
 from infra.errors import NotFoundError
 from infra.ledger.models import CaptureSession, Device
 from infra.names import check_client_name
+from infra.offload import run_heavy
 from infra.ratelimit import enforce
 from infra.services import Services
 from infra.uploads import receive_body
@@ -188,7 +188,8 @@ async def _upload(
             "the body does not match the signed content hash", code="credentials_forged"
         )
     # Sealing is CPU and disk work; a worker thread keeps the event loop receiving others.
-    sealed = await run_in_threadpool(
+    sealed = await run_heavy(
+        request,
         services.capture.seal_upload,
         session_id=session_id,
         device=device,

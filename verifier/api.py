@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from capture.thumbnails import make_thumbnail
 from infra.auth import AgentPrincipal, PlatformPrincipal
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
+from infra.offload import run_heavy
 from infra.ratelimit import enforce
 from infra.services import Services
 from infra.uploads import receive_body
@@ -144,8 +144,13 @@ async def attach_file(
     received = await receive_body(
         request, services.capture.work_dir, max_bytes=services.settings.max_evidence_bytes
     )
-    attached = await run_in_threadpool(
-        services.verifier.attach_upload, dispute_id, received, filename, now=services.clock()
+    attached = await run_heavy(
+        request,
+        services.verifier.attach_upload,
+        dispute_id,
+        received,
+        filename,
+        now=services.clock(),
     )
     return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
 

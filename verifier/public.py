@@ -12,10 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from capture.manifest import ASSERTION_LABEL
 from infra.auth import PublicCaller
+from infra.offload import run_heavy
 from infra.services import Services
 from infra.uploads import receive_body
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
@@ -115,6 +115,6 @@ async def verify_upload(caller: PublicCaller, request: Request) -> PublicVerifyO
         request, services.capture.work_dir, max_bytes=services.settings.public_verify_max_bytes
     )
     try:
-        return await run_in_threadpool(examine, received.path, services, "upload", received.sha256)
+        return await run_heavy(request, examine, received.path, services, "upload", received.sha256)
     finally:
         received.path.unlink(missing_ok=True)

@@ -93,6 +93,7 @@ What a 1 MP station upload still costs inside the server, measured per phase in 
 (`python -m bench.phases`: one worker, one client; phases nest as indented):
 
 PHASES
+
 The 2x target leaves about the sealing function's own time for everything else; two durable
 writes alone (fsync of the sealed file before its row exists, the ledger commit of the row and
 of the request nonce) take about that here, and the request signature, device attestation,

@@ -16,12 +16,11 @@ import av
 import pytest
 
 from capture import embed
-from capture.manifest import CaptureAssertion, Stage
-from capture.seal import Sealer
 from infra.bootstrap import initialize_home
 from infra.samples import make_jpeg, make_mp4, make_png
 from infra.settings import Settings
 from keys.store import KeyStore
+from tests.support.sealing import seal_file
 from verifier.reader import TrustSettings, read_evidence
 
 _C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
@@ -46,23 +45,6 @@ def embedded_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(embed, "seal_embedded", spy)
     return calls
-
-
-def _seal(keys: KeyStore, source: Path, media_type: str) -> Path:
-    sealer = Sealer(signer=keys.service_signer(), trust_pem=keys.trust_list().pem)
-    assertion = CaptureAssertion(
-        order_id="ORD-E",
-        stage=Stage.SHIPMENT,
-        device_id="station-e",
-        session_id="ss_e",
-        captured_at="2025-01-01T00:00:00+00:00",
-        received_at="2025-01-01T00:00:01+00:00",
-        content_sha256="0" * 64,
-        media_type=media_type,
-    )
-    dest = source.with_name(f"sealed-{source.name}")
-    sealer.seal(source, dest, media_type=media_type, assertion=assertion, title=source.name)
-    return dest
 
 
 def _trusted(keys: KeyStore, path: Path) -> None:
@@ -125,7 +107,7 @@ def test_movies_are_sealed_in_one_pass_with_their_samples_intact(
 ) -> None:
     media_type = "video/quicktime" if fmt == "mov" else "video/mp4"
     source = _mp4(tmp_path / name, fmt=fmt, options=options)
-    sealed = _seal(keys, source, media_type)
+    sealed = seal_file(keys, source, media_type)
     assert embedded_calls == [media_type]
     _trusted(keys, sealed)
     boxes = _top_level(sealed)
@@ -146,12 +128,12 @@ def test_photos_keep_builder_sign(
     ):
         with pytest.raises(embed.EmbedUnsupportedError):
             embed._plan(source, media_type)
-        _trusted(keys, _seal(keys, source, media_type))
+        _trusted(keys, seal_file(keys, source, media_type))
     assert embedded_calls == []
 
 
 def test_a_changed_sample_breaks_the_seal(keys: KeyStore, tmp_path: Path) -> None:
-    sealed = _seal(keys, make_mp4(tmp_path / "v.mp4", seed=7, seconds=0.5), "video/mp4")
+    sealed = seal_file(keys, make_mp4(tmp_path / "v.mp4", seed=7, seconds=0.5), "video/mp4")
     mdat = next(box for box in _top_level(sealed) if box[0] == b"mdat")
     data = bytearray(sealed.read_bytes())
     data[mdat[1] + mdat[2] // 2] ^= 0xFF
@@ -174,7 +156,7 @@ def test_layouts_it_does_not_rewrite_go_to_builder_sign(
     source = _mp4(tmp_path / name, options=options)
     with pytest.raises(embed.EmbedUnsupportedError):
         embed._plan(source, "video/mp4")
-    sealed = _seal(keys, source, "video/mp4")
+    sealed = seal_file(keys, source, "video/mp4")
     assert embedded_calls == []
     _trusted(keys, sealed)
 
@@ -182,11 +164,11 @@ def test_layouts_it_does_not_rewrite_go_to_builder_sign(
 def test_a_file_already_carrying_a_manifest_goes_to_builder_sign(
     keys: KeyStore, tmp_path: Path, embedded_calls: list[str]
 ) -> None:
-    once = _seal(keys, make_mp4(tmp_path / "v.mp4", seed=8, seconds=0.5), "video/mp4")
+    once = seal_file(keys, make_mp4(tmp_path / "v.mp4", seed=8, seconds=0.5), "video/mp4")
     embedded_calls.clear()
     with pytest.raises(embed.EmbedUnsupportedError):
         embed._plan(once, "video/mp4")
-    _trusted(keys, _seal(keys, once, "video/mp4"))
+    _trusted(keys, seal_file(keys, once, "video/mp4"))
     assert embedded_calls == []
 
 

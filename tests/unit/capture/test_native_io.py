@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 from capture import native_io
-from capture.manifest import CaptureAssertion, Stage
-from capture.seal import Sealer
 from infra.bootstrap import initialize_home
 from infra.samples import make_jpeg, make_mp4
 from infra.settings import Settings
 from keys.store import KeyStore
+from tests.support.sealing import seal_file
 from verifier.reader import TrustSettings, read_evidence
 
 
@@ -21,23 +20,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
     home = tmp_path_factory.mktemp("native-io")
     initialize_home(Settings(home=home), quiet_dev_warning=True)
     return KeyStore(home / "keys")
-
-
-def _seal(keys: KeyStore, source: Path, media_type: str) -> Path:
-    sealer = Sealer(signer=keys.service_signer(), trust_pem=keys.trust_list().pem)
-    assertion = CaptureAssertion(
-        order_id="ORD-N",
-        stage=Stage.SHIPMENT,
-        device_id="station-n",
-        session_id="ss_n",
-        captured_at="2025-01-01T00:00:00+00:00",
-        received_at="2025-01-01T00:00:01+00:00",
-        content_sha256="0" * 64,
-        media_type=media_type,
-    )
-    dest = source.with_name(f"sealed-{source.name}")
-    sealer.seal(source, dest, media_type=media_type, assertion=assertion, title=source.name)
-    return dest
 
 
 def test_native_streams_are_available_with_the_pinned_binding() -> None:
@@ -50,8 +32,8 @@ def test_both_paths_seal_trusted_evidence(
 ) -> None:
     monkeypatch.setattr(native_io, "available", lambda: native)
     trust = TrustSettings(anchors_pem=keys.trust_list().pem)
-    photo = _seal(keys, make_jpeg(tmp_path / "p.jpg", seed=3), "image/jpeg")
-    video = _seal(keys, make_mp4(tmp_path / "v.mp4", seed=4, seconds=0.5), "video/mp4")
+    photo = seal_file(keys, make_jpeg(tmp_path / "p.jpg", seed=3), "image/jpeg")
+    video = seal_file(keys, make_mp4(tmp_path / "v.mp4", seed=4, seconds=0.5), "video/mp4")
     for sealed in (photo, video):
         report = read_evidence(sealed, trust=trust)
         assert report.state == "Trusted"
@@ -60,5 +42,5 @@ def test_both_paths_seal_trusted_evidence(
 
 def test_a_missing_source_leaves_no_output(keys: KeyStore, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        _seal(keys, tmp_path / "absent.jpg", "image/jpeg")
+        seal_file(keys, tmp_path / "absent.jpg", "image/jpeg")
     assert not (tmp_path / "sealed-absent.jpg").exists()

@@ -82,9 +82,15 @@ def _child(case: str, path: Path, media_type: str, reps: int, keys: Path) -> dic
     }
 
 
-def _upload_phases(photo: Path, home: Path, count: int) -> dict[str, Any]:
+def _upload_phases(
+    photo: Path, home: Path, count: int, backend_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Per-phase server time of a station upload (``bench.phases``, its own process)."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {
+        **os.environ,
+        **(backend_env or {}),
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
     command = [sys.executable, "-m", "bench.phases", str(photo), str(home), str(count)]
     output = subprocess.run(  # noqa: S603 - our own module
         command, capture_output=True, text=True, check=False, env=env
@@ -182,6 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         http = run_http_benchmark(work / "server-home", first_path, **http_kwargs)
         seal_fn = next(r for r in results if r["name"] == "photo-1mp.jpg")["cases"]["seal"]
         http_runs = [http]
+        phases_pg = None
         if not args.quick and not args.no_postgres_s3:
             with postgres_s3_env() as env:
                 http_runs.append(
@@ -193,6 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         **http_kwargs,
                     )
                 )
+                phases_pg = _upload_phases(first_path, work / "phases-home-pg", 200, env)
         for run_result in http_runs:
             run_result["seal_function_ms"] = round(seal_fn["median_s"] * 1000, 3)
             run_result["http_to_function_ratio"] = _ratio(
@@ -208,6 +216,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "upload_phases": _upload_phases(
                 first_path, work / "phases-home", 50 if args.quick else 300
             ),
+            "upload_phases_postgres_s3": phases_pg,
             "seconds": round(time.perf_counter() - started, 1),
         }
     finally:

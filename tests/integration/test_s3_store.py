@@ -97,10 +97,13 @@ def test_round_trip(seaweed: SeaweedS3, bucket: str, tmp_path: Path) -> None:
     assert [len(c) for c in chunks] == [_MIB, _MIB, 12345]
 
 
+@pytest.mark.parametrize("conditional_writes", [True, False])
 def test_put_same_content_twice_keeps_first_version(
-    seaweed: SeaweedS3, client: S3Client, bucket: str, tmp_path: Path
+    seaweed: SeaweedS3, client: S3Client, bucket: str, tmp_path: Path, conditional_writes: bool
 ) -> None:
+    # Conditional writes: the second PUT answers 412. Without them: HEAD finds the blob first.
     store = make_store(seaweed, bucket)
+    store._conditional_writes = conditional_writes
     store.ensure_bucket()
     data = os.urandom(4096)
     first, sha = write_blob(tmp_path, data, "first.bin")

@@ -100,15 +100,15 @@ of the request nonce) take about that here, and the request signature, device at
 session, structure check and body streaming are each a fraction of a millisecond in Python.
 The best achieved figure is in the table; the server-side time is printed with it.
 
-**PostgreSQL + S3.** The same upload on the production backends spends ~20-30 ms in the server:
-the sealed file goes to SeaweedFS over HTTP (a PUT with a content hash, which SeaweedFS writes
-and syncs) instead of a local rename, and the upload's ledger work (two commits, for the
-request nonce and the evidence row, and lookups of device, session and idempotency key) is a
-series of PostgreSQL round trips. SeaweedFS
-and PostgreSQL run on the same two cores as the workers and the load generator here, so the
-seal rate (~50-60/s) is a lower bound for a deployment with its own storage and database
-hosts. Verdicts do not touch the store or the ledger and run at the same rate as on SQLite.
-The same upload per phase on these backends (one worker, one client):
+**PostgreSQL + S3.** The same upload on the production backends spends ~20-25 ms in the server.
+Most of it is the PUT of the sealed file to SeaweedFS over HTTP (with its SHA-256 for the
+server to check) instead of a local rename; the HEAD that used to precede it is gone (a small
+PUT is conditional, `If-None-Match: *`, so an existing key answers 412). Each ledger step is
+a PostgreSQL round trip (connections are pinged on checkout so a restarted database is
+survived). SeaweedFS and PostgreSQL share the two cores with the workers and the load
+generator here, so the seal rate (~50-60/s) is a lower bound for a deployment with its own
+storage and database hosts. Verdicts touch neither and run at the SQLite rate. Per phase
+(one worker, one client):
 
 PHASES_PG
 

@@ -12,9 +12,12 @@ atomically (temporary name, then rename), so a reader never sees half a file.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -223,18 +226,33 @@ class RevocationRegistry:
     def add(self, revocation: Revocation) -> Revocation:
         """Record a revocation; revoking a serial again keeps the first entry.
 
+        Read, append and replace happen under an exclusive lock on a sidecar file, so two
+        processes revoking at once (an admin CLI and an API worker) both land in the file.
+
         Returns:
             The entry now in force for that serial.
         """
-        current = self.load()
-        for entry in current:
-            if (entry.serial_hex, entry.issuer_key_id) == (
-                revocation.serial_hex,
-                revocation.issuer_key_id,
-            ):
-                return entry
-        self._save((*current, revocation))
-        return revocation
+        with self._locked():
+            current = self.load()
+            for entry in current:
+                if (entry.serial_hex, entry.issuer_key_id) == (
+                    revocation.serial_hex,
+                    revocation.issuer_key_id,
+                ):
+                    return entry
+            self._save((*current, revocation))
+            return revocation
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def service_serials(self) -> dict[str, datetime]:
         """Revoked service certificates: decimal serial (as c2pa reports it) to revocation time."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -105,3 +106,32 @@ def test_crl_lists_only_the_issuers_own_serials() -> None:
     assert entry is not None
     reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
     assert reason == x509.ReasonFlags.key_compromise
+
+
+def _add_many(path: str, worker: int, count: int) -> None:
+    registry = RevocationRegistry(Path(path))
+    for index in range(count):
+        registry.add(
+            Revocation(
+                serial_hex=format(worker * 1000 + index + 1, "x"),
+                issuer_key_id="ab" * 20,
+                kind="device",
+                subject=f"station-{worker}",
+                revoked_at=NOW,
+                reason="key_compromise",
+            )
+        )
+
+
+def test_concurrent_revocations_from_several_processes_are_all_kept(tmp_path: Path) -> None:
+    path = tmp_path / "revocations.json"
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_add_many, args=(str(path), worker, 25)) for worker in range(4)
+    ]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    assert len(RevocationRegistry(path).load()) == 4 * 25

@@ -194,6 +194,20 @@ def renew_device(
         serial_hex=format(certificate.serial_number, "x"),
         not_after=certificate.not_valid_after_utc,
     )
+    # The old certificate stays valid by its dates; listing it as superseded means a verifier
+    # using our CRL accepts only the current one (and a later revocation of the device, which
+    # names the current serial, cannot leave the old one looking good).
+    keys.revocations.add(
+        Revocation(
+            serial_hex=format(current.serial_number, "x"),
+            issuer_key_id=issuer_key_id(current),
+            kind="device",
+            subject=device_id,
+            revoked_at=now,
+            reason="superseded",
+        )
+    )
+    keys.publish_crl("device-ca", now=now)
     return IssuedDevice(
         device_id, device.kind, device.owner_id, certificate, device_ca.chain_to_root
     )

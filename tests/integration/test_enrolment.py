@@ -102,6 +102,12 @@ def test_renewal_by_the_same_key(
     row = services.ledger.get_device(device.device_id)
     assert row is not None
     assert row.serial_hex == format(renewed.serial_number, "x")
+    crl = services.keys.published_crl("device-ca", now=datetime.now(UTC))
+    superseded = crl.get_revoked_certificate_by_serial_number(device.certificate.serial_number)
+    assert superseded is not None
+    reason = superseded.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    assert reason == x509.ReasonFlags.superseded
+    assert crl.get_revoked_certificate_by_serial_number(renewed.serial_number) is None
     cast = flows.actors(live_api, credentials)
     StationClient(live_api, device).open_session(flows.register_order(cast))
 

@@ -8,6 +8,7 @@ import secrets
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,12 +21,13 @@ from capture.errors import (
     IntakeFlaggedError,
     SerialMismatchError,
     SessionClosedError,
+    TokenError,
 )
 from capture.intake import screen_upload
 from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
 from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.structure import check_structure
-from capture.tokens import issue_label_token, verify_label_token
+from capture.tokens import LabelToken, issue_label_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES, webm_to_mp4
 from infra.errors import ConflictError, NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, FlaggedUpload, Order
@@ -103,6 +105,7 @@ class CaptureService:
         max_photo_bytes: int,
         retired_service_certificates: tuple[x509.Certificate, ...] = (),
         max_image_pixels: int = 100_000_000,
+        revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -117,6 +120,8 @@ class CaptureService:
         self.max_image_pixels = max_image_pixels
         # Label tokens printed before a key rotation must keep opening receipt sessions.
         self.retired_service_certificates = retired_service_certificates
+        # Read on every label scan, so a revocation takes effect without a restart.
+        self.revoked_service_serials = revoked_service_serials
         # Device certificates whose CA signatures already verified, by PEM. Every signed
         # station request needs its device's certificate; parsing and verifying the chain
         # again each time was a tenth of a small upload. Validity dates and revocation are
@@ -258,6 +263,38 @@ class CaptureService:
             ttl=self.label_ttl,
         )
 
+    def read_label(self, token: str, *, now: datetime) -> LabelToken:
+        """Verify a parcel label against our sealing certificates that are not revoked.
+
+        Labels printed before a key rotation still verify; labels signed by a revoked key do
+        not (a compromised key could print labels for any order), whenever they were printed:
+        the token carries no trusted time.
+
+        Raises:
+            TokenError: malformed, forged, expired, or ``token_revoked``.
+        """
+        certificates = (
+            *self.sealer.signer.certificate_chain[:1],
+            *self.retired_service_certificates,
+        )
+        revoked = self.revoked_service_serials()
+        usable = tuple(c for c in certificates if str(c.serial_number) not in revoked)
+        try:
+            return verify_label_token(token, usable, now=now)
+        except TokenError as refusal:
+            withdrawn = tuple(c for c in certificates if c not in usable)
+            if refusal.code != "token_forged" or not withdrawn:
+                raise
+            try:
+                verify_label_token(token, withdrawn, now=now)
+            except TokenError:
+                raise refusal from None
+            raise TokenError(
+                "this label was signed with a revoked OrderSeal key: ask the seller for a new "
+                "label",
+                code="token_revoked",
+            ) from None
+
     def open_receipt_session(self, buyer_id: str, token: str, *, now: datetime) -> CaptureSession:
         """The buyer scanned the parcel label: open a short session for that order only.
 
@@ -265,11 +302,7 @@ class CaptureService:
             TokenError: the label is forged or expired.
             OrderSealError: ``not_your_order`` when the order belongs to someone else.
         """
-        label = verify_label_token(
-            token,
-            (*self.sealer.signer.certificate_chain[:1], *self.retired_service_certificates),
-            now=now,
-        )
+        label = self.read_label(token, now=now)
         order = self._order(label.order_id)
         if order.buyer_id != buyer_id:
             raise OrderSealError(

@@ -95,6 +95,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         max_photo_bytes=settings.max_photo_bytes,
         max_image_pixels=settings.max_image_pixels,
         retired_service_certificates=keys.service_certificates()[1:],
+        revoked_service_serials=keys.revocations.service_serials,
     )
     verifier = VerifierService(
         ledger=ledger,

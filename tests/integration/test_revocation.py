@@ -147,6 +147,9 @@ def test_revoked_sealing_key(
     revoked_since = datetime.now(UTC)
     time.sleep(0.01)
     after_order, after_files = _received(cast, work)
+    in_transit = flows.ship(cast, flows.register_order(cast), work)  # label printed pre-revocation
+    buyer = cast.buyer()
+    assert buyer.check_qr(in_transit.label_token)["official"] is True
     serial = format(services.capture.sealer.signer.certificate_chain[0].serial_number, "x")
     check_keys(
         settings,
@@ -195,3 +198,9 @@ def test_revoked_sealing_key(
         httpx.get(f"{live_api}/v1/trust/crl", params={"ca": "service"}).content
     )
     assert crl.get_revoked_certificate_by_serial_number(int(serial, 16)) is not None
+
+    # A compromised key could print labels for any order: its labels no longer open sessions.
+    with pytest.raises(APIError) as refused:
+        buyer.open_receipt(in_transit.label_token)
+    assert (refused.value.status, refused.value.code) == (401, "token_revoked")
+    assert buyer.check_qr(in_transit.label_token)["official"] is False

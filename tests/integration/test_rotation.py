@@ -69,6 +69,8 @@ def test_rotation_keeps_old_and_new_evidence_valid(
         moved = _moved(cast, base_url, credentials)
         new_order = flows.register_order(moved)
         new_files = flows.receive(moved, flows.ship(moved, new_order, tmp_path), tmp_path)
+        # The buyer's QR check calls the old key's label official too (it is not revoked).
+        assert moved.buyer().check_qr(pending.label_token)["official"] is True
         late_files = flows.receive(moved, pending, tmp_path)
         _allowed(moved, old_order, old_files)
         _allowed(moved, new_order, new_files)

@@ -109,15 +109,21 @@ def _plain_read(source: Path, media_type: str) -> Callable[[], object]:
     return run
 
 
+def _memory_as_configured() -> None:
+    """Apply ``ORDERSEAL_REUSE_LARGE_BUFFERS`` as each ``orderseal serve`` worker does."""
+    from infra.memory import reuse_large_buffers
+    from infra.settings import Settings
+
+    if Settings().reuse_large_buffers:
+        reuse_large_buffers()
+
+
 def _seal(source: Path, media_type: str, keys_dir: Path) -> Callable[[], object]:
     from capture.manifest import CaptureAssertion, Stage
     from capture.seal import Sealer
-    from infra.memory import reuse_large_buffers
-    from infra.settings import Settings
     from keys.store import KeyStore
 
-    if Settings().reuse_large_buffers:  # as each ``orderseal serve`` worker does
-        reuse_large_buffers()
+    _memory_as_configured()
     store = KeyStore(keys_dir)
     sealer = Sealer(signer=store.service_signer(), trust_pem=store.trust_list().pem)
     assertion = CaptureAssertion(
@@ -137,13 +143,10 @@ def _seal(source: Path, media_type: str, keys_dir: Path) -> Callable[[], object]
 
 
 def _verify(source: Path, keys_dir: Path) -> Callable[[], object]:
-    from infra.memory import reuse_large_buffers
-    from infra.settings import Settings
     from keys.store import KeyStore
     from verifier.reader import TrustSettings, read_evidence
 
-    if Settings().reuse_large_buffers:
-        reuse_large_buffers()
+    _memory_as_configured()
     trust = TrustSettings(anchors_pem=KeyStore(keys_dir).trust_list().pem)
     target = sealed_path(source)
 

@@ -26,8 +26,6 @@ import ctypes
 import functools
 import os
 import struct
-import sys
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +47,7 @@ _UNSUPPORTED_BOXES = {b"moof", b"mfra", b"mvex", b"saio", b"iloc", b"sidx", b"ss
 _UNSUPPORTED_TOP_LEVEL = _UNSUPPORTED_BOXES | {b"meta"}
 _MAX_MOOV_BYTES = 64 * 1024 * 1024
 _COPY_CHUNK = 64 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024  # the fallback copy's buffer: memory stays bounded
 ONE_PASS_MEDIA_TYPES = frozenset({"video/mp4", "video/quicktime"})
 
 
@@ -68,8 +67,6 @@ class _Plan:
 @functools.lru_cache(maxsize=1)
 def _lib() -> Any | None:
     """The binding's native library with the embeddable functions typed, or None."""
-    if not native_io.available():
-        return None
     try:
         path = Path(c2pa.__file__).parent / "libs" / "libc2pa_c.so"
         lib = ctypes.CDLL(str(path))  # same library, our own function prototypes
@@ -192,43 +189,40 @@ def _plan(source: Path, media_type: str) -> _Plan:
 
 # Writing --------------------------------------------------------------------------------
 def _copy_range(src_fd: int, dst_fd: int, start: int, count: int) -> None:
-    """Copy ``count`` bytes from ``start`` to the destination's current end, in the kernel."""
-    while count > 0:
-        try:
-            done = os.copy_file_range(src_fd, dst_fd, min(count, _COPY_CHUNK), start)
-        except OSError:  # another file system or an old kernel: plain reads and writes
-            done = _copy_by_reads(src_fd, dst_fd, start, min(count, _COPY_CHUNK))
-        if done <= 0:
-            raise OSError("the source ended before its planned length")
-        start += done
-        count -= done
+    """Append ``count`` bytes of the source from ``start`` to the destination, in the kernel.
 
-
-def _copy_by_reads(src_fd: int, dst_fd: int, start: int, count: int) -> int:
-    data = os.pread(src_fd, count, start)
-    os.write(dst_fd, data)
-    return len(data)
+    Falls back to bounded reads and writes where ``copy_file_range`` is refused (another
+    file system pair, an old kernel).
+    """
+    end = start + count
+    try:
+        while start < end:
+            done = os.copy_file_range(src_fd, dst_fd, min(end - start, _COPY_CHUNK), start)
+            if done <= 0:
+                raise OSError("the source ended before its planned length")
+            start += done
+    except OSError:
+        if start >= end:
+            raise
+        while start < end:
+            data = os.pread(src_fd, min(end - start, _READ_CHUNK), start)
+            if not data:
+                raise OSError("the source ended before its planned length") from None
+            os.write(dst_fd, data)
+            start += len(data)
 
 
 def _shifted_moov(src_fd: int, plan: _Plan, shift: int) -> bytes:
-    """The moov box with every chunk offset moved by ``shift`` bytes (big-endian tables)."""
+    """The moov box with every chunk offset moved by ``shift`` bytes."""
     moov_offset, moov_size = plan.moov
     box = bytearray(os.pread(src_fd, moov_size, moov_offset))
     for table_offset, entries, wide in plan.offset_tables:
+        layout = f">{entries}{'Q' if wide else 'I'}"
         start = table_offset - moov_offset
-        width = 8 if wide else 4
-        values = array("Q" if wide else "I")
-        if values.itemsize != width:
-            raise EmbedUnsupportedError("unexpected integer width on this platform")
-        values.frombytes(bytes(box[start : start + entries * width]))
-        if sys.byteorder == "little":
-            values.byteswap()
-        if values and max(values) + shift >= 1 << (8 * width):
+        shifted = [value + shift for value in struct.unpack_from(layout, box, start)]
+        if shifted and max(shifted) >= 1 << (64 if wide else 32):
             raise EmbedUnsupportedError("32-bit chunk offsets would overflow")
-        shifted = array(values.typecode, (value + shift for value in values))
-        if sys.byteorder == "little":
-            shifted.byteswap()
-        box[start : start + entries * width] = shifted.tobytes()
+        struct.pack_into(layout, box, start, *shifted)
     return bytes(box)
 
 
@@ -262,7 +256,7 @@ def seal_embedded(builder: c2pa.Builder, media_type: str, source: Path, dest: Pa
     """
     lib = _lib()
     handle = getattr(builder, "_handle", None)
-    if lib is None or not handle:
+    if lib is None or not handle or not native_io.available():
         raise EmbedUnsupportedError("this c2pa binding does not expose embeddable signing")
     plan = _plan(source, media_type)  # before c2pa sees anything: refusals cost nothing
     fmt = media_type.encode()

@@ -21,7 +21,6 @@ from capture.errors import (
     IntakeFlaggedError,
     SerialMismatchError,
     SessionClosedError,
-    TokenError,
 )
 from capture.intake import screen_upload
 from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
@@ -273,27 +272,12 @@ class CaptureService:
         Raises:
             TokenError: malformed, forged, expired, or ``token_revoked``.
         """
-        certificates = (
-            *self.sealer.signer.certificate_chain[:1],
-            *self.retired_service_certificates,
+        return verify_label_token(
+            token,
+            (*self.sealer.signer.certificate_chain[:1], *self.retired_service_certificates),
+            now=now,
+            revoked_serials=self.revoked_service_serials(),
         )
-        revoked = self.revoked_service_serials()
-        usable = tuple(c for c in certificates if str(c.serial_number) not in revoked)
-        try:
-            return verify_label_token(token, usable, now=now)
-        except TokenError as refusal:
-            withdrawn = tuple(c for c in certificates if c not in usable)
-            if refusal.code != "token_forged" or not withdrawn:
-                raise
-            try:
-                verify_label_token(token, withdrawn, now=now)
-            except TokenError:
-                raise refusal from None
-            raise TokenError(
-                "this label was signed with a revoked OrderSeal key: ask the seller for a new "
-                "label",
-                code="token_revoked",
-            ) from None
 
     def open_receipt_session(self, buyer_id: str, token: str, *, now: datetime) -> CaptureSession:
         """The buyer scanned the parcel label: open a short session for that order only.

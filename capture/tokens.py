@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,12 +97,21 @@ def issue_label_token(
 
 
 def verify_label_token(
-    token: str, certificates: tuple[x509.Certificate, ...], *, now: datetime
+    token: str,
+    certificates: tuple[x509.Certificate, ...],
+    *,
+    now: datetime,
+    revoked_serials: Container[str] = (),
 ) -> LabelToken:
     """Verify a label token against any of our service certificates (current or rotated).
 
+    ``revoked_serials`` are decimal serials of revoked sealing certificates: a label they
+    signed is refused whenever it was printed (a compromised key could print labels for any
+    order, and the token carries no trusted time).
+
     Raises:
-        TokenError: malformed (``token_malformed``), forged (``token_forged``) or expired.
+        TokenError: malformed (``token_malformed``), forged (``token_forged``), expired, or
+            signed by a revoked key (``token_revoked``).
     """
     signing_input, payload, signature = _split(token, LABEL_PREFIX)
     if len(signature) != 64:
@@ -120,7 +130,14 @@ def verify_label_token(
         order_id, session_id = payload.get("o"), payload.get("s")
         if not isinstance(order_id, str) or not isinstance(session_id, str):
             raise TokenError("expected order and session in the token", code="token_malformed")
-        return LabelToken(order_id, session_id, _expiry(payload, now))
+        label = LabelToken(order_id, session_id, _expiry(payload, now))
+        if str(certificate.serial_number) in revoked_serials:
+            raise TokenError(
+                "this label was signed with a revoked OrderSeal key: ask the seller for a new "
+                "label",
+                code="token_revoked",
+            )
+        return label
     raise TokenError("this is not an official OrderSeal label", code="token_forged")
 
 

@@ -50,10 +50,19 @@ def make_mp4(
     size: tuple[int, int] = (320, 240),
     fps: int = 15,
     caption: str = "",
+    container_format: str = "mp4",
+    muxer_options: dict[str, str] | None = None,
 ) -> Path:
-    """Write a short H.264 MP4 with moving content."""
+    """Write a short H.264 movie with moving content.
+
+    ``container_format`` ``"mov"`` writes a QuickTime movie; ``muxer_options`` go to FFmpeg's
+    muxer (``{"movflags": "faststart"}`` puts ``moov`` first, ``frag_keyframe+empty_moov``
+    writes a fragmented MP4).
+    """
     base = _scene(seed, size, caption)
-    with av.open(str(path), mode="w", format="mp4") as container:
+    with av.open(
+        str(path), mode="w", format=container_format, options=muxer_options or {}
+    ) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"

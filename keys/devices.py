@@ -197,17 +197,7 @@ def renew_device(
     # The old certificate stays valid by its dates; listing it as superseded means a verifier
     # using our CRL accepts only the current one (and a later revocation of the device, which
     # names the current serial, cannot leave the old one looking good).
-    keys.revocations.add(
-        Revocation(
-            serial_hex=format(current.serial_number, "x"),
-            issuer_key_id=issuer_key_id(current),
-            kind="device",
-            subject=device_id,
-            revoked_at=now,
-            reason="superseded",
-        )
-    )
-    keys.publish_crl("device-ca", now=now)
+    _list_on_device_crl(keys, current, device_id, at=now, reason="superseded", now=now)
     return IssuedDevice(
         device_id, device.kind, device.owner_id, certificate, device_ca.chain_to_root
     )
@@ -232,13 +222,26 @@ def revoke_device(
     _, certificate = _current(ledger, device_id)
     device = ledger.revoke_device(device_id, at=at or now, reason=reason)
     revoked_at = device.revoked_at if device and device.revoked_at else at or now
+    return _list_on_device_crl(keys, certificate, device_id, at=revoked_at, reason=reason, now=now)
+
+
+def _list_on_device_crl(
+    keys: KeyStore,
+    certificate: x509.Certificate,
+    device_id: str,
+    *,
+    at: datetime,
+    reason: str,
+    now: datetime,
+) -> Revocation:
+    """Record a device certificate in the revocation file and republish the device CRL."""
     entry = keys.revocations.add(
         Revocation(
             serial_hex=format(certificate.serial_number, "x"),
             issuer_key_id=issuer_key_id(certificate),
             kind="device",
             subject=device_id,
-            revoked_at=revoked_at,
+            revoked_at=at,
             reason=reason,
         )
     )

@@ -41,6 +41,26 @@ def _enrol_by_cli(settings: Settings, tmp_path: Path, kind: str = "station") -> 
     )
 
 
+def _enrol_briefly(services: Services, device: DeviceKey, *, seconds: int) -> datetime:
+    """Enrol a station whose certificate lasts ``seconds``; returns when it expires."""
+    issued = enrol_device(
+        services.keys,
+        services.ledger,
+        csr_pem=device.csr_pem().encode(),
+        device_id=device.device_id,
+        kind="station",
+        owner_id=None,
+        now=datetime.now(UTC),
+        validity=timedelta(seconds=seconds),
+    )
+    return issued.certificate.not_valid_after_utc
+
+
+def _wait_past(moment: datetime) -> None:
+    # Certificate times have whole-second precision: a second more is safely past.
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 1.1)
+
+
 def _renewal(
     device: DeviceKey, signing_key: DeviceKey | None = None, **changes: Any
 ) -> dict[str, Any]:
@@ -154,19 +174,8 @@ def test_unknown_expired_and_revoked_devices_cannot_open_sessions(
     assert refused(DeviceKey.generate("station-unknown")) == (401, "device_unknown")
 
     short = DeviceKey.generate(f"station-short-{time.monotonic_ns() % 10**9}")
-    issued = enrol_device(
-        services.keys,
-        services.ledger,
-        csr_pem=short.csr_pem().encode(),
-        device_id=short.device_id,
-        kind="station",
-        owner_id=None,
-        now=datetime.now(UTC),
-        validity=timedelta(seconds=1),
-    )
-    time.sleep(
-        max(0.0, (issued.certificate.not_valid_after_utc - datetime.now(UTC)).total_seconds()) + 1.1
-    )
+    expires = _enrol_briefly(services, short, seconds=1)
+    _wait_past(expires)
     assert refused(short) == (403, "device_certificate_invalid")
     csr = tmp_path / "late.csr"
     csr.write_text(short.csr_pem())
@@ -185,21 +194,10 @@ def test_a_device_that_worked_is_refused_once_its_certificate_expires(
     """The verified-certificate cache never outlives the certificate's validity."""
     order_id = flows.register_order(flows.actors(live_api, credentials))
     device = DeviceKey.generate(f"station-brief-{time.monotonic_ns() % 10**9}")
-    issued = enrol_device(
-        services.keys,
-        services.ledger,
-        csr_pem=device.csr_pem().encode(),
-        device_id=device.device_id,
-        kind="station",
-        owner_id=None,
-        now=datetime.now(UTC),
-        validity=timedelta(seconds=4),
-    )
+    expires = _enrol_briefly(services, device, seconds=4)
     station = StationClient(live_api, device)
     assert station.open_session(order_id)["order_id"] == order_id
-    time.sleep(
-        max(0.0, (issued.certificate.not_valid_after_utc - datetime.now(UTC)).total_seconds()) + 1.1
-    )
+    _wait_past(expires)
     with pytest.raises(APIError) as caught:
         station.open_session(order_id)
     assert (caught.value.status, caught.value.code) == (403, "device_certificate_invalid")

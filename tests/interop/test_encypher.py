@@ -4,13 +4,10 @@ with our root as the only anchor, and a tampered copy of each is rejected by it.
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import httpx
 import pytest
-from PIL import Image
 
 from infra.samples import make_jpeg, make_mp4, make_png
 from infra.services import Services
@@ -18,22 +15,6 @@ from tests.support import flows
 from tests.support.interop import validate_with_encypher
 
 os.environ.setdefault("ENCYPHER_C2PA_TELEMETRY", "off")
-
-
-def _make_mov(path: Path) -> Path:
-    with av.open(str(path), mode="w", format="mov") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height = 160, 120
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, 10)
-        for index in range(5):
-            frame = av.VideoFrame.from_image(Image.new("RGB", (160, 120), (index * 40, 90, 30)))  # type: ignore[no-untyped-call]
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +30,9 @@ def sealed(
         "shipment.jpg": make_jpeg(work / "s.jpg", seed=1, size=(320, 240)),
         "shipment.png": make_png(work / "s.png", seed=2, size=(200, 150)),
         "shipment.mp4": make_mp4(work / "s.mp4", seed=3, seconds=0.5, size=(160, 120)),
-        "shipment.mov": _make_mov(work / "s.mov"),
+        "shipment.mov": make_mp4(
+            work / "s.mov", seed=4, seconds=0.5, size=(160, 120), container_format="mov"
+        ),
     }
     out: dict[str, Path] = {}
     agent = {"Authorization": f"Bearer {credentials['agent']}"}

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from uvicorn.server import ServerState
 
-from infra.memory import reuse_large_buffers
 from infra.server import NoDelayHTTPProtocol
+
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _nodelay_of_accepted_connection(protocol_class: type[asyncio.Protocol]) -> int:
@@ -69,4 +73,9 @@ def test_uvicorns_own_protocol_leaves_nagle_on_for_rebuilt_sockets() -> None:
 
 
 def test_glibc_agrees_to_keep_large_buffers() -> None:
-    assert reuse_large_buffers() is True
+    # In a child process: the setting changes malloc for the rest of the process it runs in.
+    probe = "from infra.memory import reuse_large_buffers; print(reuse_large_buffers())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=_ROOT
+    )
+    assert result.stdout.strip() == "True"

@@ -8,8 +8,8 @@ must still be sealed, by ``Builder.sign``.
 from __future__ import annotations
 
 import io
+import os
 import struct
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -67,22 +67,17 @@ def _packets(path: Path) -> list[bytes]:
         return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
 
 
-def _mp4(path: Path, *, fmt: str = "mp4", options: dict[str, str] | None = None) -> Path:
-    """A short H.264 clip in ``fmt`` with muxer ``options`` (faststart, fragments)."""
-    with av.open(str(path), mode="w", format=fmt, options=options or {}) as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.time_base = Fraction(1, 10)
-        for index in range(12):
-            frame = av.VideoFrame(64, 48, "yuv420p")
-            for plane in frame.planes:
-                plane.update(bytes([(index * 20) % 256]) * plane.buffer_size)
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+def _movie(path: Path, *, fmt: str = "mp4", options: dict[str, str] | None = None) -> Path:
+    """A short clip in ``fmt`` with muxer ``options`` (faststart, fragments)."""
+    return make_mp4(
+        path,
+        seed=11,
+        seconds=1.0,
+        size=(160, 120),
+        fps=12,
+        container_format=fmt,
+        muxer_options=options,
+    )
 
 
 def test_embeddable_signing_is_available_with_the_pinned_binding() -> None:
@@ -106,7 +101,7 @@ def test_movies_are_sealed_in_one_pass_with_their_samples_intact(
     options: dict[str, str],
 ) -> None:
     media_type = "video/quicktime" if fmt == "mov" else "video/mp4"
-    source = _mp4(tmp_path / name, fmt=fmt, options=options)
+    source = _movie(tmp_path / name, fmt=fmt, options=options)
     sealed = seal_file(keys, source, media_type)
     assert embedded_calls == [media_type]
     _trusted(keys, sealed)
@@ -153,7 +148,7 @@ def test_layouts_it_does_not_rewrite_go_to_builder_sign(
     name: str,
     options: dict[str, str],
 ) -> None:
-    source = _mp4(tmp_path / name, options=options)
+    source = _movie(tmp_path / name, options=options)
     with pytest.raises(embed.EmbedUnsupportedError):
         embed._plan(source, "video/mp4")
     sealed = seal_file(keys, source, "video/mp4")
@@ -217,3 +212,17 @@ def test_malformed_movies_are_refused_before_anything_is_written(
     path.write_bytes(data)
     with pytest.raises(embed.EmbedUnsupportedError):
         embed._plan(path, "video/mp4")
+
+
+def test_without_copy_file_range_the_copy_falls_back_to_bounded_reads(
+    keys: KeyStore, tmp_path: Path, embedded_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> int:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    source = _movie(tmp_path / "fallback.mp4")
+    sealed = seal_file(keys, source, "video/mp4")
+    assert embedded_calls == ["video/mp4"]
+    _trusted(keys, sealed)
+    assert _packets(sealed) == _packets(source)

@@ -94,6 +94,10 @@ class CaptureSession(Base):
     opened_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # Set on a closed shipment session when the platform reopens its order for packing: the
+    # order counts as packed while a closed session is not released (who and when kept).
+    released_at: Mapped[datetime | None] = mapped_column(default=None)
+    released_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Evidence(Base):

@@ -434,3 +434,34 @@ class Ledger:
                     select(Verdict).where(Verdict.dispute_id == dispute_id).order_by(Verdict.id)
                 )
             )
+
+    # Packing state -----------------------------------------------------------
+    def packed_shipment_session(self, order_id: str) -> CaptureSession | None:
+        """The order's closed shipment session not released by a reopen, latest first."""
+        with self._sessions() as session:
+            return session.scalars(
+                select(CaptureSession)
+                .where(
+                    CaptureSession.order_id == order_id,
+                    CaptureSession.stage == "shipment",
+                    CaptureSession.closed_at.is_not(None),
+                    CaptureSession.released_at.is_(None),
+                )
+                .order_by(CaptureSession.closed_at.desc())
+            ).first()
+
+    def release_shipment_sessions(self, order_id: str, *, by: str, at: datetime) -> list[str]:
+        """Mark the order's closed, unreleased shipment sessions released; returns their ids."""
+        with self._sessions.begin() as session:
+            rows = session.scalars(
+                select(CaptureSession).where(
+                    CaptureSession.order_id == order_id,
+                    CaptureSession.stage == "shipment",
+                    CaptureSession.closed_at.is_not(None),
+                    CaptureSession.released_at.is_(None),
+                )
+            ).all()
+            for row in rows:
+                row.released_at = at
+                row.released_by = by[:64]
+            return sorted(row.session_id for row in rows)

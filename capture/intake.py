@@ -103,6 +103,7 @@ def screen_upload(
     session_opened_at: datetime,
     now: datetime,
     trust: TrustSettings,
+    sealing_fingerprints: frozenset[str] = frozenset(),
 ) -> tuple[IntakeFinding, ...]:
     """Screen one receipt upload before it is sealed.
 
@@ -111,24 +112,28 @@ def screen_upload(
         media_type: the sniffed media type.
         session_opened_at: when the receipt session opened.
         now: the service clock at intake.
-        trust: our trust anchors; a manifest that reads ``Trusted`` under them is our own seal.
+        trust: our trust anchors.
+        sealing_fingerprints: SHA-256 of our sealing certificates' DER: a ``Trusted`` manifest
+            signed by one of them is our own seal; any other signer is a foreign manifest.
 
     Returns:
         Every finding, in a stable order; empty when nothing contradicts a live capture.
     """
-    findings = list(_c2pa_findings(path, media_type, trust))
+    findings = list(_c2pa_findings(path, media_type, trust, sealing_fingerprints))
     findings.extend(metadata_findings(path, media_type=media_type, window=(session_opened_at, now)))
     return tuple(findings)
 
 
-def _c2pa_findings(path: Path, media_type: str, trust: TrustSettings) -> Iterator[IntakeFinding]:
+def _c2pa_findings(
+    path: Path, media_type: str, trust: TrustSettings, sealing_fingerprints: frozenset[str]
+) -> Iterator[IntakeFinding]:
     try:
         report: ReaderReport = read_evidence(path, trust=trust, media_type=media_type)
     except (NoManifestError, UnsupportedMediaError, CorruptMediaError):
         # No manifest is the normal case; unreadable containers are refused by the sealer.
         return
     manifest = report.active_manifest
-    if report.state == "Trusted":
+    if report.state == "Trusted" and manifest.signer_fingerprint in sealing_fingerprints:
         yield IntakeFinding(
             "already_sealed",
             f"the file already carries an OrderSeal seal ({manifest.label}): not a new capture",

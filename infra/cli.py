@@ -17,6 +17,7 @@ from rich.table import Table
 from infra.bootstrap import initialize_home, load_credentials
 from infra.errors import OrderSealError
 from infra.settings import Settings
+from verifier.reasons import ReasonCode
 
 __all__ = ["app", "main"]
 
@@ -127,6 +128,37 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Verify one file: exit 0 allow, 1 block, 2 review, 3 usage or input error."""
+    try:
+        _verify(file, order, buyer, as_json=as_json)
+    except OrderSealError as exc:
+        if not as_json:
+            raise
+        # Machines read --json: an input error is an answer too, with a reason code.
+        reason = _INPUT_ERROR_REASONS.get(exc.code, ReasonCode.NO_EVIDENCE)
+        print(
+            json.dumps(
+                {
+                    "decision": "input_error",
+                    "error": {"code": exc.code, "message": exc.message},
+                    "reasons": [{"code": reason.value, "message": exc.message}],
+                    "evidence": [],
+                },
+                indent=2,
+            )
+        )
+        raise typer.Exit(EXIT_INPUT_ERROR) from exc
+
+
+#: Input errors of ``orderseal verify`` as reason codes (docs/reason-codes.md).
+_INPUT_ERROR_REASONS = {
+    "empty_file": ReasonCode.UNSUPPORTED_MEDIA,
+    "payload_too_large": ReasonCode.UNSUPPORTED_MEDIA,
+    "file_not_found": ReasonCode.NO_EVIDENCE,
+    "invalid_request": ReasonCode.NO_EVIDENCE,
+}
+
+
+def _verify(file: Path, order: str, buyer: str | None, *, as_json: bool) -> None:
     from infra.media import receive_chunks
     from infra.services import build_services
     from verifier.service import AttachedFile

@@ -103,6 +103,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         trust=TrustSettings(anchors_pem=trust.pem),
         audit_signer=sealer.signer,
         revoked_service_certificates=keys.revocations.service_serials,
+        sealing_certificates=keys.service_certificates,
         policy=load_policy(settings.policy_file) if settings.policy_file else default_policy(),
     )
     return Services(

@@ -14,9 +14,7 @@ from rich.table import Table
 
 from infra.settings import Settings
 from verifier.models import Verdict
-from verifier.policy import Policy
 from verifier.policy_file import load_policy
-from verifier.service import VerifierService
 
 __all__ = ["audit_app", "policy_app"]
 
@@ -52,7 +50,7 @@ def backtest(
     candidate = load_policy(file)
     services = build_services(Settings())
     current = services.verifier
-    trial = _with_policy(current, candidate)
+    trial = current.with_policy(candidate)
     start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     disputes = services.ledger.disputes_since(start)
     changes: Counter[tuple[str, str]] = Counter()
@@ -75,16 +73,6 @@ def backtest(
         console.print(f"  {before} -> {after}: {count}")
     if changes:
         console.print(table)
-
-
-def _with_policy(service: VerifierService, policy: Policy) -> VerifierService:
-    return VerifierService(
-        ledger=service.ledger,
-        store=service.store,
-        trust=service.trust,
-        policy=policy,
-        audit_signer=None,
-    )
 
 
 def _effective(verdict: Verdict) -> str:

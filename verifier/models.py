@@ -88,13 +88,27 @@ class EvidenceFacts:
     read_error: ReasonCode | None = None
     read_error_detail: str = ""
     assertion: CaptureAssertion | None = None
+    #: The ledger row whose sealed bytes are exactly this file (found by its SHA-256).
     ledger_record: LedgerEvidence | None = None
+    #: The ledger row the active manifest's id names, when its sealed bytes differ.
+    altered_record: LedgerEvidence | None = None
     shipment_records: Mapping[str, LedgerEvidence] = field(default_factory=dict)
     other_disputes: tuple[str, ...] = ()
     similar_disputes: tuple[str, ...] = ()
+    #: Order id of each dispute in ``other_disputes`` and ``similar_disputes``.
+    dispute_orders: Mapping[str, str] = field(default_factory=dict)
+    #: SHA-256 (hex, of the DER) of every OrderSeal sealing certificate, current and retired.
+    sealing_fingerprints: frozenset[str] = frozenset()
     revoked_devices: Mapping[str, datetime] = field(default_factory=dict)
     #: Revoked sealing certificates: decimal serial (c2pa's ``cert_serial_number``) -> time.
     revoked_service_certificates: Mapping[str, datetime] = field(default_factory=dict)
+
+    @property
+    def sealed_by_orderseal(self) -> bool:
+        """The active manifest is signed by one of our sealing certificates (by its DER)."""
+        if self.report is None:
+            return False
+        return self.report.active_manifest.signer_fingerprint in self.sealing_fingerprints
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ DEFAULT_POLICY = Policy(
             ReasonCode.EVIDENCE_REUSED,
             ReasonCode.EDITED_AFTER_CAPTURE,
             ReasonCode.SERIAL_MISMATCH,
+            ReasonCode.NOT_AS_SEALED,
         }
     ),
     review=frozenset(

@@ -18,15 +18,24 @@ from infra.auth import PublicCaller
 from infra.offload import run_heavy
 from infra.services import Services
 from infra.uploads import receive_body
+from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
+from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
-from verifier.models import DisputeContext, EvidenceFacts
-from verifier.reader import ReaderError, read_evidence
-from verifier.reasons import ReasonCode
+from verifier.models import DisputeContext
+from verifier.service import AttachedFile
 
 __all__ = ["PublicVerifyOut", "router"]
 
 router = APIRouter()
+#: The checks that need no order or claimant: what anyone may learn about a file.
+_PUBLIC_CHECKS = (
+    check_integrity,
+    check_identity,
+    check_ai_declared,
+    check_edited_after_capture,
+    check_chain,
+)
 _PAGE = Path(__file__).parent / "templates" / "verify.html"
 
 
@@ -60,12 +69,15 @@ def _stages(manifests: Any) -> list[StageOut]:
 
 
 def examine(path: Path, services: Services, filename: str, sha256: str) -> PublicVerifyOut:
-    """Read the file under our trust and keep only what anyone may know."""
+    """Judge the file by the dispute rules that need no order, and keep what anyone may know.
+
+    The facts come from the same ``gather`` as dispute verdicts and ``orderseal verify``:
+    the sealing authority, identity by content and the ledger row all count here too.
+    """
     ctx = DisputeContext(order_id="", buyer_id=None, order=None, now=datetime.now(UTC))
-    try:
-        report = read_evidence(path, trust=services.verifier.trust)
-    except ReaderError as exc:
-        facts = EvidenceFacts(filename, sha256, None, None, ReasonCode(exc.code), exc.message)
+    facts = services.verifier.gather(AttachedFile(path, filename, sha256), dispute_id=None)
+    report = facts.report
+    if report is None:
         findings = [r for r in check_integrity(facts, ctx) if not r.passed]
         return PublicVerifyOut(
             carries_orderseal_chain=False,
@@ -74,26 +86,28 @@ def examine(path: Path, services: Services, filename: str, sha256: str) -> Publi
             findings=[{"code": r.code.value, "message": r.detail} for r in findings],
             summary="This file carries no readable Content Credentials.",
         )
-    facts = EvidenceFacts(filename, sha256, None, report)
-    results = [
-        *check_integrity(facts, ctx),
-        *check_ai_declared(facts, ctx),
-        *check_edited_after_capture(facts, ctx),
-    ]
-    failed = [r for r in results if not r.passed]
-    ours = ASSERTION_LABEL in report.active_manifest.assertions
-    intact = not failed and not report.ingredient_failure_codes and report.state == "Trusted"
-    stages = _stages(report.manifests) if ours else []
-    if ours and intact:
+    results = [check(facts, ctx) for check in _PUBLIC_CHECKS]
+    failed = [r for found in results for r in found if not r.passed]
+    ours = facts.sealed_by_orderseal and facts.assertion is not None
+    claims_ours = ASSERTION_LABEL in report.active_manifest.assertions
+    intact = (
+        ours
+        and not failed
+        and not report.ingredient_failure_codes
+        and report.state == "Trusted"
+        and facts.ledger_record is not None
+    )
+    stages = _stages(report.manifests) if intact else []
+    if intact:
         summary = (
             "Intact OrderSeal evidence: sealed by the OrderSeal capture service, unchanged since."
         )
-    elif ours:
+    elif claims_ours or facts.sealed_by_orderseal:
         summary = "This file claims an OrderSeal seal, but it does not verify: do not rely on it."
     else:
         summary = "This file is not OrderSeal evidence."
     return PublicVerifyOut(
-        carries_orderseal_chain=ours and intact,
+        carries_orderseal_chain=intact,
         intact=intact,
         stages=stages,
         findings=[{"code": r.code.value, "message": r.detail} for r in failed],

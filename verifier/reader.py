@@ -43,6 +43,8 @@ Errors
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -56,6 +58,7 @@ import c2pa
 from cryptography import x509
 
 from infra.errors import OrderSealError
+from verifier.jumbf import signer_chains
 
 __all__ = [
     "SUPPORTED_MEDIA_TYPES",
@@ -237,6 +240,13 @@ class ManifestFacts:
     action_names: tuple[str, ...]
     assertions: Mapping[str, Any]
     ingredients: tuple[IngredientFacts, ...]
+    #: The claim signer's certificate chain as DER, leaf first (from the COSE ``x5chain``).
+    signer_chain: tuple[bytes, ...] = ()
+
+    @property
+    def signer_fingerprint(self) -> str | None:
+        """SHA-256 (hex) of the signing certificate's DER, or None when it is unknown."""
+        return hashlib.sha256(self.signer_chain[0]).hexdigest() if self.signer_chain else None
 
 
 @dataclass(frozen=True)
@@ -397,8 +407,8 @@ def read_evidence(
     context = build_reader_context(trust)
     with path.open("rb") as stream:
         fmt = _resolve_media_type(stream, media_type)
-        store = _read_store(stream, fmt, context)
-    return _to_report(store)
+        store, chains = _read_store(stream, fmt, context)
+    return _to_report(store, chains)
 
 
 def _resolve_media_type(stream: BinaryIO, media_type: str | None) -> str:
@@ -422,12 +432,20 @@ def _resolve_media_type(stream: BinaryIO, media_type: str | None) -> str:
     return detected
 
 
-def _read_store(stream: BinaryIO, fmt: str, context: c2pa.Context) -> dict[str, Any]:
+def _read_store(
+    stream: BinaryIO, fmt: str, context: c2pa.Context
+) -> tuple[dict[str, Any], dict[str, tuple[bytes, ...]]]:
     try:
         with c2pa.Reader(fmt, stream, None, context) as reader:
             text = reader.json()
+            store = _parse_report(text)
+            chains = _signer_chains(reader, store.get("active_manifest"))
     except c2pa.C2paError as exc:
         raise _map_c2pa_error(exc) from exc
+    return store, chains
+
+
+def _parse_report(text: str) -> dict[str, Any]:
     try:
         store = json.loads(text)
     except (TypeError, ValueError) as exc:
@@ -435,6 +453,23 @@ def _read_store(stream: BinaryIO, fmt: str, context: c2pa.Context) -> dict[str, 
     if not isinstance(store, dict):
         raise CorruptMediaError("expected a JSON object manifest report from c2pa")
     return cast(dict[str, Any], store)
+
+
+def _signer_chains(reader: c2pa.Reader, active: Any) -> dict[str, tuple[bytes, ...]]:
+    """Every manifest's signing chain, from the manifest store c2pa itself validated.
+
+    c2pa hands back the whole JUMBF store for a ``self#jumbf`` URI inside it (pinned by
+    ``tests/unit/verifier/test_reader.py``); a store it cannot hand back gives no chains,
+    so no signer can be recognised as ours (fail closed).
+    """
+    if not isinstance(active, str) or not active:
+        return {}
+    buffer = io.BytesIO()
+    try:
+        reader.resource_to_stream(f"self#jumbf=/c2pa/{active}/c2pa.signature", buffer)
+    except c2pa.C2paError:
+        return {}
+    return signer_chains(buffer.getvalue())
 
 
 def _map_c2pa_error(exc: c2pa.C2paError) -> ReaderError:
@@ -456,7 +491,9 @@ def _map_c2pa_error(exc: c2pa.C2paError) -> ReaderError:
     )
 
 
-def _to_report(store: Mapping[str, Any]) -> ReaderReport:
+def _to_report(
+    store: Mapping[str, Any], chains: Mapping[str, tuple[bytes, ...]] | None = None
+) -> ReaderReport:
     raw_manifests = store.get("manifests")
     active_label = store.get("active_manifest")
     if not isinstance(raw_manifests, dict) or not raw_manifests or not active_label:
@@ -475,7 +512,9 @@ def _to_report(store: Mapping[str, Any]) -> ReaderReport:
     deltas = _deltas_by_uri(results.get("ingredientDeltas"))
 
     manifests = {
-        str(label): _manifest_facts(str(label), _as_dict(raw), deltas)
+        str(label): _manifest_facts(
+            str(label), _as_dict(raw), deltas, (chains or {}).get(str(label), ())
+        )
         for label, raw in raw_manifests.items()
     }
     active = manifests.get(str(active_label))
@@ -501,7 +540,10 @@ def _to_report(store: Mapping[str, Any]) -> ReaderReport:
 
 
 def _manifest_facts(
-    label: str, raw: Mapping[str, Any], deltas: Mapping[str, tuple[str, ...]]
+    label: str,
+    raw: Mapping[str, Any],
+    deltas: Mapping[str, tuple[str, ...]],
+    signer_chain: tuple[bytes, ...] = (),
 ) -> ManifestFacts:
     signature = _as_dict(raw.get("signature_info"))
     assertions = _assertions(raw.get("assertions"))
@@ -531,6 +573,7 @@ def _manifest_facts(
         ),
         assertions=MappingProxyType(assertions),
         ingredients=ingredients,
+        signer_chain=signer_chain,
     )
 
 

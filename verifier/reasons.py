@@ -33,3 +33,4 @@ class ReasonCode(StrEnum):
     CHECK_CRASHED = "check_crashed"
     NO_EVIDENCE = "no_evidence"
     SERIAL_MISMATCH = "serial_mismatch"
+    NOT_AS_SEALED = "not_as_sealed"

@@ -5,15 +5,18 @@ This is the I/O edge of the verifier; the checks themselves stay pure.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
 from capture.manifest import ASSERTION_LABEL, CaptureAssertion
@@ -61,6 +64,7 @@ class VerifierService:
         policy: Policy = DEFAULT_POLICY,
         audit_signer: Signer | None = None,
         revoked_service_certificates: Callable[[], Mapping[str, datetime]] | None = None,
+        sealing_certificates: Callable[[], Iterable[x509.Certificate]] | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -69,6 +73,31 @@ class VerifierService:
         self.audit_signer = audit_signer
         # Decimal serial (as c2pa reports it) -> revocation time; read on every check.
         self.revoked_service_certificates = revoked_service_certificates or dict
+        # Every sealing certificate we ever used (key folder: current and retired); read on
+        # every check so a rotation by another process counts at once. None trusts nothing.
+        self.sealing_certificates = sealing_certificates or tuple
+
+    def sealing_fingerprints(self) -> frozenset[str]:
+        """SHA-256 of the DER of each OrderSeal sealing certificate, current and retired."""
+        return frozenset(
+            hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+            for cert in self.sealing_certificates()
+        )
+
+    def with_policy(self, policy: Policy) -> VerifierService:
+        """The same verifier (ledger, store, trust, sealing keys, revocations) under ``policy``.
+
+        Used by the backtest, so the candidate differs from production in the policy only.
+        """
+        return VerifierService(
+            ledger=self.ledger,
+            store=self.store,
+            trust=self.trust,
+            policy=policy,
+            audit_signer=None,
+            revoked_service_certificates=self.revoked_service_certificates,
+            sealing_certificates=self.sealing_certificates,
+        )
 
     # Facts -------------------------------------------------------------------
     def _context(
@@ -131,9 +160,11 @@ class VerifierService:
     def gather(self, file: AttachedFile, *, dispute_id: str | None) -> EvidenceFacts:
         """Read one file and look up everything the checks need about it."""
         media_type = sniff_media_type(file.path)
+        similar = self._similar_disputes(file, media_type, dispute_id)
         try:
             report: ReaderReport = read_evidence(file.path, trust=self.trust)
         except ReaderError as exc:
+            other = tuple(self.ledger.other_disputes_with(dispute_id or "", file.sha256, None))
             return EvidenceFacts(
                 filename=file.filename,
                 content_sha256=file.sha256,
@@ -141,31 +172,36 @@ class VerifierService:
                 report=None,
                 read_error=ReasonCode(exc.code),
                 read_error_detail=exc.message,
-                other_disputes=tuple(
-                    self.ledger.other_disputes_with(dispute_id or "", file.sha256, None)
-                ),
-                similar_disputes=self._similar_disputes(file, media_type, dispute_id),
+                other_disputes=other,
+                similar_disputes=similar,
+                dispute_orders=self.ledger.dispute_orders((*other, *similar)),
             )
-        similar = self._similar_disputes(file, media_type, dispute_id)
         assertion = _assertion(report)
         active_id = report.active_manifest.label
-        own = self._ledger_facts(list(self.ledger.evidence_by_manifest([active_id]).values()))
+        # Identity by content: the row whose sealed bytes are this file. The manifest id
+        # only finds the row a changed (or forged) copy claims to be.
+        by_content = self.ledger.evidence_by_sealed_sha256(file.sha256)
+        named = self.ledger.evidence_by_manifest([active_id]).get(active_id)
+        altered = named if named is not None and named.sealed_sha256 != file.sha256 else None
+        own = self._ledger_facts([r for r in (by_content, altered) if r is not None])
         links = [link.manifest_id for link in assertion.chain] if assertion else []
         shipped = self._ledger_facts(list(self.ledger.evidence_by_manifest(links).values()))
+        other = tuple(self.ledger.other_disputes_with(dispute_id or "", file.sha256, active_id))
         return EvidenceFacts(
             filename=file.filename,
             content_sha256=file.sha256,
             media_type=media_type,
             report=report,
             assertion=assertion,
-            ledger_record=own.get(active_id),
+            ledger_record=own.get(by_content.manifest_id) if by_content else None,
+            altered_record=own.get(altered.manifest_id) if altered else None,
             shipment_records=shipped,
-            other_disputes=tuple(
-                self.ledger.other_disputes_with(dispute_id or "", file.sha256, active_id)
-            ),
+            other_disputes=other,
             similar_disputes=similar,
+            dispute_orders=self.ledger.dispute_orders((*other, *similar)),
             revoked_devices=self.ledger.revoked_devices(),
             revoked_service_certificates=self.revoked_service_certificates(),
+            sealing_fingerprints=self.sealing_fingerprints(),
         )
 
     def _similar_disputes(

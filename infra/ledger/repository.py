@@ -219,6 +219,13 @@ class Ledger:
             rows = session.scalars(select(Evidence).where(Evidence.manifest_id.in_(ids)))
             return {row.manifest_id: row for row in rows}
 
+    def evidence_by_sealed_sha256(self, sealed_sha256: str) -> Evidence | None:
+        """The evidence whose sealed file has exactly these bytes (the content identity)."""
+        with self._sessions() as session:
+            return session.scalars(
+                select(Evidence).where(Evidence.sealed_sha256 == sealed_sha256)
+            ).first()
+
     def evidence_for_order(self, order_id: str, stage: str | None = None) -> list[Evidence]:
         """An order's evidence, oldest first."""
         query = select(Evidence).where(Evidence.order_id == order_id)
@@ -304,6 +311,17 @@ class Ledger:
                 .distinct()
             )
             return sorted(rows)
+
+    def dispute_orders(self, dispute_ids: Iterable[str]) -> dict[str, str]:
+        """Order id of each named dispute (unknown ids are absent)."""
+        ids = sorted(set(dispute_ids))
+        if not ids:
+            return {}
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Dispute.dispute_id, Dispute.order_id).where(Dispute.dispute_id.in_(ids))
+            )
+            return {dispute_id: order_id for dispute_id, order_id in rows}
 
     def record_verdict(
         self,

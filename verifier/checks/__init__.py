@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
+from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
 from verifier.checks.order import check_buyer, check_order, check_stage
 from verifier.checks.reuse import check_reuse
@@ -21,6 +22,7 @@ Check = Callable[[EvidenceFacts, DisputeContext], list[CheckResult]]
 #: Order matters only for the report; every check always runs.
 ALL_CHECKS: tuple[Check, ...] = (
     check_integrity,
+    check_identity,
     check_ai_declared,
     check_edited_after_capture,
     check_revocation,

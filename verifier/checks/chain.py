@@ -1,4 +1,4 @@
-"""Chain back to the shipment record: ledger rows and the file's own ingredients agree."""
+"""Our assertion, the ledger row it belongs to, and the chain back to the shipment record."""
 
 from __future__ import annotations
 
@@ -10,18 +10,25 @@ __all__ = ["check_chain"]
 
 
 def check_chain(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
-    """Receipt evidence must be in the ledger and chain to this order's shipment evidence."""
+    """Sealed evidence must carry our assertion, match its ledger row and chain to shipment.
+
+    A file without our assertion is judged here only when our sealing key signed it (a
+    third-party C2PA photo is ``untrusted_signer``'s business, not a broken chain).
+    """
     assertion, report = facts.assertion, facts.report
-    if assertion is None or report is None:
+    if report is None or (assertion is None and not facts.sealed_by_orderseal):
         return []
     problems: list[str] = []
     record = facts.ledger_record
-    if record is None:
-        problems.append("the seal is not recorded in the OrderSeal ledger")
-    elif record.manifest_id != report.active_manifest.label:
-        problems.append("the ledger records a different manifest for this file")
-    if assertion.stage == Stage.RECEIPT:
-        problems.extend(_receipt_chain_problems(facts, ctx))
+    if assertion is None:
+        problems.append("the file carries no OrderSeal capture assertion")
+    elif record is None and facts.altered_record is None:
+        # (A changed copy of a recorded seal is the identity check's not_as_sealed.)
+        problems.append("these bytes are not recorded as sealed in the OrderSeal ledger")
+    else:
+        problems.extend(_record_problems(facts))
+    if assertion is not None and assertion.stage == Stage.RECEIPT:
+        problems.extend(_receipt_chain_problems(facts))
     return [
         CheckResult(
             "chain",
@@ -32,7 +39,21 @@ def check_chain(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
     ]
 
 
-def _receipt_chain_problems(facts: EvidenceFacts, ctx: DisputeContext) -> list[str]:
+def _record_problems(facts: EvidenceFacts) -> list[str]:
+    record, assertion = facts.ledger_record, facts.assertion
+    if record is None or assertion is None or facts.report is None:
+        return []
+    problems = []
+    if record.manifest_id != facts.report.active_manifest.label:
+        problems.append("the ledger records a different manifest for this file")
+    if record.order_id != assertion.order_id or record.stage != assertion.stage.value:
+        problems.append("the capture assertion disagrees with the ledger's order or stage")
+    if record.original_sha256 != assertion.content_sha256:
+        problems.append("the capture assertion names other content than the ledger")
+    return problems
+
+
+def _receipt_chain_problems(facts: EvidenceFacts) -> list[str]:
     if facts.assertion is None or facts.report is None:
         return ["the file carries no OrderSeal capture assertion"]
     links = facts.assertion.chain
@@ -62,6 +83,11 @@ def _receipt_chain_problems(facts: EvidenceFacts, ctx: DisputeContext) -> list[s
             problems.append(
                 f"ingredient {link.evidence_id} fails validation: "
                 + ", ".join(ingredient.validation_failures)
+            )
+        manifest = facts.report.manifests.get(link.manifest_id)
+        if manifest is None or manifest.signer_fingerprint not in facts.sealing_fingerprints:
+            problems.append(
+                f"shipment manifest {link.evidence_id} is not signed by an OrderSeal sealing key"
             )
     if facts.report.ingredient_failure_codes and not problems:
         problems.append(

@@ -1,90 +1,82 @@
-"""Readability, claim signature, hash binding and trust chain, from the C2PA reader's report."""
+"""Readability, claim signature, hash binding and the sealing authority, from the reader.
+
+Every c2pa failure code is classified once, by :data:`verifier.status_codes.STATUS_REASONS`.
+Who signed is decided here from the signing certificate itself: only an OrderSeal sealing
+certificate (current or retired, matched by the SHA-256 of its DER) makes a file OrderSeal
+evidence. A device key, a timestamp authority or any certificate under an extra anchor is
+``untrusted_signer``, however it chains and whatever c2pa's trust state says.
+"""
 
 from __future__ import annotations
 
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
 from verifier.reasons import ReasonCode
+from verifier.status_codes import reason_for_status
 
-__all__ = ["SIGNATURE_FAILURES", "TAMPER_FAILURES", "check_integrity"]
-
-#: C2PA 2.1 §15.10 status codes that mean the claim signature or its credential is bad.
-SIGNATURE_FAILURES = frozenset(
-    {
-        "claimSignature.mismatch",
-        "claimSignature.missing",
-        "claimSignature.outsideValidity",
-        "signingCredential.invalid",
-        "signingCredential.expired",
-        "algorithm.unsupported",
-        "general.error",
-    }
-)
-#: Codes that mean the content or an assertion no longer matches what was signed.
-TAMPER_FAILURES = frozenset(
-    {
-        "assertion.dataHash.mismatch",
-        "assertion.bmffHash.mismatch",
-        "assertion.boxesHash.mismatch",
-        "assertion.collectionHash.mismatch",
-        "assertion.hashedURI.mismatch",
-        "assertion.missing",
-        "claim.hardBindings.missing",
-    }
-)
+__all__ = ["check_integrity"]
 
 
 def check_integrity(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
-    """Signature, binding and trust: all three must hold for the file to count as ours."""
+    """Signature, binding and signer: all must hold for the file to count as ours."""
     if facts.read_error is not None or facts.report is None:
         code = facts.read_error or ReasonCode.CORRUPT_MEDIA
         return [CheckResult("readable", code, False, facts.read_error_detail or code.value)]
     report = facts.report
-    codes = set(report.failure_codes)
-    if report.state == "Invalid" and not codes & (SIGNATURE_FAILURES | TAMPER_FAILURES):
+    codes = list(report.failure_codes)
+    if report.state == "Invalid" and not codes:
         # c2pa can mark the store Invalid for an ingredient's failure alone: classify by it.
-        codes |= set(report.ingredient_failure_codes)
-        if not codes & (SIGNATURE_FAILURES | TAMPER_FAILURES):
-            codes.add("general.error")
+        codes = list(report.ingredient_failure_codes) or ["general.error"]
+    by_reason: dict[ReasonCode, list[str]] = {}
+    for status in dict.fromkeys(codes):
+        by_reason.setdefault(reason_for_status(status), []).append(status)
     results = [CheckResult("readable", ReasonCode.NO_MANIFEST, True, "C2PA manifest found")]
-    bad_signature = sorted(codes & SIGNATURE_FAILURES)
-    results.append(
-        CheckResult(
-            "signature",
-            ReasonCode.SIGNATURE_INVALID,
-            not bad_signature,
-            f"claim signature failures: {', '.join(bad_signature)}"
-            if bad_signature
-            else "claim signature verifies",
-        )
-    )
-    tampered = sorted(codes & TAMPER_FAILURES)
-    results.append(
-        CheckResult(
-            "binding",
-            ReasonCode.CONTENT_TAMPERED,
-            not tampered,
-            f"content no longer matches its manifest: {', '.join(tampered)}"
-            if tampered
-            else "content hash matches the manifest",
-        )
-    )
-    revoked = "signingCredential.revoked" in codes
-    if revoked:
-        results.append(
-            CheckResult("trust", ReasonCode.SIGNER_REVOKED, False, "signing certificate is revoked")
-        )
-    else:
-        trusted = report.state == "Trusted"
-        issuer = report.active_manifest.signer_issuer or "unknown issuer"
-        results.append(
-            CheckResult(
-                "trust",
-                ReasonCode.UNTRUSTED_SIGNER,
-                trusted,
-                f"signed under the OrderSeal CA ({issuer})"
-                if trusted
-                else f"signer does not chain to the OrderSeal CA (signed by {issuer}, "
-                f"state {report.state})",
-            )
-        )
+    results.append(_found("signature", ReasonCode.SIGNATURE_INVALID, by_reason))
+    results.append(_found("binding", ReasonCode.CONTENT_TAMPERED, by_reason))
+    for reason in (ReasonCode.CHAIN_BROKEN, ReasonCode.CORRUPT_MEDIA):
+        if reason in by_reason:
+            results.append(_found("manifest_store", reason, by_reason))
+    results.append(_signer(facts, by_reason))
     return results
+
+
+def _found(check: str, reason: ReasonCode, by_reason: dict[ReasonCode, list[str]]) -> CheckResult:
+    found = by_reason.get(reason, [])
+    passes = {
+        ReasonCode.SIGNATURE_INVALID: "claim signature verifies",
+        ReasonCode.CONTENT_TAMPERED: "content hash matches the manifest",
+    }
+    return CheckResult(
+        check,
+        reason,
+        not found,
+        f"c2pa reports {', '.join(found)}" if found else passes.get(reason, "no failure"),
+    )
+
+
+def _signer(facts: EvidenceFacts, by_reason: dict[ReasonCode, list[str]]) -> CheckResult:
+    assert facts.report is not None  # noqa: S101 - checked by the caller
+    manifest = facts.report.active_manifest
+    who = manifest.signer_common_name or manifest.signer_issuer or "an unknown signer"
+    if ReasonCode.SIGNER_REVOKED in by_reason:
+        return CheckResult("trust", ReasonCode.SIGNER_REVOKED, False, "signing certificate revoked")
+    if not facts.sealed_by_orderseal:
+        return CheckResult(
+            "trust",
+            ReasonCode.UNTRUSTED_SIGNER,
+            False,
+            f"signed by {who}, which is not an OrderSeal sealing certificate: only the "
+            "OrderSeal capture service seals evidence",
+        )
+    if ReasonCode.UNTRUSTED_SIGNER in by_reason or facts.report.state == "Valid":
+        # Our certificate, but c2pa could not chain it to our anchors (expired CA, wrong
+        # trust settings): not trusted until a person looks.
+        return CheckResult(
+            "trust",
+            ReasonCode.UNTRUSTED_SIGNER,
+            False,
+            f"signed by an OrderSeal sealing certificate that c2pa does not trust "
+            f"(state {facts.report.state})",
+        )
+    return CheckResult(
+        "trust", ReasonCode.UNTRUSTED_SIGNER, True, "sealed by the OrderSeal capture service"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from capture.manifest import ASSERTION_LABEL, CaptureAssertion, ChainLink, Stage
 from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
+from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
 from verifier.checks.order import check_buyer, check_order, check_stage
 from verifier.checks.reuse import check_reuse
@@ -25,6 +28,10 @@ DELIVERY = NOW - timedelta(days=2)
 ORDER = OrderFacts("O-1", "B-1", NOW - timedelta(days=6), DELIVERY)
 CTX = DisputeContext(order_id="O-1", buyer_id="B-1", order=ORDER, now=NOW, receipt_window_days=30)
 SHIP_MANIFEST = "urn:c2pa:ship"
+#: Stand-ins for certificate DER: the checks only compare SHA-256 fingerprints.
+SEALING_DER = b"orderseal sealing certificate"
+DEVICE_DER = b"buyer app device certificate"
+SEALING = frozenset({hashlib.sha256(SEALING_DER).hexdigest()})
 
 
 def _assertion(**overrides: Any) -> CaptureAssertion:
@@ -52,6 +59,7 @@ def _manifest(
     sources: tuple[str, ...] = (),
     actions: tuple[str, ...] = ("c2pa.created",),
     ingredient_failures: tuple[str, ...] = (),
+    signer: bytes = SEALING_DER,
 ) -> ManifestFacts:
     assertions: dict[str, Any] = {}
     if assertion is not None:
@@ -69,6 +77,7 @@ def _manifest(
         ingredients=(
             IngredientFacts("ship.jpg", "componentOf", SHIP_MANIFEST, ingredient_failures),
         ),
+        signer_chain=(signer,),
     )
 
 
@@ -117,12 +126,13 @@ def _facts(assertion: CaptureAssertion | None = None, **overrides: Any) -> Evide
         "filename": "r.jpg",
         "content_sha256": "d" * 64,
         "media_type": "image/jpeg",
-        "report": _report(_manifest(assertion=assertion)),
+        "report": _report(_manifest(assertion=assertion), extra=(_manifest(SHIP_MANIFEST),)),
         "assertion": assertion,
         "ledger_record": _ledger("urn:c2pa:receipt", "receipt", sealed_at=NOW, buyer="B-1"),
         "shipment_records": {
             SHIP_MANIFEST: _ledger(SHIP_MANIFEST, "shipment", sealed_at=SHIPPED_AT)
         },
+        "sealing_fingerprints": SEALING,
     }
     fields.update(overrides)
     return EvidenceFacts(**fields)
@@ -150,29 +160,56 @@ def test_honest_receipt_passes_every_check() -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "failures", "expected"),
+    ("state", "failures", "signer", "expected"),
     [
-        ("Valid", ("signingCredential.untrusted",), {ReasonCode.UNTRUSTED_SIGNER}),
+        ("Valid", ("signingCredential.untrusted",), SEALING_DER, {ReasonCode.UNTRUSTED_SIGNER}),
+        ("Invalid", ("assertion.dataHash.mismatch",), SEALING_DER, {ReasonCode.CONTENT_TAMPERED}),
+        ("Invalid", ("claimSignature.mismatch",), SEALING_DER, {ReasonCode.SIGNATURE_INVALID}),
+        ("Invalid", (), SEALING_DER, {ReasonCode.SIGNATURE_INVALID}),
+        ("Trusted", ("signingCredential.revoked",), SEALING_DER, {ReasonCode.SIGNER_REVOKED}),
+        ("Valid", (), SEALING_DER, {ReasonCode.UNTRUSTED_SIGNER}),
+        ("Trusted", (), DEVICE_DER, {ReasonCode.UNTRUSTED_SIGNER}),
         (
             "Invalid",
             ("assertion.dataHash.mismatch",),
+            DEVICE_DER,
             {ReasonCode.CONTENT_TAMPERED, ReasonCode.UNTRUSTED_SIGNER},
         ),
+        ("Trusted", (), b"", {ReasonCode.UNTRUSTED_SIGNER}),
         (
             "Invalid",
-            ("claimSignature.mismatch",),
-            {ReasonCode.SIGNATURE_INVALID, ReasonCode.UNTRUSTED_SIGNER},
+            ("ingredient.manifest.mismatch",),
+            SEALING_DER,
+            {ReasonCode.CHAIN_BROKEN},
         ),
-        ("Invalid", (), {ReasonCode.SIGNATURE_INVALID, ReasonCode.UNTRUSTED_SIGNER}),
-        ("Trusted", ("signingCredential.revoked",), {ReasonCode.SIGNER_REVOKED}),
+        ("Invalid", ("some.future.code",), SEALING_DER, {ReasonCode.SIGNATURE_INVALID}),
     ],
-    ids=["untrusted", "tampered", "bad-signature", "invalid-unexplained", "revoked-credential"],
+    ids=[
+        "untrusted",
+        "tampered-by-our-key",
+        "bad-signature",
+        "invalid-unexplained",
+        "revoked-credential",
+        "ours-but-not-chained",
+        "device-key-trusted-by-c2pa",
+        "device-key-tampered",
+        "signer-unknown",
+        "ingredient-mismatch",
+        "unknown-code-fails-closed",
+    ],
 )
-def test_integrity(state: str, failures: tuple[str, ...], expected: set[ReasonCode]) -> None:
-    facts = _facts(
-        report=_report(_manifest(assertion=_assertion()), state=state, failures=failures)
-    )
+def test_integrity(
+    state: str, failures: tuple[str, ...], signer: bytes, expected: set[ReasonCode]
+) -> None:
+    manifest = _manifest(assertion=_assertion(), signer=signer) if signer else _unsigned()
+    facts = _facts(report=_report(manifest, state=state, failures=failures))
     assert _failed(check_integrity(facts, CTX)) == expected
+
+
+def _unsigned() -> ManifestFacts:
+    """A manifest whose signing certificate could not be read from the store."""
+    manifest = _manifest(assertion=_assertion())
+    return dataclasses.replace(manifest, signer_chain=())
 
 
 def test_unreadable_file_reports_its_read_error() -> None:
@@ -289,17 +326,104 @@ def test_capture_window_boundaries(moment: datetime, inside: bool) -> None:
     assert failed == (set() if inside else {ReasonCode.CAPTURE_OUTSIDE_WINDOW})
 
 
-def test_reuse_names_other_disputes() -> None:
-    results = check_reuse(_facts(other_disputes=("dp_1",)), CTX)
+def test_unsealed_file_on_another_orders_dispute_is_reuse() -> None:
+    facts = _facts(ledger_record=None, other_disputes=("dp_1",), dispute_orders={"dp_1": "O-9"})
+    results = check_reuse(facts, CTX)
     assert _failed(results) == {ReasonCode.EVIDENCE_REUSED}
     assert "dp_1" not in results[0].detail  # the platform sees that reuse was found
     assert "dp_1" in results[0].agent_detail  # agents see where
 
 
+def test_own_sealed_evidence_is_not_reused_by_anothers_misuse() -> None:
+    facts = _facts(other_disputes=("dp_1",), dispute_orders={"dp_1": "O-9"})
+    results = check_reuse(facts, CTX)
+    assert _failed(results) == set()
+    assert "dp_1" in results[0].agent_detail  # agents still see the link
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _ledger("urn:c2pa:receipt", "receipt", sealed_at=NOW, order_id="O-2", buyer="B-1"),
+        _ledger("urn:c2pa:receipt", "receipt", sealed_at=NOW, buyer="B-2"),
+    ],
+    ids=["sealed-for-another-order", "captured-by-another-buyer"],
+)
+def test_someone_elses_sealed_evidence_seen_elsewhere_is_reuse(record: LedgerEvidence) -> None:
+    facts = _facts(ledger_record=record, other_disputes=("dp_1",), dispute_orders={"dp_1": "O-9"})
+    assert _failed(check_reuse(facts, CTX)) == {ReasonCode.EVIDENCE_REUSED}
+
+
+def test_our_key_is_required_for_ownership() -> None:
+    facts = _facts(
+        report=_report(_manifest(assertion=_assertion(), signer=DEVICE_DER)),
+        other_disputes=("dp_1",),
+        dispute_orders={"dp_1": "O-9"},
+    )
+    assert _failed(check_reuse(facts, CTX)) == {ReasonCode.EVIDENCE_REUSED}
+
+
+def test_earlier_dispute_of_the_same_order_is_not_reuse() -> None:
+    facts = _facts(
+        ledger_record=None,
+        other_disputes=("dp_1",),
+        similar_disputes=("dp_1",),
+        dispute_orders={"dp_1": "O-1"},
+    )
+    results = check_reuse(facts, CTX)
+    assert _failed(results) == set()
+    assert "dp_1" in results[0].agent_detail
+
+
 def test_near_duplicate_on_another_dispute_is_reuse() -> None:
-    results = check_reuse(_facts(similar_disputes=("dp_2",)), CTX)
+    facts = _facts(ledger_record=None, similar_disputes=("dp_2",), dispute_orders={"dp_2": "O-9"})
+    results = check_reuse(facts, CTX)
     assert _failed(results) == {ReasonCode.EVIDENCE_REUSED}
     assert "near-identical" in results[0].agent_detail
+
+
+def test_manifest_id_naming_other_bytes_is_not_as_sealed() -> None:
+    altered = _ledger("urn:c2pa:receipt", "receipt", sealed_at=NOW, buyer="B-1")
+    facts = _facts(ledger_record=None, altered_record=altered)
+    assert _failed(check_identity(facts, CTX)) == {ReasonCode.NOT_AS_SEALED}
+    assert _failed(check_chain(facts, CTX)) == set()  # one finding, one reason
+
+
+def test_exact_sealed_bytes_pass_identity() -> None:
+    results = check_identity(_facts(), CTX)
+    assert [r.passed for r in results] == [True]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ledger_record": None},
+        {"assertion": None},
+    ],
+    ids=["not-in-ledger", "no-assertion"],
+)
+def test_our_seal_without_record_or_assertion_is_never_clean(overrides: dict[str, Any]) -> None:
+    facts = dataclasses.replace(_facts(), **overrides)
+    assert ReasonCode.CHAIN_BROKEN in _failed(check_chain(facts, CTX))
+
+
+def test_assertion_disagreeing_with_its_ledger_row_breaks_the_chain() -> None:
+    record = _ledger("urn:c2pa:receipt", "receipt", sealed_at=NOW, order_id="O-2", buyer="B-1")
+    assert _failed(check_chain(_facts(ledger_record=record), CTX)) == {ReasonCode.CHAIN_BROKEN}
+
+
+def test_shipment_manifest_signed_by_another_key_breaks_the_chain() -> None:
+    report = _report(
+        _manifest(assertion=_assertion()), extra=(_manifest(SHIP_MANIFEST, signer=DEVICE_DER),)
+    )
+    assert _failed(check_chain(_facts(report=report), CTX)) == {ReasonCode.CHAIN_BROKEN}
+
+
+def test_third_party_c2pa_without_our_assertion_is_only_untrusted() -> None:
+    report = _report(_manifest(signer=DEVICE_DER), state="Valid", failures=())
+    facts = dataclasses.replace(_facts(report=report, ledger_record=None), assertion=None)
+    assert check_chain(facts, CTX) == []
+    assert _failed(check_integrity(facts, CTX)) == {ReasonCode.UNTRUSTED_SIGNER}
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ PINNED = [
     "check_crashed",
     "no_evidence",
     "serial_mismatch",
+    "not_as_sealed",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Key lifecycle routes: device certificate renewal and the published CRLs.
+"""Key lifecycle routes: device certificate renewal and published trust (C2PA anchors, CRLs).
 
 Renewal is open to the device itself (``PublicCaller``): it proves possession of the
 enrolled key twice, by the CSR's self-signature over the same public key and by signing a
@@ -18,6 +18,7 @@ from capture.schemas import DeviceEnrolOut
 from infra.auth import PublicCaller
 from infra.services import Services
 from keys.devices import renew_device, verify_renewal_proof
+from keys.publish import c2pa_settings, claim_signing_trust
 
 __all__ = ["DeviceRenewalIn", "router"]
 
@@ -96,3 +97,25 @@ def certificate_revocation_list(
     return Response(
         content=crl.public_bytes(serialization.Encoding.DER), media_type="application/pkix-crl"
     )
+
+
+@router.get("/trust/c2pa-anchors", tags=["public"], response_class=Response)
+def c2pa_trust_anchors(caller: PublicCaller, request: Request) -> Response:
+    """Public: the anchors to give a C2PA validator for OrderSeal evidence (PEM).
+
+    Our service CAs (current and retired) and any TSA root, never the root that also issues
+    device certificates: a claim signed by a device key must not read ``Trusted``. Same bytes
+    as ``anchors.pem`` from ``orderseal keys export-trust``.
+    """
+    pem = claim_signing_trust(_services(request).keys).pem
+    return Response(content=pem, media_type="application/x-pem-file")
+
+
+@router.get("/trust/c2pa-settings", tags=["public"])
+def c2pa_trust_settings(caller: PublicCaller, request: Request) -> dict[str, object]:
+    """Public: c2pa-rs settings (JSON) that verify OrderSeal evidence offline.
+
+    Load as-is into c2patool ``--settings`` or a c2pa SDK ``Context``; the same document as
+    ``c2pa-settings.json`` from ``orderseal keys export-trust``.
+    """
+    return c2pa_settings(claim_signing_trust(_services(request).keys).pem)

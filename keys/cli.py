@@ -250,7 +250,7 @@ def add_anchor(
 def export_trust(
     directory: Annotated[Path, typer.Argument(help="folder to write the published trust to")],
 ) -> None:
-    """Write anchors.pem, c2pa-settings.json and CRLs for third-party verifiers."""
+    """Write claim-signing anchors, c2pa-settings.json, the device CA chain and CRLs."""
     from keys.publish import export_trust as write_trust
 
     settings = Settings()

@@ -7,7 +7,9 @@ Layout (``home/keys``)::
     service-ca.crt service-ca.key issues the capture service's sealing certificate
     service.crt service.key       sealing leaf (chain file: service-chain.pem)
     token.key                     HMAC secret for buyer tokens
-    anchors.pem                   the trust list verifiers load (our root; a TSA root if added)
+    anchors.pem                   the trust list verifiers load (our root; a TSA root if added).
+                                  Third parties get ``keys.publish`` instead: service CAs
+                                  and TSA roots, never the root that also issues device CAs
     revocations.json              revoked device and service certificate serials (public)
     device-ca.crl service-ca.crl  CRLs signed by the issuing CA (DER), republished on change
     archive/                      retired service chains and service CAs (kept for old seals
@@ -169,6 +171,38 @@ class KeyStore:
             for path in sorted(self.archive_directory.glob("service-*.pem"))
         ]
         return (current, *(c for c in retired if c != current))
+
+    def service_ca_certificates(self) -> tuple[x509.Certificate, ...]:
+        """Every service CA that has issued our sealing certificates: current first, then retired.
+
+        Retired ones come from ``archive/`` (archived service CAs, and the CA inside each
+        retired sealing chain), so a seal by any sealing key we have used chains to one.
+        """
+        found = [certificates_from_pem(self._path("service-ca.crt").read_bytes())[0]]
+        archived = [
+            *sorted(self.archive_directory.glob("service-ca-*.crt")),
+            *sorted(self.archive_directory.glob("service-*.pem")),
+        ]
+        for path in archived:
+            chain = certificates_from_pem(path.read_bytes())
+            ca = chain[0] if path.suffix == ".crt" else chain[-1]
+            if ca not in found:
+                found.append(ca)
+        return tuple(found)
+
+    def hierarchy_certificates(self) -> frozenset[x509.Certificate]:
+        """Every CA certificate of our own hierarchy (roots and intermediates, current or
+        retired), as the CA files in the folder and ``archive/`` name them."""
+        files = [
+            *(self._path(f"{name}.crt") for name in ("root", "device-ca", "service-ca")),
+            *self.archive_directory.glob("*-ca-*.crt"),
+        ]
+        return frozenset(
+            certificate
+            for path in files
+            if path.exists()
+            for certificate in certificates_from_pem(path.read_bytes())
+        )
 
     def add_anchor(self, certificate: x509.Certificate) -> None:
         """Add a trust anchor (a new root, or the root of a timestamp authority)."""

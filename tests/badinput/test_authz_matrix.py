@@ -55,6 +55,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/trust/anchors"): PUBLIC,
     ("GET", "/v1/trust/label-certificates"): PUBLIC,
     ("GET", "/v1/trust/crl"): PUBLIC,
+    ("GET", "/v1/trust/c2pa-anchors"): PUBLIC,
+    ("GET", "/v1/trust/c2pa-settings"): PUBLIC,
     ("POST", "/v1/orders"): PLATFORM,
     ("POST", "/v1/buyer-tokens"): PLATFORM,
     ("POST", "/v1/disputes"): PLATFORM,

@@ -18,12 +18,19 @@ import pytest
 from cryptography import x509
 
 from capture.station.client import APIError, DeviceKey, PlatformClient, StationClient
+from infra.samples import make_jpeg
 from infra.services import Services
 from infra.settings import Settings
 from keys.attestation import sign_bytes
 from keys.devices import enrol_device, renewal_payload
 from keys.enroll import device_id_of
+from keys.profile import CLAIM_SIGNING_EKUS, DEVICE_EKUS
 from tests.support import flows
+from tests.support.device_signers import (
+    LEGACY_DEVICE_EKUS,
+    enrol_legacy_device,
+    legacy_device_certificate,
+)
 from tests.support.keys_cli import check_keys, run_keys
 
 
@@ -75,12 +82,17 @@ def _renew(base_url: str, device: DeviceKey, body: dict[str, Any]) -> httpx.Resp
     return httpx.post(f"{base_url}/v1/devices/{device.device_id}/renewal", json=body)
 
 
+def _ekus(certificate: x509.Certificate) -> set[x509.ObjectIdentifier]:
+    return set(certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+
+
 def test_cli_enrolled_station_can_capture(
     settings: Settings, live_api: str, credentials: dict[str, str], tmp_path: Path
 ) -> None:
     device = _enrol_by_cli(settings, tmp_path)
     assert device.certificate is not None
     assert device_id_of(device.certificate) == device.device_id
+    assert _ekus(device.certificate) == set(DEVICE_EKUS)
     validity = device.certificate.not_valid_after_utc - datetime.now(UTC)
     assert timedelta(days=29) < validity <= timedelta(days=settings.device_cert_days)
     cast = flows.actors(live_api, credentials)
@@ -206,3 +218,39 @@ def test_a_device_that_worked_is_refused_once_its_certificate_expires(
 def test_admin_route_still_enrols(live_api: str, credentials: dict[str, str]) -> None:
     device = flows.enrol(PlatformClient(live_api, credentials["admin"]), "station")
     assert device.device_id.startswith("station-")
+
+
+def test_device_enrolled_before_the_profile_change_works_until_renewed_into_it(
+    services: Services, live_api: str, credentials: dict[str, str], tmp_path: Path
+) -> None:
+    """An old-profile device (claim-signing EKUs) still signs requests and capture statements;
+    renewal re-issues it without any claim-signing EKU."""
+    device = DeviceKey.generate(f"station-legacy-{time.monotonic_ns() % 10**9}")
+    now = datetime.now(UTC)
+    legacy = legacy_device_certificate(
+        services.keys.load_ca("device-ca"),
+        device.private_key.public_key(),
+        device_id=device.device_id,
+        kind="station",
+        now=now,
+    )
+    assert _ekus(legacy) == set(LEGACY_DEVICE_EKUS)
+    enrol_legacy_device(
+        services.ledger, legacy, device_id=device.device_id, kind="station", owner_id=None, now=now
+    )
+    device = dataclasses.replace(device, certificate=legacy)
+    cast = flows.actors(live_api, credentials)
+    station = StationClient(live_api, device)
+    session = station.open_session(flows.register_order(cast))
+    photo = make_jpeg(tmp_path / "legacy.jpg", seed=31, size=(320, 240))
+    assert station.upload(session, photo, title="legacy.jpg")["evidence_id"]
+
+    response = _renew(live_api, device, _renewal(device))
+    assert response.status_code == 200, response.text
+    renewed = x509.load_pem_x509_certificate(response.json()["certificate_pem"].encode())
+    assert _ekus(renewed) == set(DEVICE_EKUS)
+    assert not _ekus(renewed) & CLAIM_SIGNING_EKUS
+    assert renewed.public_key() == legacy.public_key()
+    station = StationClient(live_api, dataclasses.replace(device, certificate=renewed))
+    session = station.open_session(flows.register_order(cast))
+    assert station.upload(session, photo, title="renewed.jpg")["evidence_id"]

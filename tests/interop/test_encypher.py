@@ -1,5 +1,6 @@
 """Every format OrderSeal seals is trusted by a second C2PA implementation (encypher-c2pa)
-with our root as the only anchor, and a tampered copy of each is rejected by it."""
+with our published claim-signing anchors (the service CA, not the root) as the only anchors,
+and a tampered copy of each is rejected by it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from infra.samples import make_jpeg, make_mp4, make_png
 from infra.services import Services
+from keys.publish import claim_signing_trust
 from tests.support import flows
 from tests.support.interop import validate_with_encypher
 
@@ -52,8 +54,12 @@ def sealed(
 
 
 @pytest.fixture(scope="module")
-def anchors(services: Services) -> str:
-    return services.keys.trust_list().pem
+def anchors(live_api: str, services: Services) -> str:
+    """What a third party downloads; the service CA is an intermediate, the root is absent."""
+    published = httpx.get(f"{live_api}/v1/trust/c2pa-anchors").text
+    assert published == claim_signing_trust(services.keys).pem
+    assert services.keys.trust_list().pem not in published
+    return published
 
 
 NAMES = [

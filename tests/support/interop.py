@@ -3,7 +3,8 @@
 c2pa-python wraps c2pa-rs; encypher-c2pa (Rust, verification only) shares no code
 with it. Tests use :func:`validate_with_encypher` to show that what OrderSeal seals
 with c2pa-python is accepted as *trusted* by a different validator when OrderSeal's
-root CA is the only trust anchor, and that tampered copies are rejected.
+published claim-signing anchors (``keys.publish``: the service CAs) are the only trust
+anchors, that tampered copies are rejected, and that device-signed claims are not trusted.
 
 The call made is::
 

@@ -22,7 +22,7 @@ from keys.ca import (
     subject_name,
 )
 from keys.errors import CertificateError, KeyPermissionError
-from keys.profile import DOCUMENT_SIGNING_EKU, CertificateRole
+from keys.profile import C2PA_CLAIM_SIGNING_EKU, DOCUMENT_SIGNING_EKU, CertificateRole
 from keys.trust import TrustList, verify_chain
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -58,7 +58,11 @@ def test_leaf_profile(
     assert usage.value.digital_signature
     assert not usage.value.key_cert_sign
     ekus = set(leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
-    assert ekus == {ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING_EKU}
+    assert ekus == {
+        C2PA_CLAIM_SIGNING_EKU,
+        DOCUMENT_SIGNING_EKU,
+        ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    }
     aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     ski = intermediate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     assert aki.key_identifier == ski.digest

@@ -21,6 +21,7 @@ from capture.schemas import (
     LabelOut,
     OrderIn,
     OrderOut,
+    OrderReopenOut,
     QRCheckIn,
     QRCheckOut,
     ReceiptSessionIn,
@@ -95,6 +96,23 @@ def register_order(body: OrderIn, principal: PlatformPrincipal, request: Request
     )
 
 
+@router.post("/orders/{order_id}/reopen", tags=["platform"])
+def reopen_order(order_id: str, principal: PlatformPrincipal, request: Request) -> OrderReopenOut:
+    """Reopen a packed order so a station can open a new shipment session for it.
+
+    Without this, ``POST /v1/shipment-sessions`` on a packed order answers
+    ``409 order_already_packed``. The released sessions record who reopened and when.
+    """
+    services = _services(request)
+    reopened = services.capture.reopen_order(order_id, by=principal.subject, now=services.clock())
+    return OrderReopenOut(
+        order_id=reopened.order_id,
+        reopened_by=reopened.reopened_by,
+        reopened_at=reopened.reopened_at,
+        released_session_ids=list(reopened.released_session_ids),
+    )
+
+
 @router.post("/buyer-tokens", status_code=201, tags=["platform"])
 def buyer_token(
     body: BuyerTokenIn, principal: PlatformPrincipal, request: Request
@@ -149,7 +167,8 @@ def enrol_device(
 def open_shipment_session(
     body: ShipmentSessionIn, principal: StationPrincipal, request: Request
 ) -> SessionOut:
-    """A station scanned an order: open its packing session."""
+    """A station scanned an order: open its packing session (``409 order_already_packed``
+    once a session of the order has closed, until the platform reopens the order)."""
     enforce(request, "sessions", principal)
     services = _services(request)
     device: DeviceIdentity = request.state.device

@@ -6,7 +6,10 @@ from infra.errors import ConflictError, InputError, OrderSealError
 
 __all__ = [
     "CaptureError",
+    "IdempotencyKeyReusedError",
     "IntakeFlaggedError",
+    "OrderAlreadyPackedError",
+    "OrderNotPackedError",
     "SealError",
     "SerialMismatchError",
     "SessionClosedError",
@@ -44,6 +47,28 @@ class SerialMismatchError(ConflictError):
     """The station scanned a unit serial the order does not list: the wrong item."""
 
     code = "serial_mismatch"
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """An ``Idempotency-Key`` this device already used, sent with another session or content.
+
+    A true retry repeats the session and the bytes; anything else is a new capture that must
+    not be answered with the earlier evidence (it would be dropped while reported "replayed").
+    """
+
+    code = "idempotency_key_reused"
+
+
+class OrderAlreadyPackedError(ConflictError):
+    """The order was packed (a shipment session closed); only the platform can reopen it."""
+
+    code = "order_already_packed"
+
+
+class OrderNotPackedError(ConflictError):
+    """A reopen was asked for an order that has no closed shipment session to release."""
+
+    code = "order_not_packed"
 
 
 class IntakeFlaggedError(InputError):

@@ -17,6 +17,7 @@ __all__ = [
     "OrderIn",
     "OrderItemIn",
     "OrderOut",
+    "OrderReopenOut",
     "QRCheckIn",
     "QRCheckOut",
     "ReceiptSessionIn",
@@ -54,6 +55,13 @@ class OrderOut(BaseModel):
     declared_value: str
     currency: str
     created_at: datetime
+
+
+class OrderReopenOut(BaseModel):
+    order_id: str
+    reopened_by: str
+    reopened_at: datetime
+    released_session_ids: list[str]
 
 
 class BuyerTokenIn(_In):

@@ -18,7 +18,10 @@ from cryptography import x509
 
 from capture.errors import (
     CaptureError,
+    IdempotencyKeyReusedError,
     IntakeFlaggedError,
+    OrderAlreadyPackedError,
+    OrderNotPackedError,
     SerialMismatchError,
     SessionClosedError,
 )
@@ -44,7 +47,7 @@ from keys.errors import CertificateError
 from keys.trust import TrustList, certificates_to_pem, check_validity, verify_chain
 from verifier.reader import TrustSettings
 
-__all__ = ["CaptureService", "DeviceIdentity", "OrderItem", "SealedEvidence"]
+__all__ = ["CaptureService", "DeviceIdentity", "OrderItem", "ReopenedOrder", "SealedEvidence"]
 
 _log = logging.getLogger(__name__)
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$")
@@ -84,6 +87,16 @@ class SealedEvidence:
     media_type: str
     sealed_at: datetime
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ReopenedOrder:
+    """The platform released an order's closed shipment sessions so it can be packed again."""
+
+    order_id: str
+    reopened_by: str
+    reopened_at: datetime
+    released_session_ids: tuple[str, ...]
 
 
 class CaptureService:
@@ -206,8 +219,15 @@ class CaptureService:
     def open_shipment_session(
         self, station: DeviceIdentity, order_id: str, *, now: datetime
     ) -> CaptureSession:
-        """A station opens a packing session after scanning the order."""
+        """A station opens a packing session after scanning the order.
+
+        Raises:
+            NotFoundError: ``order_unknown``.
+            OrderAlreadyPackedError: a shipment session of the order closed (its label is out)
+                and the platform has not reopened it; any station, the packer included.
+        """
         self._order(order_id)
+        self._refuse_if_packed(order_id, own_session_id=None)
         row = CaptureSession(
             session_id=f"ss_{secrets.token_urlsafe(12)}",
             order_id=order_id,
@@ -228,8 +248,16 @@ class CaptureService:
 
         Raises:
             CaptureError: the session holds no evidence yet.
+            SessionClosedError: the platform reopened the order after this session closed.
+            OrderAlreadyPackedError: another session of the order closed first (two stations
+                opened sessions before either closed); the first label stands.
         """
         session = self._own_session(session_id, station_id=station.device_id, buyer_id=None)
+        if session.released_at is not None:
+            raise SessionClosedError(
+                "expected an unreleased packing session, found one the platform reopened"
+            )
+        self._refuse_if_packed(session.order_id, own_session_id=session_id)
         if not self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value):
             raise CaptureError(
                 "expected at least one sealed capture before the label", code="session_empty"
@@ -242,6 +270,41 @@ class CaptureService:
             now=now,
             ttl=self.label_ttl,
         )
+
+    def _refuse_if_packed(self, order_id: str, *, own_session_id: str | None) -> None:
+        packed = self.ledger.packed_shipment_session(order_id)
+        if packed is not None and packed.session_id != own_session_id:
+            raise OrderAlreadyPackedError(
+                f"expected order {order_id} not yet packed, found a closed shipment session: "
+                "the platform must reopen the order before it is packed again"
+            )
+
+    def reopen_order(self, order_id: str, *, by: str, now: datetime) -> ReopenedOrder:
+        """Release the order's closed shipment sessions so a station can pack it again.
+
+        The released sessions keep their evidence and the labels already printed; they are
+        marked with who reopened the order and when.
+
+        Args:
+            order_id: the packed order.
+            by: the platform caller (API key subject), recorded on each released session.
+            now: the reopening time.
+
+        Raises:
+            NotFoundError: ``order_unknown``.
+            OrderNotPackedError: no closed shipment session is left to release.
+
+        Returns:
+            The released session ids with who and when.
+        """
+        self._order(order_id)
+        released = self.ledger.release_shipment_sessions(order_id, by=by, at=now)
+        if not released:
+            raise OrderNotPackedError(
+                f"expected order {order_id} packed (a closed shipment session), found none"
+            )
+        _log.info("order %s reopened for packing by %s (released %s)", order_id, by, released)
+        return ReopenedOrder(order_id, by, now, tuple(released))
 
     def label_token_for(
         self, order_id: str, *, now: datetime, station_id: str | None = None
@@ -360,20 +423,23 @@ class CaptureService:
     ) -> SealedEvidence:
         """Check the device's statement, seal the bytes, store them and record the evidence.
 
-        The received temp file is consumed. A retry with the same idempotency key returns the
-        first result and stores nothing twice. ``serials`` are the unit serials scanned for
-        this capture: at shipment each must be one the order lists (``serial_mismatch``); at
-        receipt they are what the buyer read off the unit, recorded for the verifier.
+        The received temp file is consumed. A retry with the same idempotency key, session and
+        content SHA-256 returns the first result and stores nothing twice. ``serials`` are the
+        unit serials scanned for this capture: at shipment each must be one the order lists
+        (``serial_mismatch``); at receipt they are what the buyer read off the unit, recorded
+        for the verifier.
 
         Raises:
             SerialMismatchError: a station scanned a serial the order does not list.
             IntakeFlaggedError: a receipt upload failed intake screening (kept, not sealed).
+            IdempotencyKeyReusedError: the key already sealed a capture of another session or
+                other bytes; the new capture is refused, not answered as "replayed".
         """
         try:
             if idempotency_key:
                 earlier = self.ledger.find_by_idempotency(device.device_id, idempotency_key)
                 if earlier is not None:
-                    return _sealed(earlier, replayed=True)
+                    return _replayed(earlier, session_id=session_id, content_sha256=received.sha256)
             station_id = device.device_id if device.kind == "station" else None
             session = self._open_session(
                 session_id, station_id=station_id, buyer_id=buyer_id, now=now
@@ -633,8 +699,9 @@ class CaptureService:
         try:
             self.ledger.add_evidence(row)
         except ConflictError:
-            # A concurrent retry with the same idempotency key won the insert: answer with its
-            # result. Our sealed copy stays unreferenced, so it is never served.
+            # A concurrent request with the same idempotency key won the insert: answer with its
+            # result if it was this same capture, refuse otherwise. Either way our sealed copy
+            # stays unreferenced, so it is never served.
             earlier = (
                 self.ledger.find_by_idempotency(device.device_id, idempotency_key)
                 if idempotency_key
@@ -642,7 +709,7 @@ class CaptureService:
             )
             if earlier is None:
                 raise
-            return _sealed(earlier, replayed=True)
+            return _replayed(earlier, session_id=session.session_id, content_sha256=received.sha256)
         _log.info("sealed %s for order %s (%s)", evidence_id, session.order_id, stage.value)
         return _sealed(row)
 
@@ -651,6 +718,30 @@ def _safe_title(title: str, media_type: str) -> str:
     cleaned = "".join(c for c in title if c.isalnum() or c in "-_. ")[:120].strip()
     extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}.get(media_type, "mov")
     return cleaned or f"capture.{extension}"
+
+
+def _replayed(earlier: Evidence, *, session_id: str, content_sha256: str) -> SealedEvidence:
+    """The earlier result for a true retry; the key reused for another capture is refused.
+
+    The key is scoped to the device (the ledger lookup), so a retry must also repeat the
+    session and the original bytes. Without this a station could send a different capture
+    under a used key and be told "replayed" while the new bytes were silently dropped.
+    """
+    wrong = [
+        what
+        for what, same in (
+            ("session", earlier.session_id == session_id),
+            ("content SHA-256", earlier.original_sha256 == content_sha256),
+        )
+        if not same
+    ]
+    if wrong:
+        raise IdempotencyKeyReusedError(
+            "expected a retry of the capture this Idempotency-Key sealed, found another "
+            + " and ".join(wrong)
+            + ": use a new key for a new capture"
+        )
+    return _sealed(earlier, replayed=True)
 
 
 def _sealed(row: Evidence, *, replayed: bool = False) -> SealedEvidence:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from capture.thumbnails import make_thumbnail
 from infra.auth import AgentPrincipal, PlatformPrincipal
+from infra.errors import NotFoundError, OrderSealError
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
 from infra.offload import run_heavy
@@ -21,15 +23,18 @@ from verifier.report import render_report_html
 from verifier.schemas import (
     AttachOut,
     AttachSealedIn,
+    AttachSealedOut,
     DisputeIn,
     DisputeListOut,
     DisputeOut,
     DisputeSummary,
+    SealedAttachResult,
 )
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
+_log = logging.getLogger(__name__)
 
 
 def _services(request: Request) -> Services:
@@ -155,17 +160,43 @@ async def attach_file(
     return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
 
 
+def _attach_one(
+    services: Services, dispute_id: str, evidence_id: str, *, now: datetime
+) -> SealedAttachResult:
+    """Attach one id of a batch; its failure is reported for it and never stops the rest."""
+    try:
+        attached = services.verifier.attach_sealed(dispute_id, evidence_id, now=now)
+    except NotFoundError as exc:
+        return SealedAttachResult(evidence_id=evidence_id, status="not_found", code=exc.code)
+    except OrderSealError as exc:  # storage or ledger trouble: this id is not on the dispute
+        _log.warning("attaching %s to %s failed: %s", evidence_id, dispute_id, exc.code)
+        return SealedAttachResult(evidence_id=evidence_id, status="failed", code=exc.code)
+    return SealedAttachResult(
+        evidence_id=evidence_id, status="attached" if attached else "already_attached"
+    )
+
+
 @router.post("/disputes/{dispute_id}/sealed", status_code=201, tags=["platform"])
 def attach_sealed(
     dispute_id: str, body: AttachSealedIn, principal: PlatformPrincipal, request: Request
-) -> AttachOut:
-    """Attach sealed evidence by id."""
+) -> AttachSealedOut:
+    """Attach sealed evidence by id: every id is tried and gets its own result.
+
+    An id already on the dispute does not stop the ones after it (``already_attached``); an
+    unknown id is ``not_found``. ``complete`` is true only when every id is on the dispute.
+    """
     services = _services(request)
-    attached = all(
-        services.verifier.attach_sealed(dispute_id, evidence_id, now=services.clock())
-        for evidence_id in body.evidence_ids
+    services.verifier.dispute(dispute_id)  # an unknown dispute refuses the whole batch first
+    now = services.clock()
+    results = [
+        _attach_one(services, dispute_id, evidence_id, now=now) for evidence_id in body.evidence_ids
+    ]
+    return AttachSealedOut(
+        dispute_id=dispute_id,
+        attached=all(r.status == "attached" for r in results),
+        complete=all(r.status in ("attached", "already_attached") for r in results),
+        results=results,
     )
-    return AttachOut(dispute_id=dispute_id, attached=attached)
 
 
 @router.post("/disputes/{dispute_id}/decide", tags=["platform"])

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AttachOut",
     "AttachSealedIn",
+    "AttachSealedOut",
     "DisputeIn",
     "DisputeListOut",
     "DisputeOut",
     "DisputeSummary",
+    "SealedAttachResult",
 ]
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -40,6 +42,25 @@ class AttachOut(BaseModel):
     dispute_id: str
     attached: bool
     content_sha256: str | None = None
+
+
+class SealedAttachResult(BaseModel):
+    """What happened to one evidence id of a batch: every id in the request gets one."""
+
+    evidence_id: str
+    status: Literal["attached", "already_attached", "not_found", "failed"]
+    #: The error code for ``not_found`` (``evidence_not_found``) and ``failed`` ids.
+    code: str | None = None
+
+
+class AttachSealedOut(BaseModel):
+    dispute_id: str
+    #: Every id was newly attached by this call (the single-id meaning of before).
+    attached: bool
+    #: Every id is on the dispute now (attached by this call or an earlier one).
+    complete: bool
+    #: One result per requested id, in request order.
+    results: list[SealedAttachResult]
 
 
 class DisputeOut(BaseModel):

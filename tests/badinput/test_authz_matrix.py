@@ -58,6 +58,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/trust/c2pa-anchors"): PUBLIC,
     ("GET", "/v1/trust/c2pa-settings"): PUBLIC,
     ("POST", "/v1/orders"): PLATFORM,
+    ("POST", "/v1/orders/{order_id}/reopen"): PLATFORM,
     ("POST", "/v1/buyer-tokens"): PLATFORM,
     ("POST", "/v1/disputes"): PLATFORM,
     ("PUT", "/v1/disputes/{dispute_id}/files"): PLATFORM,
@@ -215,6 +216,7 @@ def matrix(
             "currency": "USD",
         },
     )
+    flows.reopen(a, order_id)  # packed: a new packing session needs the platform's reopen
     station_session = a.station.open_session(order_id)
     ids = {
         "order_id": order_id,

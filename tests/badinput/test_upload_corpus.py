@@ -92,6 +92,7 @@ def world(
             "currency": "USD",
         },
     )
+    flows.reopen(cast, order_id)  # packed: a new packing session needs the platform's reopen
     return World(
         settings,
         live_api,

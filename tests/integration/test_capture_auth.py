@@ -54,6 +54,7 @@ def world(
     order_a, order_b = flows.register_order(a), flows.register_order(b)
     shipped_a = flows.ship(a, order_a, work)
     flows.ship(b, order_b, work)
+    flows.reopen(a, order_a)  # packed: a new packing session needs the platform's reopen
     open_session = a.station.open_session(order_a)
     receipt = a.buyer().open_receipt(shipped_a.label_token)
     photo = make_jpeg(work / "auth.jpg", seed=11, size=(160, 120))

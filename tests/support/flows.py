@@ -103,6 +103,12 @@ def ship(cast: Actors, order_id: str, work: Path, *, video: bool = False) -> Shi
     return Shipped(order_id, evidence, label["token"])
 
 
+def reopen(cast: Actors, order_id: str) -> dict[str, Any]:
+    """The platform reopens a packed order so a station may open a new packing session."""
+    result: dict[str, Any] = cast.platform.call("POST", f"/v1/orders/{order_id}/reopen")
+    return result
+
+
 def receive(cast: Actors, shipped: Shipped, work: Path, *, video: bool = False) -> list[Path]:
     """The buyer opens the parcel: seals an unboxing photo (and video); returns sealed copies."""
     buyer = cast.buyer()

@@ -1,7 +1,10 @@
 """The demo scenario, walked through the HTTP API as the real clients would.
 
-Shipment (station) → label QR → receipt (buyer app) → an honest dispute (allow) and three
-forged ones (an unsigned image, a tampered receipt photo, a photo reused on another order).
+Shipment (station) → label QR → receipt (buyer app) → an honest dispute (allow) and four
+forged ones (an unsigned image, a tampered receipt photo, a staged photo the buyer signed with
+their own app key wearing the honest receipt's seal, a photo reused on another order); then
+the honest receipt is verified again on its own order, as ``orderseal verify`` does (allow:
+someone else's misuse does not taint it).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zxingcpp
 from cryptography import x509
@@ -24,17 +28,39 @@ from capture.station.client import (
     PlatformClient,
     StationClient,
 )
+from infra.forgery import (
+    CopiedSeal,
+    ForgeryRefusedError,
+    legacy_device_certificate,
+    sign_with_device_key,
+)
 from infra.samples import make_jpeg, make_mp4
 from keys.backends.pem import save_private_key
+from keys.profile import CertificateRole
+from keys.store import KeyStore
 
-__all__ = ["DisputeOutcome", "ScenarioResult", "decode_label", "run_scenario", "tamper_jpeg"]
+if TYPE_CHECKING:
+    from verifier.service import VerifierService
+
+__all__ = [
+    "DisputeOutcome",
+    "ScenarioResult",
+    "decode_label",
+    "forge_with_app_key",
+    "run_scenario",
+    "tamper_jpeg",
+]
 
 STATION_ID = "station-demo-01"
 
 
 @dataclass(frozen=True)
 class DisputeOutcome:
-    """One dispute of the scenario with what it should and did get."""
+    """One dispute of the scenario with what it should and did get.
+
+    A re-verification without a dispute (``orderseal verify``) has no dispute id or report:
+    both are empty strings.
+    """
 
     name: str
     dispute_id: str
@@ -115,6 +141,76 @@ def tamper_jpeg(source: Path, dest: Path) -> Path:
     return dest
 
 
+def forge_with_app_key(
+    home: Path, buyer_key: DeviceKey, honest: Path, staged: Path, dest: Path
+) -> Path:
+    """The buyer's attack: sign a staged photo with their own app key, wearing an honest seal.
+
+    The forged claim copies the honest receipt's manifest id, its ``org.orderseal.capture``
+    assertion and its shipment ingredients. c2pa refuses today's device certificates as claim
+    signers, so when it does the buyer uses the certificate an install enrolled before the
+    device EKU change still holds for the same key (old leaf profile, same device CA).
+    """
+    keys = KeyStore(home / "keys")
+    authorities = tuple(c for c in keys.device_ca_chain() if c.subject != c.issuer)
+    copied = CopiedSeal.from_sealed(honest, "image/jpeg")
+    trust_pem = keys.trust_list().pem
+    if buyer_key.certificate is None:
+        raise ValueError("expected an enrolled buyer app key with its certificate")
+    try:
+        return sign_with_device_key(
+            staged,
+            dest,
+            media_type="image/jpeg",
+            private_key=buyer_key.private_key,
+            chain=(buyer_key.certificate, *authorities),
+            trust_pem=trust_pem,
+            copied=copied,
+        )
+    except ForgeryRefusedError:
+        current = buyer_key.certificate
+        legacy = legacy_device_certificate(
+            keys.load_ca("device-ca"),
+            buyer_key.private_key.public_key(),
+            current.subject,
+            role=CertificateRole.BUYER,
+            now=datetime.now(UTC),
+            validity=current.not_valid_after_utc - datetime.now(UTC),
+        )
+        return sign_with_device_key(
+            staged,
+            dest,
+            media_type="image/jpeg",
+            private_key=buyer_key.private_key,
+            chain=(legacy, *authorities),
+            trust_pem=trust_pem,
+            copied=copied,
+        )
+
+
+def _reverify(
+    verifier: VerifierService, name: str, order_id: str, buyer_id: str, files: list[Path]
+) -> DisputeOutcome:
+    """What ``orderseal verify`` answers for the files on their own order (no dispute)."""
+    from verifier.service import AttachedFile
+
+    attached = [
+        AttachedFile(path, path.name, hashlib.sha256(path.read_bytes()).hexdigest())
+        for path in files
+    ]
+    verdict = verifier.verify_files(
+        attached, order_id=order_id, buyer_id=buyer_id, now=datetime.now(UTC)
+    )
+    return DisputeOutcome(
+        name=name,
+        dispute_id="",
+        expected={"allow"},
+        decision=verdict.decision.value,
+        reasons=tuple(r.code.value for r in verdict.reasons),
+        report_url="",
+    )
+
+
 def _seed(order_id: str, salt: int) -> int:
     """Every run photographs a different parcel: reuse detection must not see the demo itself."""
     return int.from_bytes(hashlib.sha256(f"{order_id}:{salt}".encode()).digest()[:4], "big")
@@ -192,8 +288,30 @@ def _dispute(
     )
 
 
-def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> ScenarioResult:
-    """Walk the whole scenario against a running API."""
+def run_scenario(
+    base_url: str,
+    home: Path,
+    credentials: dict[str, str],
+    *,
+    verifier: VerifierService | None = None,
+) -> ScenarioResult:
+    """Walk the whole scenario against a running API.
+
+    Args:
+        base_url: the API.
+        home: the API's home folder (device keys, labels, the device CA for the forger).
+        credentials: operator API keys by role.
+        verifier: the API's verifier, for the re-verification ``orderseal verify`` does;
+            by default one is built from the settings of ``home`` and the environment.
+
+    Returns:
+        Every dispute with its expected and actual decision.
+    """
+    if verifier is None:
+        from infra.services import build_services
+        from infra.settings import Settings
+
+        verifier = build_services(Settings(home=home)).verifier
     admin = PlatformClient(base_url, credentials["admin"])
     platform = PlatformClient(base_url, credentials["platform"])
     station_key = _device(home, STATION_ID, admin, "station", None)
@@ -237,6 +355,10 @@ def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> Scen
         work / "damage.jpg", seed=_seed(order_id, 99), caption="damaged crab (no provenance)"
     )
     tampered = tamper_jpeg(sealed_photo, work / "unboxing.tampered.jpg")
+    staged = make_jpeg(
+        work / "staged.jpg", seed=_seed(order_id, 98), caption=f"{order_id} staged: smashed crab"
+    )
+    forged = forge_with_app_key(home, buyer_key, sealed_photo, staged, work / "staged.signed.jpg")
     disputes = (
         _dispute(
             platform,
@@ -265,10 +387,25 @@ def run_scenario(base_url: str, home: Path, credentials: dict[str, str]) -> Scen
         _dispute(
             platform,
             buyer_id,
+            "buyer signs a staged photo with their own app key",
+            order_id,
+            [(forged, "unboxing.jpg")],
+            {"block"},
+        ),
+        _dispute(
+            platform,
+            buyer_id,
             "receipt photo reused on another order",
             other_order,
             [(sealed_photo, "unboxing.jpg")],
             {"block"},
+        ),
+        _reverify(
+            verifier,
+            "honest receipt re-verified after its reuse on another order",
+            order_id,
+            buyer_id,
+            [sealed_photo, sealed_video],
         ),
     )
     return ScenarioResult(

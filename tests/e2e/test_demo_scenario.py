@@ -7,13 +7,14 @@ from pathlib import Path
 import httpx
 
 from infra.demo import decode_label, run_scenario
+from infra.services import Services
 from infra.settings import Settings
 
 
 def test_demo_scenario_verdicts(
-    live_api: str, settings: Settings, credentials: dict[str, str]
+    live_api: str, settings: Settings, credentials: dict[str, str], services: Services
 ) -> None:
-    result = run_scenario(live_api, settings.resolved_home, credentials)
+    result = run_scenario(live_api, settings.resolved_home, credentials, verifier=services.verifier)
 
     by_name = {d.name: d for d in result.disputes}
     assert by_name["honest receipt photo + video"].decision == "allow"
@@ -25,24 +26,35 @@ def test_demo_scenario_verdicts(
     reused = by_name["receipt photo reused on another order"]
     assert reused.decision == "block"
     assert {"order_mismatch", "evidence_reused"} <= set(reused.reasons)
+    forged = by_name["buyer signs a staged photo with their own app key"]
+    assert forged.decision == "block"
+    assert "untrusted_signer" in forged.reasons
+    reverified = by_name["honest receipt re-verified after its reuse on another order"]
+    assert reverified.decision == "allow"
+    assert reverified.reasons == ()
+    assert [d.name for d in result.disputes][-2:] == [
+        "receipt photo reused on another order",
+        "honest receipt re-verified after its reuse on another order",
+    ]
+    assert len(result.disputes) == 6
     assert result.ok
     assert len(result.shipment_evidence) == 3
     assert len(result.receipt_evidence) == 2
 
 
 def test_label_png_round_trips_through_a_real_qr_decoder(
-    live_api: str, settings: Settings, credentials: dict[str, str]
+    live_api: str, settings: Settings, credentials: dict[str, str], services: Services
 ) -> None:
-    result = run_scenario(live_api, settings.resolved_home, credentials)
+    result = run_scenario(live_api, settings.resolved_home, credentials, verifier=services.verifier)
     token = decode_label(Path(result.label_png))
     assert token.startswith("OS1.")
     assert result.order_id not in token  # the order id travels signed, not as plain text
 
 
 def test_agent_report_requires_the_agent_role(
-    live_api: str, settings: Settings, credentials: dict[str, str]
+    live_api: str, settings: Settings, credentials: dict[str, str], services: Services
 ) -> None:
-    result = run_scenario(live_api, settings.resolved_home, credentials)
+    result = run_scenario(live_api, settings.resolved_home, credentials, verifier=services.verifier)
     url = result.disputes[0].report_url
     as_agent = httpx.get(url, headers={"Authorization": f"Bearer {credentials['agent']}"})
     assert as_agent.status_code == 200

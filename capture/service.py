@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -15,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from capture.errors import (
     CaptureError,
@@ -510,6 +512,7 @@ class CaptureService:
             session_opened_at=session.opened_at,
             now=now,
             trust=TrustSettings(anchors_pem=self.trust.pem),
+            sealing_fingerprints=self._sealing_fingerprints(),
         )
         if not findings:
             return
@@ -544,6 +547,17 @@ class CaptureService:
             + ", ".join(sorted({r["code"] for r in reasons})),
             flagged_id=flagged_id,
             reasons=reasons,
+        )
+
+    def _sealing_fingerprints(self) -> frozenset[str]:
+        """SHA-256 of the DER of our current and retired sealing certificates."""
+        certificates = (
+            *self.sealer.signer.certificate_chain[:1],
+            *self.retired_service_certificates,
+        )
+        return frozenset(
+            hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+            for cert in certificates
         )
 
     def _check_statement(

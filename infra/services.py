@@ -14,6 +14,7 @@ from infra.settings import Settings
 from infra.signing import open_service_signer
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
+from keys.publish import claim_signing_trust
 from keys.store import KeyStore
 from verifier.policy_file import default_policy, load_policy
 from verifier.reader import TrustSettings
@@ -100,7 +101,9 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     verifier = VerifierService(
         ledger=ledger,
         store=store,
-        trust=TrustSettings(anchors_pem=trust.pem),
+        # c2pa's own trust state already refuses device-chained claim signers this way; the
+        # verifier still checks the signer's certificate itself (docs/security.md).
+        trust=TrustSettings(anchors_pem=claim_signing_trust(keys).pem),
         audit_signer=sealer.signer,
         revoked_service_certificates=keys.revocations.service_serials,
         sealing_certificates=keys.service_certificates,

@@ -124,7 +124,7 @@ class VerifierService:
                 "amount": Decimal(dispute.amount),
                 "currency": dispute.currency,
                 "prior_refunds_for_order": self.ledger.count_refunds_for_order(
-                    order_id, excluding=dispute.dispute_id
+                    order_id, excluding=dispute.dispute_id, filed_at=dispute.created_at
                 ),
                 "prior_disputes_for_buyer": self.ledger.count_disputes_by_buyer(
                     dispute.buyer_id, since=since, excluding=dispute.dispute_id

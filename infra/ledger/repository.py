@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import ConflictError, UnavailableError
 from infra.ledger.models import (
@@ -385,8 +386,27 @@ class Ledger:
             )
             return [(entry, verdict) for entry, verdict in rows]
 
-    def count_refunds_for_order(self, order_id: str, *, excluding: str) -> int:
-        """Other disputes on the order whose current decision is allow (a refund)."""
+    def count_refunds_for_order(
+        self, order_id: str, *, excluding: str, filed_at: datetime | None = None
+    ) -> int:
+        """Other disputes on the order that are, or may become, a refund.
+
+        Counted: every other dispute decided ``allow``, and every undecided one filed before
+        ``filed_at`` (ties broken by id). Counting pending earlier claims keeps the per-order
+        refund limit whole when several claims on one order are decided at the same moment:
+        the earliest may pass, the rest see it.
+        """
+        pending_earlier: ColumnElement[bool] = Dispute.decision.is_(None)
+        if filed_at is not None:
+            pending_earlier = and_(
+                pending_earlier,
+                or_(
+                    Dispute.created_at < filed_at,
+                    and_(Dispute.created_at == filed_at, Dispute.dispute_id < excluding),
+                ),
+            )
+        else:
+            pending_earlier = false()
         with self._sessions() as session:
             return int(
                 session.scalar(
@@ -394,8 +414,8 @@ class Ledger:
                     .select_from(Dispute)
                     .where(
                         Dispute.order_id == order_id,
-                        Dispute.decision == "allow",
                         Dispute.dispute_id != excluding,
+                        or_(Dispute.decision == "allow", pending_earlier),
                     )
                 )
                 or 0

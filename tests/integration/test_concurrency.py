@@ -50,7 +50,11 @@ def test_concurrent_disputes_on_one_order_lose_no_verdict(
     assert len(ids) == 4
     for dispute_id in ids:
         assert len(services.ledger.verdicts(dispute_id)) == 1
-    # Exactly one of the four claims can stand on the photo; the others see its reuse.
+    # The same sealed receipt on four claims of its own order is not reuse, but the per-order
+    # refund limit holds under concurrency: at most one claim pays, the others go to a person.
     decisions = sorted(d["verdict"]["decision"] for d in decided)
     assert decisions.count("allow") <= 1
-    assert decisions.count("block") >= 3
+    assert decisions.count("review") >= 3
+    for held in (d for d in decided if d["verdict"]["decision"] == "review"):
+        assert "policy_review" in flows.codes(held)
+        assert "evidence_reused" not in flows.codes(held)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from capture.intake import CLOCK_SKEW, metadata_findings, screen_upload
+from infra.bootstrap import initialize_home
 from infra.samples import make_jpeg, make_mp4, make_png
+from infra.settings import Settings
+from keys.store import KeyStore
+from tests.support.device_signers import legacy_device_certificate, sign_as_device
 from tests.support.paths import require_fixtures_dir
+from tests.support.sealing import seal_file
 from verifier.reader import TrustSettings
 
 OPENED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -171,3 +179,59 @@ def test_file_without_manifest_passes_the_c2pa_screen(tmp_path: Path) -> None:
         plain, media_type="image/jpeg", session_opened_at=OPENED, now=NOW, trust=NO_TRUST
     )
     assert findings == ()
+
+
+@pytest.fixture(scope="module")
+def home_keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+    home = tmp_path_factory.mktemp("intake-keys")
+    initialize_home(Settings(home=home), quiet_dev_warning=True)
+    return KeyStore(home / "keys")
+
+
+def _fingerprints(keys: KeyStore) -> frozenset[str]:
+    return frozenset(
+        hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+        for cert in keys.service_certificates()
+    )
+
+
+def test_our_own_seal_is_already_sealed(home_keys: KeyStore, tmp_path: Path) -> None:
+    sealed = seal_file(home_keys, make_jpeg(tmp_path / "s.jpg", seed=4), "image/jpeg")
+    findings = screen_upload(
+        sealed,
+        media_type="image/jpeg",
+        session_opened_at=OPENED,
+        now=NOW,
+        trust=TrustSettings(anchors_pem=home_keys.trust_list().pem),
+        sealing_fingerprints=_fingerprints(home_keys),
+    )
+    assert "already_sealed" in {f.code for f in findings}
+
+
+def test_device_signed_manifest_is_foreign_even_when_c2pa_trusts_it(
+    home_keys: KeyStore, tmp_path: Path
+) -> None:
+    """A buyer app enrolled before the EKU change signs a claim c2pa reads Trusted."""
+    device_ca = home_keys.load_ca("device-ca")
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = legacy_device_certificate(
+        device_ca, key.public_key(), device_id="app-old", kind="buyer", now=datetime.now(UTC)
+    )
+    signed = sign_as_device(
+        make_jpeg(tmp_path / "staged.jpg", seed=5),
+        tmp_path / "signed.jpg",
+        private_key=key,
+        chain=(leaf, *device_ca.chain_to_root[:-1]),
+        settings={"trust": {"trust_anchors": home_keys.trust_list().pem}},
+    )
+    findings = screen_upload(
+        signed,
+        media_type="image/jpeg",
+        session_opened_at=OPENED,
+        now=NOW,
+        trust=TrustSettings(anchors_pem=home_keys.trust_list().pem),
+        sealing_fingerprints=_fingerprints(home_keys),
+    )
+    codes = {f.code for f in findings}
+    assert "foreign_manifest" in codes
+    assert "already_sealed" not in codes

@@ -107,6 +107,21 @@ def test_leaf_from_another_root_is_refused(
     assert caught.value.code == "certificate_invalid"
 
 
+def test_anchors_sharing_a_subject_are_each_tried(
+    hierarchy: tuple[
+        x509.Certificate, x509.Certificate, x509.Certificate, ec.EllipticCurvePrivateKey
+    ],
+) -> None:
+    """A retired root of the same name listed first must not hide the one that issued."""
+    root, intermediate, leaf, _ = hierarchy
+    namesake = create_root("Root", now=NOW).certificate
+    assert namesake.subject == root.subject
+    verify_chain(leaf, (intermediate,), TrustList((namesake, root)), now=NOW)
+    with pytest.raises(CertificateError) as caught:
+        verify_chain(leaf, (intermediate,), TrustList((namesake,)), now=NOW)
+    assert caught.value.code == "certificate_invalid"
+
+
 def test_key_file_is_written_0600_and_loose_modes_are_refused(
     tmp_path: Path,
     hierarchy: tuple[

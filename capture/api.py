@@ -428,7 +428,11 @@ def evidence_thumbnail(evidence_id: str, principal: AgentPrincipal, request: Req
 
 @router.get("/trust/anchors", tags=["public"], response_class=Response)
 def trust_anchors(caller: PublicCaller, request: Request) -> Response:
-    """Public: our trust anchors (PEM), so anyone can verify OrderSeal evidence."""
+    """Public: the PKI root(s) (PEM) that device, label and sealing certificates chain to.
+
+    Not the anchors for C2PA validators: they get ``/v1/trust/c2pa-anchors`` (the Service CAs),
+    so that no claim signed under the Device CA reads as trusted.
+    """
     return Response(
         content=_services(request).keys.trust_list().pem, media_type="application/x-pem-file"
     )

@@ -33,7 +33,8 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "public-testfiles-cc-by-sa/adobe-20220124-CAIAIIICAICIICAIICICA.jpg": ("review", {U}),
     # tampered content or assertions: dataHash / hashedURI mismatch
     "c2pa-rs/XCA.jpg": ("block", {T, U}),
-    "c2pa-rs/adobe-20220124-E-clm-CAICAI.jpg": ("block", {T, U}),
+    # ... and an ingredient reference to a claim that is not in the store (ingredient.*)
+    "c2pa-rs/adobe-20220124-E-clm-CAICAI.jpg": ("block", {T, "chain_broken", U}),
     "public-testfiles-cc-by-sa/adobe-20220124-E-uri-CA.jpg": ("block", {T, U}),
     "public-testfiles-cc-by-sa/truepic-20230212-camera.jpg": ("block", {T, U}),
     "public-testfiles-cc-by-sa/adobe-20220124-E-uri-CIE-sig-CA.jpg": ("block", {T, S, U}),

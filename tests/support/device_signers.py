@@ -16,13 +16,13 @@ import c2pa
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from infra import forgery
 from infra.ledger.models import Device
 from infra.ledger.repository import Ledger
 from keys.backends.pem import der_to_raw_signature
 from keys.ca import CertificateAuthority, subject_name
-from keys.profile import DOCUMENT_SIGNING_EKU, CertificateRole, extensions_for
+from keys.profile import CertificateRole
 from keys.trust import certificates_to_pem
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: What ``keys/profile.py`` gave every non-CA leaf before the change.
-LEGACY_DEVICE_EKUS = (ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING_EKU)
+LEGACY_DEVICE_EKUS = forgery.LEGACY_DEVICE_EKUS
 
 _DIGITAL_CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 
@@ -48,24 +48,14 @@ def legacy_device_certificate(
     validity: timedelta = timedelta(days=30),
 ) -> x509.Certificate:
     """A device leaf in the old profile: today's extensions with the old EKUs."""
-    role = CertificateRole.BUYER if kind == "buyer" else CertificateRole.STATION
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject_name(device_id, unit=kind))
-        .issuer_name(device_ca.certificate.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + validity)
+    return forgery.legacy_device_certificate(
+        device_ca,
+        public_key,
+        subject_name(device_id, unit=kind),
+        role=CertificateRole.BUYER if kind == "buyer" else CertificateRole.STATION,
+        now=now,
+        validity=validity,
     )
-    for extension in extensions_for(role, public_key, device_ca.private_key.public_key()):
-        if isinstance(extension.value, x509.ExtendedKeyUsage):
-            builder = builder.add_extension(
-                x509.ExtendedKeyUsage(list(LEGACY_DEVICE_EKUS)), critical=False
-            )
-        else:
-            builder = builder.add_extension(extension.value, critical=extension.critical)
-    return builder.sign(device_ca.private_key, hashes.SHA256())
 
 
 def enrol_legacy_device(

@@ -21,13 +21,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from infra.forgery import legacy_device_certificate
-from infra.ledger.models import Device
 from infra.services import Services
 from keys.attestation import b64url_encode
 from keys.backends.pem import der_to_raw_signature
 from keys.ca import generate_private_key, subject_name
 from keys.profile import CertificateRole
-from keys.trust import certificates_from_pem, certificates_to_pem
+from keys.trust import certificates_from_pem
+from tests.support.device_signers import enrol_legacy_device
 
 __all__ = [
     "Forger",
@@ -122,18 +122,8 @@ def legacy_enrolled_device(services: Services, *, kind: str, owner_id: str | Non
         now=now,
         validity=timedelta(days=services.settings.device_cert_days),
     )
-    services.ledger.add_device(
-        Device(
-            device_id=device_id,
-            kind=kind,
-            owner_id=owner_id,
-            certificate_pem=certificates_to_pem((certificate,)),
-            serial_hex=format(certificate.serial_number, "x"),
-            not_after=certificate.not_valid_after_utc,
-            enrolled_at=now,
-            revoked_at=None,
-            revoke_reason=None,
-        )
+    enrol_legacy_device(
+        services.ledger, certificate, device_id=device_id, kind=kind, owner_id=owner_id, now=now
     )
     return Forger(device_id, key, (certificate, *_without_root(device_ca.chain_to_root)))
 

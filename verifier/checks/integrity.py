@@ -23,9 +23,12 @@ def check_integrity(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResu
         return [CheckResult("readable", code, False, facts.read_error_detail or code.value)]
     report = facts.report
     codes = list(report.failure_codes)
-    if report.state == "Invalid" and not codes:
-        # c2pa can mark the store Invalid for an ingredient's failure alone: classify by it.
-        codes = list(report.ingredient_failure_codes) or ["general.error"]
+    if report.state == "Invalid" and not _explains_invalid(codes):
+        # c2pa can mark the store Invalid for an ingredient's failure alone: classify by it,
+        # and fail closed when nothing explains the state.
+        codes.extend(report.ingredient_failure_codes)
+        if not _explains_invalid(codes):
+            codes.append("general.error")
     by_reason: dict[ReasonCode, list[str]] = {}
     for status in dict.fromkeys(codes):
         by_reason.setdefault(reason_for_status(status), []).append(status)
@@ -37,6 +40,11 @@ def check_integrity(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResu
             results.append(_found("manifest_store", reason, by_reason))
     results.append(_signer(facts, by_reason))
     return results
+
+
+def _explains_invalid(codes: list[str]) -> bool:
+    """Whether a code other than "untrusted" (which leaves c2pa's state Valid) is present."""
+    return any(reason_for_status(code) != ReasonCode.UNTRUSTED_SIGNER for code in codes)
 
 
 def _found(check: str, reason: ReasonCode, by_reason: dict[ReasonCode, list[str]]) -> CheckResult:

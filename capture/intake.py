@@ -48,6 +48,9 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
 _MAX_TEXT_BYTES = 1024 * 1024
 _MAX_PNG_CHUNKS = 100_000
+#: A JUMBF description box whose type starts with ``c2pa`` (ISO 19566-5; C2PA 2.1 §11.1.4).
+_C2PA_STORE_MARK = b"jumdc2pa"
+_SCAN_BYTES = 1024 * 1024
 
 #: PNG text keywords that generators write (AUTOMATIC1111/Forge, ComfyUI, InvokeAI, NovelAI).
 _GENERATOR_KEYWORDS = frozenset(
@@ -129,8 +132,26 @@ def _c2pa_findings(
 ) -> Iterator[IntakeFinding]:
     try:
         report: ReaderReport = read_evidence(path, trust=trust, media_type=media_type)
-    except (NoManifestError, UnsupportedMediaError, CorruptMediaError):
-        # No manifest is the normal case; unreadable containers are refused by the sealer.
+    except NoManifestError as exc:
+        # No manifest is the normal case. A reference to a remote manifest is not.
+        if exc.remote_url is not None:
+            yield IntakeFinding(
+                "foreign_manifest",
+                "the file references a remote C2PA manifest: it was not captured live in this "
+                "session",
+            )
+        return
+    except UnsupportedMediaError:
+        return
+    except CorruptMediaError:
+        # The container already passed the structure walk, so what c2pa cannot read is C2PA
+        # data itself. A live capture from our app carries none: a damaged manifest is not a
+        # way around this screen.
+        if _carries_c2pa_store(path):
+            yield IntakeFinding(
+                "foreign_manifest",
+                "the file carries damaged C2PA data: it was not captured live in this session",
+            )
         return
     manifest = report.active_manifest
     if report.state == "Trusted" and manifest.signer_fingerprint in sealing_fingerprints:
@@ -146,6 +167,18 @@ def _c2pa_findings(
         f"the file carries a C2PA manifest signed by {signer} ({tool}): it was not captured "
         "live in this session",
     )
+
+
+def _carries_c2pa_store(path: Path) -> bool:
+    """Whether the bytes hold a JUMBF description box of type ``c2pa`` (streamed, bounded)."""
+    overlap = len(_C2PA_STORE_MARK) - 1
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_SCAN_BYTES):
+            if _C2PA_STORE_MARK in tail + chunk:
+                return True
+            tail = chunk[-overlap:]
+    return False
 
 
 def metadata_findings(

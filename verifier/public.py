@@ -23,19 +23,26 @@ from verifier.checks.content import check_ai_declared, check_edited_after_captur
 from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
 from verifier.models import DisputeContext
+from verifier.reasons import ReasonCode
 from verifier.service import AttachedFile
 
 __all__ = ["PublicVerifyOut", "router"]
 
 router = APIRouter()
-#: The checks that need no order or claimant: what anyone may learn about a file.
-_PUBLIC_CHECKS = (
-    check_integrity,
-    check_identity,
-    check_ai_declared,
-    check_edited_after_capture,
-    check_chain,
-)
+#: What anyone is told per finding: fixed text, so no evidence id or ledger detail leaks.
+_PUBLIC_MESSAGES: dict[ReasonCode, str] = {
+    ReasonCode.NO_MANIFEST: "The file carries no embedded Content Credentials.",
+    ReasonCode.UNSUPPORTED_MEDIA: "The file is not a photo or video format that can be checked.",
+    ReasonCode.CORRUPT_MEDIA: "The file or its Content Credentials are malformed.",
+    ReasonCode.SIGNATURE_INVALID: "The Content Credentials signature does not verify.",
+    ReasonCode.CONTENT_TAMPERED: "The content changed after it was signed.",
+    ReasonCode.UNTRUSTED_SIGNER: "It was not sealed by the OrderSeal capture service.",
+    ReasonCode.SIGNER_REVOKED: "The signing certificate was revoked.",
+    ReasonCode.AI_GENERATED_DECLARED: "Its Content Credentials declare generative AI.",
+    ReasonCode.EDITED_AFTER_CAPTURE: "It was edited and re-signed after capture.",
+    ReasonCode.NOT_AS_SEALED: "The file was changed after OrderSeal sealed it.",
+    ReasonCode.CHAIN_BROKEN: "Its seal does not match the OrderSeal record.",
+}
 _PAGE = Path(__file__).parent / "templates" / "verify.html"
 
 
@@ -51,6 +58,13 @@ class PublicVerifyOut(BaseModel):
     stages: list[StageOut]
     findings: list[dict[str, str]]
     summary: str
+
+
+def _public_finding(code: ReasonCode) -> dict[str, str]:
+    return {
+        "code": code.value,
+        "message": _PUBLIC_MESSAGES.get(code, "The file does not verify as OrderSeal evidence."),
+    }
 
 
 def _stages(manifests: Any) -> list[StageOut]:
@@ -75,7 +89,9 @@ def examine(path: Path, services: Services, filename: str, sha256: str) -> Publi
     the sealing authority, identity by content and the ledger row all count here too.
     """
     ctx = DisputeContext(order_id="", buyer_id=None, order=None, now=datetime.now(UTC))
-    facts = services.verifier.gather(AttachedFile(path, filename, sha256), dispute_id=None)
+    facts = services.verifier.gather(
+        AttachedFile(path, filename, sha256), dispute_id=None, with_reuse=False
+    )
     report = facts.report
     if report is None:
         findings = [r for r in check_integrity(facts, ctx) if not r.passed]
@@ -83,11 +99,17 @@ def examine(path: Path, services: Services, filename: str, sha256: str) -> Publi
             carries_orderseal_chain=False,
             intact=False,
             stages=[],
-            findings=[{"code": r.code.value, "message": r.detail} for r in findings],
+            findings=[_public_finding(r.code) for r in findings],
             summary="This file carries no readable Content Credentials.",
         )
-    results = [check(facts, ctx) for check in _PUBLIC_CHECKS]
-    failed = [r for found in results for r in found if not r.passed]
+    checks = [check_integrity, check_ai_declared, check_edited_after_capture]
+    # Ledger answers go only to a file that proves them: identity for a file our key signed,
+    # the chain for the very bytes we sealed. Anyone else learns nothing about the ledger.
+    if facts.sealed_by_orderseal:
+        checks.append(check_identity)
+    if facts.ledger_record is not None:
+        checks.append(check_chain)
+    failed = [r for check in checks for r in check(facts, ctx) if not r.passed]
     ours = facts.sealed_by_orderseal and facts.assertion is not None
     claims_ours = ASSERTION_LABEL in report.active_manifest.assertions
     intact = (
@@ -110,7 +132,7 @@ def examine(path: Path, services: Services, filename: str, sha256: str) -> Publi
         carries_orderseal_chain=intact,
         intact=intact,
         stages=stages,
-        findings=[{"code": r.code.value, "message": r.detail} for r in failed],
+        findings=[_public_finding(r.code) for r in failed],
         summary=summary,
     )
 

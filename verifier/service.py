@@ -124,7 +124,10 @@ class VerifierService:
                 "amount": Decimal(dispute.amount),
                 "currency": dispute.currency,
                 "prior_refunds_for_order": self.ledger.count_refunds_for_order(
-                    order_id, excluding=dispute.dispute_id, filed_at=dispute.created_at
+                    order_id,
+                    excluding=dispute.dispute_id,
+                    filed_at=dispute.created_at,
+                    buyer_id=order.buyer_id if order is not None else dispute.buyer_id,
                 ),
                 "prior_disputes_for_buyer": self.ledger.count_disputes_by_buyer(
                     dispute.buyer_id, since=since, excluding=dispute.dispute_id
@@ -157,14 +160,20 @@ class VerifierService:
             )
         return facts
 
-    def gather(self, file: AttachedFile, *, dispute_id: str | None) -> EvidenceFacts:
-        """Read one file and look up everything the checks need about it."""
+    def gather(
+        self, file: AttachedFile, *, dispute_id: str | None, with_reuse: bool = True
+    ) -> EvidenceFacts:
+        """Read one file and look up everything the checks need about it.
+
+        ``with_reuse=False`` skips the dispute lookups (exact and perceptual): the public page
+        judges a file without any claim, and must not cost a scan of every dispute.
+        """
         media_type = sniff_media_type(file.path)
-        similar = self._similar_disputes(file, media_type, dispute_id)
+        similar = self._similar_disputes(file, media_type, dispute_id) if with_reuse else ()
         try:
             report: ReaderReport = read_evidence(file.path, trust=self.trust)
         except ReaderError as exc:
-            other = tuple(self.ledger.other_disputes_with(dispute_id or "", file.sha256, None))
+            other = self._other_disputes(file, dispute_id, None) if with_reuse else ()
             return EvidenceFacts(
                 filename=file.filename,
                 content_sha256=file.sha256,
@@ -186,7 +195,7 @@ class VerifierService:
         own = self._ledger_facts([r for r in (by_content, altered) if r is not None])
         links = [link.manifest_id for link in assertion.chain] if assertion else []
         shipped = self._ledger_facts(list(self.ledger.evidence_by_manifest(links).values()))
-        other = tuple(self.ledger.other_disputes_with(dispute_id or "", file.sha256, active_id))
+        other = self._other_disputes(file, dispute_id, active_id) if with_reuse else ()
         return EvidenceFacts(
             filename=file.filename,
             content_sha256=file.sha256,
@@ -203,6 +212,11 @@ class VerifierService:
             revoked_service_certificates=self.revoked_service_certificates(),
             sealing_fingerprints=self.sealing_fingerprints(),
         )
+
+    def _other_disputes(
+        self, file: AttachedFile, dispute_id: str | None, manifest_id: str | None
+    ) -> tuple[str, ...]:
+        return tuple(self.ledger.other_disputes_with(dispute_id or "", file.sha256, manifest_id))
 
     def _similar_disputes(
         self, file: AttachedFile, media_type: str | None, dispute_id: str | None

@@ -387,26 +387,32 @@ class Ledger:
             return [(entry, verdict) for entry, verdict in rows]
 
     def count_refunds_for_order(
-        self, order_id: str, *, excluding: str, filed_at: datetime | None = None
+        self,
+        order_id: str,
+        *,
+        excluding: str,
+        filed_at: datetime | None = None,
+        buyer_id: str | None = None,
     ) -> int:
         """Other disputes on the order that are, or may become, a refund.
 
-        Counted: every other dispute decided ``allow``, and every undecided one filed before
-        ``filed_at`` (ties broken by id). Counting pending earlier claims keeps the per-order
-        refund limit whole when several claims on one order are decided at the same moment:
-        the earliest may pass, the rest see it.
+        Counted: every other dispute decided ``allow``, and every undecided one of
+        ``buyer_id`` (the order's buyer) filed before ``filed_at`` (ties broken by id).
+        Counting pending earlier claims keeps the per-order refund limit whole when several
+        claims on one order are decided at the same moment: the earliest may pass, the rest
+        see it. Another account's claim can pay nothing (``buyer_mismatch``), so it never
+        holds the buyer's claim back.
         """
-        pending_earlier: ColumnElement[bool] = Dispute.decision.is_(None)
-        if filed_at is not None:
+        pending_earlier: ColumnElement[bool] = false()
+        if filed_at is not None and buyer_id is not None:
             pending_earlier = and_(
-                pending_earlier,
+                Dispute.decision.is_(None),
+                Dispute.buyer_id == buyer_id,
                 or_(
                     Dispute.created_at < filed_at,
                     and_(Dispute.created_at == filed_at, Dispute.dispute_id < excluding),
                 ),
             )
-        else:
-            pending_earlier = false()
         with self._sessions() as session:
             return int(
                 session.scalar(

@@ -274,6 +274,10 @@ def test_public_page_never_calls_a_device_signed_file_intact(
     body = judged[name].public
     assert body["carries_orderseal_chain"] is False, body
     assert body["intact"] is False, body
+    # An anonymous caller learns nothing of the ledger from a file our key did not sign: no
+    # evidence id, no "is this manifest id recorded" answer.
+    assert "ev_" not in json.dumps(body)
+    assert {f["code"] for f in body["findings"]} <= {"untrusted_signer", "signature_invalid"}
 
 
 @pytest.mark.parametrize("name", FORGERIES, ids=FORGERIES)
@@ -352,6 +356,8 @@ def test_bytes_added_after_sealing_are_not_as_sealed(
     assert "not_as_sealed" in {r["code"] for r in case.cli_json["reasons"]}
     assert case.public["intact"] is False, case.public
     assert case.public["carries_orderseal_chain"] is False, case.public
+    assert "not_as_sealed" in {f["code"] for f in case.public["findings"]}
+    assert "ev_" not in json.dumps(case.public)  # fixed public text, no evidence id
 
 
 @dataclass(frozen=True)

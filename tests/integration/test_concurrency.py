@@ -58,3 +58,38 @@ def test_concurrent_disputes_on_one_order_lose_no_verdict(
     for held in (d for d in decided if d["verdict"]["decision"] == "review"):
         assert "policy_review" in flows.codes(held)
         assert "evidence_reused" not in flows.codes(held)
+
+
+def _open_claim(cast: flows.Actors, order_id: str, buyer_id: str) -> str:
+    """File a claim and leave it undecided."""
+    created = cast.platform.call(
+        "POST",
+        "/v1/disputes",
+        json={
+            "order_id": order_id,
+            "buyer_id": buyer_id,
+            "claim_type": "damaged",
+            "amount": "1.00",
+            "currency": "USD",
+        },
+    )
+    return str(created["dispute_id"])
+
+
+@pytest.mark.parametrize("filer", ["another-account", "the-buyer"], ids=["griefer", "own-claim"])
+def test_only_the_buyers_own_pending_claim_holds_the_next_one(
+    filer: str, live_api: str, credentials: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An account filing (and abandoning) a claim on someone's order cannot hold their claim."""
+    work = tmp_path_factory.mktemp(f"pending-{filer}")
+    cast = flows.actors(live_api, credentials)
+    order_id = flows.register_order(cast)
+    files = flows.receive(cast, flows.ship(cast, order_id, work), work)
+    _open_claim(cast, order_id, cast.buyer_id if filer == "the-buyer" else "buyer-griefer")
+    decided = flows.dispute(cast, order_id, files)
+    if filer == "the-buyer":
+        assert decided["verdict"]["decision"] == "review"
+        assert flows.codes(decided) == {"policy_review"}
+    else:
+        assert decided["verdict"]["decision"] == "allow"
+        assert flows.codes(decided) == set()

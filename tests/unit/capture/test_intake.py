@@ -21,7 +21,7 @@ from keys.store import KeyStore
 from tests.support.device_signers import legacy_device_certificate, sign_as_device
 from tests.support.paths import require_fixtures_dir
 from tests.support.sealing import seal_file
-from verifier.reader import TrustSettings
+from verifier.reader import CorruptMediaError, TrustSettings, read_evidence
 
 OPENED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NOW = OPENED + timedelta(minutes=10)
@@ -235,3 +235,38 @@ def test_device_signed_manifest_is_foreign_even_when_c2pa_trusts_it(
     codes = {f.code for f in findings}
     assert "foreign_manifest" in codes
     assert "already_sealed" not in codes
+
+
+def test_damaged_c2pa_data_is_still_a_foreign_manifest(home_keys: KeyStore, tmp_path: Path) -> None:
+    """One byte in the claim's CBOR must not turn a signed file into a "live capture"."""
+    device_ca = home_keys.load_ca("device-ca")
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = legacy_device_certificate(
+        device_ca, key.public_key(), device_id="app-dmg", kind="buyer", now=datetime.now(UTC)
+    )
+    signed = sign_as_device(
+        make_jpeg(tmp_path / "staged.jpg", seed=6),
+        tmp_path / "signed.jpg",
+        private_key=key,
+        chain=(leaf, *device_ca.chain_to_root[:-1]),
+    )
+    data = bytearray(signed.read_bytes())
+    claim = data.index(b"cbor", data.index(b"c2pa.claim"))
+    data[claim + 4] = 0xFF  # the claim map's first byte: a CBOR "break" where a map belongs
+    damaged = tmp_path / "damaged.jpg"
+    damaged.write_bytes(bytes(data))
+    trust = TrustSettings(anchors_pem=home_keys.trust_list().pem)
+    with pytest.raises(CorruptMediaError):
+        read_evidence(damaged, trust=trust)
+    findings = screen_upload(
+        damaged, media_type="image/jpeg", session_opened_at=OPENED, now=NOW, trust=trust
+    )
+    assert "foreign_manifest" in {f.code for f in findings}
+
+
+def test_reference_to_a_remote_manifest_is_a_foreign_manifest(tmp_path: Path) -> None:
+    remote = shutil.copy(require_fixtures_dir() / "c2pa-rs" / "cloud.jpg", tmp_path / "cloud.jpg")
+    findings = screen_upload(
+        Path(remote), media_type="image/jpeg", session_opened_at=OPENED, now=NOW, trust=NO_TRUST
+    )
+    assert "foreign_manifest" in {f.code for f in findings}

@@ -6,10 +6,13 @@ import hashlib
 import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import cbor2
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from capture.manifest import CaptureAssertion, Stage
 from capture.seal import Sealer
@@ -96,11 +99,83 @@ def test_malformed_stores_give_no_chain(store: bytes) -> None:
     assert signer_chains(store) == {}
 
 
-def test_a_hand_built_cose_sign1_yields_its_x5chain() -> None:
-    protected = cbor2.dumps({1: -7, 33: [b"leaf-der", b"ca-der"]})
-    cose = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, None, b"sig"]))
-    store = _superbox("c2pa", _superbox("urn:x", _superbox("c2pa.signature", _box(b"cbor", cose))))
-    assert signer_chains(store) == {"urn:x": (b"leaf-der", b"ca-der")}
+_CLAIM = cbor2.dumps({"claim_generator": "test", "alg": "sha256"})
+
+
+def _signed_store(
+    protected_headers: dict[Any, Any],
+    *,
+    unprotected: dict[Any, Any] | None = None,
+    signing_key: ec.EllipticCurvePrivateKey,
+    labels: tuple[str, ...] = ("urn:x",),
+) -> bytes:
+    protected = cbor2.dumps({1: -7, **protected_headers})
+    to_be_signed = cbor2.dumps(["Signature1", protected, b"", _CLAIM])
+    r, s = decode_dss_signature(signing_key.sign(to_be_signed, ec.ECDSA(hashes.SHA256())))
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    cose = cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected or {}, None, signature]))
+    manifests = [
+        _superbox(
+            label,
+            _superbox("c2pa.claim.v2", _box(b"cbor", _CLAIM)),
+            _superbox("c2pa.signature", _box(b"cbor", cose)),
+        )
+        for label in labels
+    ]
+    return _superbox("c2pa", *manifests)
+
+
+@pytest.fixture(scope="module")
+def signing() -> tuple[ec.EllipticCurvePrivateKey, bytes, bytes]:
+    """A signing key with its certificate's DER, and another certificate's DER."""
+    now = datetime.now(UTC)
+    ours = create_root("Signer", now=now)
+    other = create_root("Someone else", now=now)
+    der = serialization.Encoding.DER
+    return ours.private_key, ours.certificate.public_bytes(der), other.certificate.public_bytes(der)
+
+
+def test_a_signed_cose_sign1_yields_its_x5chain(
+    signing: tuple[ec.EllipticCurvePrivateKey, bytes, bytes],
+) -> None:
+    key, leaf, _ = signing
+    store = _signed_store({33: [leaf, b"ca-der"]}, signing_key=key)
+    assert signer_chains(store) == {"urn:x": (leaf, b"ca-der")}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "claimed-leaf-did-not-sign",
+        "both-spellings-in-protected",
+        "x5chain-also-unprotected",
+        "text-label-unprotected-only",
+        "non-bytes-in-chain",
+        "duplicated-manifest-label",
+    ],
+)
+def test_ambiguous_or_unproven_chains_are_refused(
+    case: str, signing: tuple[ec.EllipticCurvePrivateKey, bytes, bytes]
+) -> None:
+    """Each way a forger could make us read one certificate while c2pa checks another."""
+    key, leaf, sealing = signing
+    stores = {
+        "claimed-leaf-did-not-sign": lambda: _signed_store({33: sealing}, signing_key=key),
+        "both-spellings-in-protected": lambda: _signed_store(
+            {"x5chain": leaf, 33: sealing}, signing_key=key
+        ),
+        "x5chain-also-unprotected": lambda: _signed_store(
+            {33: leaf}, unprotected={"x5chain": sealing}, signing_key=key
+        ),
+        "text-label-unprotected-only": lambda: _signed_store(
+            {}, unprotected={"x5chain": leaf}, signing_key=key
+        ),
+        "non-bytes-in-chain": lambda: _signed_store({33: [leaf, 0]}, signing_key=key),
+        "duplicated-manifest-label": lambda: _signed_store(
+            {33: leaf}, signing_key=key, labels=("urn:x", "urn:x")
+        ),
+    }
+    assert signer_chains(stores[case]()) == {}
 
 
 def test_a_signer_under_an_extra_anchor_is_not_ours(keys: KeyStore, tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from infra.auth import (
     PlatformPrincipal,
     PublicCaller,
     StationPrincipal,
+    streams_body,
 )
 from infra.errors import NotFoundError
 from infra.ledger.models import CaptureSession, Device
@@ -227,6 +228,7 @@ async def _upload(
 
 
 @router.put("/shipment-sessions/{session_id}/evidence", status_code=201, tags=["station"])
+@streams_body
 async def upload_shipment_evidence(
     session_id: str,
     principal: StationPrincipal,

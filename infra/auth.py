@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
@@ -30,10 +30,13 @@ __all__ = [
     "Role",
     "StationPrincipal",
     "require_role",
+    "streams_body",
 ]
 
 REQUEST_SKEW = timedelta(minutes=5)
 CONTENT_SHA256_HEADER = "x-orderseal-content-sha256"
+_STREAMED = "_orderseal_streams_body"
+_F = TypeVar("_F", bound=Callable[..., object])
 
 
 class Role(StrEnum):
@@ -62,6 +65,15 @@ class Principal:
     subject: str
 
 
+def streams_body(endpoint: _F) -> _F:
+    """Mark a station route that streams its body and checks the declared hash itself.
+
+    Every other station route has its body hashed by the signature check.
+    """
+    setattr(endpoint, _STREAMED, True)
+    return endpoint
+
+
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -86,9 +98,14 @@ async def _station(request: Request) -> Principal:
     if abs(now - sent_at) > REQUEST_SKEW:
         raise AuthError("the request signature has expired", code="credentials_expired")
     declared = request.headers.get(CONTENT_SHA256_HEADER)
-    if declared is None:
-        body = await request.body()
-        declared = hashlib.sha256(body).hexdigest()
+    if declared is None or not getattr(request.scope.get("endpoint"), _STREAMED, False):
+        # Every body this dependency can see is hashed here: a declared hash that the body
+        # does not match is a swapped body (issue 14.8). Streamed uploads hash while they
+        # receive and compare there, before anything is stored.
+        received = hashlib.sha256(await request.body()).hexdigest()
+        if declared is not None and declared.lower() != received:
+            raise AuthError("the request signature does not verify", code="credentials_forged")
+        declared = received
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     identity = services.capture.device_identity(device_id, now=now)
     if identity.kind != Role.STATION:

@@ -182,6 +182,30 @@ def test_upload_body_must_match_the_signed_content_hash(world: World) -> None:
     assert _error_code(response) == (401, "credentials_forged")
 
 
+def test_declared_content_hash_binds_a_small_body(world: World) -> None:
+    """A proxy on the path swaps the order in a signed "open session" request (issue 14.8)."""
+    signed_order, swapped_order = flows.register_order(world.a), flows.register_order(world.a)
+    signed = b'{"order_id": "%s"}' % signed_order.encode()
+    swapped = b'{"order_id": "%s"}' % swapped_order.encode()
+    stamp, nonce = str(int(time.time())), secrets.token_hex(16)
+    digest = hashlib.sha256(signed).hexdigest()
+    payload = request_signing_payload("POST", "/v1/shipment-sessions", stamp, nonce, digest)
+    headers = {
+        "X-OrderSeal-Device": world.a.station.device.device_id,
+        "X-OrderSeal-Timestamp": stamp,
+        "X-OrderSeal-Nonce": nonce,
+        "X-OrderSeal-Signature": sign_bytes(world.a.station.device.private_key, payload),
+        "X-OrderSeal-Content-SHA256": digest,
+        "Content-Type": "application/json",
+    }
+    url = world.base_url + "/v1/shipment-sessions"
+    tampered = httpx.post(url, content=swapped, headers=headers)
+    assert _error_code(tampered) == (401, "credentials_forged")
+    honest = httpx.post(url, content=signed, headers=headers)
+    assert honest.status_code == 201
+    assert honest.json()["order_id"] == signed_order
+
+
 def test_unsigned_station_request_is_refused(world: World, credentials: dict[str, str]) -> None:
     response = httpx.post(
         world.base_url + "/v1/shipment-sessions",

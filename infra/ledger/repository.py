@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -38,11 +40,47 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class Ledger:
-    """Repository over the ledger tables."""
+@contextmanager
+def _outage_is_unavailable() -> Iterator[None]:
+    """A database that cannot be reached, or drops the connection, is a retryable 503."""
+    try:
+        yield
+    except (OperationalError, PoolTimeoutError) as exc:
+        raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+
+
+class _GuardedSessions:
+    """The session factory every query goes through, so no query can turn an outage into
+    a 500: connecting, each statement and the commit all run inside the outage mapping.
+    """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        with _outage_is_unavailable(), self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with _outage_is_unavailable(), self._sessions.begin() as session:
+            yield session
+
+
+class Ledger:
+    """Repository over the ledger tables.
+
+    Every method raises ``UnavailableError`` (``ledger_unavailable``, 503) when the
+    database is down or drops the connection.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = _GuardedSessions(sessions)
 
     def _add(self, *rows: Any) -> None:
         try:
@@ -50,23 +88,15 @@ class Ledger:
                 session.add_all(rows)
         except IntegrityError as exc:
             raise ConflictError("expected a new record, found an existing one") from exc
-        except OperationalError as exc:
-            raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
 
     def _one(self, model: type[Any], key: str) -> Any:
-        try:
-            with self._sessions() as session:
-                return session.get(model, key)
-        except OperationalError as exc:
-            raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+        with self._sessions() as session:
+            return session.get(model, key)
 
     def ping(self) -> None:
         """Raise UnavailableError unless the database answers (readiness)."""
-        try:
-            with self._sessions() as session:
-                session.execute(select(1))
-        except OperationalError as exc:
-            raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+        with self._sessions() as session:
+            session.execute(select(1))
 
     # Orders -----------------------------------------------------------------
     def add_order(self, order: Order) -> None:
@@ -370,10 +400,6 @@ class Ledger:
                 return
             except IntegrityError:
                 continue
-            except OperationalError as exc:
-                raise UnavailableError(
-                    "the ledger is unavailable", code="ledger_unavailable"
-                ) from exc
         raise ConflictError("the audit chain is too busy; retry", code="audit_contention")
 
     def audit_entries(self) -> list[tuple[AuditEntry, Verdict]]:

@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 REQUEST_SKEW = timedelta(minutes=5)
+NONCE_WINDOW = 2 * REQUEST_SKEW
 CONTENT_SHA256_HEADER = "x-orderseal-content-sha256"
 _STREAMED = "_orderseal_streams_body"
 _F = TypeVar("_F", bound=Callable[..., object])
@@ -115,7 +116,11 @@ async def _station(request: Request) -> Principal:
         verify_signature(identity.certificate, payload, signature)
     except CertificateError as exc:
         raise AuthError("the request signature does not verify", code="credentials_forged") from exc
-    if len(nonce) > 64 or not services.ledger.use_nonce(nonce, device_id, now):
+    # A signature is accepted within REQUEST_SKEW either side of its timestamp, so its nonce
+    # can be replayed until 2 x REQUEST_SKEW after it was first seen; not after.
+    if len(nonce) > 64 or not services.ledger.use_nonce(
+        nonce, device_id, now, keep_for=NONCE_WINDOW
+    ):
         raise AuthError("this request was already received", code="credentials_replayed")
     request.state.device = identity
     return Principal(Role.STATION, device_id)

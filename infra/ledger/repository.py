@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, delete, false, func, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,9 +29,11 @@ from infra.ledger.models import (
     Verdict,
 )
 
-__all__ = ["GENESIS_HASH", "AuditSealer", "Ledger", "hash_api_key"]
+__all__ = ["GENESIS_HASH", "NONCE_PRUNE_BATCH", "AuditSealer", "Ledger", "hash_api_key"]
 
 GENESIS_HASH = "0" * 64
+#: Expired request nonces deleted per accepted nonce (bounded work on the request path).
+NONCE_PRUNE_BATCH = 100
 AuditSealer = Callable[[str, int, dict[str, Any]], tuple[str, str, str]]
 
 
@@ -163,11 +165,31 @@ class Ledger:
         row: APIKey | None = self._one(APIKey, hash_api_key(key))
         return row if row is not None and row.revoked_at is None else None
 
-    def use_nonce(self, nonce: str, device_id: str, now: datetime) -> bool:
-        """Record a request nonce; False if it was already used (a replay)."""
+    def use_nonce(self, nonce: str, device_id: str, now: datetime, *, keep_for: timedelta) -> bool:
+        """Record a request nonce; False if it was already used (a replay).
+
+        Nonces seen more than ``keep_for`` (the signature's time window) before ``now`` can
+        never be replayed, since their signatures have expired: each call deletes up to
+        ``NONCE_PRUNE_BATCH`` of them, the oldest first, in the same transaction. Each
+        accepted request removes more than it adds, so the table holds about one window of
+        traffic. Rows another worker is pruning are skipped, never waited for.
+        """
+        expired = (
+            select(UsedNonce.nonce)
+            .where(UsedNonce.seen_at < now - keep_for)
+            .order_by(UsedNonce.seen_at)
+            .limit(NONCE_PRUNE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
         try:
-            self._add(UsedNonce(nonce=nonce, device_id=device_id, seen_at=now))
-        except ConflictError:
+            with self._sessions.begin() as session:
+                session.execute(
+                    delete(UsedNonce)
+                    .where(UsedNonce.nonce.in_(expired))
+                    .execution_options(synchronize_session=False)
+                )
+                session.add(UsedNonce(nonce=nonce, device_id=device_id, seen_at=now))
+        except IntegrityError:
             return False
         return True
 

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -404,7 +404,7 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
     ),
     "add_api_key": lambda ledger: ledger.add_api_key("k", role="admin", subject="s", now=_NOW),
     "find_api_key": lambda ledger: ledger.find_api_key("k"),
-    "use_nonce": lambda ledger: ledger.use_nonce("n", "d", _NOW),
+    "use_nonce": lambda ledger: ledger.use_nonce("n", "d", _NOW, keep_for=timedelta(minutes=10)),
     "add_session": lambda ledger: ledger.add_session(CaptureSession(session_id="s-down")),
     "get_session": lambda ledger: ledger.get_session("s"),
     "close_session": lambda ledger: ledger.close_session("s", _NOW),

@@ -31,6 +31,7 @@ from capture.schemas import (
 from capture.service import DeviceIdentity, OrderItem, SealedEvidence
 from capture.thumbnails import make_thumbnail
 from capture.tokens import issue_buyer_token, verify_label_token
+from capture.transcode import TRANSCODED_MEDIA_TYPES
 from infra.auth import (
     CONTENT_SHA256_HEADER,
     AdminPrincipal,
@@ -38,15 +39,17 @@ from infra.auth import (
     AuthError,
     BuyerPrincipal,
     PlatformPrincipal,
+    Principal,
     PublicCaller,
     StationPrincipal,
     streams_body,
 )
 from infra.errors import NotFoundError
 from infra.ledger.models import CaptureSession, Device
+from infra.media import sniff_media_type
 from infra.names import check_client_name
-from infra.offload import run_heavy
-from infra.ratelimit import enforce
+from infra.offload import run_heavy, run_transcode
+from infra.ratelimit import RateLimitedError, enforce
 from infra.services import Services
 from infra.uploads import receive_body
 from keys.attestation import b64url_decode
@@ -188,6 +191,8 @@ async def _upload(
     idempotency_key: str | None,
     declared_sha256: str | None,
     serials: list[str] | None = None,
+    *,
+    principal: Principal,
 ) -> EvidenceOut:
     services = _services(request)
     try:
@@ -206,6 +211,26 @@ async def _upload(
         received.path.unlink(missing_ok=True)
         raise AuthError(
             "the body does not match the signed content hash", code="credentials_forged"
+        )
+    if sniff_media_type(received.path) in TRANSCODED_MEDIA_TYPES:
+        # A WebM is converted first, on its own smaller thread limit and its own rate limit,
+        # so conversions never hold the slots that station seals use (issue 14, item 1).
+        try:
+            enforce(request, "transcodes", principal)
+        except RateLimitedError:
+            received.path.unlink(missing_ok=True)
+            raise
+        received = await run_transcode(
+            request,
+            services.capture.transcode_upload,
+            session_id=session_id,
+            device=device,
+            buyer_id=buyer_id,
+            received=received,
+            statement_json=statement_json,
+            statement_signature=statement_signature,
+            idempotency_key=idempotency_key,
+            now=services.clock(),
         )
     # Sealing is CPU and disk work; a worker thread keeps the event loop receiving others.
     sealed = await run_heavy(
@@ -257,6 +282,7 @@ async def upload_shipment_evidence(
         idempotency_key,
         x_orderseal_content_sha256,
         serial,
+        principal=principal,
     )
 
 
@@ -353,6 +379,7 @@ async def upload_receipt_evidence(
         idempotency_key,
         request.headers.get(CONTENT_SHA256_HEADER),
         serial,
+        principal=principal,
     )
 
 

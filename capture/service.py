@@ -32,7 +32,7 @@ from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Sta
 from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.structure import check_structure
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
-from capture.transcode import TRANSCODED_MEDIA_TYPES, webm_to_mp4
+from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
 from infra.errors import ConflictError, NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, FlaggedUpload, Order
 from infra.ledger.repository import Ledger
@@ -120,6 +120,7 @@ class CaptureService:
         retired_service_certificates: tuple[x509.Certificate, ...] = (),
         max_image_pixels: int = 100_000_000,
         revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
+        transcode_budget: TranscodeBudget | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -132,6 +133,7 @@ class CaptureService:
         self.label_ttl = label_ttl
         self.max_photo_bytes = max_photo_bytes
         self.max_image_pixels = max_image_pixels
+        self.transcode_budget = transcode_budget or TranscodeBudget()
         # Label tokens printed before a key rotation must keep opening receipt sessions.
         self.retired_service_certificates = retired_service_certificates
         # Read on every label scan, so a revocation takes effect without a restart.
@@ -452,7 +454,8 @@ class CaptureService:
             self._check_serials(session, serials)
             media_type = sniff_media_type(received.path)
             if media_type in TRANSCODED_MEDIA_TYPES:  # WebM-only browsers; hash stays the sent one
-                received, media_type = webm_to_mp4(received), "video/mp4"
+                received = webm_to_mp4(received, budget=self.transcode_budget)
+                media_type = "video/mp4"
             if media_type not in SEALABLE_MEDIA_TYPES:
                 raise CaptureError(
                     f"expected a JPEG, PNG, MP4 or MOV capture, found {media_type or 'unknown'}",
@@ -479,6 +482,48 @@ class CaptureService:
             )
         finally:
             received.path.unlink(missing_ok=True)
+
+    def transcode_upload(
+        self,
+        *,
+        session_id: str,
+        device: DeviceIdentity,
+        buyer_id: str | None,
+        received: ReceivedFile,
+        statement_json: str,
+        statement_signature: str,
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> ReceivedFile:
+        """Convert a WebM upload to MP4 under the budget, after the cheap checks.
+
+        The API runs this apart from :meth:`seal_upload` (its own thread limit, see
+        ``infra/offload.py``) and passes the MP4 on; the SHA-256 stays the one the device
+        signed. The session and the device's statement are checked first, so only a live
+        session of this caller pays for a conversion. Anything but WebM, and a true retry of
+        a sealed capture, come back unchanged.
+
+        Raises:
+            VideoTooLargeError: ``video_too_large`` from the headers or while decoding.
+            TranscodeBudgetError: ``transcode_budget_exceeded`` (time or memory).
+            TranscodeError: ``transcode_failed``.
+        """
+        try:
+            if idempotency_key and self.ledger.find_by_idempotency(
+                device.device_id, idempotency_key
+            ):
+                return received
+            if sniff_media_type(received.path) not in TRANSCODED_MEDIA_TYPES:
+                return received
+            station_id = device.device_id if device.kind == "station" else None
+            session = self._open_session(
+                session_id, station_id=station_id, buyer_id=buyer_id, now=now
+            )
+            self._check_statement(statement_json, statement_signature, device, session, received)
+            return webm_to_mp4(received, budget=self.transcode_budget)
+        except BaseException:
+            received.path.unlink(missing_ok=True)
+            raise
 
     def _check_serials(self, session: CaptureSession, serials: tuple[str, ...]) -> None:
         if len(serials) > _MAX_SERIALS or not all(_SERIAL.match(s) for s in serials):

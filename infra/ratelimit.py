@@ -1,8 +1,10 @@
 """Per-credential rate limits: token buckets keyed by (action, caller).
 
-Three actions are limited: opening capture sessions, uploads (capture and dispute files) and
-filing disputes. Each caller (a station's device id, a buyer id, an API key's subject) has its
-own bucket per action, so one flooding caller never slows another. A refused call raises
+Five actions are limited: opening capture sessions, uploads (capture and dispute files),
+filing disputes, WebM transcodes (each one also counts as an upload) and buyer-device
+self-enrolments; the last two have their own small bursts. Each caller (a station's device
+id, a buyer id, an API key's subject) has its own bucket per action, so one flooding caller
+never slows another. A refused call raises
 :class:`RateLimitedError` (429 ``rate_limited`` with ``Retry-After``).
 
 :class:`MemoryLimiter` keeps buckets in the process: right for one worker. With several workers
@@ -38,7 +40,7 @@ __all__ = [
     "enforce",
 ]
 
-ACTIONS = ("sessions", "uploads", "disputes")
+ACTIONS = ("sessions", "uploads", "disputes", "transcodes", "enrolments")
 
 
 class RateLimitedError(OrderSealError):
@@ -168,6 +170,12 @@ def build_limiter(settings: Settings) -> RateLimits:
         "sessions": Limit(settings.rate_limit_sessions_per_minute, settings.rate_limit_burst),
         "uploads": Limit(settings.rate_limit_uploads_per_minute, settings.rate_limit_burst),
         "disputes": Limit(settings.rate_limit_disputes_per_minute, settings.rate_limit_burst),
+        "transcodes": Limit(
+            settings.rate_limit_transcodes_per_minute, settings.rate_limit_transcodes_burst
+        ),
+        "enrolments": Limit(
+            settings.rate_limit_enrolments_per_minute, settings.rate_limit_enrolments_burst
+        ),
     }
     return RateLimits(limiter, limits)
 

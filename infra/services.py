@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from capture.seal import Sealer
 from capture.service import CaptureService
+from capture.transcode import TranscodeBudget
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.ledger.repository import Ledger
 from infra.settings import Settings
@@ -97,6 +98,14 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         max_image_pixels=settings.max_image_pixels,
         retired_service_certificates=keys.service_certificates()[1:],
         revoked_service_serials=keys.revocations.service_serials,
+        transcode_budget=TranscodeBudget(
+            max_frame_pixels=settings.transcode_max_frame_pixels,
+            max_frames=settings.transcode_max_frames,
+            max_duration_seconds=settings.transcode_max_duration_seconds,
+            max_pixels_per_second=settings.transcode_max_pixels_per_second,
+            timeout_seconds=settings.transcode_timeout_seconds,
+            memory_bytes=settings.transcode_memory_bytes,
+        ),
     )
     verifier = VerifierService(
         ledger=ledger,

@@ -65,6 +65,36 @@ class Settings(BaseSettings):
     reuse_large_buffers: bool = Field(
         default=False, description="keep c2pa's hash buffers in the heap (infra/memory.py)"
     )
+    # WebM conversion budget (capture/transcode.py, docs/security.md "Hardening, second round").
+    transcode_max_frame_pixels: int = Field(default=1920 * 1080, description="per frame")
+    transcode_max_frames: int = Field(default=18_000, description="frames per video")
+    transcode_max_duration_seconds: float = Field(default=300.0, description="video time")
+    transcode_max_pixels_per_second: int = Field(
+        default=1920 * 1080 * 60, description="decoded pixels per second of video"
+    )
+    transcode_timeout_seconds: float = Field(default=120.0, description="wall clock per video")
+    transcode_memory_bytes: int = Field(default=1024 * _MIB, description="child RLIMIT_AS")
+    transcode_concurrency: int = Field(
+        default=1, description="transcodes at once per worker, apart from the sealing slots"
+    )
+    rate_limit_transcodes_per_minute: int = Field(default=6, description="0 disables")
+    rate_limit_transcodes_burst: int = 3
+    # Uploads refused by intake screening, and byte quotas for every capture upload.
+    flagged_keep_bytes: int = Field(
+        default=64 * 1024, description="first bytes kept of a refused upload (plus its hash)"
+    )
+    flagged_retention_days: int = Field(default=30, description="refused uploads expire")
+    upload_quota_order_bytes: int = Field(
+        default=20 * 1024 * _MIB, description="capture bytes per order; 0 disables"
+    )
+    upload_quota_buyer_bytes_per_day: int = Field(
+        default=20 * 1024 * _MIB, description="receipt bytes per buyer per 24 h; 0 disables"
+    )
+    # Buyer-device self-enrolment.
+    max_buyer_devices: int = Field(default=5, description="active devices per buyer")
+    buyer_device_challenge_seconds: int = Field(default=300, description="enrolment nonce TTL")
+    rate_limit_enrolments_per_minute: int = Field(default=5, description="0 disables")
+    rate_limit_enrolments_burst: int = 5
 
     @property
     def resolved_home(self) -> Path:

@@ -1,0 +1,154 @@
+"""Capture hardening, second round (issue 14): each attack next to the honest path it shadows.
+
+Adversaries:
+- a buyer (valid token, enrolled app) uploading WebM bombs: tiny files that decode to huge
+  frames, many frames or frames squeezed into a fraction of a second (item 1);
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from capture.station.client import APIError, BuyerClient
+from capture.transcode import TranscodeBudget, TranscodeBudgetError, webm_to_mp4
+from infra.media import ReceivedFile, sha256_file
+from infra.samples import make_jpeg
+from infra.settings import Settings
+from tests.conftest import make_settings
+from tests.support import flows
+
+#: The module's server converts small videos only, so "above the budget" is cheap to make.
+PIXELS_PER_SECOND = 160 * 120 * 30 * 2
+MAX_FRAMES = 120
+MAX_SECONDS = 20.0
+TRANSCODES_PER_MINUTE = 3
+
+
+@pytest.fixture(scope="module")
+def settings(
+    module_home: Path, database_url: str, storage_overrides: dict[str, object]
+) -> Settings:
+    return make_settings(
+        module_home,
+        database_url=database_url,
+        transcode_max_pixels_per_second=PIXELS_PER_SECOND,
+        transcode_max_frames=MAX_FRAMES,
+        transcode_max_duration_seconds=MAX_SECONDS,
+        rate_limit_transcodes_per_minute=TRANSCODES_PER_MINUTE,
+        rate_limit_transcodes_burst=TRANSCODES_PER_MINUTE,
+        **storage_overrides,
+    )
+
+
+def _webm(
+    path: Path,
+    *,
+    size: tuple[int, int] = (160, 120),
+    frames: int = 15,
+    step_ms: int = 66,
+) -> Path:
+    """A VP8 WebM of ``frames`` flat frames, ``step_ms`` apart (fast realtime encoding)."""
+    width, height = size
+    with av.open(str(path), "w", format="webm") as container:
+        stream = container.add_stream("libvpx", rate=15)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.codec_context.options = {"deadline": "realtime", "cpu-used": "8"}
+        for index in range(frames):
+            pixels = np.full((height, width, 3), (index * 15) % 255, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts, frame.time_base = index * step_ms, Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hardening-capture")
+
+
+def _receiving(live_api: str, credentials: dict[str, str], work: Path) -> tuple[Any, Any]:
+    """A fresh buyer with a shipped order: (buyer client, open receipt session)."""
+    cast = flows.actors(live_api, credentials)
+    shipped = flows.ship(cast, flows.register_order(cast), work)
+    buyer: BuyerClient = cast.buyer()
+    return buyer, buyer.open_receipt(shipped.label_token)
+
+
+def _refused(buyer: BuyerClient, session: dict[str, Any], path: Path) -> tuple[int, str]:
+    with pytest.raises(APIError) as caught:
+        buyer.upload(session, path, title=path.name)
+    return caught.value.status, caught.value.code
+
+
+# Item 1: WebM transcode bombs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bomb", "shape"),
+    [
+        ("4k-frames", {"size": (3840, 2160), "frames": 2, "step_ms": 1000}),
+        ("too-many-frames", {"frames": MAX_FRAMES + 10, "step_ms": 66}),
+        ("squeezed-timestamps", {"frames": 100, "step_ms": 1}),
+        ("too-long", {"frames": 2, "step_ms": int(MAX_SECONDS * 1000) + 5000}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_webm_bombs_are_refused_before_decoding_them_whole(
+    live_api: str, credentials: dict[str, str], work: Path, bomb: str, shape: dict[str, Any]
+) -> None:
+    buyer, session = _receiving(live_api, credentials, work)
+    honest = buyer.upload(session, _webm(work / f"honest-{bomb}.webm"), title="unbox.webm")
+    assert honest["media_type"] == "video/mp4"
+    assert _refused(buyer, session, _webm(work / f"{bomb}.webm", **shape)) == (
+        422,
+        "video_too_large",
+    )
+
+
+def test_transcodes_have_their_own_per_buyer_rate_limit(
+    live_api: str, credentials: dict[str, str], work: Path
+) -> None:
+    buyer, session = _receiving(live_api, credentials, work)
+    for index in range(TRANSCODES_PER_MINUTE):
+        clip = _webm(work / f"rate-{index}.webm", frames=3 + index)
+        assert buyer.upload(session, clip, title="unbox.webm")["media_type"] == "video/mp4"
+    assert _refused(buyer, session, _webm(work / "rate-over.webm", frames=9)) == (
+        429,
+        "rate_limited",
+    )
+    # Photos are not transcodes: the same buyer still seals them.
+    photo = make_jpeg(work / "rate-photo.jpg", seed=91, size=(160, 120))
+    assert buyer.upload(session, photo, title="unbox.jpg")["stage"] == "receipt"
+    # Another buyer's budget is untouched.
+    other, other_session = _receiving(live_api, credentials, work)
+    clip = _webm(work / "rate-other.webm")
+    assert other.upload(other_session, clip, title="unbox.webm")["media_type"] == "video/mp4"
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [TranscodeBudget(memory_bytes=48 * 1024 * 1024), TranscodeBudget(timeout_seconds=0.0)],
+    ids=["memory", "wall-clock"],
+)
+def test_transcode_runs_in_a_child_under_a_memory_and_time_budget(
+    tmp_path: Path, budget: TranscodeBudget
+) -> None:
+    """The conversion's address space and time are the child's RLIMIT_AS and timeout."""
+    source = _webm(tmp_path / "clip.webm")
+    received = ReceivedFile(source, source.stat().st_size, sha256_file(source))
+    with pytest.raises(TranscodeBudgetError) as caught:
+        webm_to_mp4(received, budget=budget)
+    assert caught.value.code == "transcode_budget_exceeded"
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.webm"]  # no half-written MP4
+    converted = webm_to_mp4(received)
+    assert converted.sha256 == received.sha256
+    with av.open(str(converted.path)) as mp4:
+        assert mp4.streams.video[0].codec_context.name == "h264"

@@ -29,11 +29,20 @@ from infra.ledger.models import (
     Verdict,
 )
 
-__all__ = ["GENESIS_HASH", "NONCE_PRUNE_BATCH", "AuditSealer", "Ledger", "hash_api_key"]
+__all__ = [
+    "GENESIS_HASH",
+    "NONCE_PRUNE_BATCH",
+    "NONCE_RETENTION",
+    "AuditSealer",
+    "Ledger",
+    "hash_api_key",
+]
 
 GENESIS_HASH = "0" * 64
 #: Expired request nonces deleted per accepted nonce (bounded work on the request path).
 NONCE_PRUNE_BATCH = 100
+#: The least time a nonce is kept: at least every signature window that records nonces.
+NONCE_RETENTION = timedelta(minutes=10)
 AuditSealer = Callable[[str, int, dict[str, Any]], tuple[str, str, str]]
 
 
@@ -165,18 +174,22 @@ class Ledger:
         row: APIKey | None = self._one(APIKey, hash_api_key(key))
         return row if row is not None and row.revoked_at is None else None
 
-    def use_nonce(self, nonce: str, device_id: str, now: datetime, *, keep_for: timedelta) -> bool:
+    def use_nonce(
+        self, nonce: str, device_id: str, now: datetime, *, keep_for: timedelta = NONCE_RETENTION
+    ) -> bool:
         """Record a request nonce; False if it was already used (a replay).
 
-        Nonces seen more than ``keep_for`` (the signature's time window) before ``now`` can
-        never be replayed, since their signatures have expired: each call deletes up to
-        ``NONCE_PRUNE_BATCH`` of them, the oldest first, in the same transaction. Each
-        accepted request removes more than it adds, so the table holds about one window of
-        traffic. Rows another worker is pruning are skipped, never waited for.
+        Nonces seen more than ``keep_for`` (the caller's signature window, never less than
+        ``NONCE_RETENTION``: the table is shared, so one caller's short window must not
+        drop another's live nonces) before ``now`` can no longer be replayed, since their
+        signatures have expired: each call deletes up to ``NONCE_PRUNE_BATCH`` of them,
+        the oldest first, in the same transaction. Each accepted request removes more than
+        it adds, so the table holds about one window of traffic. Rows another worker is
+        pruning are skipped, never waited for.
         """
         expired = (
             select(UsedNonce.nonce)
-            .where(UsedNonce.seen_at < now - keep_for)
+            .where(UsedNonce.seen_at < now - max(keep_for, NONCE_RETENTION))
             .order_by(UsedNonce.seen_at)
             .limit(NONCE_PRUNE_BATCH)
             .with_for_update(skip_locked=True)
@@ -557,3 +570,18 @@ class Ledger:
                 row.released_at = at
                 row.released_by = by[:64]
             return sorted(row.session_id for row in rows)
+
+    def count_active_buyer_devices(self, buyer_id: str, *, now: datetime) -> int:
+        """Buyer app installs of ``buyer_id`` neither revoked nor expired at ``now``."""
+        with self._sessions() as session:
+            count = session.scalar(
+                select(func.count())
+                .select_from(Device)
+                .where(
+                    Device.kind == "buyer",
+                    Device.owner_id == buyer_id,
+                    Device.revoked_at.is_(None),
+                    Device.not_after > now,
+                )
+            )
+        return int(count or 0)

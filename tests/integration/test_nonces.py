@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select
 
 from infra.auth import NONCE_WINDOW
 from infra.ledger.models import UsedNonce
-from infra.ledger.repository import NONCE_PRUNE_BATCH
+from infra.ledger.repository import NONCE_PRUNE_BATCH, NONCE_RETENTION
 from infra.services import Services
 from infra.settings import Settings
 
@@ -73,3 +73,18 @@ def test_pruning_is_bounded_per_request_and_drains_a_backlog(
     assert ledger.use_nonce(secrets.token_hex(8), "station-b", later, keep_for=NONCE_WINDOW)
     assert _stored(settings, backlog) == set()
     assert _total(settings) == 2  # only this window's two nonces remain
+
+
+def test_a_shorter_window_never_prunes_anothers_live_nonce(
+    services: Services, settings: Settings
+) -> None:
+    """The table is shared: a caller with a 1-minute window keeps a station nonce alive."""
+    start = T0 + timedelta(days=20)
+    station = secrets.token_hex(8)
+    ledger = services.ledger
+    assert ledger.use_nonce(station, "station-s", start, keep_for=NONCE_WINDOW)
+    short = timedelta(minutes=1)
+    later = start + NONCE_RETENTION - timedelta(seconds=1)
+    assert ledger.use_nonce(secrets.token_hex(8), "buyer-app", later, keep_for=short)
+    assert station in _stored(settings, [station])
+    assert ledger.use_nonce(station, "station-s", later, keep_for=NONCE_WINDOW) is False

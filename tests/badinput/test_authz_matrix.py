@@ -86,6 +86,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/receipt-sessions/{session_id}/receipt"): BUYER,
     ("POST", "/v1/qr/check"): BUYER,
     ("POST", "/v1/buyer-devices"): BUYER,
+    ("POST", "/v1/buyer-devices/challenge"): BUYER,
     ("GET", "/v1/buyer-devices/{device_id}"): BUYER,
 }
 

@@ -3,23 +3,33 @@
 Adversaries:
 - a buyer (valid token, enrolled app) uploading WebM bombs: tiny files that decode to huge
   frames, many frames or frames squeezed into a fraction of a second (item 1);
+- a buyer token holder enrolling device after device, or replaying one captured enrolment
+  proof (item 5);
 """
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import numpy as np
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from capture.station.client import APIError, BuyerClient
+from capture.buyer_devices import enrolment_message, issue_enrolment_nonce, verify_enrolment_nonce
+from capture.errors import CaptureError
+from capture.station.client import APIError, BuyerClient, PlatformClient
 from capture.transcode import TranscodeBudget, TranscodeBudgetError, webm_to_mp4
 from infra.media import ReceivedFile, sha256_file
 from infra.samples import make_jpeg
 from infra.settings import Settings
+from keys.attestation import sign_bytes
 from tests.conftest import make_settings
 from tests.support import flows
 
@@ -28,6 +38,8 @@ PIXELS_PER_SECOND = 160 * 120 * 30 * 2
 MAX_FRAMES = 120
 MAX_SECONDS = 20.0
 TRANSCODES_PER_MINUTE = 3
+MAX_BUYER_DEVICES = 2
+ENROLMENTS_PER_MINUTE = 3
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +54,9 @@ def settings(
         transcode_max_duration_seconds=MAX_SECONDS,
         rate_limit_transcodes_per_minute=TRANSCODES_PER_MINUTE,
         rate_limit_transcodes_burst=TRANSCODES_PER_MINUTE,
+        max_buyer_devices=MAX_BUYER_DEVICES,
+        rate_limit_enrolments_per_minute=ENROLMENTS_PER_MINUTE,
+        rate_limit_enrolments_burst=ENROLMENTS_PER_MINUTE,
         **storage_overrides,
     )
 
@@ -152,3 +167,82 @@ def test_transcode_runs_in_a_child_under_a_memory_and_time_budget(
     assert converted.sha256 == received.sha256
     with av.open(str(converted.path)) as mp4:
         assert mp4.streams.video[0].codec_context.name == "h264"
+
+
+# Item 5: buyer-device self-enrolment -----------------------------------------------------
+
+
+class _Enroller:
+    """One buyer's app installs enrolling themselves over HTTP, as the capture page does."""
+
+    def __init__(self, live_api: str, credentials: dict[str, str], buyer_id: str) -> None:
+        platform = PlatformClient(live_api, credentials["platform"])
+        token = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id})["token"]
+        self.buyer_id = buyer_id
+        self.http = httpx.Client(
+            base_url=live_api, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+
+    def nonce(self) -> str:
+        response = self.http.post("/v1/buyer-devices/challenge")
+        assert response.status_code == 201, response.text
+        nonce: str = response.json()["nonce"]
+        return nonce
+
+    def body(self, nonce: str, *, buyer_id: str | None = None) -> dict[str, str]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        der = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        spki = base64.b64encode(der).decode()
+        message = enrolment_message(buyer_id or self.buyer_id, spki, nonce)
+        return {"public_key_spki": spki, "proof": sign_bytes(key, message), "nonce": nonce}
+
+    def enrol(self, body: dict[str, str]) -> tuple[int, str | None]:
+        response = self.http.post("/v1/buyer-devices", json=body)
+        code = None if response.status_code == 201 else response.json()["error"]["code"]
+        return response.status_code, code
+
+
+def test_enrolment_proof_is_bound_to_a_single_use_server_nonce(
+    live_api: str, credentials: dict[str, str]
+) -> None:
+    enroller = _Enroller(live_api, credentials, "buyer-hardening-replay")
+    captured = enroller.body(enroller.nonce())
+    assert enroller.enrol(captured) == (201, None)
+    assert enroller.enrol(captured) == (409, "device_challenge_used")
+    # A nonce made up by the client, or issued to another buyer, proves nothing.
+    invented = enroller.body("bdc1.1700000000.made-up.00000000000000000000000000000000")
+    assert enroller.enrol(invented) == (422, "device_challenge_invalid")
+    theirs = _Enroller(live_api, credentials, "buyer-hardening-replay-2")
+    assert theirs.enrol(theirs.body(enroller.nonce())) == (422, "device_challenge_invalid")
+    assert enroller.enrol({k: v for k, v in captured.items() if k != "nonce"})[0] == 422
+
+
+def test_active_devices_per_buyer_are_capped_and_enrolments_rate_limited(
+    live_api: str, credentials: dict[str, str]
+) -> None:
+    enroller = _Enroller(live_api, credentials, "buyer-hardening-cap")
+    for _ in range(MAX_BUYER_DEVICES):
+        assert enroller.enrol(enroller.body(enroller.nonce())) == (201, None)
+    assert enroller.enrol(enroller.body(enroller.nonce())) == (409, "device_limit_reached")
+    assert enroller.enrol(enroller.body(enroller.nonce())) == (429, "rate_limited")
+    other = _Enroller(live_api, credentials, "buyer-hardening-cap-2")
+    assert other.enrol(other.body(other.nonce())) == (201, None)
+
+
+@pytest.mark.parametrize(
+    ("age", "accepted"),
+    [(timedelta(seconds=299), True), (timedelta(seconds=301), False)],
+    ids=["one-second-before-expiry", "one-second-after-expiry"],
+)
+def test_enrolment_nonce_expires(age: timedelta, accepted: bool) -> None:
+    issued = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    nonce = issue_enrolment_nonce(b"k" * 32, buyer_id="b-1", now=issued)
+    ttl = timedelta(seconds=300)
+    if accepted:
+        assert verify_enrolment_nonce(b"k" * 32, nonce, buyer_id="b-1", now=issued + age, ttl=ttl)
+        return
+    with pytest.raises(CaptureError) as caught:
+        verify_enrolment_nonce(b"k" * 32, nonce, buyer_id="b-1", now=issued + age, ttl=ttl)
+    assert caught.value.code == "device_challenge_invalid"

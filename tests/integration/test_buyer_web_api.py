@@ -106,12 +106,20 @@ def _auth(api: dict[str, Any], buyer: str = BUYER) -> dict[str, str]:
     return {"Authorization": f"Bearer {api['tokens'][buyer]}"}
 
 
+def _nonce(api: dict[str, Any], buyer: str = BUYER) -> str:
+    response = api["http"].post("/v1/buyer-devices/challenge", headers=_auth(api, buyer))
+    assert response.status_code == 201, response.text
+    nonce: str = response.json()["nonce"]
+    return nonce
+
+
 def _enrol(api: dict[str, Any], key: ec.EllipticCurvePrivateKey) -> httpx.Response:
     spki = _spki(key)
-    proof = _raw_sign(key, enrolment_message(BUYER, spki))
+    nonce = _nonce(api)
+    proof = _raw_sign(key, enrolment_message(BUYER, spki, nonce))
     response: httpx.Response = api["http"].post(
         "/v1/buyer-devices",
-        json={"public_key_spki": spki, "proof": proof},
+        json={"public_key_spki": spki, "proof": proof, "nonce": nonce},
         headers=_auth(api),
     )
     return response
@@ -153,20 +161,24 @@ def test_self_enrolled_device_is_the_callers_only(
 def test_enrolment_refusals(api: dict[str, Any], case: str, code: str, status: int) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     spki = _spki(key)
-    proof = _raw_sign(key, enrolment_message(BUYER, spki))
+    nonce = _nonce(api)
+    proof = _raw_sign(key, enrolment_message(BUYER, spki, nonce))
     headers = _auth(api)
     if case == "not-base64":
         spki = "%%%not base64%%%"
     elif case == "rsa-key":
         spki = _spki(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     elif case == "proof-for-another-buyer":
-        proof = _raw_sign(key, enrolment_message(OTHER, spki))
+        proof = _raw_sign(key, enrolment_message(OTHER, spki, nonce))
     elif case == "proof-by-another-key":
-        proof = _raw_sign(ec.generate_private_key(ec.SECP256R1()), enrolment_message(BUYER, spki))
+        other_key = ec.generate_private_key(ec.SECP256R1())
+        proof = _raw_sign(other_key, enrolment_message(BUYER, spki, nonce))
     elif case == "no-token":
         headers = {}
     response = api["http"].post(
-        "/v1/buyer-devices", json={"public_key_spki": spki, "proof": proof}, headers=headers
+        "/v1/buyer-devices",
+        json={"public_key_spki": spki, "proof": proof, "nonce": nonce},
+        headers=headers,
     )
     assert response.status_code == status
     assert response.json()["error"]["code"] == code

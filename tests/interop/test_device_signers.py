@@ -99,9 +99,11 @@ def _self_enrolled_buyer(live_api: str, credentials: dict[str, str]) -> DeviceKe
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     ).decode()
+    nonce = flows.enrolment_nonce(live_api, token)
+    proof = sign_bytes(key, enrolment_message(buyer_id, spki, nonce))
     response = httpx.post(
         f"{live_api}/v1/buyer-devices",
-        json={"public_key_spki": spki, "proof": sign_bytes(key, enrolment_message(buyer_id, spki))},
+        json={"public_key_spki": spki, "proof": proof, "nonce": nonce},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 201, response.text

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from capture.station.client import BuyerClient, DeviceKey, PlatformClient, StationClient
 from infra.samples import make_jpeg, make_mp4
 
@@ -162,3 +164,15 @@ def dispute(
 def codes(decided: dict[str, Any]) -> set[str]:
     """Reason codes of a decided dispute."""
     return {reason["code"] for reason in decided["verdict"]["reasons"]}
+
+
+def enrolment_nonce(base_url: str, buyer_token: str) -> str:
+    """A single-use nonce for one buyer-device self-enrolment (``POST …/challenge``)."""
+    response = httpx.post(
+        f"{base_url}/v1/buyer-devices/challenge",
+        headers={"Authorization": f"Bearer {buyer_token}"},
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    nonce: str = response.json()["nonce"]
+    return nonce

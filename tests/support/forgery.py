@@ -62,10 +62,17 @@ def self_enrolled_buyer_device(base_url: str, buyer_token: str, buyer_id: str) -
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     ).decode()
-    der = key.sign(enrolment_message(buyer_id, spki), ec.ECDSA(hashes.SHA256()))
+    from tests.support.flows import enrolment_nonce
+
+    nonce = enrolment_nonce(base_url, buyer_token)
+    der = key.sign(enrolment_message(buyer_id, spki, nonce), ec.ECDSA(hashes.SHA256()))
     response = httpx.post(
         f"{base_url}/v1/buyer-devices",
-        json={"public_key_spki": spki, "proof": b64url_encode(der_to_raw_signature(der))},
+        json={
+            "public_key_spki": spki,
+            "proof": b64url_encode(der_to_raw_signature(der)),
+            "nonce": nonce,
+        },
         headers={"Authorization": f"Bearer {buyer_token}"},
         timeout=60,
     )

@@ -118,9 +118,11 @@
     $("device-status").textContent = "Registering this device with OrderSeal…";
     const keyPair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
     const spki = b64(await crypto.subtle.exportKey("spki", keyPair.publicKey));
-    const message = new TextEncoder().encode(`ORDERSEAL-BUYER-DEVICE-V1\n${state.buyerId}\n${spki}`);
+    // The proof signs a single-use nonce from the service, so it cannot be replayed.
+    const { nonce } = await api("POST", "/v1/buyer-devices/challenge");
+    const message = new TextEncoder().encode(`ORDERSEAL-BUYER-DEVICE-V2\n${state.buyerId}\n${nonce}\n${spki}`);
     const proof = b64url(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keyPair.privateKey, message));
-    const enrolled = await api("POST", "/v1/buyer-devices", { public_key_spki: spki, proof });
+    const enrolled = await api("POST", "/v1/buyer-devices", { public_key_spki: spki, proof, nonce });
     state.device = { device_id: enrolled.device_id, buyer_id: state.buyerId, keyPair };
     await dbPut(state.device);
     show("step-device", false);

@@ -2,7 +2,8 @@
 
 Renewal is open to the device itself (``PublicCaller``): it proves possession of the
 enrolled key twice, by the CSR's self-signature over the same public key and by signing a
-fresh ``ORDERSEAL-RENEW-V1`` statement (device id, timestamp, CSR hash) with it.
+fresh ``ORDERSEAL-RENEW-V1`` statement (device id, timestamp, CSR hash) with it. Until that
+signature verifies, an unknown device id and an enrolled one answer alike.
 """
 
 from __future__ import annotations
@@ -49,15 +50,19 @@ def renew_device_certificate(
     """Renew a device certificate before it expires, with the same device key."""
     services = _services(request)
     now = services.clock()
-    identity = services.capture.device_identity(device_id, now=now)
+    # Proof first, against the enrolled certificate or a decoy: an unknown id and an enrolled
+    # one with a bad proof get the same 422 renewal_proof_invalid after the same work. Only
+    # the key holder learns that the device is revoked or expired.
+    enrolled = services.ledger.get_device(device_id)
     verify_renewal_proof(
-        identity.certificate,
+        enrolled.certificate_pem if enrolled is not None else None,
         device_id=device_id,
         csr_pem=body.csr_pem.encode(),
         timestamp=body.timestamp,
         signature=body.signature,
         now=now,
     )
+    services.capture.device_identity(device_id, now=now)  # revoked or expired: 403
     issued = renew_device(
         services.keys,
         services.ledger,

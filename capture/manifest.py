@@ -6,9 +6,11 @@ Shared with the verifier, which parses what the sealer wrote.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from keys.attestation import parse_aware_time
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -26,6 +28,16 @@ ASSERTION_VERSION = 1
 DIGITAL_CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 #: IPTC digital source types that declare generative-AI content (C2PA 2.1 §18.13.2.1).
 AI_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia"})
+
+
+def _aware(text: str) -> str:
+    parse_aware_time(text)  # ValueError becomes a ValidationError
+    return text
+
+
+#: An RFC 3339 time with its UTC offset, kept as the exact text that was sealed. A naive time
+#: (which manifests from outside may carry) fails validation, never a comparison later.
+AwareTimeText = Annotated[str, AfterValidator(_aware)]
 
 
 class Stage(StrEnum):
@@ -65,8 +77,8 @@ class CaptureAssertion(BaseModel):
     stage: Stage
     device_id: str
     session_id: str
-    captured_at: str = Field(description="device clock, RFC 3339 UTC")
-    received_at: str = Field(description="service clock at intake, RFC 3339 UTC")
+    captured_at: AwareTimeText = Field(description="device clock, RFC 3339 UTC")
+    received_at: AwareTimeText = Field(description="service clock at intake, RFC 3339 UTC")
     content_sha256: str = Field(description="SHA-256 of the bytes as received from the device")
     media_type: str
     serials: tuple[str, ...] = ()

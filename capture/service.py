@@ -638,12 +638,6 @@ class CaptureService:
                 f"the capture statement does not match the upload: {', '.join(sorted(wrong))}",
                 code="attestation_mismatch",
             )
-        try:
-            datetime.fromisoformat(statement.captured_at)
-        except ValueError as exc:
-            raise CaptureError(
-                "expected an RFC 3339 captured_at", code="attestation_malformed"
-            ) from exc
         return statement
 
     def _ingredient_archive(self, shipment: Evidence, dest: Path) -> Path:
@@ -750,7 +744,7 @@ class CaptureService:
             sealed_size=sealed_size,
             storage_key=storage_key,
             manifest_id=manifest_id,
-            captured_at=datetime.fromisoformat(statement.captured_at),
+            captured_at=statement.captured_time,
             received_at=now,
             sealed_at=now,
             idempotency_key=idempotency_key,

@@ -2,6 +2,11 @@
 certificate) and buyer tokens (HMAC, issued by the platform).
 
 Format: ``<prefix>.<base64url JSON payload>.<base64url signature>``.
+
+The MAC or signature is checked over the token text before the payload is parsed, so an
+unauthenticated caller never reaches the JSON parser; the payload is then parsed with
+bounded depth. Label signatures are low-S ECDSA: the high-S twin of a genuine signature
+(also valid ECDSA, other bytes) is refused, so a label has exactly one valid encoding.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 from capture.errors import TokenError
-from keys.attestation import b64url_decode, b64url_encode
+from keys.attestation import b64url_decode, b64url_encode, from_json_bounded
 from keys.signer import Signer
 
 __all__ = [
@@ -36,6 +44,12 @@ __all__ = [
 LABEL_PREFIX = "OS1"
 BUYER_PREFIX = "obt"
 _MAX_TOKEN_CHARS = 2048
+#: Order of the P-256 group; a low-S signature has s <= n // 2.
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_P256_HALF_ORDER = _P256_ORDER // 2
+_ES256_BYTES = 64
+#: Latest expiry a token may name (year 9999): beyond it datetime overflows.
+_MAX_EXP = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -61,25 +75,34 @@ def _encode(prefix: str, payload: dict[str, Any]) -> tuple[str, bytes]:
     return signing_input, signing_input.encode()
 
 
-def _split(token: str, prefix: str) -> tuple[bytes, dict[str, Any], bytes]:
+def _split(token: str, prefix: str) -> tuple[bytes, str, bytes]:
+    """Cut a token into signing input, payload text (not parsed yet) and signature bytes."""
     if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS:
         raise TokenError("expected a token of reasonable size", code="token_malformed")
     parts = token.strip().split(".")
     if len(parts) != 3 or parts[0] != prefix:
         raise TokenError(f"expected a {prefix} token", code="token_malformed")
     try:
-        payload = json.loads(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
+    except ValueError as exc:
+        raise TokenError("expected a well-formed token", code="token_malformed") from exc
+    return f"{parts[0]}.{parts[1]}".encode(), parts[1], signature
+
+
+def _payload(body: str) -> dict[str, Any]:
+    """Parse an authenticated payload (bounded depth and size)."""
+    try:
+        payload = from_json_bounded(b64url_decode(body))
     except ValueError as exc:
         raise TokenError("expected a well-formed token", code="token_malformed") from exc
     if not isinstance(payload, dict):
         raise TokenError("expected a token payload object", code="token_malformed")
-    return f"{parts[0]}.{parts[1]}".encode(), payload, signature
+    return payload
 
 
 def _expiry(payload: dict[str, Any], now: datetime) -> datetime:
     exp = payload.get("exp")
-    if not isinstance(exp, int):
+    if not isinstance(exp, int) or isinstance(exp, bool) or not 0 <= exp <= _MAX_EXP:
         raise TokenError("expected an expiry in the token", code="token_malformed")
     expires_at = datetime.fromtimestamp(exp, tz=now.tzinfo)
     if now >= expires_at:
@@ -93,7 +116,22 @@ def issue_label_token(
     """Sign a label token with the service key."""
     payload = {"o": order_id, "s": session_id, "exp": int((now + ttl).timestamp())}
     text, signing_input = _encode(LABEL_PREFIX, payload)
-    return f"{text}.{b64url_encode(signer.sign(signing_input))}"
+    return f"{text}.{b64url_encode(_low_s(signer.sign(signing_input)))}"
+
+
+def _low_s(signature: bytes) -> bytes:
+    """Raw r||s with s in the lower half of the group (DER from a backend is accepted too).
+
+    ``(r, n - s)`` verifies as well as ``(r, s)``; keeping only the low one makes the signed
+    token text unique, so nobody can mint a second valid label from a printed one.
+    """
+    if len(signature) == _ES256_BYTES:
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    else:
+        r, s = decode_dss_signature(signature)
+    if s > _P256_HALF_ORDER:
+        s = _P256_ORDER - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 def verify_label_token(
@@ -113,12 +151,13 @@ def verify_label_token(
         TokenError: malformed (``token_malformed``), forged (``token_forged``), expired, or
             signed by a revoked key (``token_revoked``).
     """
-    signing_input, payload, signature = _split(token, LABEL_PREFIX)
-    if len(signature) != 64:
+    signing_input, body, signature = _split(token, LABEL_PREFIX)
+    if len(signature) != _ES256_BYTES:
         raise TokenError("expected an ES256 signature", code="token_forged")
-    der = encode_dss_signature(
-        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-    )
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    if not 0 < s <= _P256_HALF_ORDER:
+        raise TokenError("expected a low-S ES256 signature", code="token_forged")
+    der = encode_dss_signature(r, s)
     for certificate in certificates:
         key = certificate.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey):
@@ -127,6 +166,7 @@ def verify_label_token(
             key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             continue
+        payload = _payload(body)
         order_id, session_id = payload.get("o"), payload.get("s")
         if not isinstance(order_id, str) or not isinstance(session_id, str):
             raise TokenError("expected order and session in the token", code="token_malformed")
@@ -155,10 +195,11 @@ def verify_buyer_token(token: str, secret: bytes, *, now: datetime) -> BuyerToke
     Raises:
         TokenError: malformed, forged or expired.
     """
-    signing_input, payload, mac = _split(token, BUYER_PREFIX)
+    signing_input, body, mac = _split(token, BUYER_PREFIX)
     expected = hmac.new(secret, signing_input, hashlib.sha256).digest()
     if not hmac.compare_digest(expected, mac):
         raise TokenError("expected a buyer token issued by the platform", code="token_forged")
+    payload = _payload(body)
     buyer_id = payload.get("sub")
     if not isinstance(buyer_id, str) or not buyer_id:
         raise TokenError("expected a buyer in the token", code="token_malformed")

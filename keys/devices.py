@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -17,6 +18,7 @@ from infra.errors import NotFoundError
 from infra.ledger.models import Device
 from infra.ledger.repository import Ledger
 from keys.attestation import verify_signature
+from keys.ca import create_root
 from keys.enroll import certificate_from_csr
 from keys.errors import CertificateError, KeysError
 from keys.revocation import Revocation, issuer_key_id, parse_reason
@@ -104,8 +106,20 @@ def renewal_payload(device_id: str, csr_pem: bytes, timestamp: str) -> bytes:
     return "\n".join(["ORDERSEAL-RENEW-V1", device_id, timestamp, digest]).encode()
 
 
+@cache
+def _decoy_certificate_pem() -> str:
+    """A certificate no device holds the key of, built once per process.
+
+    An unknown device id is checked against it, so the route does the same work (parse a
+    certificate, verify one ECDSA signature) and gives the same answer for an unknown id as
+    for an enrolled one with a bad proof: ids cannot be probed.
+    """
+    decoy = create_root("renewal decoy", now=datetime(2000, 1, 1, tzinfo=UTC))
+    return certificates_to_pem((decoy.certificate,))
+
+
 def verify_renewal_proof(
-    certificate: x509.Certificate,
+    enrolled_certificate_pem: str | None,
     *,
     device_id: str,
     csr_pem: bytes,
@@ -115,9 +129,14 @@ def verify_renewal_proof(
 ) -> None:
     """Check a fresh renewal request signed by the device's current key.
 
+    ``enrolled_certificate_pem`` is the device's certificate as the ledger holds it, or None
+    for an id that is not enrolled. Both get the same refusal after the same work, so this
+    check does not tell an unknown id from an enrolled one (ask about revocation or expiry
+    only after it passes: then the caller holds the device key).
+
     Raises:
-        CertificateError: stale timestamp (``renewal_expired``) or a signature by another
-            key (``renewal_proof_invalid``).
+        CertificateError: stale timestamp (``renewal_expired``), or no enrolled device whose
+            key signed this request (``renewal_proof_invalid``).
     """
     try:
         sent_at = datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)
@@ -127,13 +146,22 @@ def verify_renewal_proof(
         raise CertificateError(
             "expected a renewal request signed within 5 minutes", code="renewal_expired"
         )
+    refused = CertificateError(
+        "expected a renewal request signed by the enrolled device key",
+        code="renewal_proof_invalid",
+    )
+    try:
+        certificate = x509.load_pem_x509_certificate(
+            (enrolled_certificate_pem or _decoy_certificate_pem()).encode()
+        )
+    except ValueError as exc:
+        raise refused from exc
     try:
         verify_signature(certificate, renewal_payload(device_id, csr_pem, timestamp), signature)
     except CertificateError as exc:
-        raise CertificateError(
-            "expected a renewal request signed by the enrolled device key",
-            code="renewal_proof_invalid",
-        ) from exc
+        raise refused from exc
+    if enrolled_certificate_pem is None:
+        raise refused
 
 
 def _spki(key: object) -> bytes:

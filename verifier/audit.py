@@ -1,5 +1,10 @@
 """Tamper-evident audit log of verdicts: each entry commits to the previous entry's hash and
-to the verdict it covers, and is signed by the service key."""
+to the verdict it covers, and is signed by the service key.
+
+The chain is read as stored, by someone who may have written to the database: every field
+that does not parse (body not a JSON object, hashes not hex, signature not base64url r||s,
+certificate not PEM) is a broken entry in the finding, never an exception.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from keys.attestation import b64url_decode, b64url_encode
+from keys.attestation import b64url_decode, b64url_encode, from_json_bounded
 from keys.errors import CertificateError
 from keys.signer import Signer
 from keys.trust import TrustList, certificates_to_pem, verify_chain
@@ -24,6 +29,11 @@ from keys.trust import TrustList, certificates_to_pem, verify_chain
 __all__ = ["AuditFinding", "AuditLink", "entry_hash", "make_sealer", "verify_audit_chain"]
 
 GENESIS = "0" * 64
+_HASH_HEX = frozenset("0123456789abcdef")
+_ES256_BYTES = 64
+#: A stored verdict body is one JSON object; its checks and traces nest a few levels.
+_MAX_BODY_DEPTH = 64
+_MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def _canonical(verdict_id: int, body: dict[str, Any]) -> bytes:
@@ -59,7 +69,7 @@ class AuditLink:
     entry_hash: str
     signature: str
     certificate_pem: str
-    verdict_body: dict[str, Any]
+    verdict_json: str  # the verdict body as stored: parsed (bounded) when checked
     created_at: datetime
 
 
@@ -74,35 +84,73 @@ class AuditFinding:
     problem: str = ""
 
 
+def _is_hash(text: object) -> bool:
+    return isinstance(text, str) and len(text) == 64 and set(text) <= _HASH_HEX
+
+
+def _body(link: AuditLink) -> dict[str, Any] | None:
+    try:
+        body = from_json_bounded(
+            link.verdict_json, max_depth=_MAX_BODY_DEPTH, max_bytes=_MAX_BODY_BYTES
+        )
+    except (TypeError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _signature_ok(link: AuditLink, trust: TrustList) -> bool:
-    chain = x509.load_pem_x509_certificates(link.certificate_pem.encode())
+    try:
+        chain = x509.load_pem_x509_certificates(link.certificate_pem.encode())
+    except (AttributeError, ValueError):  # not text, not PEM, or no certificate in it
+        return False
+    if not chain:
+        return False
     try:
         verify_chain(chain[0], tuple(chain[1:]), trust, now=link.created_at)
     except CertificateError:
         return False
     key = chain[0].public_key()
-    raw = b64url_decode(link.signature)
-    if not isinstance(key, ec.EllipticCurvePublicKey) or len(raw) != 64:
+    try:
+        raw = b64url_decode(link.signature)
+    except (TypeError, ValueError):
+        return False
+    if not isinstance(key, ec.EllipticCurvePublicKey) or len(raw) != _ES256_BYTES:
         return False
     der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
     try:
         key.verify(der, bytes.fromhex(link.entry_hash), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         return False
     return True
 
 
+def _problem(link: AuditLink, prev: str, trust: TrustList) -> str:
+    """Why ``link`` does not continue the chain after ``prev``, or "" when it does."""
+    if link.prev_hash != prev:
+        return "does not continue the previous entry (entry removed or reordered)"
+    if not _is_hash(link.entry_hash):
+        return "the entry's hash is not a SHA-256 hex digest (entry edited)"
+    body = _body(link)
+    if body is None:
+        return "the stored verdict is not a JSON object (verdict edited)"
+    if entry_hash(link.prev_hash, link.verdict_id, body) != link.entry_hash:
+        return "the stored verdict no longer matches its audit entry (verdict edited)"
+    if not _signature_ok(link, trust):
+        return "the entry's signature does not verify under the OrderSeal CA"
+    return ""
+
+
 def verify_audit_chain(links: Sequence[AuditLink], trust: TrustList) -> AuditFinding:
-    """Walk the chain from the start; report the first broken link."""
+    """Walk the chain from the start; report the first broken link.
+
+    Returns:
+        ``ok`` when every entry continues the one before, matches its verdict and is
+        signed under ``trust``; otherwise the first entry that does not, and why. Malformed
+        stored fields are reported this way too; this function does not raise for them.
+    """
     prev = GENESIS
     for link in links:
-        problem = ""
-        if link.prev_hash != prev:
-            problem = "does not continue the previous entry (entry removed or reordered)"
-        elif entry_hash(link.prev_hash, link.verdict_id, link.verdict_body) != link.entry_hash:
-            problem = "the stored verdict no longer matches its audit entry (verdict edited)"
-        elif not _signature_ok(link, trust):
-            problem = "the entry's signature does not verify under the OrderSeal CA"
+        problem = _problem(link, prev, trust)
         if problem:
             return AuditFinding(False, len(links), link.position, link.dispute_id, problem)
         prev = link.entry_hash

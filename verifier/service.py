@@ -376,10 +376,10 @@ class VerifierService:
                 entry_hash=entry.entry_hash,
                 signature=entry.signature,
                 certificate_pem=entry.signer_certificate_pem,
-                verdict_body=verdict.body,
+                verdict_json=body,
                 created_at=entry.created_at,
             )
-            for index, (entry, verdict) in enumerate(self.ledger.audit_entries(), start=1)
+            for index, (entry, body) in enumerate(self.ledger.audit_entries(), start=1)
         ]
         return verify_audit_chain(links, trust)
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, false, func, or_, select
+from sqlalchemy import Text, and_, cast, delete, false, func, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -437,15 +437,19 @@ class Ledger:
                 continue
         raise ConflictError("the audit chain is too busy; retry", code="audit_contention")
 
-    def audit_entries(self) -> list[tuple[AuditEntry, Verdict]]:
-        """The audit chain in order, each entry with the verdict row it covers."""
+    def audit_entries(self) -> list[tuple[AuditEntry, str]]:
+        """The audit chain in order, each entry with the body of the verdict it covers.
+
+        The body comes as the text stored, not decoded: the audit check must report an
+        edited body that is no longer JSON as a broken entry, not fail while loading it.
+        """
         with self._sessions() as session:
             rows = session.execute(
-                select(AuditEntry, Verdict)
+                select(AuditEntry, cast(Verdict.body, Text))
                 .join(Verdict, Verdict.id == AuditEntry.verdict_id)
                 .order_by(AuditEntry.id)
             )
-            return [(entry, verdict) for entry, verdict in rows]
+            return [(entry, body) for entry, body in rows]
 
     def count_refunds_for_order(
         self,

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
-from infra.ledger.models import Verdict
+from infra.ledger.models import AuditEntry, Verdict
 from infra.settings import Settings
 from tests.support import flows
 from tests.support.databases import settings_env
@@ -99,6 +99,61 @@ def test_explain_prints_checks_and_rules(
     assert "value_threshold" in result.stdout
     assert "FIRED" in result.stdout
     assert "chain" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("signature", "a"),  # not base64url: was exit 4 "error ValueError"
+        ("signature", "\u00e9" * 8),
+        ("signer_certificate_pem", "garbage"),
+        ("entry_hash", "abc"),
+    ],
+    ids=["signature-not-base64", "signature-not-ascii", "certificate-garbage", "hash-short"],
+)
+def test_audit_chain_reports_a_malformed_column_as_a_break(
+    settings: Settings, decided: dict[str, dict[str, object]], column: str, value: str
+) -> None:
+    """An insider with database write access garbles one audit column of the last entry."""
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+            assert last is not None
+            entry_id, original = last.id, getattr(last, column)
+            session.execute(
+                update(AuditEntry).where(AuditEntry.id == entry_id).values({column: value})
+            )
+        broken = _cli(settings, "audit", "verify")
+    finally:
+        with Session(engine) as session, session.begin():
+            session.execute(
+                update(AuditEntry).where(AuditEntry.id == entry_id).values({column: original})
+            )
+        engine.dispose()
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "broken at entry 2" in broken.stdout
+    assert _cli(settings, "audit", "verify").returncode == 0
+
+
+def test_audit_chain_reports_a_body_that_is_no_object(
+    settings: Settings, decided: dict[str, dict[str, object]]
+) -> None:
+    """The insider replaces the last verdict's body with JSON that is not an object."""
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            last = session.scalars(select(Verdict).order_by(Verdict.id.desc())).first()
+            assert last is not None
+            verdict_id, original = last.id, last.body
+            session.execute(update(Verdict).where(Verdict.id == verdict_id).values(body=[1]))
+        broken = _cli(settings, "audit", "verify")
+    finally:
+        with Session(engine) as session, session.begin():
+            session.execute(update(Verdict).where(Verdict.id == verdict_id).values(body=original))
+        engine.dispose()
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "broken at entry 2" in broken.stdout
 
 
 def test_audit_chain_detects_an_edited_past_verdict(

@@ -161,8 +161,9 @@ def test_renewal_refusals(settings: Settings, live_api: str, tmp_path: Path) -> 
         assert (response.status_code, response.json()["error"]["code"]) == (422, code)
     malformed = _renew(live_api, device, {"csr_pem": "x", "timestamp": "abc", "signature": "s"})
     assert (malformed.status_code, malformed.json()["error"]["code"]) == (422, "invalid_request")
+    # An unknown id answers like a bad proof, so ids cannot be probed (issue 14.17).
     unknown = _renew(live_api, DeviceKey.generate("never-enrolled"), _renewal(stranger))
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (401, "device_unknown")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "renewal_proof_invalid")
 
     check_keys(settings, "revoke", device.device_id, "--reason", "cessation_of_operation")
     revoked = _renew(live_api, device, _renewal(device))

@@ -1,7 +1,8 @@
 """The buyer's view of a receipt session: what was sealed, when, and the chain to shipment.
 
-Also opens a receipt session from the order number printed under the QR, for a buyer whose
-camera cannot read the code: only for the buyer's own order with a closed shipment session.
+There is no way to open a receipt session from the order number alone (the former
+``POST /v1/receipt-sessions/by-order``, removed in issue 14, item 18): only the signed label
+token proves the buyer holds the parcel, and a receipt seal must not claim that otherwise.
 """
 
 from __future__ import annotations
@@ -9,27 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from capture.manifest import Stage
-from capture.schemas import SessionOut
 from infra.auth import BuyerPrincipal
-from infra.errors import NotFoundError, OrderSealError
+from infra.errors import NotFoundError
 from infra.ledger.models import Evidence
-from infra.ratelimit import enforce
 from infra.services import Services
 
-__all__ = ["ReceiptByOrderIn", "ReceiptOut", "SealedItemOut", "router"]
+__all__ = ["ReceiptOut", "SealedItemOut", "router"]
 
 router = APIRouter(prefix="/v1")
-
-
-class ReceiptByOrderIn(BaseModel):
-    """The order number as the buyer typed it from the label."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    order_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class SealedItemOut(BaseModel):
@@ -100,25 +91,4 @@ def receipt_summary(session_id: str, principal: BuyerPrincipal, request: Request
         shipment=[
             _item(row) for row in ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)
         ],
-    )
-
-
-@router.post("/receipt-sessions/by-order", status_code=201, tags=["buyer"])
-def open_receipt_by_order(
-    body: ReceiptByOrderIn, principal: BuyerPrincipal, request: Request
-) -> SessionOut:
-    """Open a receipt session from the order number typed off the label (camera fallback)."""
-    enforce(request, "sessions", principal)
-    services = _services(request)
-    now = services.clock()
-    order = services.ledger.get_order(body.order_id)
-    if order is None or order.buyer_id != principal.subject:
-        # One answer for "unknown" and "someone else's": order numbers cannot be probed.
-        raise OrderSealError(
-            "this is not one of your orders", code="not_your_order", http_status=403
-        )
-    token = services.capture.label_token_for(order.order_id, now=now)
-    row = services.capture.open_receipt_session(principal.subject, token, now=now)
-    return SessionOut(
-        session_id=row.session_id, order_id=row.order_id, stage=row.stage, expires_at=row.expires_at
     )

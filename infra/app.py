@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from infra.errors import OrderSealError
 from infra.names import install_path_guard
@@ -18,6 +19,7 @@ from infra.openapi import install_error_schema
 from infra.ratelimit import build_limiter
 from infra.services import Services, build_services
 from infra.settings import Settings
+from infra.uploads import ClientDisconnectedError, UploadGate, UploadsBusyError
 
 __all__ = ["create_app"]
 
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app = FastAPI(title="OrderSeal", version="0.1.0")
     app.state.services = resolved
     app.state.rate_limits = build_limiter(resolved.settings)
+    app.state.upload_gate = UploadGate.from_settings(resolved.settings)
     app.include_router(capture_router)
     app.include_router(buyer_devices_router)
     app.include_router(key_routes_router)
@@ -73,9 +76,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @app.exception_handler(OrderSealError)
     async def _orderseal_error(request: Request, exc: OrderSealError) -> JSONResponse:
-        if exc.http_status == 503:
+        # Shedding public uploads is the limit working, not an outage: no alert per refusal.
+        shed = isinstance(exc, UploadsBusyError)
+        if exc.http_status == 503 and not shed:
             metrics.storage_errors.labels(exc.code).inc()
-        if exc.http_status >= 500:
+        if exc.http_status >= 500 and not shed:
             _log.error("request failed: %s (%s)", exc.code, exc.message)
         return _error(
             exc.http_status, exc.code, exc.message, exc.details, getattr(exc, "headers", None)
@@ -92,6 +97,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             exc.status_code, "http_error"
         )
         return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # Nobody reads this answer; the access line records 499 at info, with no traceback.
+        gone = ClientDisconnectedError("the client disconnected mid-body")
+        return _error(gone.http_status, gone.code, gone.message)
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:

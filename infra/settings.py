@@ -51,6 +51,26 @@ class Settings(BaseSettings):
     max_evidence_bytes: int = 8 * 1024 * _MIB
     max_image_pixels: int = 100_000_000
     public_verify_max_bytes: int = 200 * _MIB
+    max_header_bytes: int = Field(
+        default=16384, description="request line + headers per request; 431 above it"
+    )
+    max_headers: int = Field(default=100, description="header lines per request; 431 above it")
+    body_idle_timeout_seconds: float = Field(
+        default=15.0, description="longest pause inside a streamed body; 408; 0 disables"
+    )
+    body_min_bytes_per_second: int = Field(
+        default=16384, description="average body rate after the grace period; 408; 0 disables"
+    )
+    body_rate_grace_seconds: float = Field(default=10.0, description="before the rate applies")
+    public_uploads_max_concurrent: int = Field(
+        default=16, description="public /verify bodies in flight per worker; 503; 0 disables"
+    )
+    public_uploads_max_per_client: int = Field(
+        default=2, description="public /verify bodies in flight per address; 429; 0 disables"
+    )
+    work_dir_reserve_bytes: int = Field(
+        default=512 * _MIB, description="free space an upload must leave in the work folder; 507"
+    )
     receipt_session_minutes: int = 30
     shipment_session_hours: int = 12
     label_token_days: int = 60

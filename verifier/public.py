@@ -148,7 +148,10 @@ async def verify_upload(caller: PublicCaller, request: Request) -> PublicVerifyO
     """Check an uploaded file (raw body, streamed, size-limited)."""
     services: Services = request.app.state.services
     received = await receive_body(
-        request, services.capture.work_dir, max_bytes=services.settings.public_verify_max_bytes
+        request,
+        services.capture.work_dir,
+        max_bytes=services.settings.public_verify_max_bytes,
+        public=True,
     )
     try:
         return await run_heavy(request, examine, received.path, services, "upload", received.sha256)

@@ -79,7 +79,6 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/orders/{order_id}/label.png"): STATION,
     ("GET", "/v1/orders/{order_id}/label.pdf"): STATION,
     ("POST", "/v1/receipt-sessions"): BUYER,
-    ("POST", "/v1/receipt-sessions/by-order"): BUYER,
     ("PUT", "/v1/receipt-sessions/{session_id}/evidence"): BUYER,
     ("GET", "/v1/receipt-sessions/{session_id}/evidence/{evidence_id}/file"): BUYER,
     ("POST", "/v1/receipt-sessions/{session_id}/finish"): BUYER,

@@ -275,26 +275,23 @@ def test_undecodable_webm_is_refused_with_a_code(
     assert response.json()["error"]["code"] == "transcode_failed"
 
 
-@pytest.mark.parametrize(
-    ("order_id", "status", "code"),
-    [
-        ("ORD-API-3", 201, None),
-        ("ORD-API-2", 403, "not_your_order"),
-        ("ORD-NOPE", 403, "not_your_order"),
-    ],
-    ids=["own-order", "someone-elses", "unknown"],
-)
-def test_typed_order_number_opens_only_own_orders(
-    api: dict[str, Any], order_id: str, status: int, code: str | None
-) -> None:
+@pytest.mark.parametrize("order_id", ["ORD-API-3", "ORD-API-2", "ORD-NOPE"])
+def test_order_number_alone_opens_no_receipt_session(api: dict[str, Any], order_id: str) -> None:
+    """Issue 14.18: a typed order number proves nothing about holding the parcel; only the
+    signed label token opens a receipt session (the former by-order route is gone)."""
     response = api["http"].post(
         "/v1/receipt-sessions/by-order", json={"order_id": order_id}, headers=_auth(api)
     )
-    assert response.status_code == status
-    if code is None:
-        assert response.json()["order_id"] == order_id
-    else:
-        assert response.json()["error"]["code"] == code
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+    typed_as_token = api["http"].post(
+        "/v1/receipt-sessions", json={"token": order_id}, headers=_auth(api)
+    )
+    assert typed_as_token.status_code == 401
+    assert typed_as_token.json()["error"]["code"].startswith("token_")
+    honest = api["http"].post(
+        "/v1/receipt-sessions", json={"token": api["labels"]["ORD-API-3"]}, headers=_auth(api)
+    )
+    assert (honest.status_code, honest.json()["order_id"]) == (201, "ORD-API-3")
 
 
 def test_capture_page_and_vendored_decoder_are_served_same_origin(api: dict[str, Any]) -> None:

@@ -161,7 +161,7 @@
           audio: false,
         });
       } catch (error) {
-        $("camera-status").textContent = "The camera is not available. Allow camera access for this page, or type the order number.";
+        $("camera-status").textContent = "The camera is not available. Allow camera access for this page, or paste the label's code.";
         show("step-scan", true);
         $("typed").open = true;
         return;
@@ -232,10 +232,12 @@
     if (!code) return;
     state.scanning = false;
     try {
-      const open = code.startsWith("OS1.")
-        ? () => api("POST", "/v1/receipt-sessions", { token: code })
-        : () => api("POST", "/v1/receipt-sessions/by-order", { order_id: code });
-      await openSession(open);
+      if (!code.startsWith("OS1.")) {
+        // Only the signed label proves the parcel is in hand (issue 14.18): no order numbers.
+        showWarning("Paste the code from the parcel's QR label (it starts with OS1.); the order number alone cannot open a capture.");
+        return;
+      }
+      await openSession(() => api("POST", "/v1/receipt-sessions", { token: code }));
     } catch (error) {
       const code = error.code || "";
       if (code === "not_your_order" || code === "invalid_request" || code.startsWith("token_")) {

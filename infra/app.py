@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from infra.errors import OrderSealError
 from infra.names import install_path_guard
-from infra.observability import install
+from infra.observability import install, metrics_router
 from infra.observability import router as observability_router
 from infra.openapi import install_error_schema
 from infra.ratelimit import build_limiter
@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_path_guard(app)
     metrics = install(app)
     app.include_router(observability_router)
+    if resolved.settings.metrics == "admin":
+        # "off" serves none; "bind:HOST:PORT" serves them on their own listener (serve).
+        app.include_router(metrics_router)
 
     @app.exception_handler(OrderSealError)
     async def _orderseal_error(request: Request, exc: OrderSealError) -> JSONResponse:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -18,6 +22,8 @@ from infra.bootstrap import initialize_home, load_credentials
 from infra.errors import OrderSealError
 from infra.settings import Settings
 from verifier.reasons import ReasonCode
+
+_log = logging.getLogger("orderseal.serve")
 
 __all__ = ["app", "main"]
 
@@ -55,19 +61,66 @@ def init() -> None:
     console.print(f"Operator API keys (keep private): {path}")
 
 
+class HomeNotInitializedError(OrderSealError):
+    """``serve`` found no CA or no operator credentials in the home (``orderseal init``)."""
+
+    code = "home_not_initialized"
+    http_status = 500
+
+
+def _require_initialized_home(settings: Settings, *, dev: bool) -> None:
+    """Refuse an empty home unless the operator asked for a development one by name.
+
+    Raises:
+        HomeNotInitializedError: no CA hierarchy or no credentials file, and not ``dev``.
+    """
+    from keys.store import KeyStore
+
+    home = settings.resolved_home
+    ready = KeyStore(home / "keys").initialized and (home / "credentials.json").exists()
+    if not ready and not dev:
+        # A deployment that forgot `init` must not come up on a development CA whose root
+        # key is online, with fresh API keys nobody holds (issue 14.19).
+        raise HomeNotInitializedError(
+            "expected a home prepared by `orderseal init` (CA and operator credentials), "
+            "found none; for a development CA say so: `orderseal serve --dev` or ORDERSEAL_DEV=1"
+        )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="create a development CA on an empty home")
+    ] = False,
 ) -> None:
-    """Serve the API (several stateless workers share the ledger, store and keys)."""
-    from infra.server import run_workers
+    """Serve the API (several stateless workers share the ledger, store and keys).
 
+    Exit 3 with ``home_not_initialized`` on a home without CA or credentials, unless
+    ``--dev`` (or ``ORDERSEAL_DEV=1``) asks for a development CA.
+    """
     settings = Settings()
-    initialize_home(settings)
-    # Workers import the app factory themselves; settings come from the same environment.
-    run_workers(host=host or settings.host, port=port or settings.port, workers=workers)
+    bind = settings.metrics_bind
+    with contextlib.ExitStack() as stack:
+        if bind is not None and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Before prometheus-client is imported: every worker, even a single one in this
+            # process, then writes samples where the separate listener sums them.
+            own = tempfile.mkdtemp(prefix="orderseal-metrics-")
+            stack.callback(shutil.rmtree, own, ignore_errors=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = own
+        from infra.observability import configure_logging, serve_metrics
+        from infra.server import run_workers
+
+        configure_logging()
+        _log.info("effective settings", extra={"fields": {"settings": settings.redacted()}})
+        _require_initialized_home(settings, dev=dev or settings.dev)
+        initialize_home(settings)
+        if bind is not None:
+            stack.enter_context(serve_metrics(*bind))
+        # Workers import the app factory themselves; settings come from the same environment.
+        run_workers(host=host or settings.host, port=port or settings.port, workers=workers)
 
 
 @app.command()
@@ -217,6 +270,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except OrderSealError as exc:
         console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
+        sys.exit(EXIT_INPUT_ERROR)
+    except ValidationError as exc:
+        # A setting with a value of the wrong shape: the operator's input, not a crash.
+        fields = sorted({f"ORDERSEAL_{'_'.join(map(str, e['loc'])).upper()}" for e in exc.errors()})
+        console.print(f"[red]error[/] invalid_setting: expected valid {', '.join(fields)}")
         sys.exit(EXIT_INPUT_ERROR)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback, distinct status
         if exc.__class__.__name__ in (

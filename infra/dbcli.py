@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import make_url
 
 from infra.db import create_ledger_engine
 from infra.migrate import current_revision, head_revision, upgrade_schema
@@ -24,7 +25,10 @@ def upgrade(revision: str = typer.Argument("head", help="target revision")) -> N
 
 @db_app.command("current")
 def current() -> None:
-    """Print the ledger's revision and the newest one this version ships."""
-    engine = create_ledger_engine(Settings().resolved_database_url)
+    """Print the database (password hidden), its revision and the newest one this ships."""
+    url = Settings().resolved_database_url
+    engine = create_ledger_engine(url)
+    # Name the database looked at: a misconfigured URL shows here, not as "none".
+    typer.echo(f"database: {make_url(url).render_as_string(hide_password=True)}")
     typer.echo(f"current: {current_revision(engine) or 'none'}  head: {head_revision()}")
     engine.dispose()

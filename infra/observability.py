@@ -7,7 +7,10 @@ import json
 import logging
 import os
 import secrets
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +28,7 @@ from prometheus_client import (
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infra.auth import PublicCaller
+from infra.auth import AdminPrincipal, PublicCaller
 from infra.errors import OrderSealError
 
 __all__ = [
@@ -34,8 +37,11 @@ __all__ = [
     "Metrics",
     "configure_logging",
     "install",
+    "metrics_app",
+    "metrics_router",
     "request_id_var",
     "router",
+    "serve_metrics",
 ]
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -213,15 +219,62 @@ def readyz(caller: PublicCaller, request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", tags=["public"], response_class=Response)
-def metrics(caller: PublicCaller, request: Request) -> Response:
-    """Prometheus exposition (scraped from the private network; exposes no identities).
-
-    Under several workers the samples of all of them are summed (prometheus-client's
-    multiprocess mode), so a scrape does not depend on which worker answers it.
-    """
-    registry = request.app.state.metrics.registry
-    if os.environ.get(MULTIPROCESS_DIR_ENV):
+def _exposition(registry: CollectorRegistry | None) -> Response:
+    # Under several workers the samples of all of them are summed (prometheus-client's
+    # multiprocess mode), so a scrape does not depend on which worker answers it.
+    if os.environ.get(MULTIPROCESS_DIR_ENV) or registry is None:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+#: ``/metrics`` on the API port, for ``ORDERSEAL_METRICS=admin`` (the default).
+metrics_router = APIRouter()
+
+
+@metrics_router.get("/metrics", tags=["admin"], response_class=Response)
+def metrics(caller: AdminPrincipal, request: Request) -> Response:
+    """Prometheus exposition, admin API key only: it shows business volumes (refund rates)."""
+    return _exposition(request.app.state.metrics.registry)
+
+
+@contextmanager
+def serve_metrics(host: str, port: int) -> Iterator[None]:
+    """Serve :func:`metrics_app` on host:port in a thread until the block exits.
+
+    Raises:
+        RuntimeError: the listener did not start (address in use, bad address).
+    """
+    import uvicorn
+
+    config = uvicorn.Config(
+        metrics_app(), host=host, port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="orderseal-metrics", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the metrics listener did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def metrics_app() -> FastAPI:
+    """The separate listener of ``ORDERSEAL_METRICS=bind:HOST:PORT``: ``/metrics`` only.
+
+    It sums the workers' multiprocess samples, so ``orderseal serve`` runs it in the parent
+    process. No credentials: the bind address (loopback, a private interface) is the control.
+    """
+    app = FastAPI(title="OrderSeal metrics", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/metrics", response_class=Response)
+    def scrape() -> Response:
+        return _exposition(None)
+
+    return app

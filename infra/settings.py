@@ -2,13 +2,53 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+from infra.errors import OrderSealError
+
+__all__ = ["ENV_PREFIX", "NOT_SETTINGS", "TEST_ENV_PREFIX", "Settings", "UnknownSettingError"]
+
+ENV_PREFIX = "ORDERSEAL_"
+#: Variables of the test suite and CI (tests/support/databases.py), never settings.
+TEST_ENV_PREFIX = "ORDERSEAL_TEST_"
+#: ``ORDERSEAL_*`` variables that other commands read (the station tool), not settings.
+NOT_SETTINGS = frozenset({"ORDERSEAL_STATION_HOME", "ORDERSEAL_ADMIN_KEY"})
+#: Query parameters of key URIs and URLs whose value is a secret.
+_SECRET_PARAMETERS = frozenset({"pin-value", "pin", "password", "secret"})
+
+
+class UnknownSettingError(OrderSealError):
+    """An ``ORDERSEAL_*`` environment variable that names no setting (a misspelling)."""
+
+    code = "unknown_setting"
+    http_status = 500
+
+
+def _redact_url(value: str) -> str:
+    """``value`` with any password in its authority and secret query parameters replaced."""
+    parts = urlsplit(value)
+    netloc, query = parts.netloc, parts.query
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if colon else netloc
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(k.lower() in _SECRET_PARAMETERS for k, _ in pairs):
+        query = urlencode(
+            [(k, "***" if k.lower() in _SECRET_PARAMETERS else v) for k, v in pairs],
+            safe="*/:;",
+        )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return value  # nothing secret: unchanged (urlunsplit would drop sqlite's third /)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
 
 _MIB = 1024 * 1024
 
@@ -16,7 +56,7 @@ _MIB = 1024 * 1024
 class Settings(BaseSettings):
     """Everything configurable. Defaults are the embedded ones: SQLite, local folder, PEM keys."""
 
-    model_config = SettingsConfigDict(env_prefix="ORDERSEAL_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     home: Path = Field(default=Path(".orderseal"), description="State folder: keys, ledger, store")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in home")
@@ -116,6 +156,52 @@ class Settings(BaseSettings):
     rate_limit_enrolments_per_minute: int = Field(default=5, description="0 disables")
     rate_limit_enrolments_burst: int = 5
 
+    metrics: str = Field(
+        default="admin",
+        pattern=r"^(admin|off|bind:\S+:[0-9]{1,5})$",
+        description="/metrics: admin (admin API key), off, or bind:HOST:PORT (own listener)",
+    )
+    dev: bool = Field(
+        default=False, description="let serve create a development CA on an empty home"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_variables(cls, data: Any) -> Any:
+        # pydantic-settings reads only the variables it knows: a misspelled one would be
+        # dropped silently and its setting would keep the embedded default (issue 14.20).
+        known = {f"{ENV_PREFIX}{name.upper()}" for name in cls.model_fields}
+        for variable in sorted(os.environ):
+            name = variable.upper()
+            if (
+                not name.startswith(ENV_PREFIX)
+                or name.startswith(TEST_ENV_PREFIX)
+                or name in known
+                or name in NOT_SETTINGS
+            ):
+                continue
+            closest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {closest[0]}?" if closest else ""
+            raise UnknownSettingError(
+                f"expected only known settings (docs/settings.md), found {variable}{hint}"
+            )
+        return data
+
+    def redacted(self) -> dict[str, object]:
+        """Every setting, as logged at start: secrets and URL passwords replaced by ``***``."""
+        shown: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                shown[name] = "***" if value.get_secret_value() else ""
+            elif isinstance(value, str) and ("://" in value or value.startswith("pkcs11:")):
+                shown[name] = _redact_url(value)
+            elif isinstance(value, Path):
+                shown[name] = str(value)
+            else:
+                shown[name] = value
+        shown["database"] = _redact_url(self.resolved_database_url)
+        return shown
+
     @property
     def resolved_home(self) -> Path:
         """Absolute home folder."""
@@ -125,6 +211,14 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the SQLite ledger in the home folder."""
         return self.database_url or f"sqlite:///{self.resolved_home / 'ledger.sqlite3'}"
+
+    @property
+    def metrics_bind(self) -> tuple[str, int] | None:
+        """(host, port) of the separate metrics listener, or None (``admin`` or ``off``)."""
+        if not self.metrics.startswith("bind:"):
+            return None
+        host, _, port = self.metrics.removeprefix("bind:").rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def base_url(self) -> str:

@@ -45,7 +45,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    # Business volumes (issue 14.15): admin by default; ORDERSEAL_METRICS=off|bind:HOST:PORT.
+    ("GET", "/metrics"): ADMIN,
     ("GET", "/capture"): PUBLIC,
     ("GET", "/capture/static/{name}"): PUBLIC,
     ("GET", "/agent"): PUBLIC,

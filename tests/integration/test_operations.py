@@ -46,7 +46,8 @@ def test_metrics_count_seals_and_verdicts(
     shipped = flows.ship(cast, order_id, work)
     files = flows.receive(cast, shipped, work)
     flows.dispute(cast, order_id, files)
-    text = httpx.get(f"{live_api}/metrics").text
+    admin = {"Authorization": f"Bearer {credentials['admin']}"}
+    text = httpx.get(f"{live_api}/metrics", headers=admin).text
     assert 'orderseal_seals_total{media_type="image/jpeg",stage="shipment"}' in text
     assert 'orderseal_seals_total{media_type="image/jpeg",stage="receipt"}' in text
     assert 'orderseal_verdicts_total{decision="allow"}' in text
@@ -84,8 +85,10 @@ def test_readyz_reports_an_unreachable_database(settings: Settings) -> None:
     }
 
 
-def _healthz_count(base_url: str) -> float:
-    families = text_string_to_metric_families(httpx.get(f"{base_url}/metrics").text)
+def _healthz_count(base_url: str, headers: dict[str, str] | None = None) -> float:
+    families = text_string_to_metric_families(
+        httpx.get(f"{base_url}/metrics", headers=headers or {}).text
+    )
     return sum(
         sample.value
         for family in families
@@ -101,7 +104,7 @@ def _json_lines(log: Path) -> list[dict[str, object]]:
 
 
 def test_serve_with_two_workers_sums_metrics_and_logs_json(
-    settings: Settings, tmp_path: Path
+    settings: Settings, credentials: dict[str, str], tmp_path: Path
 ) -> None:
     """``orderseal serve --workers 2`` as deployed: one scrape counts both workers' requests."""
     server = start_server(settings, tmp_path / "serve.log", port=free_port(), workers=2)
@@ -118,7 +121,8 @@ def test_serve_with_two_workers_sums_metrics_and_logs_json(
                 line["pid"] for line in _json_lines(server.log) if line.get("route") == "/healthz"
             }
         assert len(pids) == 2
-        assert [_healthz_count(server.url) for _ in range(4)] == [float(sent)] * 4
+        admin = {"Authorization": f"Bearer {credentials['admin']}"}
+        assert [_healthz_count(server.url, admin) for _ in range(4)] == [float(sent)] * 4
     finally:
         server.kill()
     lines = _json_lines(server.log)
@@ -127,3 +131,44 @@ def test_serve_with_two_workers_sums_metrics_and_logs_json(
         f"p-{i}" for i in range(sent)
     )
     assert all(line["status"] == 200 and line["logger"] == "orderseal.access" for line in probes)
+
+
+# /metrics exposure (issue 14.15): an anonymous scraper on the API port learns no volumes ------
+def test_metrics_need_the_admin_key_by_default(live_api: str, credentials: dict[str, str]) -> None:
+    def code(headers: dict[str, str]) -> tuple[int, str]:
+        answer = httpx.get(f"{live_api}/metrics", headers=headers)
+        return answer.status_code, answer.json()["error"]["code"]
+
+    assert code({}) == (401, "credentials_missing")
+    assert code({"Authorization": f"Bearer {credentials['agent']}"}) == (403, "wrong_role")
+    admin = httpx.get(
+        f"{live_api}/metrics", headers={"Authorization": f"Bearer {credentials['admin']}"}
+    )
+    assert admin.status_code == 200
+    assert "orderseal_http_request_duration_seconds" in admin.text
+
+
+def test_metrics_off_serves_none(settings: Settings, credentials: dict[str, str]) -> None:
+    off = settings.model_copy(update={"port": free_port(), "metrics": "off"})
+    with serve_in_thread(create_app(off), host="127.0.0.1", port=off.port):
+        answer = httpx.get(
+            f"{off.base_url}/metrics", headers={"Authorization": f"Bearer {credentials['admin']}"}
+        )
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_metrics_bind_serves_them_on_their_own_listener_only(
+    settings: Settings, credentials: dict[str, str], tmp_path: Path
+) -> None:
+    metrics_port = free_port()
+    bound = settings.model_copy(update={"metrics": f"bind:127.0.0.1:{metrics_port}"})
+    server = start_server(bound, tmp_path / "serve.log", port=free_port())
+    try:
+        for _ in range(3):
+            assert httpx.get(f"{server.url}/healthz").status_code == 200
+        admin = {"Authorization": f"Bearer {credentials['admin']}"}
+        on_api = httpx.get(f"{server.url}/metrics", headers=admin)
+        assert (on_api.status_code, on_api.json()["error"]["code"]) == (404, "not_found")
+        assert _healthz_count(f"http://127.0.0.1:{metrics_port}") >= 3
+    finally:
+        server.kill()

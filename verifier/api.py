@@ -19,6 +19,7 @@ from infra.offload import run_heavy
 from infra.ratelimit import enforce
 from infra.services import Services
 from infra.uploads import receive_body
+from infra.web import PAGE_HEADERS
 from verifier.report import render_report_html
 from verifier.schemas import (
     AttachOut,
@@ -231,7 +232,9 @@ def report(dispute_id: str, principal: AgentPrincipal, request: Request) -> HTML
                 "data:image/jpeg;base64," + base64.b64encode(data).decode()
             )
     history = services.verifier.history(dispute_id)
-    return HTMLResponse(render_report_html(dispute, history, order_evidence, thumbnails))
+    return HTMLResponse(
+        render_report_html(dispute, history, order_evidence, thumbnails), headers=PAGE_HEADERS
+    )
 
 
 @router.get("/disputes/{dispute_id}/report.json", tags=["agent"])

@@ -18,6 +18,7 @@ from infra.auth import PublicCaller
 from infra.offload import run_heavy
 from infra.services import Services
 from infra.uploads import receive_body
+from infra.web import PAGE_HEADERS
 from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
 from verifier.checks.identity import check_identity
@@ -140,7 +141,7 @@ def examine(path: Path, services: Services, filename: str, sha256: str) -> Publi
 @router.get("/verify", tags=["public"], response_class=HTMLResponse)
 def verify_page(caller: PublicCaller) -> HTMLResponse:
     """Upload form (no login)."""
-    return HTMLResponse(_PAGE.read_text())
+    return HTMLResponse(_PAGE.read_text(), headers=PAGE_HEADERS)
 
 
 @router.post("/verify", tags=["public"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
+from infra.samples import make_jpeg
 from tests.support import flows
 
 
@@ -34,10 +35,17 @@ def test_report_shows_media_side_by_side_checks_and_decision(
         extra_http_headers={"Authorization": f"Bearer {credentials['agent']}"},
     )
     page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
     response = page.goto(str(decided["report_url"]))
     assert response is not None
     assert response.status == 200
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert page.locator("#decision").inner_text().strip().lower() == "allow"
+    # The styles come from report.css under the CSP (an inline <style> would be refused).
+    assert page.locator("#decision").evaluate("e => getComputedStyle(e).display") == (
+        "inline-block"
+    )
     shipped = page.locator("#media section").nth(0).locator("img")
     received = page.locator("#media section").nth(1).locator("img")
     assert shipped.count() == 2  # packing photo and video poster
@@ -49,4 +57,29 @@ def test_report_shows_media_side_by_side_checks_and_decision(
     assert page.locator("#policy tr").count() >= 2
     page.screenshot(path=str(artifacts / "agent-report.png"), full_page=True)
     assert (artifacts / "agent-report.png").stat().st_size > 10_000
+    assert not [text for text in refused if "Content Security Policy" in text]
+    context.close()
+
+
+def test_public_verify_page_checks_a_file_under_its_csp(
+    launch: Callable[..., Browser], live_api: str, decided: dict[str, object], tmp_path: Path
+) -> None:
+    """The /verify page's script and styles are files of our origin, allowed by the CSP."""
+    browser = launch()
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    response = page.goto(f"{live_api}/verify")
+    assert response is not None
+    assert response.status == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    plain = make_jpeg(tmp_path / "plain.jpg", seed=4, size=(200, 150))
+    page.set_input_files("#file", str(plain))
+    page.click("#check")
+    result = page.locator("#result")
+    result.locator("p").wait_for(timeout=30_000)
+    assert result.get_attribute("class") == "bad"
+    assert result.evaluate("e => getComputedStyle(e).borderTopLeftRadius") != "0px"
+    assert not [text for text in refused if "Content Security Policy" in text]
     context.close()

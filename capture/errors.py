@@ -14,6 +14,7 @@ __all__ = [
     "SerialMismatchError",
     "SessionClosedError",
     "TokenError",
+    "UploadQuotaExceededError",
 ]
 
 
@@ -79,3 +80,14 @@ class IntakeFlaggedError(InputError):
     def __init__(self, message: str, *, flagged_id: str, reasons: list[dict[str, str]]) -> None:
         super().__init__(message)
         self.details = {"flagged_id": flagged_id, "reasons": reasons}
+
+
+class UploadQuotaExceededError(OrderSealError):
+    """The order's, or the buyer's daily, capture bytes would pass their quota."""
+
+    code = "upload_quota_exceeded"
+    http_status = 413
+
+    def __init__(self, message: str, *, scope: str, quota_bytes: int) -> None:
+        super().__init__(message)
+        self.details = {"scope": scope, "quota_bytes": quota_bytes}

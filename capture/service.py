@@ -26,6 +26,7 @@ from capture.errors import (
     OrderNotPackedError,
     SerialMismatchError,
     SessionClosedError,
+    UploadQuotaExceededError,
 )
 from capture.intake import screen_upload
 from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
@@ -121,6 +122,10 @@ class CaptureService:
         max_image_pixels: int = 100_000_000,
         revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
         transcode_budget: TranscodeBudget | None = None,
+        flagged_keep_bytes: int = 64 * 1024,
+        flagged_retention: timedelta = timedelta(days=30),
+        upload_quota_order_bytes: int = 0,
+        upload_quota_buyer_bytes_per_day: int = 0,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -134,6 +139,10 @@ class CaptureService:
         self.max_photo_bytes = max_photo_bytes
         self.max_image_pixels = max_image_pixels
         self.transcode_budget = transcode_budget or TranscodeBudget()
+        self.flagged_keep_bytes = flagged_keep_bytes
+        self.flagged_retention = flagged_retention
+        self.upload_quota_order_bytes = upload_quota_order_bytes
+        self.upload_quota_buyer_bytes_per_day = upload_quota_buyer_bytes_per_day
         # Label tokens printed before a key rotation must keep opening receipt sessions.
         self.retired_service_certificates = retired_service_certificates
         # Read on every label scan, so a revocation takes effect without a restart.
@@ -448,6 +457,7 @@ class CaptureService:
             session = self._open_session(
                 session_id, station_id=station_id, buyer_id=buyer_id, now=now
             )
+            self._check_quota(session, received.size, now=now)
             statement = self._check_statement(
                 statement_json, statement_signature, device, session, received
             )
@@ -519,11 +529,53 @@ class CaptureService:
             session = self._open_session(
                 session_id, station_id=station_id, buyer_id=buyer_id, now=now
             )
+            self._check_quota(session, received.size, now=now)
             self._check_statement(statement_json, statement_signature, device, session, received)
             return webm_to_mp4(received, budget=self.transcode_budget)
         except BaseException:
             received.path.unlink(missing_ok=True)
             raise
+
+    def prune_flagged_uploads(self, *, now: datetime) -> int:
+        """Delete refused uploads older than the retention period; returns how many went."""
+        total = 0
+        while True:
+            pruned = self.ledger.prune_flagged_uploads(before=now - self.flagged_retention)
+            total += pruned
+            if pruned == 0:
+                return total
+
+    def _check_quota(self, session: CaptureSession, incoming: int, *, now: datetime) -> None:
+        """Refuse an upload that would pass the order's or the buyer's daily byte quota.
+
+        Concurrent uploads are counted when recorded, so a burst may pass a quota by the
+        uploads in flight; the per-credential upload rate limit bounds those.
+
+        Raises:
+            UploadQuotaExceededError: 413 ``upload_quota_exceeded`` (``scope`` order or buyer).
+        """
+        order_quota = self.upload_quota_order_bytes
+        if order_quota > 0:
+            used = self.ledger.upload_bytes_for_order(session.order_id)
+            if used + incoming > order_quota:
+                raise UploadQuotaExceededError(
+                    f"expected at most {order_quota} capture bytes for this order, found "
+                    f"{used} stored and {incoming} more",
+                    scope="order",
+                    quota_bytes=order_quota,
+                )
+        buyer_quota = self.upload_quota_buyer_bytes_per_day
+        if buyer_quota > 0 and session.buyer_id is not None:
+            used = self.ledger.upload_bytes_for_buyer(
+                session.buyer_id, since=now - timedelta(days=1)
+            )
+            if used + incoming > buyer_quota:
+                raise UploadQuotaExceededError(
+                    f"expected at most {buyer_quota} capture bytes per buyer in 24 h, found "
+                    f"{used} and {incoming} more",
+                    scope="buyer",
+                    quota_bytes=buyer_quota,
+                )
 
     def _check_serials(self, session: CaptureSession, serials: tuple[str, ...]) -> None:
         if len(serials) > _MAX_SERIALS or not all(_SERIAL.match(s) for s in serials):
@@ -563,7 +615,11 @@ class CaptureService:
             return
         reasons = [finding.to_json() for finding in findings]
         flagged_id = f"fl_{uuid.uuid4().hex[:20]}"
-        storage_key = self.store.put_file(received.path, received.sha256)
+        # Only the hash, the size and the first bytes are kept (issue 14.4): a refused file is
+        # not evidence, and the store is write-once. Expired refusals go on each new one.
+        with received.path.open("rb") as handle:
+            head = handle.read(max(0, self.flagged_keep_bytes))
+        self.ledger.prune_flagged_uploads(before=now - self.flagged_retention, limit=100)
         stored = self.ledger.add_flagged_upload(
             FlaggedUpload(
                 flagged_id=flagged_id,
@@ -574,9 +630,10 @@ class CaptureService:
                 media_type=media_type,
                 content_sha256=received.sha256,
                 size=received.size,
-                storage_key=storage_key,
+                storage_key=None,
                 reasons=reasons,
                 received_at=now,
+                head=head,
             )
         )
         if not stored:

@@ -34,9 +34,11 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 def _mount_subcommands() -> None:
     from infra.dbcli import db_app
+    from infra.flaggedcli import flagged_app
     from verifier.cli import audit_app, policy_app
 
     app.add_typer(db_app, name="db")
+    app.add_typer(flagged_app, name="flagged")
     app.add_typer(policy_app, name="policy")
     app.add_typer(audit_app, name="audit")
     from capture.station.cli import station_app

@@ -106,6 +106,10 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
             timeout_seconds=settings.transcode_timeout_seconds,
             memory_bytes=settings.transcode_memory_bytes,
         ),
+        flagged_keep_bytes=settings.flagged_keep_bytes,
+        flagged_retention=timedelta(days=settings.flagged_retention_days),
+        upload_quota_order_bytes=settings.upload_quota_order_bytes,
+        upload_quota_buyer_bytes_per_day=settings.upload_quota_buyer_bytes_per_day,
     )
     verifier = VerifierService(
         ledger=ledger,

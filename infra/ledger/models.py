@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime
@@ -142,9 +151,12 @@ class FlaggedUpload(Base):
     media_type: Mapped[str | None] = mapped_column(String(64))
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int]
-    storage_key: Mapped[str] = mapped_column(String(255))
+    # Rows before issue 14.4 point at the whole file in the evidence store; newer rows keep
+    # only ``head`` (the first ORDERSEAL_FLAGGED_KEEP_BYTES) and expire after the retention.
+    storage_key: Mapped[str | None] = mapped_column(String(255))
     reasons: Mapped[list[Any]]
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    head: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class Dispute(Base):

@@ -589,3 +589,53 @@ class Ledger:
                 )
             )
         return int(count or 0)
+
+    def prune_flagged_uploads(self, *, before: datetime, limit: int = 1000) -> int:
+        """Delete up to ``limit`` flagged uploads received before ``before``, oldest first.
+
+        Returns:
+            How many rows went. Stored objects of rows from before issue 14.4 stay in the
+            write-once evidence store (it deletes nothing); only their ledger rows go.
+        """
+        with self._sessions.begin() as session:
+            ids = list(
+                session.scalars(
+                    select(FlaggedUpload.flagged_id)
+                    .where(FlaggedUpload.received_at < before)
+                    .order_by(FlaggedUpload.received_at)
+                    .limit(limit)
+                )
+            )
+            if ids:
+                session.execute(delete(FlaggedUpload).where(FlaggedUpload.flagged_id.in_(ids)))
+        return len(ids)
+
+    def upload_bytes_for_order(self, order_id: str) -> int:
+        """Bytes of the order's sealed captures (all stages) and of its kept refusals."""
+        with self._sessions() as session:
+            sealed = session.scalar(
+                select(func.coalesce(func.sum(Evidence.sealed_size), 0)).where(
+                    Evidence.order_id == order_id
+                )
+            )
+            refused = session.scalar(
+                select(func.coalesce(func.sum(FlaggedUpload.size), 0)).where(
+                    FlaggedUpload.order_id == order_id
+                )
+            )
+        return int(sealed or 0) + int(refused or 0)
+
+    def upload_bytes_for_buyer(self, buyer_id: str, *, since: datetime) -> int:
+        """Bytes the buyer's receipt sessions sealed or had refused since ``since``."""
+        with self._sessions() as session:
+            sealed = session.scalar(
+                select(func.coalesce(func.sum(Evidence.sealed_size), 0))
+                .join(CaptureSession, CaptureSession.session_id == Evidence.session_id)
+                .where(CaptureSession.buyer_id == buyer_id, Evidence.received_at >= since)
+            )
+            refused = session.scalar(
+                select(func.coalesce(func.sum(FlaggedUpload.size), 0)).where(
+                    FlaggedUpload.buyer_id == buyer_id, FlaggedUpload.received_at >= since
+                )
+            )
+        return int(sealed or 0) + int(refused or 0)

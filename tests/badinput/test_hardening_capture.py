@@ -5,6 +5,8 @@ Adversaries:
   frames, many frames or frames squeezed into a fraction of a second (item 1);
 - a buyer token holder enrolling device after device, or replaying one captured enrolment
   proof (item 5);
+- a buyer (or a station) filling the write-once store: refused uploads kept whole and forever,
+  and no byte quota per order or per buyer (item 4).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from capture.buyer_devices import enrolment_message, issue_enrolment_nonce, verify_enrolment_nonce
 from capture.errors import CaptureError
@@ -28,6 +32,7 @@ from capture.station.client import APIError, BuyerClient, PlatformClient
 from capture.transcode import TranscodeBudget, TranscodeBudgetError, webm_to_mp4
 from infra.media import ReceivedFile, sha256_file
 from infra.samples import make_jpeg
+from infra.services import Services
 from infra.settings import Settings
 from keys.attestation import sign_bytes
 from tests.conftest import make_settings
@@ -38,6 +43,9 @@ PIXELS_PER_SECOND = 160 * 120 * 30 * 2
 MAX_FRAMES = 120
 MAX_SECONDS = 20.0
 TRANSCODES_PER_MINUTE = 3
+FLAGGED_KEEP_BYTES = 1024
+QUOTA_ORDER_BYTES = 1_000_000
+QUOTA_BUYER_BYTES = 700_000
 MAX_BUYER_DEVICES = 2
 ENROLMENTS_PER_MINUTE = 3
 
@@ -55,6 +63,9 @@ def settings(
         rate_limit_transcodes_per_minute=TRANSCODES_PER_MINUTE,
         rate_limit_transcodes_burst=TRANSCODES_PER_MINUTE,
         max_buyer_devices=MAX_BUYER_DEVICES,
+        flagged_keep_bytes=FLAGGED_KEEP_BYTES,
+        upload_quota_order_bytes=QUOTA_ORDER_BYTES,
+        upload_quota_buyer_bytes_per_day=QUOTA_BUYER_BYTES,
         rate_limit_enrolments_per_minute=ENROLMENTS_PER_MINUTE,
         rate_limit_enrolments_burst=ENROLMENTS_PER_MINUTE,
         **storage_overrides,
@@ -246,3 +257,69 @@ def test_enrolment_nonce_expires(age: timedelta, accepted: bool) -> None:
     with pytest.raises(CaptureError) as caught:
         verify_enrolment_nonce(b"k" * 32, nonce, buyer_id="b-1", now=issued + age, ttl=ttl)
     assert caught.value.code == "device_challenge_invalid"
+
+
+# Item 4: refused uploads and byte quotas --------------------------------------------------
+
+
+def _noise_png(path: Path, *, seed: int, text: dict[str, str] | None = None) -> Path:
+    """An incompressible PNG (about 360 kB), optionally with generator text chunks."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    info = PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
+    Image.fromarray(pixels).save(path, format="PNG", pnginfo=info)
+    return path
+
+
+def test_refused_upload_keeps_only_its_hash_and_first_bytes_and_expires(
+    live_api: str, credentials: dict[str, str], work: Path, services: Services
+) -> None:
+    buyer, session = _receiving(live_api, credentials, work)
+    generated = _noise_png(
+        work / "generated.png", seed=7, text={"parameters": "Steps: 30, Sampler: Euler a"}
+    )
+    status, code = _refused(buyer, session, generated)
+    assert (status, code) == (422, "intake_flagged")
+    [row] = services.ledger.flagged_uploads(session["order_id"])
+    data = generated.read_bytes()
+    assert (row.size, row.content_sha256) == (len(data), sha256_file(generated))
+    assert row.head == data[:FLAGGED_KEEP_BYTES]
+    assert row.storage_key is None  # nothing in the write-once store
+    honest = make_jpeg(work / "honest-unbox.jpg", seed=8, size=(160, 120))
+    assert buyer.upload(session, honest, title="unbox.jpg")["stage"] == "receipt"
+
+    retention = services.capture.flagged_retention
+    before = services.capture.prune_flagged_uploads(
+        now=row.received_at + retention - timedelta(seconds=1)
+    )
+    assert before == 0
+    assert len(services.ledger.flagged_uploads(session["order_id"])) == 1
+    services.capture.prune_flagged_uploads(now=row.received_at + retention + timedelta(seconds=1))
+    assert services.ledger.flagged_uploads(session["order_id"]) == []
+
+
+def test_uploads_have_a_per_buyer_byte_quota(
+    live_api: str, credentials: dict[str, str], work: Path
+) -> None:
+    buyer, session = _receiving(live_api, credentials, work)
+    first = _noise_png(work / "quota-buyer-1.png", seed=21)
+    assert buyer.upload(session, first, title="unbox.png")["stage"] == "receipt"
+    with pytest.raises(APIError) as caught:
+        buyer.upload(session, _noise_png(work / "quota-buyer-2.png", seed=22), title="b.png")
+    assert (caught.value.status, caught.value.code) == (413, "upload_quota_exceeded")
+    assert caught.value.details["scope"] == "buyer"
+
+
+def test_uploads_have_a_per_order_byte_quota(
+    live_api: str, credentials: dict[str, str], work: Path
+) -> None:
+    cast = flows.actors(live_api, credentials)
+    session = cast.station.open_session(flows.register_order(cast))
+    for index in range(2):
+        photo = _noise_png(work / f"quota-order-{index}.png", seed=30 + index)
+        assert cast.station.upload(session, photo, title="pack.png")["stage"] == "shipment"
+    with pytest.raises(APIError) as caught:
+        cast.station.upload(session, _noise_png(work / "quota-order-x.png", seed=39), title="x")
+    assert (caught.value.status, caught.value.code) == (413, "upload_quota_exceeded")
+    assert caught.value.details["scope"] == "order"

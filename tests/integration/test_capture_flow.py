@@ -368,7 +368,8 @@ def test_intake_flags_generated_and_already_sealed_uploads(
         ["generator_trace"],
         ["already_sealed"],
     ]
-    assert all(services.store.exists(row.storage_key) for row in flagged)
+    # Only the hash, size and first bytes are kept of a refusal (issue 14.4), not the file.
+    assert all(row.storage_key is None and row.head for row in flagged)
     assert services.ledger.evidence_for_order(labelled.order_id, "receipt") == []
 
     honest = make_jpeg(work / "honest-unbox.jpg", seed=51, size=(160, 120))

@@ -442,6 +442,9 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
         "o", by="p", at=_NOW
     ),
     "count_active_buyer_devices": lambda ledger: ledger.count_active_buyer_devices("b", now=_NOW),
+    "prune_flagged_uploads": lambda ledger: ledger.prune_flagged_uploads(before=_NOW),
+    "upload_bytes_for_order": lambda ledger: ledger.upload_bytes_for_order("o"),
+    "upload_bytes_for_buyer": lambda ledger: ledger.upload_bytes_for_buyer("b", since=_NOW),
 }
 
 

@@ -66,12 +66,14 @@ def _workers_supported() -> bool:
     return "--workers" in result.stdout
 
 
-# Capacity is measured, not abuse protection: the per-credential limits would turn a
-# single-credential load generator's requests into 429s.
+# Capacity is measured, not abuse protection: the per-credential limits and the per-address
+# public upload slots would turn a single-client load generator's requests into 429s.
 _NO_RATE_LIMITS = {
     "ORDERSEAL_RATE_LIMIT_SESSIONS_PER_MINUTE": "0",
     "ORDERSEAL_RATE_LIMIT_UPLOADS_PER_MINUTE": "0",
     "ORDERSEAL_RATE_LIMIT_DISPUTES_PER_MINUTE": "0",
+    "ORDERSEAL_PUBLIC_UPLOADS_MAX_CONCURRENT": "1024",
+    "ORDERSEAL_PUBLIC_UPLOADS_MAX_PER_CLIENT": "1024",
 }
 
 

@@ -165,8 +165,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="orderseal-bench-", dir=args.workdir))
     try:
-        from infra.bootstrap import initialize_home
         from infra.settings import Settings
+        from orderseal.bootstrap import initialize_home
 
         keys_home = work / "keys-home"
         initialize_home(Settings(home=keys_home), quiet_dev_warning=True)

@@ -10,7 +10,7 @@ Cases:
     plain_sign   c2pa-python used plainly: default settings, PEM signer, file streams
     plain_read   c2pa-python Reader with default settings on the sealed copy
     seal         OrderSeal's sealing function (capture.seal.Sealer.seal)
-    verify       OrderSeal's verification function (verifier.reader.read_evidence)
+    verify       OrderSeal's verification function (evidence.reader.read_evidence)
 
 ``seal`` and ``plain_sign`` leave their output next to the input (``.sealed`` and
 ``.plain`` before the suffix) for the read cases.
@@ -119,8 +119,8 @@ def _memory_as_configured() -> None:
 
 
 def _seal(source: Path, media_type: str, keys_dir: Path) -> Callable[[], object]:
-    from capture.manifest import CaptureAssertion, Stage
     from capture.seal import Sealer
+    from evidence.manifest import CaptureAssertion, Stage
     from keys.store import KeyStore
 
     _memory_as_configured()
@@ -143,8 +143,8 @@ def _seal(source: Path, media_type: str, keys_dir: Path) -> Callable[[], object]
 
 
 def _verify(source: Path, keys_dir: Path) -> Callable[[], object]:
+    from evidence.reader import TrustSettings, read_evidence
     from keys.store import KeyStore
-    from verifier.reader import TrustSettings, read_evidence
 
     _memory_as_configured()
     trust = TrustSettings(anchors_pem=KeyStore(keys_dir).trust_list().pem)

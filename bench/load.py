@@ -221,8 +221,8 @@ async def _drive(
 def _sealed_copy(home: Path, photo: Path) -> bytes:
     """``photo`` sealed with the server's own key, for the public verify route."""
     from bench.child import sealed_path
-    from capture.manifest import CaptureAssertion, Stage
     from capture.seal import Sealer
+    from evidence.manifest import CaptureAssertion, Stage
     from keys.store import KeyStore
 
     store = KeyStore(home / "keys")

@@ -88,10 +88,10 @@ def main(argv: list[str]) -> int:
         _wrap(totals, calls, label, module, attribute)
 
     from bench.load import _drive, _free_port, _station_session, _upload_requests
-    from infra.app import create_app
     from infra.memory import reuse_large_buffers
-    from infra.server import serve_in_thread
     from infra.settings import Settings
+    from orderseal.app import create_app
+    from orderseal.server import serve_in_thread
 
     reuse_large_buffers()
     port = _free_port()

@@ -76,7 +76,7 @@ photos/s and from 76 to about 200 verdicts/s, and the single-client seal from 12
 * `orderseal serve --workers N`: uvicorn hands each worker a listening socket rebuilt from a
   descriptor whose `proto` reads 0, so asyncio never set `TCP_NODELAY`; every response's body
   waited for the client's delayed ACK of its headers, 40 ms per request
-  (`infra.server.NoDelayHTTPProtocol`; `tests/unit/test_server_tuning.py`);
+  (`orderseal.server.NoDelayHTTPProtocol`; `tests/unit/test_server_tuning.py`);
 * sealing, verification and dispute attachments ran synchronously inside `async` handlers,
   blocking each worker's event loop; they now run in worker threads, two at a time per worker
   (`infra/offload.py`: with AnyIO's default of 40 threads, 32 clients meant 32 threads fighting
@@ -317,7 +317,7 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
         f"plus one ES256 signature ({ecdsa * 1e6:.0f} µs) for sealing. *Plain*: c2pa-python",
         "with its defaults (thumbnail, verify-after-sign, in-memory intermediate under 512 MB) and",
         "Python file streams. *OrderSeal*: `capture.seal.Sealer.seal` and",
-        "`verifier.reader.read_evidence`. The machine may be shared with other work: absolute",
+        "`evidence.reader.read_evidence`. The machine may be shared with other work: absolute",
         "times move by up to ~40% between runs (the 1 GB SHA-256 floor has read 0.94 s and 1.5 s),",
         "so compare ratios within one run.",
         "",

@@ -29,9 +29,9 @@ from capture.schemas import (
     ShipmentSessionIn,
 )
 from capture.service import DeviceIdentity, OrderItem, SealedEvidence
-from capture.thumbnails import make_thumbnail
 from capture.tokens import issue_buyer_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES
+from evidence.thumbnails import make_thumbnail
 from infra.auth import (
     CONTENT_SHA256_HEADER,
     AdminPrincipal,
@@ -50,11 +50,11 @@ from infra.media import sniff_media_type
 from infra.names import check_client_name
 from infra.offload import run_heavy, run_transcode
 from infra.ratelimit import RateLimitedError, enforce
-from infra.services import Services
 from infra.uploads import receive_body
 from keys.attestation import b64url_decode
 from keys.enroll import certificate_from_csr
 from keys.trust import certificates_to_pem
+from orderseal.services import Services
 
 __all__ = ["router"]
 

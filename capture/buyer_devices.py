@@ -31,12 +31,12 @@ from infra.auth import BuyerPrincipal
 from infra.errors import ConflictError, NotFoundError
 from infra.ledger.models import Device
 from infra.ratelimit import enforce
-from infra.services import Services
 from keys.attestation import verify_key_signature
 from keys.ca import CertificateAuthority, issue_certificate, subject_name
 from keys.errors import CertificateError
 from keys.profile import CertificateRole
 from keys.trust import certificates_to_pem
+from orderseal.services import Services
 
 __all__ = [
     "BuyerDeviceChallengeOut",

@@ -6,7 +6,7 @@ a generator's prompt text, or says it was taken outside the session was not capt
 it is stored as flagged with these findings and never sealed as receipt evidence.
 
 Only metadata is read: PNG text chunks are walked chunk by chunk (bounded), JPEG EXIF and XMP
-come from Pillow's header parse (no pixel decoding), C2PA through ``verifier.reader``.
+come from Pillow's header parse (no pixel decoding), C2PA through ``evidence.reader``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from verifier.reader import (
+from evidence.reader import (
     CorruptMediaError,
     NoManifestError,
     ReaderReport,

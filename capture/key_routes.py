@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from capture.schemas import DeviceEnrolOut
 from infra.auth import PublicCaller
-from infra.services import Services
 from keys.devices import renew_device, verify_renewal_proof
 from keys.publish import c2pa_settings, claim_signing_trust
+from orderseal.services import Services
 
 __all__ = ["DeviceRenewalIn", "router"]
 

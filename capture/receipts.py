@@ -12,11 +12,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from capture.manifest import Stage
+from evidence.manifest import Stage
 from infra.auth import BuyerPrincipal
 from infra.errors import NotFoundError
 from infra.ledger.models import Evidence
-from infra.services import Services
+from orderseal.services import Services
 
 __all__ = ["ReceiptOut", "SealedItemOut", "router"]
 

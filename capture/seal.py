@@ -20,7 +20,7 @@ import c2pa
 
 from capture import embed, native_io
 from capture.errors import SealError
-from capture.manifest import DIGITAL_CAPTURE, CaptureAssertion
+from evidence.manifest import DIGITAL_CAPTURE, CaptureAssertion
 from keys.signer import Signer
 from keys.trust import certificates_to_pem
 

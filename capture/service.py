@@ -29,11 +29,12 @@ from capture.errors import (
     UploadQuotaExceededError,
 )
 from capture.intake import screen_upload
-from capture.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
 from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
-from capture.structure import check_structure
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
+from evidence.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
+from evidence.reader import TrustSettings
+from evidence.structure import check_structure
 from infra.errors import ConflictError, NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, FlaggedUpload, Order
 from infra.ledger.repository import Ledger
@@ -48,7 +49,6 @@ from infra.storage.base import EvidenceStore
 from keys.attestation import CaptureStatement, verify_signature
 from keys.errors import CertificateError
 from keys.trust import TrustList, certificates_to_pem, check_validity, verify_chain
-from verifier.reader import TrustSettings
 
 __all__ = ["CaptureService", "DeviceIdentity", "OrderItem", "ReopenedOrder", "SealedEvidence"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from capture.station.client import DeviceKey, PlatformClient, StationClient
-from infra.samples import make_jpeg, make_mp4
+from orderseal.samples import make_jpeg, make_mp4
 
 _MIB = 1024 * 1024
 

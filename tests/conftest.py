@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.app import create_app
-from infra.bootstrap import initialize_home, load_credentials
-from infra.server import serve_in_thread
-from infra.services import Services, build_services
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
+from orderseal.app import create_app
+from orderseal.bootstrap import initialize_home, load_credentials
+from orderseal.server import serve_in_thread
+from orderseal.services import Services, build_services
 from tests.support.databases import fresh_database_url, storage_backend
 from tests.support.seaweed import SeaweedS3
 from tests.support.softhsm import SoftHSM

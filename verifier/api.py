@@ -10,16 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
-from capture.thumbnails import make_thumbnail
+from evidence.thumbnails import make_thumbnail
 from infra.auth import AgentPrincipal, PlatformPrincipal
 from infra.errors import NotFoundError, OrderSealError
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
 from infra.offload import run_heavy
 from infra.ratelimit import enforce
-from infra.services import Services
 from infra.uploads import receive_body
 from infra.web import PAGE_HEADERS
+from orderseal.services import Services
 from verifier.report import render_report_html
 from verifier.schemas import (
     AttachOut,

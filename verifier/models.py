@@ -9,8 +9,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from capture.manifest import CaptureAssertion
-from verifier.reader import ReaderReport
+from evidence.manifest import CaptureAssertion
+from evidence.reader import ReaderReport
 from verifier.reasons import ReasonCode
 
 __all__ = [

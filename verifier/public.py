@@ -13,12 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from capture.manifest import ASSERTION_LABEL
+from evidence.manifest import ASSERTION_LABEL
 from infra.auth import PublicCaller
 from infra.offload import run_heavy
-from infra.services import Services
 from infra.uploads import receive_body
 from infra.web import PAGE_HEADERS
+from orderseal.services import Services
 from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
 from verifier.checks.identity import check_identity

@@ -19,7 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
-from capture.manifest import ASSERTION_LABEL, CaptureAssertion
+from evidence.manifest import ASSERTION_LABEL, CaptureAssertion
+from evidence.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
 from infra.errors import NotFoundError
 from infra.ledger.models import Dispute, DisputeEvidence, Evidence
 from infra.ledger.repository import Ledger
@@ -33,7 +34,6 @@ from verifier.errors import DisputeError
 from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts, Verdict
 from verifier.perceptual import fingerprint, near_duplicate
 from verifier.policy import DEFAULT_POLICY, Policy
-from verifier.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
 from verifier.reasons import ReasonCode
 
 __all__ = ["CLAIM_TYPES", "AttachedFile", "VerifierService"]

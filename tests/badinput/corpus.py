@@ -17,10 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from capture.manifest import CaptureAssertion, Stage
 from capture.seal import Sealer
+from evidence.manifest import CaptureAssertion, Stage
 from infra.media import sniff_media_type
-from infra.samples import make_jpeg, make_mp4, make_png
 from keys.backends.pem import PEMFileSigner
 from keys.ca import (
     create_root,
@@ -31,6 +30,7 @@ from keys.ca import (
 )
 from keys.profile import CertificateRole
 from keys.trust import certificates_to_pem
+from orderseal.samples import make_jpeg, make_mp4, make_png
 
 __all__ = [
     "BadFile",

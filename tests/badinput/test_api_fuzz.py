@@ -22,9 +22,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from infra.app import create_app
-from infra.services import Services
 from infra.settings import Settings
+from orderseal.app import create_app
+from orderseal.services import Services
 from tests.badinput.test_authz_matrix import ALLOWED
 from tests.support import flows
 

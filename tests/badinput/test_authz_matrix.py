@@ -24,10 +24,10 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from capture.station.client import StationClient
 from capture.tokens import issue_buyer_token
-from infra.app import create_app
 from infra.auth import Role, require_role
-from infra.services import Services
 from infra.settings import Settings
+from orderseal.app import create_app
+from orderseal.services import Services
 from tests.support import flows
 
 PUBLIC = frozenset({"public"})

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.samples import make_jpeg
 from infra.settings import Settings
+from orderseal.samples import make_jpeg
 from tests.badinput.conftest import MAX_UPLOAD_BYTES
 from tests.badinput.corpus import build_corpus, foreign_sealed, oversized_assertion
 from tests.support.databases import settings_env

@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 
 from capture.station.client import APIError
-from infra.app import create_app
-from infra.bootstrap import initialize_home, load_credentials
-from infra.samples import make_jpeg
-from infra.server import serve_in_thread
-from infra.services import build_services
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
+from orderseal.app import create_app
+from orderseal.bootstrap import initialize_home, load_credentials
+from orderseal.samples import make_jpeg
+from orderseal.server import serve_in_thread
+from orderseal.services import build_services
 from tests.badinput.state import stored
 from tests.conftest import free_port
 from tests.support import flows

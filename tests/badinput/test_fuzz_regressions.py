@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from capture.station.client import PlatformClient
-from infra.services import Services
+from orderseal.services import Services
 from verifier.service import AttachedFile
 
 REGRESSIONS = sorted((Path(__file__).parents[1] / "fuzz" / "regressions").iterdir())

@@ -31,10 +31,10 @@ from capture.errors import CaptureError
 from capture.station.client import APIError, BuyerClient, PlatformClient
 from capture.transcode import TranscodeBudget, TranscodeBudgetError, webm_to_mp4
 from infra.media import ReceivedFile, sha256_file
-from infra.samples import make_jpeg
-from infra.services import Services
 from infra.settings import Settings
 from keys.attestation import sign_bytes
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.conftest import make_settings
 from tests.support import flows
 

@@ -30,12 +30,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from infra.app import create_app
-from infra.samples import make_jpeg
-from infra.server import serve_in_thread
-from infra.services import Services, build_services
 from infra.settings import Settings
 from infra.uploads import UploadGate
+from orderseal.app import create_app
+from orderseal.samples import make_jpeg
+from orderseal.server import serve_in_thread
+from orderseal.services import Services, build_services
 from tests.conftest import free_port, make_settings
 from tests.support import flows
 from tests.support.servers import start_server

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from capture.station.client import DeviceKey, PlatformClient
-from infra.services import Services
 from keys.attestation import sign_bytes
 from keys.devices import renewal_payload, revoke_device
+from orderseal.services import Services
 from tests.support import flows
 
 

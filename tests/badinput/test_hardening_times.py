@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from capture.manifest import CaptureAssertion, Stage
 from capture.station.client import APIError
-from infra.samples import make_jpeg
+from evidence.manifest import CaptureAssertion, Stage
 from infra.settings import Settings
 from keys.attestation import CaptureStatement
+from orderseal.samples import make_jpeg
 from tests.badinput.state import stored
 from tests.support import flows
 

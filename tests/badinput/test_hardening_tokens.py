@@ -15,8 +15,8 @@ import logging
 import httpx
 import pytest
 
-from infra.services import Services
 from keys.attestation import b64url_decode, b64url_encode
+from orderseal.services import Services
 from tests.support import flows
 
 #: Order of the P-256 group.

@@ -19,8 +19,8 @@ import pytest
 from capture.station.client import APIError
 from infra.errors import UnavailableError
 from infra.ratelimit import Limit, MemoryLimiter, RedisLimiter
-from infra.samples import make_jpeg
 from infra.settings import Settings
+from orderseal.samples import make_jpeg
 from tests.conftest import free_port, make_settings
 from tests.support import flows
 

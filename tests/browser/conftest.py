@@ -18,7 +18,7 @@ from cryptography import x509
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from capture.station.client import DeviceKey, PlatformClient, StationClient
-from infra.samples import make_jpeg, make_mp4
+from orderseal.samples import make_jpeg, make_mp4
 from tests.support.paths import repo_root
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")

@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from capture.station.client import PlatformClient
-from infra.samples import make_jpeg
+from orderseal.samples import make_jpeg
 from tests.browser.conftest import ShippedOrder
 
 DESKTOP = {"width": 1280, "height": 800}

@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect
 
 from capture.station.client import PlatformClient
-from infra.services import Services
+from orderseal.services import Services
 from tests.browser.conftest import ShippedOrder
 from tests.support.y4m import scene_with, write_y4m
 

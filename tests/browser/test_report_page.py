@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from infra.samples import make_jpeg
+from orderseal.samples import make_jpeg
 from tests.support import flows
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from infra.media import sha256_file
-from infra.services import Services
+from orderseal.services import Services
 from tests.support.paths import fixtures_dir
 from verifier.service import AttachedFile
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import fixtures_dir, require_fixtures_dir
-from verifier.reader import (
+from evidence.reader import (
     CorruptMediaError,
     NoManifestError,
     ReaderError,
@@ -26,6 +25,7 @@ from verifier.reader import (
     UnsupportedMediaError,
     read_evidence,
 )
+from tests.support.paths import fixtures_dir, require_fixtures_dir
 
 _COLUMN = "c2pa-python 0.38.1 offline + c2pa-rs test anchors"
 _FIELD_RE = re.compile(r"(\w+)=(\[[^\]]*\]|\d+)")

@@ -72,7 +72,7 @@ def test_unsigned_file_exits_2(
 ) -> None:
     order_id, _, _ = case
     plain = tmp_path / "plain.png"
-    from infra.samples import make_png
+    from orderseal.samples import make_png
 
     make_png(plain, seed=3, size=(64, 64))
     result = _run(settings, str(plain), "--order", order_id)

@@ -12,13 +12,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from capture.manifest import CaptureAssertion, ChainLink, Stage
 from capture.seal import Sealer
 from capture.station.client import PlatformClient
-from infra.app import create_app
-from infra.samples import make_jpeg
-from infra.server import serve_in_thread
-from infra.services import Services, build_services
+from evidence.manifest import CaptureAssertion, ChainLink, Stage
 from infra.settings import Settings
 from keys.backends.pem import PEMFileSigner
 from keys.ca import (
@@ -30,6 +26,10 @@ from keys.ca import (
 )
 from keys.profile import CertificateRole
 from keys.trust import certificates_to_pem
+from orderseal.app import create_app
+from orderseal.samples import make_jpeg
+from orderseal.server import serve_in_thread
+from orderseal.services import Services, build_services
 from tests.conftest import free_port, make_settings
 from tests.support import flows
 

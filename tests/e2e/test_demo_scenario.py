@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx
 
-from infra.demo import decode_label, run_scenario
-from infra.services import Services
 from infra.settings import Settings
+from orderseal.demo import decode_label, run_scenario
+from orderseal.services import Services
 
 
 def test_demo_scenario_verdicts(

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.samples import make_jpeg
+from orderseal.samples import make_jpeg
 from tests.support import flows
 
 

@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.forgery import CopiedSeal, ForgeryRefusedError, sign_with_device_key
-from infra.samples import make_jpeg
-from infra.services import Services
 from infra.settings import Settings
+from orderseal.forgery import CopiedSeal, ForgeryRefusedError, sign_with_device_key
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.conftest import make_settings
 from tests.support import flows
 from tests.support.databases import settings_env

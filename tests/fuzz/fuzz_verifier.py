@@ -2,7 +2,7 @@
 
 Each input is written to a file and examined as an attached dispute file would be:
 ``VerifierService.verify_files`` must return a verdict for any bytes, never raise; the capture
-door (``check_structure``) may only refuse with a ``CaptureError``. Seeds come from the bad-input
+door (``check_structure``) may only refuse with a ``MediaError``. Seeds come from the bad-input
 corpus (generated). Run for a bounded time::
 
     .venv/bin/python tests/fuzz/fuzz_verifier.py --seconds 300 [--artifacts DIR]
@@ -34,16 +34,16 @@ import pydantic  # noqa: F401
 import sqlalchemy.orm  # noqa: F401
 
 with atheris.instrument_imports(include=["capture", "verifier", "infra", "keys"]):
-    from capture.errors import CaptureError
-    from capture.structure import check_structure
+    from evidence.errors import MediaError
+    from evidence.structure import check_structure
     from infra.media import sniff_media_type
     from verifier.service import AttachedFile
 
-from infra.bootstrap import initialize_home
-from infra.samples import make_jpeg
-from infra.services import Services, build_services
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
+from orderseal.bootstrap import initialize_home
+from orderseal.samples import make_jpeg
+from orderseal.services import Services, build_services
 from tests.badinput.corpus import build_corpus, foreign_sealed
 
 _NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -85,7 +85,7 @@ def main() -> None:
             if media_type is not None:
                 try:
                     check_structure(sample, media_type, max_pixels=100_000_000)
-                except CaptureError:
+                except MediaError:
                     pass
         verdict = services.verifier.verify_files(
             [AttachedFile(sample, "fuzz", "0" * 64)], order_id="ORD-FUZZ", buyer_id=None, now=_NOW

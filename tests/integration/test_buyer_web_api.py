@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from capture.buyer_devices import enrolment_message
 from capture.station.client import DeviceKey, PlatformClient, StationClient
-from infra.samples import make_jpeg
 from keys.attestation import CaptureStatement, b64url_encode
+from orderseal.samples import make_jpeg
 
 BUYER = "buyer-api-3001"
 OTHER = "buyer-api-3002"

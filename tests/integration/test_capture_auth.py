@@ -20,9 +20,9 @@ import pytest
 
 from capture.station.client import APIError, BuyerClient, DeviceKey, PlatformClient, StationClient
 from capture.tokens import issue_buyer_token
-from infra.samples import make_jpeg
-from infra.services import Services
 from keys.attestation import request_signing_payload, sign_bytes
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
 
 EMPTY_SHA = hashlib.sha256(b"").hexdigest()

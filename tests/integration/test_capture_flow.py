@@ -20,14 +20,14 @@ import zxingcpp
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from capture.manifest import ASSERTION_LABEL
 from capture.station.client import APIError, PlatformClient
 from capture.tokens import verify_label_token
-from infra.samples import make_jpeg
-from infra.services import Services
+from evidence.manifest import ASSERTION_LABEL
+from evidence.reader import TrustSettings, read_evidence
 from keys.trust import TrustList, certificates_from_pem, verify_chain
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
-from verifier.reader import TrustSettings, read_evidence
 
 SERIALS = ("SN-A1", "SN-A2")
 

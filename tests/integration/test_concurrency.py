@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.samples import make_jpeg
-from infra.services import Services
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
 
 

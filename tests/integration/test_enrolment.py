@@ -18,13 +18,13 @@ import pytest
 from cryptography import x509
 
 from capture.station.client import APIError, DeviceKey, PlatformClient, StationClient
-from infra.samples import make_jpeg
-from infra.services import Services
 from infra.settings import Settings
 from keys.attestation import sign_bytes
 from keys.devices import enrol_device, renewal_payload
 from keys.enroll import device_id_of
 from keys.profile import CLAIM_SIGNING_EKUS, DEVICE_EKUS
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
 from tests.support.device_signers import (
     LEGACY_DEVICE_EKUS,

@@ -15,14 +15,14 @@ import pkcs11
 import pytest
 from pkcs11 import Attribute, ObjectClass
 
-from infra.services import Services, build_services
+from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.errors import KeysError
+from orderseal.services import Services, build_services
 from tests.conftest import make_settings
 from tests.support import flows
 from tests.support.keys_cli import check_keys, run_keys
 from tests.support.softhsm import SOFTHSM_MODULE, HSMToken, SoftHSM
-from verifier.reader import TrustSettings, read_evidence
 
 
 @pytest.fixture(scope="module")

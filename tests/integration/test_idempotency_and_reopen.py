@@ -21,8 +21,8 @@ import pytest
 from capture.station.client import APIError, StationClient
 from infra.errors import UnavailableError
 from infra.ledger.models import Evidence
-from infra.samples import make_jpeg
-from infra.services import Services
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
 
 

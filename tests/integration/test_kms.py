@@ -19,19 +19,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from capture.manifest import CaptureAssertion, Stage
 from capture.seal import Sealer
-from infra.samples import make_jpeg
-from infra.services import Services
+from evidence.manifest import CaptureAssertion, Stage
+from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.backends.kms import KMSKeyRef, KMSSigner
 from keys.errors import SignerError
 from keys.signer import signer_from_uri
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.conftest import make_settings
 from tests.support import flows
 from tests.support.keys_cli import check_keys
 from tests.support.moto_kms import MOTO_CREDENTIALS, MotoServer
-from verifier.reader import TrustSettings, read_evidence
 
 
 @pytest.fixture(scope="module")

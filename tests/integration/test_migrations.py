@@ -10,10 +10,10 @@ from sqlalchemy import create_engine
 
 from infra.ledger.models import Base
 from infra.migrate import current_revision, head_revision, upgrade_schema
-from infra.services import Services
 from infra.settings import Settings
 from infra.storage.local import LocalEvidenceStore
 from infra.storage.s3 import S3EvidenceStore
+from orderseal.services import Services
 from tests.support.databases import backend, fresh_database_url, storage_backend
 
 

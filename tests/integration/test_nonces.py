@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, func, select
 from infra.auth import NONCE_WINDOW
 from infra.ledger.models import UsedNonce
 from infra.ledger.repository import NONCE_PRUNE_BATCH, NONCE_RETENTION
-from infra.services import Services
 from infra.settings import Settings
+from orderseal.services import Services
 
 T0 = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -11,13 +11,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from infra.app import create_app
 from infra.db import session_factory
 from infra.ledger.repository import Ledger
 from infra.observability import JSONLogFormatter, request_id_var
-from infra.server import serve_in_thread
-from infra.services import build_services
 from infra.settings import Settings
+from orderseal.app import create_app
+from orderseal.server import serve_in_thread
+from orderseal.services import build_services
 from tests.conftest import free_port
 from tests.support import flows
 from tests.support.servers import start_server

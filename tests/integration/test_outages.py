@@ -23,8 +23,6 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from capture.station.client import APIError, BuyerClient, PlatformClient
-from infra.app import create_app
-from infra.bootstrap import initialize_home, load_credentials
 from infra.errors import UnavailableError
 from infra.ledger.models import (
     CaptureSession,
@@ -36,11 +34,13 @@ from infra.ledger.models import (
     Order,
 )
 from infra.ledger.repository import Ledger
-from infra.samples import make_jpeg
-from infra.server import serve_in_thread
-from infra.services import Services, build_services
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
+from orderseal.app import create_app
+from orderseal.bootstrap import initialize_home, load_credentials
+from orderseal.samples import make_jpeg
+from orderseal.server import serve_in_thread
+from orderseal.services import Services, build_services
 from tests.conftest import free_port
 from tests.support import flows
 from tests.support.databases import fresh_database_url

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from capture.station.client import APIError
-from infra.samples import make_jpeg
-from infra.services import Services, build_services
 from infra.settings import Settings
+from orderseal.samples import make_jpeg
+from orderseal.services import Services, build_services
 from tests.conftest import make_settings
 from tests.support import flows
 

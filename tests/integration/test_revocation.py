@@ -17,11 +17,11 @@ import httpx
 import pytest
 from cryptography import x509
 
-from capture.manifest import CaptureAssertion, Stage
 from capture.station.client import APIError
-from infra.samples import make_jpeg
-from infra.services import Services
+from evidence.manifest import CaptureAssertion, Stage
 from infra.settings import Settings
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
 from tests.support.keys_cli import check_keys, run_keys
 

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from capture.station.client import PlatformClient, StationClient
-from infra.app import create_app
-from infra.server import serve_in_thread
-from infra.services import Services, build_services
 from infra.settings import Settings
+from orderseal.app import create_app
+from orderseal.server import serve_in_thread
+from orderseal.services import Services, build_services
 from tests.conftest import free_port
 from tests.support import flows
 from tests.support.keys_cli import check_keys, run_keys

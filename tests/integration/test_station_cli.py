@@ -15,12 +15,12 @@ from typer.testing import CliRunner, Result
 
 from capture.station.cli import StationState
 from capture.station.client import PlatformClient
-from infra.app import create_app
-from infra.cli import app
-from infra.samples import make_jpeg, make_mp4
-from infra.server import serve_in_thread
-from infra.services import Services
 from infra.settings import Settings
+from orderseal.app import create_app
+from orderseal.cli import app
+from orderseal.samples import make_jpeg, make_mp4
+from orderseal.server import serve_in_thread
+from orderseal.services import Services
 
 
 def _station(home: Path, *args: str) -> Result:

@@ -18,10 +18,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from infra.samples import make_jpeg
-from infra.services import Services
 from infra.settings import Settings
 from keys.trust import certificates_from_pem
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
 from tests.support.device_signers import legacy_device_certificate, sign_as_device
 from tests.support.keys_cli import check_keys

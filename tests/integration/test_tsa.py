@@ -16,21 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from capture.manifest import CaptureAssertion, Stage
 from capture.seal import Sealer
-from infra.samples import make_jpeg
-from infra.services import Services
+from evidence.manifest import CaptureAssertion, Stage
+from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.backends.pem import PEMFileSigner
 from keys.ca import generate_private_key, issue_certificate, subject_name
 from keys.profile import CertificateRole
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.conftest import make_settings
 from tests.support import flows
 from tests.support.keys_cli import check_keys
 from tests.support.tsa import TimestampAuthority
 from verifier.checks.revocation import check_revocation
 from verifier.models import DisputeContext
-from verifier.reader import TrustSettings, read_evidence
 from verifier.service import AttachedFile
 
 

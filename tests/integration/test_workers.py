@@ -16,12 +16,12 @@ from PIL import Image
 from sqlalchemy import create_engine, select
 
 from capture.station.client import StationClient
-from infra.bootstrap import initialize_home, load_credentials
 from infra.ledger.models import Evidence
 from infra.media import sha256_file
-from infra.services import build_store
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
+from orderseal.bootstrap import initialize_home, load_credentials
+from orderseal.services import build_store
 from tests.conftest import free_port
 from tests.support import flows
 from tests.support.databases import fresh_database_url

@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from capture.buyer_devices import enrolment_message
 from capture.station.client import DeviceKey, PlatformClient
-from infra.samples import make_jpeg
-from infra.services import Services
 from keys.attestation import sign_bytes
 from keys.profile import DEVICE_EKUS
 from keys.trust import certificates_from_pem
+from orderseal.samples import make_jpeg
+from orderseal.services import Services
 from tests.support import flows
 from tests.support.device_signers import legacy_device_certificate, sign_as_device
 from tests.support.interop import validate_with_encypher

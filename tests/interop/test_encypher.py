@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.samples import make_jpeg, make_mp4, make_png
-from infra.services import Services
 from keys.publish import claim_signing_trust
+from orderseal.samples import make_jpeg, make_mp4, make_png
+from orderseal.services import Services
 from tests.support import flows
 from tests.support.interop import validate_with_encypher
 

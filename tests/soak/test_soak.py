@@ -35,11 +35,11 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from capture.station.client import APIError
-from infra.bootstrap import initialize_home, load_credentials
 from infra.ledger.models import Evidence
-from infra.services import build_services
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
+from orderseal.bootstrap import initialize_home, load_credentials
+from orderseal.services import build_services
 from tests.conftest import free_port
 from tests.support import flows
 from tests.support.private_postgres import PrivatePostgres

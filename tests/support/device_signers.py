@@ -17,13 +17,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from infra import forgery
 from infra.ledger.models import Device
 from infra.ledger.repository import Ledger
 from keys.backends.pem import der_to_raw_signature
 from keys.ca import CertificateAuthority, subject_name
 from keys.profile import CertificateRole
 from keys.trust import certificates_to_pem
+from orderseal import forgery
 
 __all__ = [
     "LEGACY_DEVICE_EKUS",

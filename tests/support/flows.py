@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from capture.station.client import BuyerClient, DeviceKey, PlatformClient, StationClient
-from infra.samples import make_jpeg, make_mp4
+from orderseal.samples import make_jpeg, make_mp4
 
 
 @dataclass

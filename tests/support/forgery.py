@@ -1,6 +1,6 @@
 """Forgers for the sealing-authority tests: real enrolled device keys, edited sealed files.
 
-The signing itself is :mod:`infra.forgery` (shared with the demo). Here: how a forger gets
+The signing itself is :mod:`orderseal.forgery` (shared with the demo). Here: how a forger gets
 a key and certificate (self-enrolment with a buyer token, admin enrolment of a station, or a
 device enrolled before the device EKU change, recorded in the ledger as enrolment did then),
 and the byte edits that leave a sealed MP4 playable but no longer what was sealed.
@@ -20,13 +20,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from infra.forgery import legacy_device_certificate
-from infra.services import Services
 from keys.attestation import b64url_encode
 from keys.backends.pem import der_to_raw_signature
 from keys.ca import generate_private_key, subject_name
 from keys.profile import CertificateRole
 from keys.trust import certificates_from_pem
+from orderseal.forgery import legacy_device_certificate
+from orderseal.services import Services
 from tests.support.device_signers import enrol_legacy_device
 
 __all__ = [

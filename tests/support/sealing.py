@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capture.manifest import CaptureAssertion, Stage
 from capture.seal import Sealer
+from evidence.manifest import CaptureAssertion, Stage
 from keys.store import KeyStore
 
 __all__ = ["seal_file"]

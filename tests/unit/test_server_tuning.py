@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from uvicorn.server import ServerState
 
-from infra.server import NoDelayHTTPProtocol
+from orderseal.server import NoDelayHTTPProtocol
 
 _ROOT = Path(__file__).resolve().parents[2]
 

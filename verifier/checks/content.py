@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.manifest import AI_SOURCE_TYPES, ASSERTION_LABEL
+from evidence.manifest import AI_SOURCE_TYPES, ASSERTION_LABEL
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
 from verifier.reasons import ReasonCode
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.manifest import Stage
+from evidence.manifest import Stage
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
 from verifier.reasons import ReasonCode
 

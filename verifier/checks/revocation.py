@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from capture.manifest import CaptureAssertion
+from evidence.manifest import CaptureAssertion
+from evidence.reader import ManifestFacts, ReaderReport
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
-from verifier.reader import ManifestFacts, ReaderReport
 from verifier.reasons import ReasonCode
 
 __all__ = ["check_revocation"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from capture.manifest import ASSERTION_LABEL, CaptureAssertion, Stage
+from evidence.manifest import ASSERTION_LABEL, CaptureAssertion, Stage
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
 from verifier.reasons import ReasonCode
 

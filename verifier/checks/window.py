@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from capture.manifest import Stage
+from evidence.manifest import Stage
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
 from verifier.reasons import ReasonCode
 

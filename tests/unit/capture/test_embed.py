@@ -16,12 +16,12 @@ import av
 import pytest
 
 from capture import embed
-from infra.bootstrap import initialize_home
-from infra.samples import make_jpeg, make_mp4, make_png
+from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.store import KeyStore
+from orderseal.bootstrap import initialize_home
+from orderseal.samples import make_jpeg, make_mp4, make_png
 from tests.support.sealing import seal_file
-from verifier.reader import TrustSettings, read_evidence
 
 _C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 

@@ -14,14 +14,14 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from capture.intake import CLOCK_SKEW, metadata_findings, screen_upload
-from infra.bootstrap import initialize_home
-from infra.samples import make_jpeg, make_mp4, make_png
+from evidence.reader import CorruptMediaError, TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.store import KeyStore
+from orderseal.bootstrap import initialize_home
+from orderseal.samples import make_jpeg, make_mp4, make_png
 from tests.support.device_signers import legacy_device_certificate, sign_as_device
 from tests.support.paths import require_fixtures_dir
 from tests.support.sealing import seal_file
-from verifier.reader import CorruptMediaError, TrustSettings, read_evidence
 
 OPENED = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NOW = OPENED + timedelta(minutes=10)

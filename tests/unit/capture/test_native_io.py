@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from capture import native_io
-from infra.bootstrap import initialize_home
-from infra.samples import make_jpeg, make_mp4
+from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.store import KeyStore
+from orderseal.bootstrap import initialize_home
+from orderseal.samples import make_jpeg, make_mp4
 from tests.support.sealing import seal_file
-from verifier.reader import TrustSettings, read_evidence
 
 
 @pytest.fixture(scope="module")

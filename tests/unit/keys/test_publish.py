@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from infra.bootstrap import initialize_home
 from infra.settings import Settings
 from keys.ca import create_root
 from keys.publish import claim_signing_trust, export_trust
 from keys.rotation import rotate_service_key
 from keys.store import KeyStore
 from keys.trust import certificates_from_pem
+from orderseal.bootstrap import initialize_home
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from infra.settings import Settings
-from infra.signing import service_key_uri
 from keys.backends.kms import KMSKeyRef
 from keys.backends.pkcs11 import PKCS11KeyRef
 from keys.errors import KeysError, SignerError
 from keys.signer import signer_from_uri
 from keys.store import KeyStore
+from orderseal.signing import service_key_uri
 
 
 def test_pkcs11_uri_round_trip() -> None:

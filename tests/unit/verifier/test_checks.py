@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from capture.manifest import ASSERTION_LABEL, CaptureAssertion, ChainLink, Stage
+from evidence.manifest import ASSERTION_LABEL, CaptureAssertion, ChainLink, Stage
+from evidence.reader import IngredientFacts, ManifestFacts, ReaderReport
 from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
 from verifier.checks.identity import check_identity
@@ -19,7 +20,6 @@ from verifier.checks.reuse import check_reuse
 from verifier.checks.revocation import check_revocation
 from verifier.checks.window import check_window
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts
-from verifier.reader import IngredientFacts, ManifestFacts, ReaderReport
 from verifier.reasons import ReasonCode
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from capture.manifest import CaptureAssertion, Stage
 from capture.seal import Sealer
-from infra.bootstrap import initialize_home
-from infra.samples import make_jpeg, make_mp4, make_png
+from evidence.jumbf import signer_chains
+from evidence.manifest import CaptureAssertion, Stage
+from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.backends.pem import PEMFileSigner
 from keys.ca import (
@@ -30,11 +30,11 @@ from keys.ca import (
 from keys.profile import CertificateRole
 from keys.store import KeyStore
 from keys.trust import certificates_to_pem
+from orderseal.bootstrap import initialize_home
+from orderseal.samples import make_jpeg, make_mp4, make_png
 from tests.support.sealing import seal_file
 from verifier.checks.integrity import check_integrity
-from verifier.jumbf import signer_chains
 from verifier.models import DisputeContext, EvidenceFacts
-from verifier.reader import TrustSettings, read_evidence
 from verifier.reasons import ReasonCode
 
 

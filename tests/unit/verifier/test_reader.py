@@ -1,4 +1,4 @@
-"""Tests for verifier/reader.py: settings that really take effect, format detection, error
+"""Tests for evidence/reader.py: settings that really take effect, format detection, error
 mapping, ingredient failures and the facts extracted from real third-party fixtures."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from pathlib import Path
 import c2pa
 import pytest
 
-from tests.support.paths import require_fixtures_dir
-from verifier.reader import (
+from evidence.reader import (
     SUPPORTED_MEDIA_TYPES,
     CorruptMediaError,
     NoManifestError,
@@ -23,6 +22,7 @@ from verifier.reader import (
     detect_media_type,
     read_evidence,
 )
+from tests.support.paths import require_fixtures_dir
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 COMPOSITE_TRAINED = (

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from capture.manifest import ASSERTION_LABEL, CaptureAssertion, ChainLink, Stage
+from evidence.manifest import ASSERTION_LABEL, CaptureAssertion, ChainLink, Stage
+from evidence.reader import IngredientFacts, ManifestFacts, ReaderReport
 from verifier.checks import ALL_CHECKS
 from verifier.checks.serial import check_serial, shipped_serials
 from verifier.models import DisputeContext, EvidenceFacts
 from verifier.policy import DEFAULT_POLICY
-from verifier.reader import IngredientFacts, ManifestFacts, ReaderReport
 from verifier.reasons import ReasonCode
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from cryptography import x509
 
+from evidence.reader import TrustSettings
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.ledger.repository import Ledger
 from infra.storage.local import LocalEvidenceStore
 from keys.ca import create_root
 from verifier.policy import DEFAULT_POLICY
-from verifier.reader import TrustSettings
 from verifier.service import VerifierService
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

@@ -17,9 +17,9 @@ from infra.observability import install, metrics_router
 from infra.observability import router as observability_router
 from infra.openapi import install_error_schema
 from infra.ratelimit import build_limiter
-from infra.services import Services, build_services
 from infra.settings import Settings
 from infra.uploads import ClientDisconnectedError, UploadGate, UploadsBusyError
+from orderseal.services import Services, build_services
 
 __all__ = ["create_app"]
 

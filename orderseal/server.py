@@ -265,10 +265,10 @@ def worker_app() -> FastAPI:
     Worker processes start fresh, so each sets up its own JSON logging and reads its settings
     from the environment it inherited.
     """
-    from infra.app import create_app
     from infra.memory import reuse_large_buffers
     from infra.observability import configure_logging
     from infra.settings import Settings
+    from orderseal.app import create_app
 
     configure_logging()
     settings = Settings()
@@ -295,12 +295,12 @@ def run_workers(*, host: str, port: int, workers: int) -> None:
         os.environ[MULTIPROCESS_DIR_ENV] = own_dir
     try:
         uvicorn.run(
-            "infra.server:worker_app",
+            "orderseal.server:worker_app",
             factory=True,
             host=host,
             port=port,
             workers=workers,
-            http="infra.server:NoDelayHTTPProtocol",
+            http="orderseal.server:NoDelayHTTPProtocol",
             log_config=None,
             access_log=False,
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from infra.services import build_services, utc_now
 from infra.settings import Settings
+from orderseal.services import build_services, utc_now
 
 __all__ = ["flagged_app"]
 

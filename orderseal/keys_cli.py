@@ -189,9 +189,9 @@ def rotate(
     create the new key in the HSM/KMS first, point the settings at it, then run this to
     certify it.
     """
-    from infra.signing import open_service_signer
     from keys.rotation import rotate_service_key
     from keys.signer import PublicKeySigner
+    from orderseal.signing import open_service_signer
 
     settings = Settings()
     keys = _keys(settings)

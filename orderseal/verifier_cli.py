@@ -45,7 +45,7 @@ def backtest(
     Both the current and the candidate policy are replayed on the same stored evidence at
     the same moment, so every difference comes from the policy alone.
     """
-    from infra.services import build_services
+    from orderseal.services import build_services
 
     candidate = load_policy(file)
     services = build_services(Settings())
@@ -86,7 +86,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Print the trace of a dispute's latest verdict: failed checks and policy rules."""
-    from infra.services import build_services
+    from orderseal.services import build_services
 
     services = build_services(Settings())
     history = services.verifier.history(dispute_id)
@@ -118,7 +118,7 @@ def explain(
 @audit_app.command("verify")
 def verify() -> None:
     """Check the whole audit chain: exit 0 when intact, 1 at the first broken entry."""
-    from infra.services import build_services
+    from orderseal.services import build_services
 
     services = build_services(Settings())
     finding = services.verifier.verify_audit(services.keys.trust_list())

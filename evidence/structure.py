@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from capture.errors import CaptureError
+from evidence.errors import MediaError
 
 __all__ = ["check_structure"]
 
@@ -32,8 +32,8 @@ _TRAILING_SLACK = 16  # a few padding bytes after EOI/IEND, as some encoders wri
 _READ = 1024 * 1024
 
 
-def _corrupt(message: str) -> CaptureError:
-    return CaptureError(message, code="corrupt_media")
+def _corrupt(message: str) -> MediaError:
+    return MediaError(message, code="corrupt_media")
 
 
 def check_structure(path: Path, media_type: str, *, max_pixels: int) -> None:
@@ -41,7 +41,7 @@ def check_structure(path: Path, media_type: str, *, max_pixels: int) -> None:
     declares more than ``max_pixels`` pixels.
 
     Raises:
-        CaptureError: ``corrupt_media``, ``trailing_data`` or ``image_too_large``.
+        MediaError: ``corrupt_media``, ``trailing_data`` or ``image_too_large``.
     """
     size = path.stat().st_size
     with path.open("rb") as handle:
@@ -57,7 +57,7 @@ def check_structure(path: Path, media_type: str, *, max_pixels: int) -> None:
         handle.seek(end)
         rest = handle.read(_TRAILING_SLACK + 1)
     if len(rest) > _TRAILING_SLACK or rest.strip(b"\0\xff"):
-        raise CaptureError(
+        raise MediaError(
             f"expected the file to end with the image, found {size - end} more bytes after it "
             "(a second file appended?)",
             code="trailing_data",
@@ -68,7 +68,7 @@ def _pixels(width: int, height: int, max_pixels: int) -> None:
     if width == 0 or height == 0:
         raise _corrupt(f"expected non-zero image dimensions, found {width}x{height}")
     if width * height > max_pixels:
-        raise CaptureError(
+        raise MediaError(
             f"expected at most {max_pixels} pixels, the image declares {width}x{height}",
             code="image_too_large",
         )

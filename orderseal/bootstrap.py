@@ -10,9 +10,9 @@ from pathlib import Path
 
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.ledger.repository import Ledger
-from infra.services import utc_now
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning, KeyStore
+from orderseal.services import utc_now
 
 __all__ = ["API_ROLES", "initialize_home", "load_credentials"]
 

@@ -57,8 +57,8 @@ from typing import Any, BinaryIO, Final, Literal, cast
 import c2pa
 from cryptography import x509
 
+from evidence.jumbf import signer_chains
 from infra.errors import OrderSealError
-from verifier.jumbf import signer_chains
 
 __all__ = [
     "SUPPORTED_MEDIA_TYPES",

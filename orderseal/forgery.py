@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from capture.manifest import ASSERTION_LABEL, DIGITAL_CAPTURE
+from evidence.manifest import ASSERTION_LABEL, DIGITAL_CAPTURE
 from keys.backends.pem import der_to_raw_signature
 from keys.ca import CertificateAuthority, issue_certificate
 from keys.profile import DOCUMENT_SIGNING_EKU, CertificateRole

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from infra.bootstrap import initialize_home, load_credentials
 from infra.errors import OrderSealError
 from infra.settings import Settings
+from orderseal.bootstrap import initialize_home, load_credentials
 from verifier.reasons import ReasonCode
 
 _log = logging.getLogger("orderseal.serve")
@@ -33,9 +33,9 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _mount_subcommands() -> None:
-    from infra.dbcli import db_app
-    from infra.flaggedcli import flagged_app
-    from verifier.cli import audit_app, policy_app
+    from orderseal.dbcli import db_app
+    from orderseal.flaggedcli import flagged_app
+    from orderseal.verifier_cli import audit_app, policy_app
 
     app.add_typer(db_app, name="db")
     app.add_typer(flagged_app, name="flagged")
@@ -44,7 +44,7 @@ def _mount_subcommands() -> None:
     from capture.station.cli import station_app
 
     app.add_typer(station_app, name="station")
-    from keys.cli import keys_app
+    from orderseal.keys_cli import keys_app
 
     app.add_typer(keys_app, name="keys")
 
@@ -113,7 +113,7 @@ def serve(
             stack.callback(shutil.rmtree, own, ignore_errors=True)
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = own
         from infra.observability import configure_logging, serve_metrics
-        from infra.server import run_workers
+        from orderseal.server import run_workers
 
         configure_logging()
         _log.info("effective settings", extra={"fields": {"settings": settings.redacted()}})
@@ -130,9 +130,9 @@ def demo(
     once: Annotated[bool, typer.Option("--once", help="exit after the scenario")] = False,
 ) -> None:
     """Run the shipment → receipt → dispute scenario against a local API."""
-    from infra.app import create_app
-    from infra.demo import run_scenario
-    from infra.server import serve_in_thread
+    from orderseal.app import create_app
+    from orderseal.demo import run_scenario
+    from orderseal.server import serve_in_thread
 
     settings = Settings()
     once = once or os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -215,7 +215,7 @@ _INPUT_ERROR_REASONS = {
 
 def _verify(file: Path, order: str, buyer: str | None, *, as_json: bool) -> None:
     from infra.media import receive_chunks
-    from infra.services import build_services
+    from orderseal.services import build_services
     from verifier.service import AttachedFile
 
     for value in (order, buyer or ""):

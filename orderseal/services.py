@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 from capture.seal import Sealer
 from capture.service import CaptureService
 from capture.transcode import TranscodeBudget
+from evidence.reader import TrustSettings
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.ledger.repository import Ledger
 from infra.settings import Settings
-from infra.signing import open_service_signer
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
 from keys.publish import claim_signing_trust
 from keys.store import KeyStore
+from orderseal.signing import open_service_signer
 from verifier.policy_file import default_policy, load_policy
-from verifier.reader import TrustSettings
 from verifier.service import VerifierService
 
 __all__ = ["Services", "build_services", "utc_now"]

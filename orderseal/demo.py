@@ -28,16 +28,16 @@ from capture.station.client import (
     PlatformClient,
     StationClient,
 )
-from infra.forgery import (
+from keys.backends.pem import save_private_key
+from keys.profile import CertificateRole
+from keys.store import KeyStore
+from orderseal.forgery import (
     CopiedSeal,
     ForgeryRefusedError,
     legacy_device_certificate,
     sign_with_device_key,
 )
-from infra.samples import make_jpeg, make_mp4
-from keys.backends.pem import save_private_key
-from keys.profile import CertificateRole
-from keys.store import KeyStore
+from orderseal.samples import make_jpeg, make_mp4
 
 if TYPE_CHECKING:
     from verifier.service import VerifierService
@@ -308,8 +308,8 @@ def run_scenario(
         Every dispute with its expected and actual decision.
     """
     if verifier is None:
-        from infra.services import build_services
         from infra.settings import Settings
+        from orderseal.services import build_services
 
         verifier = build_services(Settings(home=home)).verifier
     admin = PlatformClient(base_url, credentials["admin"])

@@ -1,0 +1,1 @@
+"""What both domains read: the capture assertion, the C2PA reader, media containers."""

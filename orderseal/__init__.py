@@ -1,0 +1,1 @@
+"""The application: the one composition root (app, services, CLI, server, demo, samples)."""

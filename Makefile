@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 # The suite runs on the embedded backends (SQLite + local folder), then the suites that touch
 # the ledger and the store run again production-shaped (PostgreSQL at 127.0.0.1:5432 + S3 on a

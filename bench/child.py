@@ -9,7 +9,7 @@ Cases:
     ecdsa        one ES256 signature of a 2 KB to-be-signed structure (the signing floor)
     plain_sign   c2pa-python used plainly: default settings, PEM signer, file streams
     plain_read   c2pa-python Reader with default settings on the sealed copy
-    seal         OrderSeal's sealing function (capture.seal.Sealer.seal)
+    seal         OrderSeal's sealing function (capture.sealing.seal.Sealer.seal)
     verify       OrderSeal's verification function (evidence.reader.read_evidence)
 
 ``seal`` and ``plain_sign`` leave their output next to the input (``.sealed`` and
@@ -119,7 +119,7 @@ def _memory_as_configured() -> None:
 
 
 def _seal(source: Path, media_type: str, keys_dir: Path) -> Callable[[], object]:
-    from capture.seal import Sealer
+    from capture.sealing.seal import Sealer
     from evidence.manifest import CaptureAssertion, Stage
     from keys.store import KeyStore
 

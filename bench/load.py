@@ -221,7 +221,7 @@ async def _drive(
 def _sealed_copy(home: Path, photo: Path) -> bytes:
     """``photo`` sealed with the server's own key, for the public verify route."""
     from bench.child import sealed_path
-    from capture.seal import Sealer
+    from capture.sealing.seal import Sealer
     from evidence.manifest import CaptureAssertion, Stage
     from keys.store import KeyStore
 

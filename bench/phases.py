@@ -33,7 +33,7 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("session lookup", "capture.service", "CaptureService._open_session"),
     ("device attestation", "capture.service", "CaptureService._check_statement"),
     ("structure check", "capture.service", "check_structure"),
-    ("sealing function", "capture.seal", "Sealer.seal"),
+    ("sealing function", "capture.sealing.seal", "Sealer.seal"),
     ("SHA-256 of the sealed file", "capture.service", "sha256_file"),
     ("store the sealed file (fsync)", "infra.storage.local", "LocalEvidenceStore.put_file"),
     ("store the sealed file (S3 PUT)", "infra.storage.s3", "S3EvidenceStore.put_file"),

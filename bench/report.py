@@ -24,8 +24,8 @@ verify-after-sign re-reads the result. OrderSeal seals with `builder.thumbnail.e
 **Video in one pass.** `Builder.sign` copies the asset into an intermediate store, hashes it
 and copies it again to the output, in 8 KB writes: three copies and a hash where the floor is
 one hash. OrderSeal seals MP4/MOV through c2pa's *embeddable* workflow instead
-(`capture/embed.py`): c2pa composes a placeholder manifest of its final size; OrderSeal writes
-the output with the placeholder right after `ftyp` (where c2pa itself puts the manifest),
+(`capture/sealing/embed.py`): c2pa composes a placeholder manifest of its final size; OrderSeal
+writes the output with the placeholder right after `ftyp` (where c2pa itself puts the manifest),
 shifting the `stco`/`co64` chunk offsets by its length, with `copy_file_range`, so the copy
 happens in the kernel; c2pa hashes that file once through native file-descriptor streams; the
 signed manifest, of exactly the placeholder's length, is written over it. Fragmented MP4 and
@@ -316,7 +316,7 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
         "and read from the page cache. *Floor*: SHA-256 of the file (`hashlib.file_digest`),",
         f"plus one ES256 signature ({ecdsa * 1e6:.0f} µs) for sealing. *Plain*: c2pa-python",
         "with its defaults (thumbnail, verify-after-sign, in-memory intermediate under 512 MB) and",
-        "Python file streams. *OrderSeal*: `capture.seal.Sealer.seal` and",
+        "Python file streams. *OrderSeal*: `capture.sealing.seal.Sealer.seal` and",
         "`evidence.reader.read_evidence`. The machine may be shared with other work: absolute",
         "times move by up to ~40% between runs (the 1 GB SHA-256 floor has read 0.94 s and 1.5 s),",
         "so compare ratios within one run.",

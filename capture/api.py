@@ -10,6 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from capture.auth import CONTENT_SHA256_HEADER
+from capture.context import CaptureContext
 from capture.errors import CaptureError, TokenError
 from capture.qr import LABEL_DPIS, render_label_pdf, render_label_png
 from capture.schemas import (
@@ -33,7 +35,6 @@ from capture.tokens import issue_buyer_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES
 from evidence.thumbnails import make_thumbnail
 from infra.auth import (
-    CONTENT_SHA256_HEADER,
     AdminPrincipal,
     AgentPrincipal,
     AuthError,
@@ -54,15 +55,14 @@ from infra.uploads import receive_body
 from keys.attestation import b64url_decode
 from keys.enroll import certificate_from_csr
 from keys.trust import certificates_to_pem
-from orderseal.services import Services
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> CaptureContext:
+    services: CaptureContext = request.app.state.services
     return services
 
 
@@ -205,7 +205,7 @@ async def _upload(
         raise CaptureError("expected an Idempotency-Key of at most 128 characters")
     title = check_client_name(title, what="title")
     received = await receive_body(
-        request, services.capture.work_dir, max_bytes=services.settings.max_video_bytes
+        request, services.work_dir, max_bytes=services.settings.max_video_bytes
     )
     if declared_sha256 is not None and declared_sha256 != received.sha256:
         received.path.unlink(missing_ok=True)

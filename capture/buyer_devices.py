@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from capture.context import CaptureContext
 from capture.errors import CaptureError
 from infra.auth import BuyerPrincipal
 from infra.errors import ConflictError, NotFoundError
@@ -36,7 +37,6 @@ from keys.ca import CertificateAuthority, issue_certificate, subject_name
 from keys.errors import CertificateError
 from keys.profile import CertificateRole
 from keys.trust import certificates_to_pem
-from orderseal.services import Services
 
 __all__ = [
     "BuyerDeviceChallengeOut",
@@ -182,8 +182,8 @@ def issue_buyer_device_certificate(
     )
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> CaptureContext:
+    services: CaptureContext = request.app.state.services
     return services
 
 

@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from capture.context import CaptureContext
+from capture.devices import renew_device, verify_renewal_proof
 from capture.schemas import DeviceEnrolOut
 from infra.auth import PublicCaller
-from keys.devices import renew_device, verify_renewal_proof
 from keys.publish import c2pa_settings, claim_signing_trust
-from orderseal.services import Services
 
 __all__ = ["DeviceRenewalIn", "router"]
 
@@ -38,8 +38,8 @@ class DeviceRenewalIn(BaseModel):
     signature: str = Field(max_length=512, description="base64url ECDSA over the renewal payload")
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> CaptureContext:
+    services: CaptureContext = request.app.state.services
     return services
 
 

@@ -12,11 +12,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from capture.context import CaptureContext
 from evidence.manifest import Stage
 from infra.auth import BuyerPrincipal
 from infra.errors import NotFoundError
 from infra.ledger.models import Evidence
-from orderseal.services import Services
 
 __all__ = ["ReceiptOut", "SealedItemOut", "router"]
 
@@ -49,8 +49,8 @@ class ReceiptOut(BaseModel):
     shipment: list[SealedItemOut]
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> CaptureContext:
+    services: CaptureContext = request.app.state.services
     return services
 
 

@@ -29,7 +29,7 @@ from capture.errors import (
     UploadQuotaExceededError,
 )
 from capture.intake import screen_upload
-from capture.seal import SEALABLE_MEDIA_TYPES, Sealer
+from capture.sealing.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
 from evidence.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage

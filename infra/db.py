@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["create_ledger_engine", "create_schema", "session_factory"]
+__all__ = ["create_ledger_engine", "create_schema", "redacted_url", "session_factory"]
 
 
 def create_ledger_engine(url: str) -> Engine:
@@ -45,3 +46,8 @@ def create_schema(engine: Engine) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded attributes after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for logs and ``orderseal db current``)."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -7,10 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from capture.auth import CREDENTIAL_CHECKS as DEVICE_CREDENTIAL_CHECKS
+from infra.auth import CREDENTIAL_CHECKS
 from infra.errors import OrderSealError
 from infra.names import install_path_guard
 from infra.observability import install, metrics_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     resolved = services or build_services(settings or Settings())
     app = FastAPI(title="OrderSeal", version="0.1.0")
     app.state.services = resolved
+    setattr(app.state, CREDENTIAL_CHECKS, DEVICE_CREDENTIAL_CHECKS)
     app.state.rate_limits = build_limiter(resolved.settings)
     app.state.upload_gate = UploadGate.from_settings(resolved.settings)
     app.include_router(capture_router)
@@ -106,11 +108,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # Nobody reads this answer; the access line records 499 at info, with no traceback.
         gone = ClientDisconnectedError("the client disconnected mid-body")
         return _error(gone.http_status, gone.code, gone.message)
-
-    @app.exception_handler(DataError)
-    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
-        # Text the database cannot hold (PostgreSQL refuses NUL): the input is wrong, not us.
-        return _error(422, "invalid_request", "expected text without NUL or invalid characters")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

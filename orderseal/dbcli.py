@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy.engine import make_url
 
-from infra.db import create_ledger_engine
+from infra.db import create_ledger_engine, redacted_url
 from infra.migrate import current_revision, head_revision, upgrade_schema
 from infra.settings import Settings
 
@@ -29,6 +28,6 @@ def current() -> None:
     url = Settings().resolved_database_url
     engine = create_ledger_engine(url)
     # Name the database looked at: a misconfigured URL shows here, not as "none".
-    typer.echo(f"database: {make_url(url).render_as_string(hide_password=True)}")
+    typer.echo(f"database: {redacted_url(url)}")
     typer.echo(f"current: {current_revision(engine) or 'none'}  head: {head_revision()}")
     engine.dispose()

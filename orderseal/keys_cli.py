@@ -81,7 +81,7 @@ def enroll(
     out: Annotated[Path | None, typer.Option("--out", help="write certificate + chain")] = None,
 ) -> None:
     """Approve a device CSR: issue its short-lived certificate and record the device."""
-    from keys.devices import enrol_device
+    from capture.devices import enrol_device
 
     settings = Settings()
     issued = enrol_device(
@@ -108,7 +108,7 @@ def renew(
     out: Annotated[Path | None, typer.Option("--out", help="write certificate + chain")] = None,
 ) -> None:
     """Renew a device certificate before it expires (same key: the CSR proves possession)."""
-    from keys.devices import renew_device
+    from capture.devices import renew_device
 
     settings = Settings()
     issued = renew_device(
@@ -133,7 +133,7 @@ def revoke(
     at: Annotated[str | None, typer.Option("--at", help="revoked since (ISO time)")] = None,
 ) -> None:
     """Revoke a device and publish the device CA's CRL."""
-    from keys.devices import revoke_device
+    from capture.devices import revoke_device
 
     settings = Settings()
     entry = revoke_device(
@@ -152,7 +152,7 @@ def revoke_service(
     at: Annotated[str | None, typer.Option("--at", help="revoked since (ISO time)")] = None,
 ) -> None:
     """Revoke a sealing certificate and publish the service CA's CRL (rotate first)."""
-    from keys.devices import revoke_service_certificate
+    from capture.devices import revoke_service_certificate
 
     settings = Settings()
     entry = revoke_service_certificate(

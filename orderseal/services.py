@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from capture.seal import Sealer
+from capture.context import CaptureContext
+from capture.sealing.seal import Sealer
 from capture.service import CaptureService
 from capture.transcode import TranscodeBudget
 from evidence.reader import TrustSettings
@@ -18,6 +20,7 @@ from infra.storage.local import LocalEvidenceStore
 from keys.publish import claim_signing_trust
 from keys.store import KeyStore
 from orderseal.signing import open_service_signer
+from verifier.context import VerifierContext
 from verifier.policy_file import default_policy, load_policy
 from verifier.service import VerifierService
 
@@ -41,6 +44,16 @@ class Services:
     verifier: VerifierService
     token_secret: bytes
     clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def work_dir(self) -> Path:
+        """Where request bodies are received before they are sealed or judged."""
+        return self.capture.work_dir
+
+
+def _views(services: Services) -> tuple[CaptureContext, VerifierContext]:
+    """Never called: mypy checks here that ``Services`` is each domain's typed view."""
+    return services, services
 
 
 def build_store(settings: Settings) -> EvidenceStore:

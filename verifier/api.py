@@ -19,7 +19,7 @@ from infra.offload import run_heavy
 from infra.ratelimit import enforce
 from infra.uploads import receive_body
 from infra.web import PAGE_HEADERS
-from orderseal.services import Services
+from verifier.context import VerifierContext
 from verifier.report import render_report_html
 from verifier.schemas import (
     AttachOut,
@@ -38,8 +38,8 @@ router = APIRouter(prefix="/v1")
 _log = logging.getLogger(__name__)
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> VerifierContext:
+    services: VerifierContext = request.app.state.services
     return services
 
 
@@ -57,7 +57,7 @@ def _platform_view(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "evidence": evidence}
 
 
-def _out(services: Services, dispute: Dispute, *, agent: bool = False) -> DisputeOut:
+def _out(services: VerifierContext, dispute: Dispute, *, agent: bool = False) -> DisputeOut:
     history = services.verifier.history(dispute.dispute_id)
     if not agent:
         history = [_platform_view(body) for body in history]
@@ -148,7 +148,7 @@ async def attach_file(
     filename = check_client_name(x_orderseal_filename)
     services.verifier.dispute(dispute_id)
     received = await receive_body(
-        request, services.capture.work_dir, max_bytes=services.settings.max_evidence_bytes
+        request, services.work_dir, max_bytes=services.settings.max_evidence_bytes
     )
     attached = await run_heavy(
         request,
@@ -162,7 +162,7 @@ async def attach_file(
 
 
 def _attach_one(
-    services: Services, dispute_id: str, evidence_id: str, *, now: datetime
+    services: VerifierContext, dispute_id: str, evidence_id: str, *, now: datetime
 ) -> SealedAttachResult:
     """Attach one id of a batch; its failure is reported for it and never stops the rest."""
     try:

@@ -18,11 +18,11 @@ from infra.auth import PublicCaller
 from infra.offload import run_heavy
 from infra.uploads import receive_body
 from infra.web import PAGE_HEADERS
-from orderseal.services import Services
 from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
 from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
+from verifier.context import VerifierContext
 from verifier.models import DisputeContext
 from verifier.reasons import ReasonCode
 from verifier.service import AttachedFile
@@ -83,7 +83,7 @@ def _stages(manifests: Any) -> list[StageOut]:
     return sorted(stages, key=lambda s: s.sealed_at or "")
 
 
-def examine(path: Path, services: Services, filename: str, sha256: str) -> PublicVerifyOut:
+def examine(path: Path, services: VerifierContext, filename: str, sha256: str) -> PublicVerifyOut:
     """Judge the file by the dispute rules that need no order, and keep what anyone may know.
 
     The facts come from the same ``gather`` as dispute verdicts and ``orderseal verify``:
@@ -147,10 +147,10 @@ def verify_page(caller: PublicCaller) -> HTMLResponse:
 @router.post("/verify", tags=["public"])
 async def verify_upload(caller: PublicCaller, request: Request) -> PublicVerifyOut:
     """Check an uploaded file (raw body, streamed, size-limited)."""
-    services: Services = request.app.state.services
+    services: VerifierContext = request.app.state.services
     received = await receive_body(
         request,
-        services.capture.work_dir,
+        services.work_dir,
         max_bytes=services.settings.public_verify_max_bytes,
         public=True,
     )

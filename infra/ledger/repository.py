@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, delete, false, func, or_, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from infra.errors import ConflictError, UnavailableError
+from infra.errors import ConflictError, InputError, UnavailableError
 from infra.ledger.models import (
     APIKey,
     AuditEntry,
@@ -58,6 +58,11 @@ def _outage_is_unavailable() -> Iterator[None]:
         yield
     except (OperationalError, PoolTimeoutError) as exc:
         raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
+    except DataError as exc:
+        # Text the database cannot hold (PostgreSQL refuses NUL): the input is wrong, not us.
+        raise InputError(
+            "expected text without NUL or invalid characters", code="invalid_request"
+        ) from exc
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise

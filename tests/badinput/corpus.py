@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from capture.seal import Sealer
+from capture.sealing.seal import Sealer
 from evidence.manifest import CaptureAssertion, Stage
 from infra.media import sniff_media_type
 from keys.backends.pem import PEMFileSigner

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from capture.station.client import StationClient
 from capture.tokens import issue_buyer_token
-from infra.auth import Role, require_role
+from infra.auth import Role
 from infra.settings import Settings
 from orderseal.app import create_app
 from orderseal.services import Services
@@ -138,17 +138,13 @@ def declared_role(route: Any) -> str | None:
     """The role a route's dependencies declare ("public" for the explicit anonymous one)."""
     if not isinstance(route, APIRoute):
         return None
-    by_call: dict[Callable[..., Any], str] = {
-        require_role(Role(role)): role for role in ("station", "buyer")
-    }
     for dependency in route.dependant.dependencies:
         call = dependency.call
-        if call in by_call:
-            return by_call[call]
         name = getattr(call, "__qualname__", "")
         if name == "_public":
             return "public"
-        if name.startswith("_api_key") and call is not None and call.__closure__:
+        # require_role builds one closure per role: API keys, or the installed device checks.
+        if name.startswith(("_api_key", "_device")) and call is not None and call.__closure__:
             for cell in call.__closure__:
                 if isinstance(cell.cell_contents, Role):
                     return str(cell.cell_contents.value)

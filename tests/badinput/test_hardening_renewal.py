@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from capture.devices import renewal_payload, revoke_device
 from capture.station.client import DeviceKey, PlatformClient
 from keys.attestation import sign_bytes
-from keys.devices import renewal_payload, revoke_device
 from orderseal.services import Services
 from tests.support import flows
 

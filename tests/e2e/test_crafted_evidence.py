@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from capture.seal import Sealer
+from capture.sealing.seal import Sealer
 from capture.station.client import PlatformClient
 from evidence.manifest import CaptureAssertion, ChainLink, Stage
 from infra.settings import Settings

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from cryptography import x509
 
+from capture.devices import enrol_device, renewal_payload
 from capture.station.client import APIError, DeviceKey, PlatformClient, StationClient
 from infra.settings import Settings
 from keys.attestation import sign_bytes
-from keys.devices import enrol_device, renewal_payload
 from keys.enroll import device_id_of
 from keys.profile import CLAIM_SIGNING_EKUS, DEVICE_EKUS
 from orderseal.samples import make_jpeg

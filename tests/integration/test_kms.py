@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from capture.seal import Sealer
+from capture.sealing.seal import Sealer
 from evidence.manifest import CaptureAssertion, Stage
 from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from infra.auth import NONCE_WINDOW
+from capture.auth import NONCE_WINDOW
 from infra.ledger.models import UsedNonce
 from infra.ledger.repository import NONCE_PRUNE_BATCH, NONCE_RETENTION
 from infra.settings import Settings

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.seal import Sealer
+from capture.sealing.seal import Sealer
 from evidence.manifest import CaptureAssertion, Stage
 from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capture.seal import Sealer
+from capture.sealing.seal import Sealer
 from evidence.manifest import CaptureAssertion, Stage
 from keys.store import KeyStore
 

@@ -1,4 +1,4 @@
-"""One-pass sealing through c2pa's placeholder workflow (capture.embed).
+"""One-pass sealing through c2pa's placeholder workflow (capture.sealing.embed).
 
 Every sealed file must read ``Trusted`` with no failure, keep its media bytes (an MP4's
 samples are found through shifted chunk offsets), and anything this path does not rewrite
@@ -15,7 +15,7 @@ from pathlib import Path
 import av
 import pytest
 
-from capture import embed
+from capture.sealing import embed
 from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.store import KeyStore

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from capture import native_io
+from capture.sealing import native_io
 from evidence.reader import TrustSettings, read_evidence
 from infra.settings import Settings
 from keys.store import KeyStore

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from capture.seal import Sealer
+from capture.sealing.seal import Sealer
 from evidence.jumbf import signer_chains
 from evidence.manifest import CaptureAssertion, Stage
 from evidence.reader import TrustSettings, read_evidence

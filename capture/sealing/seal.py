@@ -18,8 +18,8 @@ from typing import Any
 
 import c2pa
 
-from capture import embed, native_io
 from capture.errors import SealError
+from capture.sealing import embed, native_io
 from evidence.manifest import DIGITAL_CAPTURE, CaptureAssertion
 from keys.signer import Signer
 from keys.trust import certificates_to_pem
@@ -61,7 +61,7 @@ def _sign_file(
     """Sign file to file; over native file descriptors when the binding allows it.
 
     The native path keeps Python (and the GIL) out of c2pa's 8 KB read/write loop; see
-    :mod:`capture.native_io`. Both paths write the same sealed file.
+    :mod:`capture.sealing.native_io`. Both paths write the same sealed file.
     """
     if native_io.available():
         native_io.sign_files(builder, signer, media_type, source, dest)
@@ -172,7 +172,7 @@ class Sealer:
         source: Path,
         dest: Path,
     ) -> bool:
-        """Seal in one copy and one hash pass (:mod:`capture.embed`); False to fall back.
+        """Seal in one copy and one hash pass (:mod:`capture.sealing.embed`); False to fall back.
 
         Any refusal (a layout the module does not rewrite, or c2pa rejecting the file on this
         path) falls back to ``Builder.sign``, which either seals the file or reports it.

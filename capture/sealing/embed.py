@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 import c2pa
 
-from capture import native_io
+from capture.sealing import native_io
 
 __all__ = ["ONE_PASS_MEDIA_TYPES", "EmbedUnsupportedError", "available", "seal_embedded"]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from capture.station.client import DeviceKey, PlatformClient, StationClient
+from clients.client import DeviceKey, PlatformClient, StationClient
 
 __all__ = ["LoadResult", "run_http_benchmark"]
 

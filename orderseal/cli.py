@@ -41,7 +41,7 @@ def _mount_subcommands() -> None:
     app.add_typer(flagged_app, name="flagged")
     app.add_typer(policy_app, name="policy")
     app.add_typer(audit_app, name="audit")
-    from capture.station.cli import station_app
+    from clients.station.cli import station_app
 
     app.add_typer(station_app, name="station")
     from orderseal.keys_cli import keys_app

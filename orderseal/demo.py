@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 
-from capture.station.client import (
+from clients.client import (
     BuyerClient,
     DeviceKey,
     PlatformClient,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from capture.station.client import DeviceKey, PlatformClient, StationClient
+from clients.client import DeviceKey, PlatformClient, StationClient
 from orderseal.samples import make_jpeg, make_mp4
 
 _MIB = 1024 * 1024

@@ -22,8 +22,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from capture.station.client import StationClient
 from capture.tokens import issue_buyer_token
+from clients.client import StationClient
 from infra.auth import Role
 from infra.settings import Settings
 from orderseal.app import create_app

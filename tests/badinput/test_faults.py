@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.station.client import APIError
+from clients.client import APIError
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
 from orderseal.app import create_app

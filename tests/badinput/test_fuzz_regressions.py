@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.station.client import PlatformClient
+from clients.client import PlatformClient
 from orderseal.services import Services
 from verifier.service import AttachedFile
 

@@ -28,8 +28,8 @@ from PIL.PngImagePlugin import PngInfo
 
 from capture.buyer_devices import enrolment_message, issue_enrolment_nonce, verify_enrolment_nonce
 from capture.errors import CaptureError
-from capture.station.client import APIError, BuyerClient, PlatformClient
 from capture.transcode import TranscodeBudget, TranscodeBudgetError, webm_to_mp4
+from clients.client import APIError, BuyerClient, PlatformClient
 from infra.media import ReceivedFile, sha256_file
 from infra.settings import Settings
 from keys.attestation import sign_bytes

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from capture.devices import renewal_payload, revoke_device
-from capture.station.client import DeviceKey, PlatformClient
+from clients.client import DeviceKey, PlatformClient
 from keys.attestation import sign_bytes
 from orderseal.services import Services
 from tests.support import flows

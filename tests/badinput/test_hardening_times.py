@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.station.client import APIError
+from clients.client import APIError
 from evidence.manifest import CaptureAssertion, Stage
 from infra.settings import Settings
 from keys.attestation import CaptureStatement

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from capture.station.client import APIError
+from clients.client import APIError
 from infra.errors import UnavailableError
 from infra.ratelimit import Limit, MemoryLimiter, RedisLimiter
 from infra.settings import Settings

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from capture.station.client import APIError, BuyerClient, PlatformClient
+from clients.client import APIError, BuyerClient, PlatformClient
 from infra.settings import Settings
 from tests.badinput.conftest import MAX_UPLOAD_BYTES
 from tests.badinput.corpus import BadFile, build_corpus, oversized_assertion

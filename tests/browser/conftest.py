@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from capture.station.client import DeviceKey, PlatformClient, StationClient
+from clients.client import DeviceKey, PlatformClient, StationClient
 from orderseal.samples import make_jpeg, make_mp4
 from tests.support.paths import repo_root
 

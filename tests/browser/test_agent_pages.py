@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from capture.station.client import PlatformClient
+from clients.client import PlatformClient
 from orderseal.samples import make_jpeg
 from tests.browser.conftest import ShippedOrder
 

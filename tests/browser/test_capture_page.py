@@ -13,7 +13,7 @@ import qrcode
 from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect
 
-from capture.station.client import PlatformClient
+from clients.client import PlatformClient
 from orderseal.services import Services
 from tests.browser.conftest import ShippedOrder
 from tests.support.y4m import scene_with, write_y4m

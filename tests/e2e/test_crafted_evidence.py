@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from capture.sealing.seal import Sealer
-from capture.station.client import PlatformClient
+from clients.client import PlatformClient
 from evidence.manifest import CaptureAssertion, ChainLink, Stage
 from infra.settings import Settings
 from keys.backends.pem import PEMFileSigner

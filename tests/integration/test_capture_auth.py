@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from capture.station.client import APIError, BuyerClient, DeviceKey, PlatformClient, StationClient
 from capture.tokens import issue_buyer_token
+from clients.client import APIError, BuyerClient, DeviceKey, PlatformClient, StationClient
 from keys.attestation import request_signing_payload, sign_bytes
 from orderseal.samples import make_jpeg
 from orderseal.services import Services

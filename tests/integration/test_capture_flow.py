@@ -20,8 +20,8 @@ import zxingcpp
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from capture.station.client import APIError, PlatformClient
 from capture.tokens import verify_label_token
+from clients.client import APIError, PlatformClient
 from evidence.manifest import ASSERTION_LABEL
 from evidence.reader import TrustSettings, read_evidence
 from keys.trust import TrustList, certificates_from_pem, verify_chain

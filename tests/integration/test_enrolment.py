@@ -18,7 +18,7 @@ import pytest
 from cryptography import x509
 
 from capture.devices import enrol_device, renewal_payload
-from capture.station.client import APIError, DeviceKey, PlatformClient, StationClient
+from clients.client import APIError, DeviceKey, PlatformClient, StationClient
 from infra.settings import Settings
 from keys.attestation import sign_bytes
 from keys.enroll import device_id_of

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from capture.station.client import APIError, StationClient
+from clients.client import APIError, StationClient
 from infra.errors import UnavailableError
 from infra.ledger.models import Evidence
 from orderseal.samples import make_jpeg

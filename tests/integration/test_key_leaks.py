@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from capture.station.client import PlatformClient
+from clients.client import PlatformClient
 from infra.settings import Settings
 from tests.support import flows
 from tests.support.keys_cli import run_keys

@@ -22,7 +22,7 @@ from botocore.config import Config as BotoConfig
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from capture.station.client import APIError, BuyerClient, PlatformClient
+from clients.client import APIError, BuyerClient, PlatformClient
 from infra.errors import UnavailableError
 from infra.ledger.models import (
     CaptureSession,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from capture.station.client import APIError
+from clients.client import APIError
 from infra.settings import Settings
 from orderseal.samples import make_jpeg
 from orderseal.services import Services, build_services

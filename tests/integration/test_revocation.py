@@ -17,7 +17,7 @@ import httpx
 import pytest
 from cryptography import x509
 
-from capture.station.client import APIError
+from clients.client import APIError
 from evidence.manifest import CaptureAssertion, Stage
 from infra.settings import Settings
 from orderseal.samples import make_jpeg

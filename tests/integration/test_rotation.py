@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from capture.station.client import PlatformClient, StationClient
+from clients.client import PlatformClient, StationClient
 from infra.settings import Settings
 from orderseal.app import create_app
 from orderseal.server import serve_in_thread

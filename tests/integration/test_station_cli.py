@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner, Result
 
-from capture.station.cli import StationState
-from capture.station.client import PlatformClient
+from clients.client import PlatformClient
+from clients.station.cli import StationState
 from infra.settings import Settings
 from orderseal.app import create_app
 from orderseal.cli import app

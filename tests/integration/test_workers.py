@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, select
 
-from capture.station.client import StationClient
+from clients.client import StationClient
 from infra.ledger.models import Evidence
 from infra.media import sha256_file
 from infra.settings import Settings

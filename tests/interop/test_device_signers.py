@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from capture.buyer_devices import enrolment_message
-from capture.station.client import DeviceKey, PlatformClient
+from clients.client import DeviceKey, PlatformClient
 from keys.attestation import sign_bytes
 from keys.profile import DEVICE_EKUS
 from keys.trust import certificates_from_pem

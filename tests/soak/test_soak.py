@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from capture.station.client import APIError
+from clients.client import APIError
 from infra.ledger.models import Evidence
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning

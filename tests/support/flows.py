@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from capture.station.client import BuyerClient, DeviceKey, PlatformClient, StationClient
+from clients.client import BuyerClient, DeviceKey, PlatformClient, StationClient
 from orderseal.samples import make_jpeg, make_mp4
 
 

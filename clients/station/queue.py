@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from capture.station.client import APIError, DeviceKey, StationClient
+from clients.client import APIError, DeviceKey, StationClient
 
 __all__ = ["CaptureQueue", "FlushResult", "QueuedCapture"]
 

@@ -34,8 +34,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from capture.station.client import APIError, DeviceKey, PlatformClient, StationClient
-from capture.station.queue import CaptureQueue, FlushResult, QueuedCapture
+from clients.client import APIError, DeviceKey, PlatformClient, StationClient
+from clients.station.queue import CaptureQueue, FlushResult, QueuedCapture
 from infra.errors import OrderSealError
 from keys.backends.pem import save_private_key
 

@@ -1,1 +1,0 @@
-"""OrderSeal capture.station package."""

@@ -1,0 +1,1 @@
+"""The `orderseal station` tool: enrolment, sessions, the offline capture queue."""

@@ -33,6 +33,7 @@ from capture.schemas import (
 from capture.service import DeviceIdentity, OrderItem, SealedEvidence
 from capture.tokens import issue_buyer_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES
+from evidence.media import sniff_media_type
 from evidence.thumbnails import make_thumbnail
 from infra.auth import (
     AdminPrincipal,
@@ -47,7 +48,6 @@ from infra.auth import (
 )
 from infra.errors import NotFoundError
 from infra.ledger.models import CaptureSession, Device
-from infra.media import sniff_media_type
 from infra.names import check_client_name
 from infra.offload import run_heavy, run_transcode
 from infra.ratelimit import RateLimitedError, enforce

@@ -33,18 +33,13 @@ from capture.sealing.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
 from evidence.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
+from evidence.media import IMAGE_TYPES, sniff_media_type
 from evidence.reader import TrustSettings
 from evidence.structure import check_structure
 from infra.errors import ConflictError, NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, FlaggedUpload, Order
 from infra.ledger.repository import Ledger
-from infra.media import (
-    IMAGE_TYPES,
-    PayloadTooLargeError,
-    ReceivedFile,
-    sha256_file,
-    sniff_media_type,
-)
+from infra.media import PayloadTooLargeError, ReceivedFile, sha256_file
 from infra.storage.base import EvidenceStore
 from keys.attestation import CaptureStatement, verify_signature
 from keys.errors import CertificateError

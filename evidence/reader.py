@@ -18,9 +18,10 @@ How it reads
     * **Streaming.** The file is opened and handed to c2pa as a stream; c2pa reads it in
       pieces. Only the first bytes are read here, to detect the container.
     * **Format from content.** Without ``media_type`` the container is detected from magic
-      bytes (JPEG, PNG, GIF, WebP, TIFF/DNG, JPEG XL, AVI and ISO BMFF by ``ftyp`` brand:
-      MP4, MOV, HEIC/HEIF, AVIF). Anything else (empty files, text, WebM, PDF, audio) raises
-      :class:`UnsupportedMediaError` before c2pa sees it: evidence is photos and video.
+      bytes by the one sniffer, :mod:`evidence.media` (JPEG, PNG, GIF, WebP, TIFF/DNG,
+      JPEG XL, AVI and ISO BMFF by ``ftyp`` brand: MP4, MOV, HEIC/HEIF, AVIF). Anything
+      else (empty files, text, WebM, PDF, audio) raises :class:`UnsupportedMediaError`
+      before c2pa sees it: evidence is photos and video.
       A zero-byte file is *unsupported*, not *corrupt*: there is no container to be broken.
 
 Ingredient failures
@@ -58,6 +59,7 @@ import c2pa
 from cryptography import x509
 
 from evidence.jumbf import signer_chains
+from evidence.media import SNIFF_BYTES, SUPPORTED_MEDIA_TYPES, media_type_from_head
 from infra.errors import OrderSealError
 
 __all__ = [
@@ -79,35 +81,9 @@ __all__ = [
 ValidationState = Literal["Trusted", "Valid", "Invalid"]
 _STATES: Final[frozenset[str]] = frozenset({"Trusted", "Valid", "Invalid"})
 
-# Media types we hand to c2pa. Each one is also in c2pa.Reader.get_supported_mime_types()
-# (a unit test pins that). Evidence is photos and video, so audio and documents are refused.
-SUPPORTED_MEDIA_TYPES: Final[frozenset[str]] = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "image/tiff",
-        "image/heic",
-        "image/heif",
-        "image/avif",
-        "image/jxl",
-        "video/mp4",
-        "video/quicktime",
-        "video/x-msvideo",
-    }
-)
-
-_SNIFF_BYTES: Final = 64
 _OID_RE: Final = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _ACTIONS_LABEL_RE: Final = re.compile(r"^c2pa\.actions(\.v2)?(__\d+)?$")
 _REMOTE_URL_RE: Final = re.compile(r"\burl\s+(\S+)")
-
-# ISO BMFF ``ftyp`` brands (ISO/IEC 14496-12 §4.3; HEIF 23008-12 Annex B; AVIF §9).
-_HEIF_BRANDS: Final = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
-_HEIF_GENERIC_BRANDS: Final = frozenset({b"mif1", b"msf1", b"mif2"})
-_AVIF_BRANDS: Final = frozenset({b"avif", b"avis"})
-_QUICKTIME_ATOMS: Final = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
 
 # Status codes that are not failures (C2PA 2.1 §15.2.1 success, §15.2.2 informational, plus
 # c2pa-rs informational codes). A recorded ingredient code outside these sets is a failure.
@@ -297,7 +273,11 @@ class ReaderReport:
 
 
 def detect_media_type(head: bytes) -> str | None:
-    """Detect a supported container from the first bytes of a file.
+    """Detect a container c2pa reads from the first bytes of a file.
+
+    The one sniffer (:func:`evidence.media.media_type_from_head`), narrowed to what this
+    adapter hands to c2pa: WebM and anything else outside :data:`SUPPORTED_MEDIA_TYPES` is
+    None.
 
     Args:
         head: At least the first 32 bytes (fewer for a shorter file).
@@ -305,43 +285,8 @@ def detect_media_type(head: bytes) -> str | None:
     Returns:
         A media type in :data:`SUPPORTED_MEDIA_TYPES`, or None when unsupported.
     """
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "video/x-msvideo"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "image/tiff"
-    if head.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
-        return "image/jxl"
-    return _detect_bmff(head)
-
-
-def _detect_bmff(head: bytes) -> str | None:
-    box_type = head[4:8]
-    if box_type in _QUICKTIME_ATOMS:
-        return "video/quicktime"
-    if box_type != b"ftyp" or len(head) < 12:
-        return None
-    major = head[8:12]
-    box_size = int.from_bytes(head[0:4], "big")
-    compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
-    if major == b"qt  ":
-        return "video/quicktime"
-    if major in _AVIF_BRANDS:
-        return "image/avif"
-    if major in _HEIF_BRANDS:
-        return "image/heic"
-    if major in _HEIF_GENERIC_BRANDS:
-        if compatible & _AVIF_BRANDS:
-            return "image/avif"
-        return "image/heic" if compatible & _HEIF_BRANDS else "image/heif"
-    return "video/mp4"
+    detected = media_type_from_head(head)
+    return detected if detected in SUPPORTED_MEDIA_TYPES else None
 
 
 def _settings_for(trust: TrustSettings) -> dict[str, Any]:
@@ -412,7 +357,7 @@ def read_evidence(
 
 
 def _resolve_media_type(stream: BinaryIO, media_type: str | None) -> str:
-    head = stream.read(_SNIFF_BYTES)
+    head = stream.read(SNIFF_BYTES)
     stream.seek(0)
     if not head:
         raise UnsupportedMediaError("expected a photo or video, found an empty file")

@@ -1,4 +1,8 @@
-"""Media intake helpers: content sniffing and bounded streaming to a temporary file."""
+"""Upload intake helpers: bounded streaming to a temporary file, hashing as it goes.
+
+The media type of what arrived is sniffed by :mod:`evidence.media` (infra imports nothing of
+ours above it).
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,13 @@ from pathlib import Path
 from infra.errors import InputError
 
 __all__ = [
-    "IMAGE_TYPES",
-    "VIDEO_TYPES",
     "PayloadTooLargeError",
     "ReceivedFile",
     "receive_chunks",
     "receive_stream",
     "sha256_file",
-    "sniff_media_type",
 ]
 
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/gif"})
-VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 _CHUNK = 1024 * 1024
 
 
@@ -41,30 +40,6 @@ class ReceivedFile:
     path: Path
     size: int
     sha256: str
-
-
-def sniff_media_type(path: Path) -> str | None:
-    """Detect the media type from the first bytes; never trust names or headers."""
-    with path.open("rb") as handle:
-        head = handle.read(64)
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand == b"qt  ":
-            return "video/quicktime"
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"):
-            return "image/heic"
-        return "video/mp4"
-    return None
 
 
 def sha256_file(path: Path) -> str:

@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
 from evidence.manifest import ASSERTION_LABEL, CaptureAssertion
+from evidence.media import sniff_media_type
 from evidence.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
 from infra.errors import NotFoundError
 from infra.ledger.models import Dispute, DisputeEvidence, Evidence
 from infra.ledger.repository import Ledger
-from infra.media import ReceivedFile, sniff_media_type
+from infra.media import ReceivedFile
 from infra.storage.base import EvidenceStore
 from keys.signer import Signer
 from keys.trust import TrustList

@@ -19,7 +19,7 @@ from PIL import Image
 
 from capture.sealing.seal import Sealer
 from evidence.manifest import CaptureAssertion, Stage
-from infra.media import sniff_media_type
+from evidence.media import sniff_media_type
 from keys.backends.pem import PEMFileSigner
 from keys.ca import (
     create_root,

@@ -35,8 +35,8 @@ import sqlalchemy.orm  # noqa: F401
 
 with atheris.instrument_imports(include=["capture", "verifier", "infra", "keys"]):
     from evidence.errors import MediaError
+    from evidence.media import sniff_media_type
     from evidence.structure import check_structure
-    from infra.media import sniff_media_type
     from verifier.service import AttachedFile
 
 from infra.settings import Settings

@@ -23,13 +23,15 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 
 from capture.errors import TokenError
 from keys.attestation import b64url_decode, b64url_encode, from_json_bounded
+from keys.signatures import (
+    der_to_raw_signature,
+    ints_to_raw_signature,
+    raw_to_der_signature,
+    split_raw_signature,
+)
 from keys.signer import Signer
 
 __all__ = [
@@ -125,13 +127,11 @@ def _low_s(signature: bytes) -> bytes:
     ``(r, n - s)`` verifies as well as ``(r, s)``; keeping only the low one makes the signed
     token text unique, so nobody can mint a second valid label from a printed one.
     """
-    if len(signature) == _ES256_BYTES:
-        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-    else:
-        r, s = decode_dss_signature(signature)
+    raw = signature if len(signature) == _ES256_BYTES else der_to_raw_signature(signature)
+    r, s = split_raw_signature(raw)
     if s > _P256_HALF_ORDER:
         s = _P256_ORDER - s
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return ints_to_raw_signature(r, s)
 
 
 def verify_label_token(
@@ -154,10 +154,10 @@ def verify_label_token(
     signing_input, body, signature = _split(token, LABEL_PREFIX)
     if len(signature) != _ES256_BYTES:
         raise TokenError("expected an ES256 signature", code="token_forged")
-    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    _, s = split_raw_signature(signature)
     if not 0 < s <= _P256_HALF_ORDER:
         raise TokenError("expected a low-S ES256 signature", code="token_forged")
-    der = encode_dss_signature(r, s)
+    der = raw_to_der_signature(signature)
     for certificate in certificates:
         key = certificate.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey):

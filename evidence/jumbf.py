@@ -32,7 +32,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from keys.signatures import raw_to_der_signature
 
 __all__ = ["signer_chains"]
 
@@ -195,10 +196,7 @@ def _signed_by_leaf(
         return False
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return False
-    half = len(signature) // 2
-    der = encode_dss_signature(
-        int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
-    )
+    der = raw_to_der_signature(signature)
     to_be_signed = cbor2.dumps(["Signature1", protected_raw, b"", claim])
     try:
         key.verify(der, to_be_signed, ec.ECDSA(algorithm()))

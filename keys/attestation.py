@@ -16,9 +16,9 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from keys.errors import CertificateError
+from keys.signatures import raw_to_der_signature
 
 __all__ = [
     "CaptureStatement",
@@ -206,11 +206,7 @@ def verify_key_signature(
     # P-256. Try DER first: a DER signature can also be 64 bytes long.
     candidates = [signature]
     if len(signature) == _RAW_P256_BYTES:
-        candidates.append(
-            encode_dss_signature(
-                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            )
-        )
+        candidates.append(raw_to_der_signature(signature))
     for candidate in candidates:
         try:
             public_key.verify(candidate, data, ec.ECDSA(hashes.SHA256()))

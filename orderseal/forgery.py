@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from evidence.manifest import ASSERTION_LABEL, DIGITAL_CAPTURE
-from keys.backends.pem import der_to_raw_signature
 from keys.ca import CertificateAuthority, issue_certificate
 from keys.profile import DOCUMENT_SIGNING_EKU, CertificateRole
+from keys.signatures import der_to_raw_signature
 from keys.trust import certificates_to_pem
 
 __all__ = [

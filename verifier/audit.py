@@ -19,10 +19,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from keys.attestation import b64url_decode, b64url_encode, from_json_bounded
 from keys.errors import CertificateError
+from keys.signatures import raw_to_der_signature
 from keys.signer import Signer
 from keys.trust import TrustList, certificates_to_pem, verify_chain
 
@@ -116,7 +116,7 @@ def _signature_ok(link: AuditLink, trust: TrustList) -> bool:
         return False
     if not isinstance(key, ec.EllipticCurvePublicKey) or len(raw) != _ES256_BYTES:
         return False
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    der = raw_to_der_signature(raw)
     try:
         key.verify(der, bytes.fromhex(link.entry_hash), ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError):

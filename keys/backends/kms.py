@@ -30,8 +30,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from keys.backends.pem import der_to_raw_signature
 from keys.errors import SignerError
+from keys.signatures import der_to_raw_signature
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient

@@ -9,19 +9,11 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from keys.errors import KeyPermissionError, SignerError
+from keys.signatures import der_to_raw_signature
 
-__all__ = ["PEMFileSigner", "der_to_raw_signature", "save_private_key"]
-
-_P256_COORDINATE_BYTES = 32
-
-
-def der_to_raw_signature(der: bytes) -> bytes:
-    """Convert an ECDSA P-256 DER signature to the fixed ``r || s`` form COSE uses."""
-    r, s = decode_dss_signature(der)
-    return r.to_bytes(_P256_COORDINATE_BYTES, "big") + s.to_bytes(_P256_COORDINATE_BYTES, "big")
+__all__ = ["PEMFileSigner", "save_private_key"]
 
 
 def save_private_key(

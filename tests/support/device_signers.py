@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from infra.ledger.models import Device
 from infra.ledger.repository import Ledger
-from keys.backends.pem import der_to_raw_signature
 from keys.ca import CertificateAuthority, subject_name
 from keys.profile import CertificateRole
+from keys.signatures import der_to_raw_signature
 from keys.trust import certificates_to_pem
 from orderseal import forgery
 

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from keys.attestation import b64url_encode
-from keys.backends.pem import der_to_raw_signature
 from keys.ca import generate_private_key, subject_name
 from keys.profile import CertificateRole
+from keys.signatures import der_to_raw_signature
 from keys.trust import certificates_from_pem
 from orderseal.forgery import legacy_device_certificate
 from orderseal.services import Services

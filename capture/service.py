@@ -40,6 +40,7 @@ from infra.errors import ConflictError, NotFoundError, OrderSealError
 from infra.ledger.models import CaptureSession, Device, Evidence, FlaggedUpload, Order
 from infra.ledger.repository import Ledger
 from infra.media import PayloadTooLargeError, ReceivedFile, sha256_file
+from infra.names import clean_name
 from infra.storage.base import EvidenceStore
 from keys.attestation import CaptureStatement, verify_signature
 from keys.errors import CertificateError
@@ -820,9 +821,12 @@ class CaptureService:
 
 
 def _safe_title(title: str, media_type: str) -> str:
-    cleaned = "".join(c for c in title if c.isalnum() or c in "-_. ")[:120].strip()
     extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}.get(media_type, "mov")
-    return cleaned or f"capture.{extension}"
+    return clean_name(title, keep=_title_char, max_chars=120, fallback=f"capture.{extension}")
+
+
+def _title_char(c: str) -> bool:
+    return c.isalnum() or c in "-_. "
 
 
 def _replayed(earlier: Evidence, *, session_id: str, content_sha256: str) -> SealedEvidence:

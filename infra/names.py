@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -10,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infra.errors import InputError
 
-__all__ = ["MAX_NAME_CHARS", "check_client_name", "install_path_guard"]
+__all__ = ["MAX_NAME_CHARS", "check_client_name", "clean_name", "install_path_guard"]
 
 MAX_NAME_CHARS = 200
 
@@ -38,6 +39,28 @@ def check_client_name(raw: str, *, what: str = "filename") -> str:
     if problem:
         raise InputError(f"expected a plain {what}, found {problem}", code="invalid_filename")
     return text
+
+
+def clean_name(
+    raw: str,
+    *,
+    keep: Callable[[str], bool],
+    max_chars: int = MAX_NAME_CHARS,
+    fallback: str,
+) -> str:
+    """A name fit to store and show: the characters ``keep`` accepts, cut and stripped.
+
+    Args:
+        raw: the name as it came (already checked by :func:`check_client_name` at the door).
+        keep: which characters stay.
+        max_chars: at most this many characters are kept (before stripping).
+        fallback: the name when nothing is left.
+
+    Returns:
+        The cleaned name, never empty.
+    """
+    cleaned = "".join(c for c in raw if keep(c))[:max_chars].strip()
+    return cleaned or fallback
 
 
 def _problem(text: str) -> str | None:

@@ -26,6 +26,7 @@ from infra.errors import NotFoundError
 from infra.ledger.models import Dispute, DisputeEvidence, Evidence
 from infra.ledger.repository import Ledger
 from infra.media import ReceivedFile
+from infra.names import clean_name
 from infra.storage.base import EvidenceStore
 from keys.signer import Signer
 from keys.trust import TrustList
@@ -401,5 +402,8 @@ def _assertion(report: ReaderReport) -> CaptureAssertion | None:
 
 
 def _safe_filename(name: str) -> str:
-    cleaned = "".join(c for c in name if c.isprintable() and c not in "/\\")[:200].strip()
-    return cleaned or "evidence"
+    return clean_name(name, keep=_filename_char, fallback="evidence")
+
+
+def _filename_char(c: str) -> bool:
+    return c.isprintable() and c not in "/\\"

@@ -9,9 +9,20 @@ from pathlib import Path
 import av
 from PIL import Image
 
-__all__ = ["make_thumbnail"]
+__all__ = ["DECODE_ERRORS", "make_thumbnail"]
 
 _SIZE = (480, 480)
+
+#: What Pillow and PyAV raise on a file they cannot decode (bombs included): the answer is
+#: "no picture", never a 500.
+DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    SyntaxError,  # Pillow's answer to a broken PNG chunk (fuzz finding)
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    av.FFmpegError,
+)
 
 
 def _poster(path: Path) -> Image.Image | None:
@@ -39,14 +50,7 @@ def make_thumbnail(source: Path, media_type: str, cache: Path) -> bytes | None:
             image.thumbnail(_SIZE)
             out = io.BytesIO()
             image.convert("RGB").save(out, format="JPEG", quality=80)
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,  # Pillow's answer to a broken PNG chunk (fuzz finding)
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        av.FFmpegError,
-    ):
+    except DECODE_ERRORS:
         return None
     data = out.getvalue()
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,9 @@ import av
 import imagehash
 from PIL import Image
 
+from evidence.media import IMAGE_TYPES, VIDEO_TYPES
+from evidence.thumbnails import DECODE_ERRORS
+
 __all__ = ["IMAGE_DISTANCE", "fingerprint", "near_duplicate"]
 
 #: Hamming distance (of 64 bits) under which two pHashes show the same picture; a 4% crop of
@@ -67,18 +70,11 @@ def _video(path: Path) -> list[str]:
 def fingerprint(path: Path, media_type: str | None) -> list[str]:
     """Perceptual hashes of a photo or video; empty when it cannot be decoded."""
     try:
-        if media_type in ("image/jpeg", "image/png", "image/webp", "image/gif", "image/heic"):
+        if media_type in IMAGE_TYPES:
             return _photo(path)
-        if media_type in ("video/mp4", "video/quicktime", "video/webm"):
+        if media_type in VIDEO_TYPES:
             return _video(path)
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,  # Pillow's answer to a broken PNG chunk (fuzz finding)
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        av.FFmpegError,
-    ):
+    except DECODE_ERRORS:
         return []
     return []
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import httpx
@@ -20,6 +20,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from clients.schemas import (
+    AttachFileResponse,
+    AttachSealedResponse,
+    BuyerTokenResponse,
+    DeviceEnrolResponse,
+    DisputeResponse,
+    EvidenceResponse,
+    LabelResponse,
+    QRCheckResponse,
+    SessionResponse,
+)
 from keys.attestation import (
     CaptureStatement,
     b64url_encode,
@@ -46,6 +57,11 @@ class APIError(Exception):
 
 
 def _check(response: httpx.Response) -> Any:
+    """The decoded body of a success (JSON, raw bytes or ``None``), or the error raised.
+
+    Raises:
+        APIError: the service answered 4xx/5xx.
+    """
     if response.status_code >= 400:
         try:
             error = response.json()["error"]
@@ -154,20 +170,21 @@ class StationClient:
         headers["Content-Type"] = "application/json"
         return _check(self.http.request(method, path, content=content, headers=headers))
 
-    def open_session(self, order_id: str) -> dict[str, Any]:
+    def open_session(self, order_id: str) -> SessionResponse:
         """Open a packing session for a scanned order."""
-        result: dict[str, Any] = self._json("POST", "/v1/shipment-sessions", {"order_id": order_id})
-        return result
+        return cast(
+            SessionResponse, self._json("POST", "/v1/shipment-sessions", {"order_id": order_id})
+        )
 
     def upload(
         self,
-        session: dict[str, Any],
+        session: Mapping[str, Any],
         path: Path,
         *,
         title: str,
         idempotency_key: str | None = None,
         serials: tuple[str, ...] = (),
-    ) -> dict[str, Any]:
+    ) -> EvidenceResponse:
         """Attest and stream one capture into the session."""
         statement, signature, digest = self.device.attest(
             order_id=session["order_id"],
@@ -198,7 +215,7 @@ class StationClient:
         idempotency_key: str | None = None,
         serials: tuple[str, ...] = (),
         progress: Callable[[int], None] | None = None,
-    ) -> dict[str, Any]:
+    ) -> EvidenceResponse:
         """Stream a capture attested earlier (e.g. while offline) into the session.
 
         Raises:
@@ -219,17 +236,17 @@ class StationClient:
         )
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        result: dict[str, Any] = _check(
-            self.http.put(url, content=_file_chunks(path, progress), headers=headers)
+        return cast(
+            EvidenceResponse,
+            _check(self.http.put(url, content=_file_chunks(path, progress), headers=headers)),
         )
-        return result
 
-    def close(self, session: dict[str, Any]) -> dict[str, Any]:
+    def close(self, session: Mapping[str, Any]) -> LabelResponse:
         """Close the session; returns the label token."""
-        result: dict[str, Any] = self._json(
-            "POST", f"/v1/shipment-sessions/{session['session_id']}/close", {}
+        return cast(
+            LabelResponse,
+            self._json("POST", f"/v1/shipment-sessions/{session['session_id']}/close", {}),
         )
-        return result
 
     def label_png(self, order_id: str, *, dpi: int = 203) -> bytes:
         """Download the parcel label."""
@@ -255,22 +272,22 @@ class BuyerClient:
             base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
         )
 
-    def open_receipt(self, label_token: str) -> dict[str, Any]:
+    def open_receipt(self, label_token: str) -> SessionResponse:
         """Open a receipt session with the token read from the parcel's QR."""
-        result: dict[str, Any] = _check(
-            self.http.post("/v1/receipt-sessions", json={"token": label_token})
+        return cast(
+            SessionResponse,
+            _check(self.http.post("/v1/receipt-sessions", json={"token": label_token})),
         )
-        return result
 
     def upload(
         self,
-        session: dict[str, Any],
+        session: Mapping[str, Any],
         path: Path,
         *,
         title: str,
         idempotency_key: str | None = None,
         serials: tuple[str, ...] = (),
-    ) -> dict[str, Any]:
+    ) -> EvidenceResponse:
         """Attest and stream one unboxing capture (``serials``: what the buyer read)."""
         statement, signature, digest = self.device.attest(
             order_id=session["order_id"],
@@ -290,25 +307,26 @@ class BuyerClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         url = _with_serials(f"/v1/receipt-sessions/{session['session_id']}/evidence", serials)
-        result: dict[str, Any] = _check(
-            self.http.put(url, content=_file_chunks(path), headers=headers)
+        return cast(
+            EvidenceResponse,
+            _check(self.http.put(url, content=_file_chunks(path), headers=headers)),
         )
-        return result
 
-    def download(self, session: dict[str, Any], evidence_id: str) -> bytes:
+    def download(self, session: Mapping[str, Any], evidence_id: str) -> bytes:
         """Fetch my sealed copy of a capture (what I attach to a dispute)."""
         url = f"/v1/receipt-sessions/{session['session_id']}/evidence/{evidence_id}/file"
         data: bytes = _check(self.http.get(url))
         return data
 
-    def finish(self, session: dict[str, Any]) -> None:
+    def finish(self, session: Mapping[str, Any]) -> None:
         """Close the receipt session."""
         _check(self.http.post(f"/v1/receipt-sessions/{session['session_id']}/finish"))
 
-    def check_qr(self, payload: str) -> dict[str, Any]:
+    def check_qr(self, payload: str) -> QRCheckResponse:
         """Ask whether a scanned QR is an official label for one of my orders."""
-        result: dict[str, Any] = _check(self.http.post("/v1/qr/check", json={"payload": payload}))
-        return result
+        return cast(
+            QRCheckResponse, _check(self.http.post("/v1/qr/check", json={"payload": payload}))
+        )
 
 
 class PlatformClient:
@@ -320,12 +338,61 @@ class PlatformClient:
         )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Any JSON call."""
+        """Any JSON call, untyped: the escape hatch for routes without a method here."""
         return _check(self.http.request(method, path, **kwargs))
 
-    def attach_file(self, dispute_id: str, path: Path, *, filename: str) -> dict[str, Any]:
+    def buyer_token(self, buyer_id: str) -> BuyerTokenResponse:
+        """Issue a bearer token for a buyer's app."""
+        return cast(
+            BuyerTokenResponse, self.call("POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id})
+        )
+
+    def enrol_device(
+        self, device: DeviceKey, *, kind: str, owner_id: str | None = None
+    ) -> DeviceEnrolResponse:
+        """Enrol a station (``kind="station"``) or a buyer app (``"buyer"``, with its owner)."""
+        body: dict[str, str] = {
+            "device_id": device.device_id,
+            "kind": kind,
+            "csr_pem": device.csr_pem(),
+        }
+        if owner_id is not None:
+            body["owner_id"] = owner_id
+        return cast(DeviceEnrolResponse, self.call("POST", "/v1/devices", json=body))
+
+    def file_dispute(
+        self, *, order_id: str, buyer_id: str, claim_type: str, amount: str, currency: str
+    ) -> DisputeResponse:
+        """Open a refund dispute; attach evidence next, then ask for a decision."""
+        body = {
+            "order_id": order_id,
+            "buyer_id": buyer_id,
+            "claim_type": claim_type,
+            "amount": amount,
+            "currency": currency,
+        }
+        return cast(DisputeResponse, self.call("POST", "/v1/disputes", json=body))
+
+    def attach_sealed(self, dispute_id: str, evidence_ids: list[str]) -> AttachSealedResponse:
+        """Attach sealed evidence by id; every id gets its own result."""
+        return cast(
+            AttachSealedResponse,
+            self.call(
+                "POST", f"/v1/disputes/{dispute_id}/sealed", json={"evidence_ids": evidence_ids}
+            ),
+        )
+
+    def decide(self, dispute_id: str) -> DisputeResponse:
+        """Evaluate every attached file; the dispute comes back with its verdict."""
+        return cast(DisputeResponse, self.call("POST", f"/v1/disputes/{dispute_id}/decide"))
+
+    def dispute(self, dispute_id: str) -> DisputeResponse:
+        """The dispute with its current verdict and history."""
+        return cast(DisputeResponse, self.call("GET", f"/v1/disputes/{dispute_id}"))
+
+    def attach_file(self, dispute_id: str, path: Path, *, filename: str) -> AttachFileResponse:
         """Stream a buyer's file into a dispute."""
-        result: dict[str, Any] = _check(
+        result: AttachFileResponse = _check(
             self.http.put(
                 f"/v1/disputes/{dispute_id}/files",
                 content=_file_chunks(path),

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import typer
@@ -35,6 +35,7 @@ from rich.progress import (
 )
 
 from clients.client import APIError, DeviceKey, PlatformClient, StationClient
+from clients.schemas import SessionResponse
 from clients.station.queue import CaptureQueue, FlushResult, QueuedCapture
 from infra.errors import OrderSealError
 from keys.backends.pem import save_private_key
@@ -108,7 +109,7 @@ class StationState:
         """A signed client for the configured service."""
         return StationClient(self.config()["base_url"], self.device(), timeout=timeout)
 
-    def session(self) -> dict[str, Any]:
+    def session(self) -> SessionResponse:
         """The open session.
 
         Raises:
@@ -119,7 +120,7 @@ class StationState:
                 "no open packing session: scan an order with `orderseal station open`",
                 code="no_open_session",
             )
-        data: dict[str, Any] = json.loads(self.session_path.read_text())
+        data: SessionResponse = json.loads(self.session_path.read_text())
         return data
 
 
@@ -137,7 +138,7 @@ def _state(home: Path) -> StationState:
     return StationState(path)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def _write_json(path: Path, data: Mapping[str, object]) -> None:
     temp = path.with_suffix(".tmp")
     temp.write_text(json.dumps(data, indent=2))
     os.replace(temp, path)

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from clients.client import APIError, DeviceKey, StationClient
+from clients.schemas import EvidenceResponse
 
 __all__ = ["CaptureQueue", "FlushResult", "QueuedCapture"]
 
@@ -83,8 +84,8 @@ class QueuedCapture:
 class FlushResult:
     """What one pass over the queue did."""
 
-    uploaded: list[dict[str, Any]] = field(default_factory=list)
-    replayed: list[dict[str, Any]] = field(default_factory=list)
+    uploaded: list[EvidenceResponse] = field(default_factory=list)
+    replayed: list[EvidenceResponse] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     remaining: int = 0
     offline: bool = False

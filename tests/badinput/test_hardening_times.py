@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from clients.client import APIError
+from clients.schemas import EvidenceResponse
 from evidence.manifest import CaptureAssertion, Stage
 from infra.settings import Settings
 from keys.attestation import CaptureStatement
@@ -48,8 +49,8 @@ def test_station_capture_with_naive_time_is_refused_before_storing(
     )
     before = stored(settings)
 
-    def upload() -> dict[str, object]:
-        result: dict[str, object] = cast.station.upload_attested(
+    def upload() -> EvidenceResponse:
+        result: EvidenceResponse = cast.station.upload_attested(
             session["session_id"],
             photo,
             statement=statement,

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from clients.client import APIError, BuyerClient, PlatformClient
+from clients.schemas import SessionResponse
 from infra.settings import Settings
 from tests.badinput.conftest import MAX_UPLOAD_BYTES
 from tests.badinput.corpus import BadFile, build_corpus, oversized_assertion
@@ -59,8 +60,8 @@ class World:
     base_url: str
     cast: flows.Actors
     buyer: BuyerClient
-    station_session: dict[str, Any]
-    receipt_session: dict[str, Any]
+    station_session: SessionResponse
+    receipt_session: SessionResponse
     dispute_id: str
     corpus: dict[str, BadFile]
     work: Path

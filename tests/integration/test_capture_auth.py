@@ -20,6 +20,7 @@ import pytest
 
 from capture.tokens import issue_buyer_token
 from clients.client import APIError, BuyerClient, DeviceKey, PlatformClient, StationClient
+from clients.schemas import SessionResponse
 from keys.attestation import request_signing_payload, sign_bytes
 from orderseal.samples import make_jpeg
 from orderseal.services import Services
@@ -39,8 +40,8 @@ class World:
     order_a: str
     order_b: str
     shipped_a: flows.Shipped
-    open_session_a: dict[str, Any]
-    receipt_a: dict[str, Any]
+    open_session_a: SessionResponse
+    receipt_a: SessionResponse
     photo: Path
 
 

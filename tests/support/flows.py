@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from clients.client import BuyerClient, DeviceKey, PlatformClient, StationClient
+from clients.schemas import EvidenceResponse
 from orderseal.samples import make_jpeg, make_mp4
 
 
@@ -87,7 +88,7 @@ class Shipped:
     """An order shipped by the station: its evidence ids, sealed files and label token."""
 
     order_id: str
-    evidence: list[dict[str, Any]]
+    evidence: list[EvidenceResponse]
     label_token: str
 
 

@@ -1,0 +1,182 @@
+"""The JSON shapes the clients read back, as they travel on the wire.
+
+Each ``TypedDict`` mirrors a response model of the service field by field (named in its
+docstring) without importing it, so a station installs no server code: ``capture/schemas.py``
+for sessions, sealed evidence and labels, ``verifier/schemas.py`` for disputes and verdicts.
+Times are ISO 8601 text here, as JSON carries them. ``TypedDict`` keeps ``response["field"]``
+working for callers that read by key. A field the service adds later is still in the dict, just
+not typed; a contract test comparing these with the service's models is not written yet.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+__all__ = [
+    "AttachFileResponse",
+    "AttachSealedResponse",
+    "BuyerTokenResponse",
+    "CheckResponse",
+    "DeviceEnrolResponse",
+    "DisputeResponse",
+    "EvidenceResponse",
+    "EvidenceVerdictResponse",
+    "LabelResponse",
+    "QRCheckResponse",
+    "ReasonResponse",
+    "RuleTraceResponse",
+    "SealedAttachResult",
+    "SessionResponse",
+    "VerdictResponse",
+]
+
+Decision = Literal["allow", "review", "block"]
+
+
+class SessionResponse(TypedDict):
+    """A shipment or receipt session (``capture.schemas.SessionOut``)."""
+
+    session_id: str
+    order_id: str
+    stage: str
+    expires_at: str
+
+
+class EvidenceResponse(TypedDict):
+    """One sealed capture (``capture.schemas.EvidenceOut``)."""
+
+    evidence_id: str
+    order_id: str
+    stage: str
+    manifest_id: str
+    sealed_sha256: str
+    original_sha256: str
+    media_type: str
+    sealed_at: str
+    replayed: bool
+
+
+class LabelResponse(TypedDict):
+    """The parcel label of a closed shipment session (``capture.schemas.LabelOut``)."""
+
+    order_id: str
+    token: str
+    label_png_url: str
+
+
+class QRCheckResponse(TypedDict):
+    """Whether a scanned QR is an official label (``capture.schemas.QRCheckOut``)."""
+
+    official: bool
+    order_id: str | None
+    message: str
+
+
+class BuyerTokenResponse(TypedDict):
+    """A buyer's bearer token (``capture.schemas.BuyerTokenOut``)."""
+
+    token: str
+    expires_in_seconds: int
+
+
+class DeviceEnrolResponse(TypedDict):
+    """An enrolled device's certificate (``capture.schemas.DeviceEnrolOut``)."""
+
+    device_id: str
+    certificate_pem: str
+    chain_pem: str
+    not_after: str
+
+
+class ReasonResponse(TypedDict):
+    """A reason code with its message (``verifier.schemas.ReasonOut``)."""
+
+    code: str
+    message: str
+
+
+class CheckResponse(TypedDict):
+    """One check that ran on a file (``verifier.schemas.CheckOut``)."""
+
+    check: str
+    code: str
+    passed: bool
+    detail: str
+    #: Agent views only, and only when there is one.
+    agent_detail: NotRequired[str]
+
+
+class EvidenceVerdictResponse(TypedDict):
+    """The decision for one attached file (``verifier.schemas.EvidenceVerdictOut``)."""
+
+    filename: str
+    media_type: str | None
+    content_sha256: str
+    decision: Decision
+    reasons: list[ReasonResponse]
+    checks: list[CheckResponse]
+    manifest_id: str | None
+    stage: str | None
+    evidence_id: str | None
+
+
+class RuleTraceResponse(TypedDict):
+    """One dispute-level policy rule (``verifier.schemas.RuleTraceOut``)."""
+
+    rule: str
+    fired: bool
+    detail: str
+
+
+class VerdictResponse(TypedDict):
+    """The refund gate's decision over a claim (``verifier.schemas.VerdictOut``)."""
+
+    decision: Decision
+    reasons: list[ReasonResponse]
+    evidence: list[EvidenceVerdictResponse]
+    decided_at: str
+    policy_trace: list[RuleTraceResponse]
+    policy_decision: Decision
+    dry_run: bool
+
+
+class DisputeResponse(TypedDict):
+    """A dispute with its current verdict and history (``verifier.schemas.DisputeOut``)."""
+
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    claim_type: str
+    amount: str
+    currency: str
+    created_at: str
+    decision: Decision | None
+    decided_at: str | None
+    verdict: VerdictResponse | None
+    history: list[VerdictResponse]
+    report_url: str
+
+
+class AttachFileResponse(TypedDict):
+    """A file attached to a dispute (``verifier.schemas.AttachOut``)."""
+
+    dispute_id: str
+    attached: bool
+    content_sha256: str | None
+
+
+class SealedAttachResult(TypedDict):
+    """What happened to one evidence id (``verifier.schemas.SealedAttachResult``)."""
+
+    evidence_id: str
+    status: Literal["attached", "already_attached", "not_found", "failed"]
+    code: str | None
+
+
+class AttachSealedResponse(TypedDict):
+    """Sealed evidence attached by id (``verifier.schemas.AttachSealedOut``)."""
+
+    dispute_id: str
+    attached: bool
+    complete: bool
+    results: list[SealedAttachResult]

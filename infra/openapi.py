@@ -3,7 +3,8 @@
 FastAPI documents a 422 shaped like its own ``HTTPValidationError``; our handlers answer every
 error as ``{"error": {"code", "message", ...}}``. :func:`install_error_schema` rewrites the
 generated schema once so clients (and the schemathesis conformance run) see the truth: the 422
-and a ``default`` response carry :class:`ErrorOut`, and 429 documents ``Retry-After``.
+and a ``default`` response carry :class:`ErrorOut`, and 429 documents ``Retry-After``. The
+``code`` of the body is documented as the enum of the error-code registry (docs/error-codes.md).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from infra.error_codes import ERROR_CODES
 
 __all__ = ["ErrorBody", "ErrorOut", "install_error_schema"]
 
@@ -21,7 +24,10 @@ class ErrorBody(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    code: str
+    code: str = Field(
+        description="A stable machine code from the registry (docs/error-codes.md).",
+        json_schema_extra={"enum": [entry.code for entry in ERROR_CODES]},
+    )
     message: str
 
 

@@ -25,6 +25,7 @@ from verifier.checks.integrity import check_integrity
 from verifier.context import VerifierContext
 from verifier.models import DisputeContext
 from verifier.reasons import ReasonCode
+from verifier.schemas import ReasonOut
 from verifier.service import AttachedFile
 
 __all__ = ["PublicVerifyOut", "router"]
@@ -57,7 +58,7 @@ class PublicVerifyOut(BaseModel):
     carries_orderseal_chain: bool
     intact: bool
     stages: list[StageOut]
-    findings: list[dict[str, str]]
+    findings: list[ReasonOut]
     summary: str
 
 

@@ -1,0 +1,193 @@
+"""The error-code registry: every ``error.code`` the service can answer, with its HTTP status.
+
+Error codes are a public contract like reason codes (docs/reason-codes.md): clients branch on
+them, so they are never renamed or reused. This module is data only (infra imports nothing of
+ours); ``docs/error-codes.md`` lists the same rows, and ``tests/unit/infra/test_error_codes.py``
+pins the two together and checks that every code the source raises is registered here, with the
+status its raise site gives it.
+
+A few codes are answered with more than one status today; ``other_statuses`` records them so
+the registry states what the service does rather than what it should do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ERROR_CODES", "ErrorCode", "error_code"]
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One stable error code: the HTTP status it is answered with and what it means."""
+
+    code: str
+    http_status: int
+    meaning: str
+    #: Statuses some raise sites give the same code (kept as they are; see the module doc).
+    other_statuses: tuple[int, ...] = ()
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        """Every status this code is answered with, the main one first."""
+        return (self.http_status, *self.other_statuses)
+
+
+def _e(code: str, http_status: int, meaning: str, *other_statuses: int) -> ErrorCode:
+    return ErrorCode(code, http_status, meaning, other_statuses)
+
+
+#: Every error code, in alphabetical order (the docs table follows the same order).
+ERROR_CODES: tuple[ErrorCode, ...] = (
+    _e("attestation_invalid", 403, "the capture statement is not signed by the uploading device"),
+    _e("attestation_malformed", 422, "the capture statement is not well-formed base64url JSON"),
+    _e("attestation_mismatch", 422, "the capture statement names other bytes, order or session"),
+    _e("audit_contention", 409, "the audit chain is too busy to append to; retry"),
+    _e("body_too_slow", 408, "the request body paused too long or arrived below the minimum rate"),
+    _e("ca_unknown", 500, "a CA name other than service-ca or device-ca was asked for"),
+    _e("capture_refused", 422, "an upload or session request cannot be accepted as it is"),
+    _e("certificate_expired", 422, "a certificate is not valid at the time it is checked"),
+    _e("certificate_invalid", 422, "a certificate or CSR does not meet the required profile"),
+    _e("certificate_unknown", 500, "the serial names none of our sealing certificates"),
+    _e("chain_missing", 422, "a receipt was sent for an order with no shipment evidence"),
+    _e("checksum_mismatch", 500, "the evidence store recorded another SHA-256 than was given"),
+    _e("claim_type_invalid", 422, "the dispute's claim type is not one we know"),
+    _e("client_disconnected", 499, "the client went away mid-body; nobody receives the answer"),
+    _e("conflict", 409, "the request contradicts the stored state"),
+    _e("corrupt_media", 422, "the container or manifest is malformed, padded or truncated"),
+    _e("credentials_expired", 401, "the station request signature or buyer token has expired"),
+    _e(
+        "credentials_forged", 401, "the request signature, body hash or buyer token does not verify"
+    ),
+    _e(
+        "credentials_invalid", 401, "the API key is not valid (or the role has no credential check)"
+    ),
+    _e("credentials_malformed", 401, "the credential is not well-formed (timestamp, token)"),
+    _e("credentials_missing", 401, "the request carries no credential"),
+    _e("credentials_replayed", 401, "this signed station request was already received"),
+    _e("device_certificate_expired", 403, "the device certificate expired; the device must enrol"),
+    _e("device_certificate_invalid", 403, "the device certificate is expired or invalid"),
+    _e("device_challenge_invalid", 422, "the buyer device nonce is unknown, expired or not yours"),
+    _e("device_challenge_used", 409, "the buyer device nonce was already used"),
+    _e("device_key_invalid", 422, "the buyer device key is not a P-256 SubjectPublicKeyInfo"),
+    _e("device_limit_reached", 409, "the buyer already has the most active devices allowed"),
+    _e("device_not_found", 404, "no such device is enrolled to the caller"),
+    _e(
+        "device_proof_invalid", 422, "the buyer device proof is not signed by the key for the buyer"
+    ),
+    _e("device_revoked", 403, "the device has been revoked"),
+    _e(
+        "device_unknown",
+        401,
+        "the device is not enrolled (404 from device renewal and revoke)",
+        404,
+    ),
+    _e("dispute_invalid", 422, "a dispute request cannot be accepted as it is"),
+    _e("dispute_not_found", 404, "no such dispute"),
+    _e("empty_file", 422, "the body or file is empty"),
+    _e("evidence_corrupt", 500, "the stored evidence bytes no longer hash to their key"),
+    _e("evidence_missing", 503, "the evidence store holds no object for a recorded key"),
+    _e("evidence_not_found", 404, "no such evidence (for this caller, session or dispute)"),
+    _e("file_not_found", 500, "the CLI was given a path with no readable file"),
+    _e("headers_too_large", 431, "too many request headers or too many header bytes"),
+    _e("home_not_initialized", 500, "serve found no CA or operator credentials (orderseal init)"),
+    _e("http_error", 400, "any other refusal by the HTTP framework, with the status it raised"),
+    _e("idempotency_key_reused", 409, "an Idempotency-Key already used for other content"),
+    _e("image_too_large", 422, "the image declares more pixels than the service decodes"),
+    _e("insufficient_storage", 507, "receiving the body would eat into the work folder's reserve"),
+    _e(
+        "intake_flagged", 422, "a receipt's own metadata contradicts a live capture; kept, unsealed"
+    ),
+    _e("internal_error", 500, "an unexpected error; it has been logged"),
+    _e("invalid_filename", 422, "the client file name is not plain UTF-8 text"),
+    _e("invalid_input", 422, "the request or file is malformed"),
+    _e("invalid_key", 503, "a storage key that the evidence store did not make"),
+    _e(
+        "invalid_request",
+        422,
+        "invalid or missing fields, parameters or headers (400: a path with control "
+        "characters or a framework 400; 500: CLI text that is not UTF-8)",
+        400,
+        500,
+    ),
+    _e("invalid_serial", 422, "more than 1000 serials, or serials with other characters"),
+    _e("key_permissions_too_open", 500, "a private key file is readable by group or others"),
+    _e("keys_error", 500, "a key folder operation failed"),
+    _e("ledger_unavailable", 503, "the ledger database is unavailable; retry"),
+    _e("method_not_allowed", 405, "the path does not answer this HTTP method"),
+    _e("no_label", 404, "the order has no closed shipment session, so no label"),
+    _e("no_manifest", 422, "the file carries no embedded C2PA manifest"),
+    _e("no_open_session", 400, "station tool: no packing session is open"),
+    _e("not_found", 404, "no such record, page or route"),
+    _e("not_your_order", 403, "the parcel is not one of the buyer's orders"),
+    _e("order_already_packed", 409, "the order was packed; only the platform can reopen it"),
+    _e("order_not_packed", 409, "a reopen for an order with no closed shipment session"),
+    _e("order_unknown", 404, "the order is not registered"),
+    _e("payload_too_large", 413, "the body is larger than the limit for its kind"),
+    _e("policy_invalid", 422, "the policy file is missing, not TOML, or breaks a rule"),
+    _e("queue_not_empty", 400, "station tool: captures of the session are still queued"),
+    _e("rate_limited", 429, "too many calls of one kind by one caller; see Retry-After"),
+    _e("rate_limiter_unavailable", 503, "the rate limiter's store is unavailable; retry"),
+    _e("renewal_expired", 422, "the device renewal request is not signed within 5 minutes"),
+    _e("renewal_key_mismatch", 422, "the renewal CSR is for another key than the enrolled one"),
+    _e("renewal_proof_invalid", 422, "the renewal request is not signed by the enrolled key"),
+    _e("revocation_reason_invalid", 422, "the revocation reason is not one we know"),
+    _e("revocations_corrupt", 500, "the revocation file is unreadable or malformed"),
+    _e(
+        "root_invalid",
+        500,
+        "the root folder's certificate and key do not match or are not our anchor "
+        "(422 from orderseal keys)",
+        422,
+    ),
+    _e("root_offline", 500, "the root key is needed but kept offline"),
+    _e("seal_failed", 422, "c2pa refused to seal the media"),
+    _e("serial_mismatch", 409, "the station scanned a unit serial the order does not list"),
+    _e("service_certificate_mismatch", 500, "the sealing certificate does not certify the key"),
+    _e("service_unavailable", 503, "a dependency (database, storage, signer) is down; retry"),
+    _e("service_unreachable", 400, "station tool: the capture service cannot be reached"),
+    _e("session_closed", 409, "the capture session is closed or expired"),
+    _e("session_empty", 422, "a label was asked for before any sealed capture"),
+    _e("session_not_found", 404, "no such session for this caller"),
+    _e("signature_invalid", 422, "a device signature is malformed or does not verify"),
+    _e("signer_misconfigured", 500, "the chosen signer backend lacks its settings"),
+    _e("signer_unavailable", 503, "a signer backend failed to produce a signature"),
+    _e("source_unreadable", 500, "the file to store cannot be read"),
+    _e("station_enrolled", 400, "station tool: this station is already enrolled"),
+    _e("station_key_invalid", 400, "station tool: the device key is not EC P-256"),
+    _e("station_not_ready", 400, "station tool: the station is not enrolled"),
+    _e("storage_access_denied", 500, "the evidence store refused our credentials"),
+    _e("storage_misconfigured", 500, "the evidence store client is misconfigured"),
+    _e("storage_rejected", 500, "the evidence store refused the request"),
+    _e("storage_unavailable", 503, "the evidence store could not complete an operation; retry"),
+    _e("thumbnail_unavailable", 404, "the evidence has no thumbnail"),
+    _e("token_expired", 401, "the label token has expired"),
+    _e("token_forged", 401, "the token is not an official OrderSeal label or buyer token"),
+    _e("token_invalid", 401, "a label or buyer token is malformed, forged or expired"),
+    _e("token_malformed", 401, "the token is not well-formed"),
+    _e("token_revoked", 401, "the label was signed with a revoked OrderSeal key"),
+    _e("too_many_uploads", 429, "this address already has its share of public uploads in flight"),
+    _e("trailing_data", 422, "the file carries more bytes after the image"),
+    _e("transcode_budget_exceeded", 422, "the video conversion ran out of time or memory"),
+    _e("transcode_failed", 422, "the upload claims to be WebM video but cannot be converted"),
+    _e("trust_settings_invalid", 500, "the trust settings are unusable"),
+    _e("unauthenticated", 401, "missing, malformed, forged, expired or replayed credentials"),
+    _e("unknown_setting", 500, "an ORDERSEAL_* environment variable names no setting"),
+    _e("unsupported_media", 422, "the file type cannot carry C2PA evidence here"),
+    _e("upload_quota_exceeded", 413, "the order's or buyer's daily capture bytes pass their quota"),
+    _e("uploads_busy", 503, "all public upload slots of this worker are taken; retry"),
+    _e("video_too_large", 422, "the video's frames, duration or pixel rate exceed the limits"),
+    _e("wrong_device", 403, "the buyer device is not enrolled to the caller"),
+    _e("wrong_role", 403, "the credential belongs to another role than the route needs"),
+)
+
+_BY_CODE = {entry.code: entry for entry in ERROR_CODES}
+
+
+def error_code(code: str) -> ErrorCode:
+    """The registry entry of ``code``.
+
+    Raises:
+        KeyError: the code is not registered.
+    """
+    return _BY_CODE[code]

@@ -28,7 +28,7 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("stream the body to disk, SHA-256", "capture.api", "receive_body"),
     ("device row, certificate", "capture.service", "CaptureService.device_identity"),
     ("request nonce (ledger commit)", "infra.ledger.repository", "Ledger.use_nonce"),
-    ("request signature", "infra.auth", "verify_signature"),
+    ("request signature", "capture.auth", "verify_signature"),
     ("service work (all below)", "capture.service", "CaptureService.seal_upload"),
     ("session lookup", "capture.service", "CaptureService._open_session"),
     ("device attestation", "capture.service", "CaptureService._check_statement"),

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     LargeBinary,
@@ -124,7 +125,7 @@ class Evidence(Base):
     title: Mapped[str] = mapped_column(String(255))
     original_sha256: Mapped[str] = mapped_column(String(64), index=True)
     sealed_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    sealed_size: Mapped[int]
+    sealed_size: Mapped[int] = mapped_column(BigInteger)  # videos pass 2 GiB
     storage_key: Mapped[str] = mapped_column(String(255))
     manifest_id: Mapped[str] = mapped_column(String(128), unique=True)
     archive_key: Mapped[str | None] = mapped_column(String(255))
@@ -150,7 +151,7 @@ class FlaggedUpload(Base):
     buyer_id: Mapped[str | None] = mapped_column(String(64))
     media_type: Mapped[str | None] = mapped_column(String(64))
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
-    size: Mapped[int]
+    size: Mapped[int] = mapped_column(BigInteger)
     # Rows before issue 14.4 point at the whole file in the evidence store; newer rows keep
     # only ``head`` (the first ORDERSEAL_FLAGGED_KEEP_BYTES) and expire after the retention.
     storage_key: Mapped[str | None] = mapped_column(String(255))
@@ -186,7 +187,7 @@ class DisputeEvidence(Base):
     storage_key: Mapped[str] = mapped_column(String(255))
     filename: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str | None] = mapped_column(String(64))
-    size: Mapped[int]
+    size: Mapped[int] = mapped_column(BigInteger)
     manifest_id: Mapped[str | None] = mapped_column(String(128))
     perceptual_hashes: Mapped[list[Any] | None]
     attached_at: Mapped[datetime]

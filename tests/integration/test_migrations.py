@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import BigInteger, create_engine, inspect
 
 from infra.ledger.models import Base
 from infra.migrate import current_revision, head_revision, upgrade_schema
@@ -63,3 +63,19 @@ def test_concurrent_upgrades_of_a_fresh_postgresql_database_all_succeed() -> Non
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+def test_file_sizes_hold_more_than_2_gib(settings: Settings) -> None:
+    """An 8 GiB upload is allowed, so its size must not overflow a 32-bit column."""
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        schema = inspect(engine)
+        for table, name in (
+            ("evidence", "sealed_size"),
+            ("flagged_uploads", "size"),
+            ("dispute_evidence", "size"),
+        ):
+            column = next(c for c in schema.get_columns(table) if c["name"] == name)
+            assert isinstance(column["type"], BigInteger), (table, name, column["type"])
+    finally:
+        engine.dispose()

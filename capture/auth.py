@@ -10,8 +10,10 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from cryptography import x509
 from fastapi import Request
 
+from capture.devices import decoy_certificate_pem
 from capture.errors import TokenError
 from capture.tokens import verify_buyer_token
 from infra.auth import STREAMS_BODY, AuthError, Principal, Role, bearer_credential
@@ -58,14 +60,21 @@ async def station_credentials(request: Request) -> Principal:
             raise AuthError("the request signature does not verify", code="credentials_forged")
         declared = received
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    payload = request_signing_payload(request.method, path, timestamp, nonce, declared)
+    # The signature is checked before anything about the device is said: an unknown id is
+    # checked against a decoy certificate, so unknown and enrolled ids with a bad signature get
+    # the same answer for the same work, and only the key holder learns "revoked" or "expired".
+    device = services.ledger.get_device(device_id)
+    try:
+        certificate = x509.load_pem_x509_certificate(
+            (device.certificate_pem if device is not None else decoy_certificate_pem()).encode()
+        )
+        verify_signature(certificate, payload, signature)
+    except (CertificateError, ValueError) as exc:
+        raise AuthError("the request signature does not verify", code="credentials_forged") from exc
     identity = services.capture.device_identity(device_id, now=now)
     if identity.kind != Role.STATION:
         raise AuthError("expected a packing station", code="wrong_role", http_status=403)
-    payload = request_signing_payload(request.method, path, timestamp, nonce, declared)
-    try:
-        verify_signature(identity.certificate, payload, signature)
-    except CertificateError as exc:
-        raise AuthError("the request signature does not verify", code="credentials_forged") from exc
     # A signature is accepted within REQUEST_SKEW either side of its timestamp, so its nonce
     # can be replayed until 2 x REQUEST_SKEW after it was first seen; not after.
     if len(nonce) > 64 or not services.ledger.use_nonce(

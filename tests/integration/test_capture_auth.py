@@ -216,10 +216,17 @@ def test_unsigned_station_request_is_refused(world: World, credentials: dict[str
     assert _error_code(response) == (401, "credentials_missing")
 
 
-def test_unknown_device_is_refused(world: World) -> None:
+def test_unknown_device_is_refused_like_a_bad_signature(world: World) -> None:
+    """A prober learns nothing: an unknown id and an enrolled id signed with the wrong key get
+    the same answer (the signature is checked first, against a decoy for an unknown id)."""
     stranger = DeviceKey.generate("station-never-enrolled")
-    response, _ = _raw_station(world.base_url, stranger, "GET", "/v1/orders/X/label.png")
-    assert _error_code(response) == (401, "device_unknown")
+    unknown, _ = _raw_station(world.base_url, stranger, "GET", "/v1/orders/X/label.png")
+    enrolled = world.a.station.device
+    impostor, _ = _raw_station(
+        world.base_url, enrolled, "GET", "/v1/orders/X/label.png", signer=stranger
+    )
+    assert _error_code(unknown) == _error_code(impostor) == (401, "credentials_forged")
+    assert unknown.json() == impostor.json()
 
 
 def test_buyer_app_key_cannot_act_as_a_station(world: World) -> None:

@@ -3,7 +3,6 @@ another, and the Redis-backed limiter shares one budget between workers (real Re
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import socket
@@ -23,6 +22,7 @@ from infra.settings import Settings
 from orderseal.samples import make_jpeg
 from tests.conftest import free_port, make_settings
 from tests.support import flows
+from tests.support.require import missing
 
 SESSIONS_PER_MINUTE = 30
 BURST = 5
@@ -137,9 +137,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     binary = shutil.which("redis-server")
     if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("expected Redis on 127.0.0.1:6379 or the redis-server binary")
-        pytest.skip("no Redis here (install redis-server)")
+        missing("expected Redis on 127.0.0.1:6379 or the redis-server binary (redis-server)")
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(

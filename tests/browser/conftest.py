@@ -6,7 +6,6 @@ the scene it needs. Under ``CI=true`` a missing Chromium fails the run; elsewher
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from clients.client import DeviceKey, PlatformClient, StationClient
 from orderseal.samples import make_jpeg, make_mp4
 from tests.support.paths import repo_root
+from tests.support.require import missing
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 BUYER_ID = "buyer-web-2001"
@@ -57,10 +57,7 @@ def artifacts() -> Path:
 def playwright() -> Iterator[Playwright]:
     """A Playwright driver for Debian's Chromium (no downloaded browsers)."""
     if not CHROMIUM.is_file():
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as driver:
         yield driver
 

@@ -6,36 +6,21 @@ there. Capture never imports the verifier or the app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from capture.service import CaptureService
-from infra.ledger.repository import Ledger
-from infra.settings import Settings
-from infra.storage.base import EvidenceStore
+from infra.context import AppContext
 from keys.store import KeyStore
 
 __all__ = ["CaptureContext"]
 
 
-class CaptureContext(Protocol):
-    """The long-lived objects a capture route works with."""
+class CaptureContext(AppContext, Protocol):
+    """The shared view plus the key folder, the capture service and the token secret."""
 
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def ledger(self) -> Ledger: ...
-    @property
-    def store(self) -> EvidenceStore: ...
     @property
     def keys(self) -> KeyStore: ...
     @property
     def capture(self) -> CaptureService: ...
     @property
     def token_secret(self) -> bytes: ...
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
-    @property
-    def work_dir(self) -> Path: ...

@@ -6,31 +6,16 @@ there. The verifier never imports capture or the app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
-from infra.ledger.repository import Ledger
-from infra.settings import Settings
-from infra.storage.base import EvidenceStore
+from infra.context import AppContext
 from verifier.service import VerifierService
 
 __all__ = ["VerifierContext"]
 
 
-class VerifierContext(Protocol):
-    """The long-lived objects a verifier route works with."""
+class VerifierContext(AppContext, Protocol):
+    """The shared view plus the verifier service."""
 
     @property
-    def settings(self) -> Settings: ...
-    @property
-    def ledger(self) -> Ledger: ...
-    @property
-    def store(self) -> EvidenceStore: ...
-    @property
     def verifier(self) -> VerifierService: ...
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
-    @property
-    def work_dir(self) -> Path: ...

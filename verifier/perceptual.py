@@ -18,8 +18,9 @@ from evidence.thumbnails import DECODE_ERRORS
 
 __all__ = ["IMAGE_DISTANCE", "fingerprint", "near_duplicate"]
 
-#: Hamming distance (of 64 bits) under which two pHashes show the same picture; a 4% crop of
-#: a photo measures ~10, unrelated photos 25+.
+#: Hamming distance (of 64 bits) under which two pHashes show the same picture. Measured on
+#: 300 generated scenes: a 2% crop per side measures 0-12, a 4% crop 2-18 (so it is not
+#: reliably caught), unrelated scenes 16+.
 IMAGE_DISTANCE = 12
 _VIDEO_SAMPLES = 6
 _MAX_PIXELS = 100_000_000

@@ -77,7 +77,7 @@ def test_slightly_cropped_copy_is_reused(
     cropped = work / "cropped.jpg"
     with Image.open(files[0]) as image:
         width, height = image.size
-        image.crop((width // 25, height // 25, width - width // 25, height - height // 25)).save(
+        image.crop((width // 50, height // 50, width - width // 50, height - height // 50)).save(
             cropped
         )
     decided = _claim_with(cast, cropped)

@@ -31,7 +31,7 @@ from clients.schemas import (
     QRCheckResponse,
     SessionResponse,
 )
-from keys.attestation import (
+from wire.attestation import (
     CaptureStatement,
     b64url_encode,
     request_signing_payload,

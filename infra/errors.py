@@ -1,28 +1,14 @@
-"""Base error type carrying a stable code and the HTTP status it maps to."""
+"""The server's error types; the base, with its stable code and HTTP status, is ``wire.errors``.
+
+The base lives beneath infra so the station tool, installed without the server, raises the same
+type (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
+from wire.errors import OrderSealError
+
 __all__ = ["ConflictError", "InputError", "NotFoundError", "OrderSealError", "UnavailableError"]
-
-
-class OrderSealError(Exception):
-    """An error a caller can act on: a stable ``code``, a human message and an HTTP status.
-
-    Messages say what was expected versus found; they never carry secrets, tokens or paths.
-    """
-
-    code: str = "internal_error"
-    http_status: int = 500
-    #: Extra machine-readable fields for the error body (e.g. intake findings); no secrets.
-    details: dict[str, object] | None = None
-
-    def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        if http_status is not None:
-            self.http_status = http_status
 
 
 class InputError(OrderSealError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,10 +38,10 @@ from rich.progress import (
 from clients.client import APIError, DeviceKey, PlatformClient, StationClient
 from clients.schemas import SessionResponse
 from clients.station.queue import CaptureQueue, FlushResult, QueuedCapture
-from infra.errors import OrderSealError
-from keys.backends.pem import save_private_key
+from wire.errors import OrderSealError
+from wire.keyfile import save_private_key
 
-__all__ = ["CAPTURE_SUFFIXES", "StationState", "station_app"]
+__all__ = ["CAPTURE_SUFFIXES", "EXIT_INPUT_ERROR", "StationState", "main", "station_app"]
 
 station_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Packing-station client (enrol, capture)"
@@ -50,6 +51,10 @@ console = Console()
 #: File types a tethered camera drops that the service seals.
 CAPTURE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".mp4", ".mov"})
 _DEFAULT_HOME = Path("~/.orderseal-station")
+#: Exit status of a station not ready for the command or a failed service call, as
+#: ``orderseal station`` gives it through ``orderseal.cli:main``.
+EXIT_INPUT_ERROR = 3
+_USAGE_ERRORS = frozenset({"UsageError", "BadParameter", "NoSuchOption", "MissingParameter"})
 
 
 class StationError(OrderSealError):
@@ -376,3 +381,30 @@ def close(
             fetch = client.label_pdf if is_pdf else client.label_png
             out.write_bytes(fetch(label["order_id"], dpi=dpi))
             console.print(f"label written to {out}")
+
+
+def main() -> None:
+    """``orderseal-station``, the station distribution's command: the same commands as
+    ``orderseal station``, and the same exit statuses (3 with one line for a station error or a
+    usage error, 4 for anything else; never a traceback).
+    """
+    try:
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        status = station_app(standalone_mode=False, prog_name="orderseal-station")
+        sys.exit(status if isinstance(status, int) else 0)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except OrderSealError as exc:
+        console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
+        sys.exit(EXIT_INPUT_ERROR)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback, distinct status
+        # typer vendors its click: its usage errors are matched by name, as orderseal.cli does.
+        if exc.__class__.__name__ in _USAGE_ERRORS:
+            console.print(f"[red]usage error[/] {exc}", highlight=False)
+            sys.exit(EXIT_INPUT_ERROR)
+        console.print(f"[red]error[/] {exc.__class__.__name__}: {exc}", highlight=False)
+        sys.exit(4)
+
+
+if __name__ == "__main__":
+    main()

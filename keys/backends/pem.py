@@ -1,8 +1,10 @@
-"""PEM-file signer: the embedded default. Refuses key files readable by group or others."""
+"""PEM-file signer: the embedded default. Refuses key files readable by group or others.
+
+``save_private_key`` is ``wire.keyfile``'s, the one writer of key files, re-exported here.
+"""
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -12,26 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from keys.errors import KeyPermissionError, SignerError
 from keys.signatures import der_to_raw_signature
+from wire.keyfile import save_private_key
 
 __all__ = ["PEMFileSigner", "save_private_key"]
-
-
-def save_private_key(
-    key: ec.EllipticCurvePrivateKey, path: Path, *, password: bytes | None = None
-) -> None:
-    """Write ``key`` as PKCS#8 PEM, created with mode 0600 so it is never world-readable."""
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password)
-        if password
-        else serialization.NoEncryption()
-    )
-    data = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
 
 
 class PEMFileSigner:

@@ -4,6 +4,7 @@ requests. Every route declares exactly one role through the ``Annotated`` aliase
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,6 +13,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from infra.errors import OrderSealError
+from infra.ledger.api_keys import APIKeys
 
 __all__ = [
     "CREDENTIAL_CHECKS",
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 _F = TypeVar("_F", bound=Callable[..., object])
+_log = logging.getLogger("orderseal.auth")
 #: Marks a station route that hashes its streamed body itself (read by ``capture.auth``).
 STREAMS_BODY = "_orderseal_streams_body"
 #: Where the composition root installs the device credential checks: role -> dependency.
@@ -88,12 +91,28 @@ def bearer_credential(request: Request) -> str:
 def _api_key(role: Role) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         key = bearer_credential(request)
-        row = request.app.state.services.ledger.find_api_key(key)
-        if row is None:
+        services = request.app.state.services
+        now = services.clock()
+        api_keys: APIKeys = services.ledger.api_keys
+        info = api_keys.find(key)
+        if info is not None:
+            # The public id only, for the access log line: never the secret or its hash.
+            request.state.api_key_id = info.key_id
+        if info is None or not info.usable(now):
+            # Unknown, revoked and rotated-out or expired keys get the same answer; only the
+            # server log says which known key was refused and why.
+            if info is not None:
+                _log.warning(
+                    "refused API key %s (%s)",
+                    info.key_id,
+                    info.state(now),
+                    extra={"fields": {"key_id": info.key_id, "key_state": info.state(now)}},
+                )
             raise AuthError("expected a valid API key", code="credentials_invalid")
-        if row.role != role:
+        if info.role != role:
             raise AuthError(f"this route needs the {role} role", code="wrong_role", http_status=403)
-        return Principal(role, row.subject)
+        api_keys.mark_used(info, now=now)
+        return Principal(role, info.subject)
 
     return dependency
 

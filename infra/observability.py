@@ -158,6 +158,8 @@ class _Observe:
             incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
         )
         token = request_id_var.set(request_id)
+        # The auth dependency leaves the public id of a presented API key here (request.state).
+        state: dict[str, Any] = scope.setdefault("state", {})
         started = time.perf_counter()
         status = 500
 
@@ -174,20 +176,15 @@ class _Observe:
             method = scope["method"]
             path = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.latency.labels(method, path, str(status)).observe(elapsed)
-            _access_log.info(
-                "%s %s %s",
-                method,
-                path,
-                status,
-                extra={
-                    "fields": {
-                        "method": method,
-                        "route": path,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 1),
-                    }
-                },
-            )
+            fields: dict[str, object] = {
+                "method": method,
+                "route": path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 1),
+            }
+            if "api_key_id" in state:
+                fields["key_id"] = state["api_key_id"]
+            _access_log.info("%s %s %s", method, path, status, extra={"fields": fields})
         finally:
             request_id_var.reset(token)
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import warnings
 from pathlib import Path
 
 from infra.db import create_ledger_engine, create_schema, session_factory
+from infra.ledger.api_keys import API_ROLES
 from infra.ledger.repository import Ledger
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning, KeyStore
 from orderseal.services import utc_now
 
 __all__ = ["API_ROLES", "initialize_home", "load_credentials"]
-
-API_ROLES = ("platform", "agent", "admin")
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -43,10 +41,13 @@ def initialize_home(settings: Settings, *, quiet_dev_warning: bool = False) -> P
     create_schema(engine)
     credentials_path = home / "credentials.json"
     if not credentials_path.exists():
-        ledger = Ledger(session_factory(engine))
-        keys = {role: f"osk_{role}_{secrets.token_urlsafe(24)}" for role in API_ROLES}
-        for role, key in keys.items():
-            ledger.add_api_key(key, role=role, subject=f"{role}-operator", now=utc_now())
+        api_keys = Ledger(session_factory(engine)).api_keys
+        keys = {
+            role: api_keys.issue(
+                role=role, subject=f"{role}-operator", label="orderseal init", now=utc_now()
+            ).secret
+            for role in API_ROLES
+        }
         _write_private(credentials_path, json.dumps(keys, indent=2))
     engine.dispose()
     return credentials_path

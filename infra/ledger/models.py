@@ -220,13 +220,25 @@ class AuditEntry(Base):
 
 
 class APIKey(Base):
+    """An operator API key: found by the SHA-256 of its secret, named by its public ``key_id``.
+
+    The secret itself is never stored. A key is refused from ``revoked_at`` or ``expires_at``
+    on (a rotated key expires at the end of its overlap, and names its ``replaced_by``).
+    """
+
     __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_id", name="uq_api_keys_key_id"),)
 
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    replaced_by: Mapped[str | None] = mapped_column(String(32))
+    last_used_at: Mapped[datetime | None]
 
 
 class UsedNonce(Base):

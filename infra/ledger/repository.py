@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, delete, false, func, or_, select
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from infra.errors import ConflictError, InputError, UnavailableError
+from infra.errors import ConflictError
+from infra.ledger.api_keys import APIKeys, hash_api_key
 from infra.ledger.models import (
-    APIKey,
     AuditEntry,
     CaptureSession,
     Device,
@@ -28,6 +25,7 @@ from infra.ledger.models import (
     UsedNonce,
     Verdict,
 )
+from infra.ledger.sessions import GuardedSessions
 
 __all__ = [
     "GENESIS_HASH",
@@ -46,48 +44,6 @@ NONCE_RETENTION = timedelta(minutes=10)
 AuditSealer = Callable[[str, int, dict[str, Any]], tuple[str, str, str]]
 
 
-def hash_api_key(key: str) -> str:
-    """API keys are stored only as SHA-256 (they are long random strings, no salt needed)."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-@contextmanager
-def _outage_is_unavailable() -> Iterator[None]:
-    """A database that cannot be reached, or drops the connection, is a retryable 503."""
-    try:
-        yield
-    except (OperationalError, PoolTimeoutError) as exc:
-        raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
-    except DataError as exc:
-        # Text the database cannot hold (PostgreSQL refuses NUL): the input is wrong, not us.
-        raise InputError(
-            "expected text without NUL or invalid characters", code="invalid_request"
-        ) from exc
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        raise UnavailableError("the ledger is unavailable", code="ledger_unavailable") from exc
-
-
-class _GuardedSessions:
-    """The session factory every query goes through, so no query can turn an outage into
-    a 500: connecting, each statement and the commit all run inside the outage mapping.
-    """
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
-
-    @contextmanager
-    def __call__(self) -> Iterator[Session]:
-        with _outage_is_unavailable(), self._sessions() as session:
-            yield session
-
-    @contextmanager
-    def begin(self) -> Iterator[Session]:
-        with _outage_is_unavailable(), self._sessions.begin() as session:
-            yield session
-
-
 class Ledger:
     """Repository over the ledger tables.
 
@@ -96,7 +52,9 @@ class Ledger:
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = _GuardedSessions(sessions)
+        self._sessions = GuardedSessions(sessions)
+        #: Operator API keys (their own repository over the same sessions).
+        self.api_keys = APIKeys(self._sessions)
 
     def _add(self, *rows: Any) -> None:
         try:
@@ -161,23 +119,6 @@ class Ledger:
                 row.certificate_pem = certificate_pem
                 row.serial_hex = serial_hex
                 row.not_after = not_after
-
-    def add_api_key(self, key: str, *, role: str, subject: str, now: datetime) -> None:
-        """Store an API key by its hash."""
-        self._add(
-            APIKey(
-                key_hash=hash_api_key(key),
-                role=role,
-                subject=subject,
-                created_at=now,
-                revoked_at=None,
-            )
-        )
-
-    def find_api_key(self, key: str) -> APIKey | None:
-        """The active key record for a presented key."""
-        row: APIKey | None = self._one(APIKey, hash_api_key(key))
-        return row if row is not None and row.revoked_at is None else None
 
     def use_nonce(
         self, nonce: str, device_id: str, now: datetime, *, keep_for: timedelta = NONCE_RETENTION

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import BigInteger, create_engine, inspect
+from sqlalchemy import BigInteger, create_engine, inspect, text
 
 from infra.ledger.models import Base
 from infra.migrate import current_revision, head_revision, upgrade_schema
@@ -79,3 +82,27 @@ def test_file_sizes_hold_more_than_2_gib(settings: Settings) -> None:
             assert isinstance(column["type"], BigInteger), (table, name, column["type"])
     finally:
         engine.dispose()
+
+
+def test_existing_api_keys_get_distinct_public_ids(tmp_path: Path) -> None:
+    """Migration 0007 backfills a ``kid_`` id for every key ``orderseal init`` wrote before."""
+    with fresh_database_url() as url:
+        engine = create_engine(url or f"sqlite:///{tmp_path / 'before-0007.sqlite3'}")
+        try:
+            upgrade_schema(engine, "0006")
+            with engine.begin() as connection:
+                for role in ("platform", "agent"):
+                    connection.execute(
+                        text(
+                            "INSERT INTO api_keys (key_hash, role, subject, created_at) "
+                            "VALUES (:hash, :role, :subject, :at)"
+                        ),
+                        {"hash": role * 8, "role": role, "subject": role, "at": datetime.now(UTC)},
+                    )
+            upgrade_schema(engine)
+            with engine.connect() as connection:
+                ids = connection.execute(text("SELECT key_id FROM api_keys")).scalars().all()
+            assert len(set(ids)) == 2
+            assert all(re.fullmatch(r"kid_[0-9a-f]{16}", key_id) for key_id in ids), ids
+        finally:
+            engine.dispose()

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from clients.client import APIError, BuyerClient, PlatformClient
 from infra.errors import UnavailableError
+from infra.ledger.api_keys import APIKeyInfo, APIKeys
 from infra.ledger.models import (
     CaptureSession,
     Device,
@@ -402,8 +403,6 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
     "renew_device": lambda ledger: ledger.renew_device(
         "d", certificate_pem="", serial_hex="", not_after=_NOW
     ),
-    "add_api_key": lambda ledger: ledger.add_api_key("k", role="admin", subject="s", now=_NOW),
-    "find_api_key": lambda ledger: ledger.find_api_key("k"),
     "use_nonce": lambda ledger: ledger.use_nonce("n", "d", _NOW, keep_for=timedelta(minutes=10)),
     "add_session": lambda ledger: ledger.add_session(CaptureSession(session_id="s-down")),
     "get_session": lambda ledger: ledger.get_session("s"),
@@ -448,6 +447,21 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
 }
 
 
+#: One call per public APIKeys method (the ledger's operator-key repository).
+API_KEY_CALLS: dict[str, Callable[[APIKeys], object]] = {
+    "issue": lambda keys: keys.issue(role="admin", subject="s", now=_NOW),
+    "list_keys": lambda keys: keys.list_keys(),
+    "get": lambda keys: keys.get("kid_0000000000000000"),
+    "rotate": lambda keys: keys.rotate("kid_0000000000000000", now=_NOW),
+    "revoke": lambda keys: keys.revoke("kid_0000000000000000", now=_NOW),
+    "find": lambda keys: keys.find("k"),
+    "mark_used": lambda keys: keys.mark_used(
+        APIKeyInfo("kid_0000000000000000", "admin", "s", None, _NOW, None, None, None, None),
+        now=_NOW,
+    ),
+}
+
+
 def test_every_ledger_query_is_listed() -> None:
     """A new Ledger method joins LEDGER_CALLS, so the outage test below covers it too."""
     public = {
@@ -456,6 +470,12 @@ def test_every_ledger_query_is_listed() -> None:
         if not name.startswith("_")
     }
     assert public == set(LEDGER_CALLS)
+    key_queries = {
+        name
+        for name, member in inspect.getmembers(APIKeys, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    assert key_queries == set(API_KEY_CALLS)
 
 
 def test_every_ledger_query_maps_an_outage_to_ledger_unavailable(stack: Stack) -> None:
@@ -471,5 +491,14 @@ def test_every_ledger_query_maps_an_outage_to_ledger_unavailable(stack: Stack) -
                 answers[name] = exc.code
             except Exception as exc:  # noqa: BLE001 - the report names every unmapped query
                 answers[name] = type(exc).__name__
-    assert answers == dict.fromkeys(LEDGER_CALLS, "ledger_unavailable")
+        for name, key_call in sorted(API_KEY_CALLS.items()):
+            try:
+                key_call(ledger.api_keys)
+                answers[f"api_keys.{name}"] = "answered"
+            except UnavailableError as exc:
+                answers[f"api_keys.{name}"] = exc.code
+            except Exception as exc:  # noqa: BLE001 - the report names every unmapped query
+                answers[f"api_keys.{name}"] = type(exc).__name__
+    expected = [*LEDGER_CALLS, *(f"api_keys.{name}" for name in API_KEY_CALLS)]
+    assert answers == dict.fromkeys(expected, "ledger_unavailable")
     ledger.ping()

@@ -1,4 +1,5 @@
-"""``orderseal keys``: enrol, renew and revoke devices; rotate, publish and protect our keys.
+"""``orderseal keys``: enrol, renew and revoke devices; rotate, publish and protect our keys;
+``orderseal keys api`` manages the operators' API keys (``orderseal.api_keys_cli``).
 
 Every command reads ``ORDERSEAL_*`` settings (home folder, ledger, signer backend). Output
 never contains private key material: only certificates, serials and file names.
@@ -20,6 +21,7 @@ from infra.ledger.repository import Ledger
 from infra.settings import Settings
 from keys.store import KeyStore
 from keys.trust import certificates_from_pem
+from orderseal.api_keys_cli import api_keys_app
 
 __all__ = ["keys_app"]
 
@@ -27,6 +29,7 @@ keys_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Device enrolment, revocation, key rotation"
 )
 _console = Console(highlight=False)
+keys_app.add_typer(api_keys_app, name="api")
 
 
 def _now() -> datetime:

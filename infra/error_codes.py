@@ -6,15 +6,19 @@ ours); ``docs/error-codes.md`` lists the same rows, and ``tests/unit/infra/test_
 pins the two together and checks that every code the source raises is registered here, with the
 status its raise site gives it.
 
-A few codes are answered with more than one status today; ``other_statuses`` records them so
-the registry states what the service does rather than what it should do.
+One code, one status: a code that meant two things under two statuses is split, so a client can
+branch on the code alone. The only exception is ``http_error``, the pass-through for refusals
+of the HTTP framework that have no code of their own, answered with the status it raised.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ERROR_CODES", "ErrorCode", "error_code"]
+__all__ = ["ERROR_CODES", "FRAMEWORK_STATUS", "ErrorCode", "error_code"]
+
+#: The ``http_status`` of ``http_error``: the status the HTTP framework raised.
+FRAMEWORK_STATUS = None
 
 
 @dataclass(frozen=True)
@@ -22,19 +26,13 @@ class ErrorCode:
     """One stable error code: the HTTP status it is answered with and what it means."""
 
     code: str
-    http_status: int
+    #: The one status of the code; ``FRAMEWORK_STATUS`` (None) only for ``http_error``.
+    http_status: int | None
     meaning: str
-    #: Statuses some raise sites give the same code (kept as they are; see the module doc).
-    other_statuses: tuple[int, ...] = ()
-
-    @property
-    def statuses(self) -> tuple[int, ...]:
-        """Every status this code is answered with, the main one first."""
-        return (self.http_status, *self.other_statuses)
 
 
-def _e(code: str, http_status: int, meaning: str, *other_statuses: int) -> ErrorCode:
-    return ErrorCode(code, http_status, meaning, other_statuses)
+def _e(code: str, http_status: int | None, meaning: str) -> ErrorCode:
+    return ErrorCode(code, http_status, meaning)
 
 
 #: Every error code, in alphabetical order (the docs table follows the same order).
@@ -43,6 +41,16 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("attestation_malformed", 422, "the capture statement is not well-formed base64url JSON"),
     _e("attestation_mismatch", 422, "the capture statement names other bytes, order or session"),
     _e("audit_contention", 409, "the audit chain is too busy to append to; retry"),
+    _e(
+        "authorization_table_mismatch",
+        500,
+        "the routes and the authorization table disagree; the app refuses to start",
+    ),
+    _e(
+        "bad_request",
+        400,
+        "the HTTP framework refused a malformed request (a form it cannot parse)",
+    ),
     _e("body_too_slow", 408, "the request body paused too long or arrived below the minimum rate"),
     _e("ca_unknown", 500, "a CA name other than service-ca or device-ca was asked for"),
     _e("capture_refused", 422, "an upload or session request cannot be accepted as it is"),
@@ -71,17 +79,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("device_challenge_used", 409, "the buyer device nonce was already used"),
     _e("device_key_invalid", 422, "the buyer device key is not a P-256 SubjectPublicKeyInfo"),
     _e("device_limit_reached", 409, "the buyer already has the most active devices allowed"),
-    _e("device_not_found", 404, "no such device is enrolled to the caller"),
+    _e("device_not_found", 404, "no such device is enrolled (to the caller, for a buyer device)"),
     _e(
         "device_proof_invalid", 422, "the buyer device proof is not signed by the key for the buyer"
     ),
     _e("device_revoked", 403, "the device has been revoked"),
-    _e(
-        "device_unknown",
-        401,
-        "the device is not enrolled (404 from device renewal and revoke)",
-        404,
-    ),
+    _e("device_unknown", 401, "the device that signs or captures the request is not enrolled"),
     _e("dispute_invalid", 422, "a dispute request cannot be accepted as it is"),
     _e("dispute_not_found", 404, "no such dispute"),
     _e("empty_file", 422, "the body or file is empty"),
@@ -91,7 +94,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("file_not_found", 500, "the CLI was given a path with no readable file"),
     _e("headers_too_large", 431, "too many request headers or too many header bytes"),
     _e("home_not_initialized", 500, "serve found no CA or operator credentials (orderseal init)"),
-    _e("http_error", 400, "any other refusal by the HTTP framework, with the status it raised"),
+    _e(
+        "http_error",
+        FRAMEWORK_STATUS,
+        "any other refusal by the HTTP framework, with the status it raised",
+    ),
     _e("idempotency_key_reused", 409, "an Idempotency-Key already used for other content"),
     _e("image_too_large", 422, "the image declares more pixels than the service decodes"),
     _e("insufficient_storage", 507, "receiving the body would eat into the work folder's reserve"),
@@ -102,14 +109,8 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("invalid_filename", 422, "the client file name is not plain UTF-8 text"),
     _e("invalid_input", 422, "the request or file is malformed"),
     _e("invalid_key", 503, "a storage key that the evidence store did not make"),
-    _e(
-        "invalid_request",
-        422,
-        "invalid or missing fields, parameters or headers (400: a path with control "
-        "characters or a framework 400; 500: CLI text that is not UTF-8)",
-        400,
-        500,
-    ),
+    _e("invalid_path", 400, "the request path carries control characters"),
+    _e("invalid_request", 422, "invalid or missing fields, parameters, headers or CLI text"),
     _e("invalid_serial", 422, "more than 1000 serials, or serials with other characters"),
     _e("key_permissions_too_open", 500, "a private key file is readable by group or others"),
     _e("keys_error", 500, "a key folder operation failed"),
@@ -136,9 +137,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e(
         "root_invalid",
         500,
-        "the root folder's certificate and key do not match or are not our anchor "
-        "(422 from orderseal keys)",
-        422,
+        "the root folder's certificate and key do not match or are not our anchor",
     ),
     _e("root_offline", 500, "the root key is needed but kept offline"),
     _e("seal_failed", 422, "c2pa refused to seal the media"),

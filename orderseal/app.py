@@ -20,6 +20,7 @@ from infra.openapi import install_error_schema
 from infra.ratelimit import build_limiter
 from infra.settings import Settings
 from infra.uploads import ClientDisconnectedError, UploadGate, UploadsBusyError
+from orderseal.authorization import verify_authorization
 from orderseal.services import Services, build_services
 
 __all__ = ["create_app"]
@@ -46,6 +47,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     Args:
         settings: configuration; read from the environment when omitted.
         services: prebuilt services (tests inject a clock this way).
+
+    Raises:
+        AuthorizationTableError: a route and ``orderseal/authorization.py`` disagree (a route
+            with no entry, or another role than its entry), so the app refuses to start.
     """
     from capture.api import router as capture_router
     from capture.buyer_devices import router as buyer_devices_router
@@ -114,4 +119,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         _log.exception("unexpected error")
         return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
 
+    # Last, once every router is in: a route the authorization table does not declare, or one
+    # demanding another role than its entry, stops the start here rather than serving.
+    verify_authorization(app)
     return app

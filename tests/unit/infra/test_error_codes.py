@@ -3,8 +3,12 @@
 Every code an ``OrderSealError`` subclass declares (``code = "..."``) or is raised with
 (``code="..."``), and every literal error body (``{"error": {"code": "..."}}``, the app's
 ``_error(status, "code", ...)`` handlers), must be registered in ``infra/error_codes.py`` with the
-HTTP status its raise site gives it. The source is parsed (``ast``), not imported, so a code in a
-module no test imports is still found.
+HTTP status its raise site gives it, and each code has one status. The source is parsed
+(``ast``), not imported, so a code in a module no test imports is still found.
+
+``PENDING`` lists the raise sites that still answer a code with a second status, each with the
+change that gives it its own code; their tests are strict xfails, so applying a change fails the
+run until its line here is removed.
 """
 
 from __future__ import annotations
@@ -36,6 +40,21 @@ COMPUTED = {
 }
 #: A code passed through from an error already raised (and so already registered).
 PASSED_THROUGH = {"exc.code"}
+
+#: (code, status) still raised although the code's one status is another: the change that ends
+#: it, to be made in files owned elsewhere. Remove a line once its change is in.
+PENDING: dict[tuple[str, int], str] = {
+    ("device_unknown", 404): "capture/devices.py (renewing or revoking an unknown device): "
+    'raise NotFoundError(..., code="device_not_found")',
+    ("invalid_request", 400): 'orderseal/app.py _http_error: map 400 to "bad_request"; '
+    'infra/names.py path guard: "invalid_path"',
+    ("invalid_request", 500): "orderseal/cli.py _verify (--order/--buyer not UTF-8): raise "
+    "InputError (422) instead of OrderSealError; the CLI prints the code only",
+    ("root_invalid", 422): "orderseal/keys_cli.py (root not this home's anchor): raise KeysError "
+    "(500) instead of InputError; the CLI prints the code only",
+}
+#: Registered codes whose raise sites arrive with the changes in ``PENDING``.
+PENDING_CODES = {"bad_request", "invalid_path"}
 
 
 @dataclass(frozen=True)
@@ -124,9 +143,12 @@ def _sites() -> Iterator[Site]:
             status = errors.attribute(name, "http_status")
             yield Site(where, str(attrs["code"]), status if isinstance(status, int) else None)
     for where, tree in trees.items():
+        answered: set[int] = set()
         for node in ast.walk(tree):
             yield from _call_sites(errors, where, node)
-            yield from _body_sites(where, node)
+            yield from _response_sites(where, node, answered)
+            if id(node) not in answered:
+                yield from _body_sites(where, node)
 
 
 def _call_sites(errors: _Errors, where: str, node: ast.AST) -> Iterator[Site]:
@@ -161,7 +183,23 @@ def _call_sites(errors: _Errors, where: str, node: ast.AST) -> Iterator[Site]:
             yield Site(here, derived, status)
 
 
-def _body_sites(where: str, node: ast.AST) -> Iterator[Site]:
+def _response_sites(where: str, node: ast.AST, answered: set[int]) -> Iterator[Site]:
+    """``JSONResponse(status_code=N, content={"error": {"code": "x"}})``: the body with its status.
+
+    The body's dict is recorded in ``answered`` so the plain body scan does not count it again.
+    """
+    if not isinstance(node, ast.Call) or _name(node.func) != "JSONResponse":
+        return
+    keywords = {k.arg: k.value for k in node.keywords if k.arg}
+    status = _constant(keywords.get("status_code"))
+    content = keywords.get("content")
+    if content is None or not isinstance(status, int):
+        return
+    answered.add(id(content))
+    yield from _body_sites(where, content, status)
+
+
+def _body_sites(where: str, node: ast.AST, status: int | None = None) -> Iterator[Site]:
     """Error bodies written out by hand: ``{"error": {"code": "x", ...}}``."""
     if not isinstance(node, ast.Dict):
         return
@@ -174,7 +212,7 @@ def _body_sites(where: str, node: ast.AST) -> Iterator[Site]:
                 if not isinstance(code, str):
                     assert ast.unparse(inner_value) in PASSED_THROUGH, f"{where}:{node.lineno}"
                     continue
-                yield Site(f"{where}:{node.lineno}", code, None)
+                yield Site(f"{where}:{node.lineno}", code, status)
 
 
 def _http_exception_codes() -> dict[str, int | None]:
@@ -191,20 +229,30 @@ def _http_exception_codes() -> dict[str, int | None]:
     return mapped
 
 
-def _documented() -> dict[str, tuple[tuple[int, ...], str]]:
+def _documented() -> dict[str, tuple[int | None, str]]:
     doc = (repo_root() / "docs" / "error-codes.md").read_text()
     rows = re.findall(
-        r"^\| `([a-z0-9_]+)` \| (\d{3})(?: \(([\d, ]+)\))? \| (.+) \|$", doc, flags=re.MULTILINE
+        r"^\| `([a-z0-9_]+)` \| (\d{3}|framework) \| (.+) \|$", doc, flags=re.MULTILINE
     )
-    documented: dict[str, tuple[tuple[int, ...], str]] = {}
-    for code, status, others, meaning in rows:
+    documented: dict[str, tuple[int | None, str]] = {}
+    for code, status, meaning in rows:
         assert code not in documented, f"{code} is documented twice"
-        extra = tuple(int(s) for s in others.split(", ")) if others else ()
-        documented[code] = ((int(status), *extra), meaning)
+        documented[code] = (None if status == "framework" else int(status), meaning)
     return documented
 
 
 SITES = sorted(set(_sites()), key=lambda site: (site.code, site.where))
+#: The app's framework-error map, as sites (its fallback answers with the framework's status).
+FRAMEWORK_SITES = [
+    Site("orderseal/app.py:_http_error", code, status)
+    for code, status in sorted(_http_exception_codes().items())
+]
+
+
+def _param(site: Site) -> object:
+    pending = PENDING.get((site.code, site.http_status)) if site.http_status else None
+    marks = [pytest.mark.xfail(strict=True, reason=f"pending: {pending}")] if pending else []
+    return pytest.param(site, id=f"{site.code}@{site.where}", marks=marks)
 
 
 def test_registry_lists_each_code_once_in_order() -> None:
@@ -212,15 +260,18 @@ def test_registry_lists_each_code_once_in_order() -> None:
     assert codes == sorted(set(codes))
     for entry in ERROR_CODES:
         assert re.fullmatch(r"[a-z][a-z0-9_]*", entry.code), entry.code
-        assert all(400 <= status <= 599 for status in entry.statuses), entry.code
-        assert len(set(entry.statuses)) == len(entry.statuses), entry.code
+        if entry.http_status is None:
+            # Only the framework pass-through has no status of its own.
+            assert entry.code == "http_error"
+        else:
+            assert 400 <= entry.http_status <= 599, entry.code
 
 
 def test_docs_table_is_the_registry() -> None:
     documented = _documented()
     assert list(documented) == [entry.code for entry in ERROR_CODES]
     for entry in ERROR_CODES:
-        assert documented[entry.code] == (entry.statuses, entry.meaning), entry.code
+        assert documented[entry.code] == (entry.http_status, entry.meaning), entry.code
 
 
 def test_source_finds_the_known_error_sites() -> None:
@@ -228,25 +279,28 @@ def test_source_finds_the_known_error_sites() -> None:
     codes = {site.code for site in SITES}
     assert {"invalid_input", "dispute_not_found", "headers_too_large", "internal_error"} <= codes
     assert len(SITES) > 150
+    # A hand-written JSONResponse carries its status to the scan.
+    assert any(site.where.startswith("infra/names.py") and site.http_status for site in SITES)
 
 
-@pytest.mark.parametrize("site", SITES, ids=[f"{s.code}@{s.where}" for s in SITES])
-def test_every_raised_code_is_registered_with_its_status(site: Site) -> None:
+@pytest.mark.parametrize("site", [_param(site) for site in [*SITES, *FRAMEWORK_SITES]])
+def test_every_raised_code_is_registered_with_its_one_status(site: Site) -> None:
     try:
         entry = error_code(site.code)
     except KeyError:
         pytest.fail(f"{site.where}: {site.code!r} is not in infra/error_codes.py")
-    if site.http_status is not None:
-        assert site.http_status in entry.statuses, (site.where, site.http_status)
+    if site.http_status is not None and entry.http_status is not None:
+        assert site.http_status == entry.http_status, (site.where, site.http_status)
 
 
-def test_framework_http_errors_are_registered() -> None:
-    for code, status in _http_exception_codes().items():
-        entry = error_code(code)
-        if status is not None:
-            assert status in entry.statuses, code
+def test_pending_changes_name_registered_codes() -> None:
+    for code, status in PENDING:
+        assert error_code(code).http_status != status, code
+    assert PENDING_CODES <= {entry.code for entry in ERROR_CODES}
 
 
 def test_every_registered_code_is_raised_somewhere() -> None:
-    raised = {site.code for site in SITES} | set(_http_exception_codes())
-    assert {entry.code for entry in ERROR_CODES} - raised == set()
+    raised = {site.code for site in [*SITES, *FRAMEWORK_SITES]}
+    assert {entry.code for entry in ERROR_CODES} - raised == PENDING_CODES - raised
+    # A pending code that has arrived is no longer pending: remove it from PENDING_CODES.
+    assert not PENDING_CODES & raised, PENDING_CODES & raised

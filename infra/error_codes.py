@@ -37,6 +37,8 @@ def _e(code: str, http_status: int | None, meaning: str) -> ErrorCode:
 
 #: Every error code, in alphabetical order (the docs table follows the same order).
 ERROR_CODES: tuple[ErrorCode, ...] = (
+    _e("api_key_inactive", 409, "the API key is revoked, expired or already rotated"),
+    _e("api_key_not_found", 404, "no API key has this id (kid_...)"),
     _e("attestation_invalid", 403, "the capture statement is not signed by the uploading device"),
     _e("attestation_malformed", 422, "the capture statement is not well-formed base64url JSON"),
     _e("attestation_mismatch", 422, "the capture statement names other bytes, order or session"),

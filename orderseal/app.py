@@ -57,8 +57,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from capture.key_routes import router as key_routes_router
     from capture.receipts import router as receipts_router
     from capture.web.pages import router as capture_pages_router
-    from verifier.api import router as verifier_router
-    from verifier.public import router as public_verify_router
+    from verifier.routes import router as verifier_router
+    from verifier.routes.public import router as public_verify_router
     from verifier.web.pages import router as agent_pages_router
 
     resolved = services or build_services(settings or Settings())

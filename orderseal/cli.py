@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -189,18 +188,14 @@ def verify(
         if not as_json:
             raise
         # Machines read --json: an input error is an answer too, with a reason code.
+        from verifier.schemas import FileInputErrorOut, InputErrorOut, ReasonOut
+
         reason = _INPUT_ERROR_REASONS.get(exc.code, ReasonCode.NO_EVIDENCE)
-        print(
-            json.dumps(
-                {
-                    "decision": "input_error",
-                    "error": {"code": exc.code, "message": exc.message},
-                    "reasons": [{"code": reason.value, "message": exc.message}],
-                    "evidence": [],
-                },
-                indent=2,
-            )
+        answer = FileInputErrorOut(
+            error=InputErrorOut(code=exc.code, message=exc.message),
+            reasons=(ReasonOut(code=reason, message=exc.message),),
         )
+        print(answer.model_dump_json(indent=2))
         raise typer.Exit(EXIT_INPUT_ERROR) from exc
 
 
@@ -216,7 +211,8 @@ _INPUT_ERROR_REASONS = {
 def _verify(file: Path, order: str, buyer: str | None, *, as_json: bool) -> None:
     from infra.media import receive_chunks
     from orderseal.services import build_services
-    from verifier.service import AttachedFile
+    from verifier.facts import AttachedFile
+    from verifier.schemas import FileVerdictOut
 
     for value in (order, buyer or ""):
         try:
@@ -244,17 +240,7 @@ def _verify(file: Path, order: str, buyer: str | None, *, as_json: bool) -> None
             now=services.clock(),
         )
     if as_json:
-        body = verdict.to_json()
-        print(
-            json.dumps(
-                {
-                    "decision": body["decision"],
-                    "reasons": body["reasons"],
-                    "evidence": body["evidence"],
-                },
-                indent=2,
-            )
-        )
+        print(FileVerdictOut.from_verdict(verdict).model_dump_json(indent=2))
     else:
         console.print(f"decision: [bold]{verdict.decision.value}[/]")
         for reason in verdict.reasons:

@@ -41,7 +41,7 @@ from orderseal.forgery import (
 from orderseal.samples import make_jpeg, make_mp4
 
 if TYPE_CHECKING:
-    from verifier.service import VerifierService
+    from verifier.disputes import DisputeService
 
 __all__ = [
     "DisputeOutcome",
@@ -190,10 +190,10 @@ def forge_with_app_key(
 
 
 def _reverify(
-    verifier: VerifierService, name: str, order_id: str, buyer_id: str, files: list[Path]
+    verifier: DisputeService, name: str, order_id: str, buyer_id: str, files: list[Path]
 ) -> DisputeOutcome:
     """What ``orderseal verify`` answers for the files on their own order (no dispute)."""
-    from verifier.service import AttachedFile
+    from verifier.facts import AttachedFile
 
     attached = [
         AttachedFile(path, path.name, hashlib.sha256(path.read_bytes()).hexdigest())
@@ -288,7 +288,7 @@ def run_scenario(
     home: Path,
     credentials: dict[str, str],
     *,
-    verifier: VerifierService | None = None,
+    verifier: DisputeService | None = None,
 ) -> ScenarioResult:
     """Walk the whole scenario against a running API.
 

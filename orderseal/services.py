@@ -21,8 +21,9 @@ from keys.publish import claim_signing_trust
 from keys.store import KeyStore
 from orderseal.signing import open_service_signer
 from verifier.context import VerifierContext
+from verifier.disputes import DisputeService
+from verifier.facts import FactGatherer
 from verifier.policy_file import default_policy, load_policy
-from verifier.service import VerifierService
 
 __all__ = ["Services", "build_services", "utc_now"]
 
@@ -41,7 +42,7 @@ class Services:
     store: EvidenceStore
     keys: KeyStore
     capture: CaptureService
-    verifier: VerifierService
+    verifier: DisputeService
     token_secret: bytes
     clock: Callable[[], datetime] = field(default=utc_now)
 
@@ -124,15 +125,18 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         upload_quota_order_bytes=settings.upload_quota_order_bytes,
         upload_quota_buyer_bytes_per_day=settings.upload_quota_buyer_bytes_per_day,
     )
-    verifier = VerifierService(
+    facts = FactGatherer(
         ledger=ledger,
-        store=store,
         # c2pa's own trust state already refuses device-chained claim signers this way; the
         # verifier still checks the signer's certificate itself (docs/security.md).
         trust=TrustSettings(anchors_pem=claim_signing_trust(keys).pem),
-        audit_signer=sealer.signer,
         revoked_service_certificates=keys.revocations.service_serials,
         sealing_certificates=keys.service_certificates,
+    )
+    verifier = DisputeService(
+        facts=facts,
+        store=store,
+        audit_signer=sealer.signer,
         policy=load_policy(settings.policy_file) if settings.policy_file else default_policy(),
     )
     return Services(

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from infra.settings import Settings
-from verifier.models import Verdict
 from verifier.policy_file import load_policy
+from verifier.schemas import VerdictOut
 
 __all__ = ["audit_app", "policy_app"]
 
@@ -64,7 +63,7 @@ def backtest(
         before, after = _effective(baseline), _effective(proposed)
         if before != after:
             changes[(before, after)] += 1
-            fired = ", ".join(r.rule for r in proposed.rules if r.fired) or "-"
+            fired = ", ".join(r.rule for r in proposed.policy_trace if r.fired) or "-"
             table.add_row(
                 dispute.dispute_id, dispute.order_id, dispute.decision or "-", before, after, fired
             )
@@ -75,9 +74,8 @@ def backtest(
         console.print(table)
 
 
-def _effective(verdict: Verdict) -> str:
-    decision = verdict.policy_decision or verdict.decision
-    return str(decision.value)
+def _effective(verdict: VerdictOut) -> str:
+    return verdict.policy_decision.value
 
 
 @policy_app.command("explain")
@@ -93,25 +91,23 @@ def explain(
     if not history:
         console.print(f"{dispute_id}: not decided yet")
         raise typer.Exit(2)
-    verdict: dict[str, Any] = history[-1]
+    verdict = history[-1]
     if as_json:
-        print(json.dumps(verdict, indent=2))
+        print(verdict.model_dump_json(indent=2))
         return
     console.print(
-        f"[bold]{dispute_id}[/]: {verdict['decision']} "
-        f"(policy decision {verdict.get('policy_decision')})"
+        f"[bold]{dispute_id}[/]: {verdict.decision} (policy decision {verdict.policy_decision})"
     )
-    for reason in verdict["reasons"]:
-        console.print(f"  reason {reason['code']}: {reason['message']}")
-    for evidence in verdict["evidence"]:
-        console.print(f"  file {evidence['filename']}: {evidence['decision']}")
-        for item in evidence["checks"]:
-            mark = "pass" if item["passed"] else f"FAIL {item['code']}"
-            console.print(f"    {item['check']:<22} {mark:<28} {item['detail']}")
-    for rule in verdict.get("policy_trace", []):
+    for reason in verdict.reasons:
+        console.print(f"  reason {reason.code}: {reason.message}")
+    for evidence in verdict.evidence:
+        console.print(f"  file {evidence.filename}: {evidence.decision}")
+        for item in evidence.checks:
+            mark = "pass" if item.passed else f"FAIL {item.code}"
+            console.print(f"    {item.check:<22} {mark:<28} {item.detail}")
+    for rule in verdict.policy_trace:
         console.print(
-            f"  rule {rule['rule']:<20} {'FIRED' if rule['fired'] else 'silent':<7} "
-            f"{rule['detail']}"
+            f"  rule {rule.rule:<20} {'FIRED' if rule.fired else 'silent':<7} {rule.detail}"
         )
 
 

@@ -1,4 +1,8 @@
-"""Runs every check over parsed facts and applies the policy (pure: no I/O)."""
+"""Runs checks over parsed facts and applies the policy (pure: no I/O).
+
+Every verdict comes from here: disputes, ``orderseal verify`` and the public page (with its own
+check set). Each check's ``CheckResult`` is converted once, into ``verifier.schemas``' models.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,11 @@ import logging
 from collections.abc import Sequence
 
 from verifier.checks import ALL_CHECKS, Check
-from verifier.models import (
-    CheckResult,
-    Decision,
-    DisputeContext,
-    EvidenceFacts,
-    EvidenceVerdict,
-    Reason,
-    Verdict,
-)
+from verifier.models import CheckResult, Decision, DisputeContext, EvidenceFacts
 from verifier.policy import DEFAULT_POLICY, Policy, combine, decide_dispute, decide_evidence
 from verifier.reasons import ReasonCode
 from verifier.rules import apply_rules
+from verifier.schemas import CheckOut, EvidenceVerdictOut, ReasonOut, VerdictOut
 
 __all__ = ["evaluate", "evaluate_evidence"]
 
@@ -39,28 +36,32 @@ def evaluate_evidence(
     *,
     policy: Policy = DEFAULT_POLICY,
     checks: Sequence[Check] = ALL_CHECKS,
-) -> EvidenceVerdict:
-    """Run every check on one file and decide it."""
+) -> EvidenceVerdictOut:
+    """Run every check in ``checks`` on one file and decide it."""
     results = tuple(result for check in checks for result in _run(check, facts, ctx))
     decision, reasons = decide_evidence(results, policy)
     assertion = facts.assertion
-    return EvidenceVerdict(
+    return EvidenceVerdictOut(
         filename=facts.filename,
+        media_type=facts.media_type,
         content_sha256=facts.content_sha256,
         decision=decision,
         reasons=reasons,
-        checks=results,
+        checks=tuple(CheckOut.from_result(result) for result in results),
         manifest_id=facts.report.active_manifest.label if facts.report else None,
         stage=assertion.stage.value if assertion else None,
         evidence_id=facts.ledger_record.evidence_id if facts.ledger_record else None,
-        media_type=facts.media_type,
     )
 
 
 def evaluate(
     evidence: Sequence[EvidenceFacts], ctx: DisputeContext, *, policy: Policy = DEFAULT_POLICY
-) -> Verdict:
-    """Decide a claim from all of its evidence."""
+) -> VerdictOut:
+    """Decide a claim from all of its evidence.
+
+    In dry-run mode the decision is ``review`` (a person acts) and ``policy_decision`` keeps
+    what the policy would have decided.
+    """
     verdicts = tuple(evaluate_evidence(facts, ctx, policy=policy) for facts in evidence)
     decision, reasons = decide_dispute(verdicts, policy)
     rules = apply_rules(policy, ctx, verdicts)
@@ -68,17 +69,13 @@ def evaluate(
     if fired:
         decision = combine([decision, policy.decision_for(ReasonCode.POLICY_REVIEW)])
         detail = "; ".join(rule.detail for rule in fired)
-        reasons = (*reasons, Reason(ReasonCode.POLICY_REVIEW, detail))
-    if policy.dry_run:
-        return Verdict(
-            decision=Decision.REVIEW,
-            reasons=reasons,
-            evidence=verdicts,
-            decided_at=ctx.now,
-            rules=rules,
-            policy_decision=decision,
-            dry_run=True,
-        )
-    return Verdict(
-        decision=decision, reasons=reasons, evidence=verdicts, decided_at=ctx.now, rules=rules
+        reasons = (*reasons, ReasonOut(code=ReasonCode.POLICY_REVIEW, message=detail))
+    return VerdictOut(
+        decision=Decision.REVIEW if policy.dry_run else decision,
+        reasons=reasons,
+        evidence=verdicts,
+        decided_at=ctx.now.isoformat(),
+        policy_trace=rules,
+        policy_decision=decision,
+        dry_run=policy.dry_run,
     )

@@ -1,4 +1,7 @@
-"""Frozen facts the checks receive, and the typed results they return."""
+"""Frozen facts the checks receive, and the typed result each check returns.
+
+The verdict built from those results is ``verifier.schemas.VerdictOut``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from evidence.manifest import CaptureAssertion
 from evidence.reader import ReaderReport
@@ -18,12 +20,8 @@ __all__ = [
     "Decision",
     "DisputeContext",
     "EvidenceFacts",
-    "EvidenceVerdict",
     "LedgerEvidence",
     "OrderFacts",
-    "Reason",
-    "RuleResult",
-    "Verdict",
 ]
 
 
@@ -125,95 +123,3 @@ class DisputeContext:
     currency: str | None = None
     prior_refunds_for_order: int = 0
     prior_disputes_for_buyer: int = 0
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    """One dispute-level policy rule: whether it fired and why."""
-
-    rule: str
-    fired: bool
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        """Serialise for the trace."""
-        return {"rule": self.rule, "fired": self.fired, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Reason:
-    """A stable code with a message a person understands."""
-
-    code: ReasonCode
-    message: str
-
-    def to_json(self) -> dict[str, str]:
-        """Serialise for the API and CLI."""
-        return {"code": self.code.value, "message": self.message}
-
-
-@dataclass(frozen=True)
-class EvidenceVerdict:
-    """Decision for one attached file with every check that ran."""
-
-    filename: str
-    content_sha256: str
-    decision: Decision
-    reasons: tuple[Reason, ...]
-    checks: tuple[CheckResult, ...]
-    manifest_id: str | None
-    stage: str | None
-    evidence_id: str | None
-    media_type: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Serialise for the API."""
-        return {
-            "filename": self.filename,
-            "media_type": self.media_type,
-            "content_sha256": self.content_sha256,
-            "decision": self.decision.value,
-            "reasons": [r.to_json() for r in self.reasons],
-            "checks": [
-                {
-                    "check": c.check,
-                    "code": c.code.value,
-                    "passed": c.passed,
-                    "detail": c.detail,
-                    **({"agent_detail": c.agent_detail} if c.agent_detail else {}),
-                }
-                for c in self.checks
-            ],
-            "manifest_id": self.manifest_id,
-            "stage": self.stage,
-            "evidence_id": self.evidence_id,
-        }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The decision over all evidence of a claim, with the policy trace.
-
-    In dry-run mode ``decision`` is ``review`` (a person acts) and ``policy_decision`` keeps
-    what the policy would have decided.
-    """
-
-    decision: Decision
-    reasons: tuple[Reason, ...]
-    evidence: tuple[EvidenceVerdict, ...]
-    decided_at: datetime
-    rules: tuple[RuleResult, ...] = ()
-    policy_decision: Decision | None = None
-    dry_run: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """Serialise for the API, the CLI and the ledger."""
-        return {
-            "decision": self.decision.value,
-            "reasons": [r.to_json() for r in self.reasons],
-            "evidence": [e.to_json() for e in self.evidence],
-            "decided_at": self.decided_at.isoformat(),
-            "policy_trace": [r.to_json() for r in self.rules],
-            "policy_decision": (self.policy_decision or self.decision).value,
-            "dry_run": self.dry_run,
-        }

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from verifier.models import CheckResult, Decision, EvidenceVerdict, Reason
+from verifier.models import CheckResult, Decision
 from verifier.reasons import ReasonCode
+from verifier.schemas import EvidenceVerdictOut, ReasonOut
 
 __all__ = ["DEFAULT_POLICY", "Policy", "combine", "decide_dispute", "decide_evidence"]
 
@@ -86,27 +87,27 @@ def combine(decisions: Iterable[Decision]) -> Decision:
 
 def decide_evidence(
     results: Iterable[CheckResult], policy: Policy
-) -> tuple[Decision, tuple[Reason, ...]]:
+) -> tuple[Decision, tuple[ReasonOut, ...]]:
     """Decide one file from its check results; reasons are unique per code, in order."""
-    reasons: dict[ReasonCode, Reason] = {}
+    reasons: dict[ReasonCode, ReasonOut] = {}
     decisions: list[Decision] = []
     for result in results:
         if result.passed:
             continue
         decisions.append(policy.decision_for(result.code))
-        reasons.setdefault(result.code, Reason(result.code, result.detail))
+        reasons.setdefault(result.code, ReasonOut(code=result.code, message=result.detail))
     return combine(decisions), tuple(reasons.values())
 
 
 def decide_dispute(
-    evidence: Iterable[EvidenceVerdict], policy: Policy
-) -> tuple[Decision, tuple[Reason, ...]]:
+    evidence: Iterable[EvidenceVerdictOut], policy: Policy
+) -> tuple[Decision, tuple[ReasonOut, ...]]:
     """Combine per-file verdicts; with no file to stand on, a person decides."""
     verdicts = list(evidence)
     if not verdicts:
-        reason = Reason(ReasonCode.NO_EVIDENCE, "no evidence attached")
+        reason = ReasonOut(code=ReasonCode.NO_EVIDENCE, message="no evidence attached")
         return policy.decision_for(ReasonCode.NO_EVIDENCE), (reason,)
-    reasons: dict[ReasonCode, Reason] = {}
+    reasons: dict[ReasonCode, ReasonOut] = {}
     for verdict in verdicts:
         for reason in verdict.reasons:
             reasons.setdefault(reason.code, reason)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from infra.errors import InputError
 from verifier.policy import DEFAULT_POLICY, Policy
 from verifier.reasons import ReasonCode
+from verifier.schemas import CLAIM_TYPES
 
 __all__ = ["PolicyFileError", "default_policy", "load_policy", "parse_policy"]
 
@@ -52,8 +53,6 @@ class _Evidence(_Strict):
     @field_validator("video_required_for")
     @classmethod
     def _claim_types(cls, value: list[str]) -> list[str]:
-        from verifier.service import CLAIM_TYPES
-
         unknown = sorted(set(value) - CLAIM_TYPES)
         if unknown:
             raise ValueError(

@@ -1,19 +1,24 @@
 """Dispute-level policy rules (pure): claim value, required media, claimant history.
 
-Each rule returns a ``RuleResult`` whether it fired or not, so the trace shows every rule.
+Each rule returns a ``RuleTraceOut`` whether it fired or not, so the trace shows every rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from verifier.models import Decision, DisputeContext, EvidenceVerdict, RuleResult
+from verifier.models import Decision, DisputeContext
 from verifier.policy import Policy
+from verifier.schemas import EvidenceVerdictOut, RuleTraceOut
 
 __all__ = ["apply_rules"]
 
 
-def _allowed(evidence: Sequence[EvidenceVerdict], prefix: str) -> int:
+def _rule(rule: str, fired: bool, detail: str) -> RuleTraceOut:
+    return RuleTraceOut(rule=rule, fired=fired, detail=detail)
+
+
+def _allowed(evidence: Sequence[EvidenceVerdictOut], prefix: str) -> int:
     return sum(
         1
         for verdict in evidence
@@ -22,14 +27,14 @@ def _allowed(evidence: Sequence[EvidenceVerdict], prefix: str) -> int:
 
 
 def apply_rules(
-    policy: Policy, ctx: DisputeContext, evidence: Sequence[EvidenceVerdict]
-) -> tuple[RuleResult, ...]:
+    policy: Policy, ctx: DisputeContext, evidence: Sequence[EvidenceVerdictOut]
+) -> tuple[RuleTraceOut, ...]:
     """Evaluate every dispute rule of ``policy`` for this claim."""
-    results: list[RuleResult] = []
+    results: list[RuleTraceOut] = []
     threshold = policy.review_above.get(ctx.currency or "")
     if threshold is not None and ctx.amount is not None:
         results.append(
-            RuleResult(
+            _rule(
                 "value_threshold",
                 ctx.amount > threshold,
                 f"claim {ctx.amount} {ctx.currency} above the review threshold {threshold}"
@@ -40,7 +45,7 @@ def apply_rules(
     if ctx.claim_type and ctx.claim_type in policy.video_required_for:
         videos = _allowed(evidence, "video/")
         results.append(
-            RuleResult(
+            _rule(
                 "video_required",
                 videos == 0,
                 f"claim type {ctx.claim_type} needs a sealed receipt video, found {videos}",
@@ -49,7 +54,7 @@ def apply_rules(
     if policy.min_photos:
         photos = _allowed(evidence, "image/")
         results.append(
-            RuleResult(
+            _rule(
                 "min_photos",
                 photos < policy.min_photos,
                 f"{photos} sealed receipt photo(s), the policy asks for {policy.min_photos}",
@@ -58,7 +63,7 @@ def apply_rules(
     if policy.max_refunds_per_order is not None:
         refunds = ctx.prior_refunds_for_order
         results.append(
-            RuleResult(
+            _rule(
                 "refunds_per_order",
                 refunds >= policy.max_refunds_per_order,
                 f"{refunds} earlier refund(s) on this order, limit {policy.max_refunds_per_order}",
@@ -67,7 +72,7 @@ def apply_rules(
     if policy.max_disputes_per_buyer is not None:
         recent = ctx.prior_disputes_for_buyer
         results.append(
-            RuleResult(
+            _rule(
                 "disputes_per_buyer",
                 recent >= policy.max_disputes_per_buyer,
                 f"{recent} other dispute(s) by this buyer in {policy.buyer_window_days} days, "

@@ -1,26 +1,39 @@
-"""Request and response models of the refund-gate API."""
+"""The verdict model family and the refund-gate API's request and response models.
+
+``VerdictOut`` and the models under it are the one representation of a verdict: the engine
+builds them (converting each check's ``CheckResult`` once), the ledger stores their JSON, the
+API answers them, the agent report renders them and ``orderseal verify --json`` prints them.
+The class names are the OpenAPI schema names the clients mirror, so they keep the ``Out``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from verifier.models import Decision
+from infra.ledger.models import Dispute
+from verifier.models import CheckResult, Decision
 from verifier.reasons import ReasonCode
 
 __all__ = [
+    "CLAIM_TYPES",
     "AttachOut",
     "AttachSealedIn",
     "AttachSealedOut",
     "CheckOut",
+    "ClaimType",
     "DisputeIn",
     "DisputeListOut",
     "DisputeOut",
     "DisputeSummary",
     "EvidenceVerdictOut",
+    "FileInputErrorOut",
+    "FileVerdictOut",
+    "InputErrorOut",
     "ReasonOut",
     "RuleTraceOut",
     "SealedAttachResult",
@@ -29,13 +42,155 @@ __all__ = [
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
+#: What a buyer may claim: a closed set, checked when a dispute is filed.
+ClaimType = Literal["damaged", "wrong_item", "missing_item", "not_as_described", "spoiled"]
+CLAIM_TYPES: frozenset[str] = frozenset(get_args(ClaimType))
+_CLAIM_TYPE_VALUES: list[JsonValue] = [*sorted(CLAIM_TYPES)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# Verdicts --------------------------------------------------------------------
+
+#: Verdict times keep the ledger's text (``datetime.isoformat()``, ``+00:00``) byte for byte.
+_VerdictTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class ReasonOut(_Frozen):
+    """A stable reason code (docs/reason-codes.md) with a message a person understands."""
+
+    code: ReasonCode
+    message: str
+
+
+class CheckOut(_Frozen):
+    """One check that ran on a file: ``code`` names what was checked (the failure if not passed)."""
+
+    check: str
+    code: ReasonCode
+    passed: bool
+    detail: str
+    #: Names other disputes or accounts: in agent views only, and only when there is one (the
+    #: ledger's verdict leaves the key out otherwise, and so does the API).
+    agent_detail: str = Field(default="", exclude_if=lambda value: not value)
+
+    @classmethod
+    def from_result(cls, result: CheckResult) -> CheckOut:
+        """The check's own result, as every view shows it."""
+        return cls(
+            check=result.check,
+            code=result.code,
+            passed=result.passed,
+            detail=result.detail,
+            agent_detail=result.agent_detail,
+        )
+
+
+class EvidenceVerdictOut(_Frozen):
+    """The decision for one attached file, with every check that ran on it."""
+
+    filename: str
+    media_type: str | None
+    content_sha256: str
+    decision: Decision
+    reasons: tuple[ReasonOut, ...]
+    checks: tuple[CheckOut, ...]
+    manifest_id: str | None
+    stage: str | None
+    evidence_id: str | None
+
+    def platform_view(self) -> EvidenceVerdictOut:
+        """The same verdict without the agent-only details (other disputes and accounts)."""
+        return self.model_copy(
+            update={"checks": tuple(c.model_copy(update={"agent_detail": ""}) for c in self.checks)}
+        )
+
+
+class RuleTraceOut(_Frozen):
+    """One dispute-level policy rule: whether it fired and why."""
+
+    rule: str
+    fired: bool
+    detail: str
+
+
+class VerdictOut(_Frozen):
+    """The refund gate's decision over all evidence of a claim, with the policy trace.
+
+    In dry-run mode ``decision`` is ``review`` (a person acts) and ``policy_decision`` keeps
+    what the policy would have decided; otherwise the two are equal.
+    """
+
+    decision: Decision
+    reasons: tuple[ReasonOut, ...]
+    evidence: tuple[EvidenceVerdictOut, ...]
+    decided_at: _VerdictTime
+    policy_trace: tuple[RuleTraceOut, ...]
+    policy_decision: Decision
+    dry_run: bool
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> VerdictOut:
+        """Parse a verdict as the ledger stores it.
+
+        Raises:
+            pydantic.ValidationError: the stored body is not a verdict.
+        """
+        return cls.model_validate(body)
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON object the ledger stores (and the audit chain hashes)."""
+        return self.model_dump(mode="json")
+
+    def platform_view(self) -> VerdictOut:
+        """The same verdict without the agent-only details (other disputes and accounts)."""
+        return self.model_copy(
+            update={"evidence": tuple(item.platform_view() for item in self.evidence)}
+        )
+
+
+class FileVerdictOut(_Frozen):
+    """``orderseal verify --json``: the decision over the given files, without the trace."""
+
+    decision: Decision
+    reasons: tuple[ReasonOut, ...]
+    evidence: tuple[EvidenceVerdictOut, ...]
+
+    @classmethod
+    def from_verdict(cls, verdict: VerdictOut) -> FileVerdictOut:
+        """The parts of ``verdict`` the command prints."""
+        return cls(decision=verdict.decision, reasons=verdict.reasons, evidence=verdict.evidence)
+
+
+class InputErrorOut(_Frozen):
+    """An input error of ``orderseal verify`` (docs/error-codes.md)."""
+
+    code: str
+    message: str
+
+
+class FileInputErrorOut(_Frozen):
+    """``orderseal verify --json`` on bad input: still an answer, with a reason code."""
+
+    decision: Literal["input_error"] = "input_error"
+    error: InputErrorOut
+    reasons: tuple[ReasonOut, ...]
+    evidence: tuple[EvidenceVerdictOut, ...] = ()
+
+
+# Disputes --------------------------------------------------------------------
+
 
 class DisputeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     order_id: str = Field(pattern=_ID)
     buyer_id: str = Field(pattern=_ID)
-    claim_type: str = Field(max_length=32)
+    #: Checked by the dispute service (``claim_type_invalid``), not here: the error code of a
+    #: wrong claim type is part of the API. The schema still lists the accepted values.
+    claim_type: str = Field(max_length=32, json_schema_extra={"enum": _CLAIM_TYPE_VALUES})
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
@@ -71,93 +226,72 @@ class AttachSealedOut(BaseModel):
     results: list[SealedAttachResult]
 
 
-#: Verdict times keep the ledger's text (``datetime.isoformat()``, ``+00:00``) byte for byte.
-_VerdictTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-
-
-class ReasonOut(BaseModel):
-    """A stable reason code (docs/reason-codes.md) with a message a person understands."""
-
-    code: ReasonCode
-    message: str
-
-
-class CheckOut(BaseModel):
-    """One check that ran on a file: ``code`` names what was checked (the failure if not passed)."""
-
-    check: str
-    code: ReasonCode
-    passed: bool
-    detail: str
-    #: Names other disputes or accounts: in agent views only, and only when there is one (the
-    #: ledger's verdict leaves the key out otherwise, and so does the API).
-    agent_detail: str = Field(default="", exclude_if=lambda value: not value)
-
-
-class EvidenceVerdictOut(BaseModel):
-    """The decision for one attached file, with every check that ran on it."""
-
-    filename: str
-    media_type: str | None
-    content_sha256: str
-    decision: Decision
-    reasons: list[ReasonOut]
-    checks: list[CheckOut]
-    manifest_id: str | None
-    stage: str | None
-    evidence_id: str | None
-
-
-class RuleTraceOut(BaseModel):
-    """One dispute-level policy rule: whether it fired and why."""
-
-    rule: str
-    fired: bool
-    detail: str
-
-
-class VerdictOut(BaseModel):
-    """The refund gate's decision over all evidence of a claim (``Verdict.to_json``).
-
-    In dry-run mode ``decision`` is ``review`` and ``policy_decision`` keeps what the policy
-    would have decided; otherwise the two are equal.
-    """
-
-    decision: Decision
-    reasons: list[ReasonOut]
-    evidence: list[EvidenceVerdictOut]
-    decided_at: _VerdictTime
-    policy_trace: list[RuleTraceOut]
-    policy_decision: Decision
-    dry_run: bool
-
-
 class DisputeOut(BaseModel):
+    """A dispute with its current verdict and every verdict before it, oldest first."""
+
     dispute_id: str
     order_id: str
     buyer_id: str
-    claim_type: str
+    claim_type: ClaimType
     amount: str
     currency: str
     created_at: datetime
-    decision: str | None
+    decision: Decision | None
     decided_at: datetime | None
     verdict: VerdictOut | None
     history: list[VerdictOut]
     report_url: str
 
+    @classmethod
+    def from_dispute(
+        cls, dispute: Dispute, history: list[VerdictOut], *, report_url: str
+    ) -> DisputeOut:
+        """The ledger's dispute row with its verdict history."""
+        return cls(
+            dispute_id=dispute.dispute_id,
+            order_id=dispute.order_id,
+            buyer_id=dispute.buyer_id,
+            claim_type=dispute.claim_type,
+            amount=dispute.amount,
+            currency=dispute.currency,
+            created_at=dispute.created_at,
+            decision=dispute.decision,
+            decided_at=dispute.decided_at,
+            verdict=history[-1] if history else None,
+            history=history,
+            report_url=report_url,
+        )
+
 
 class DisputeSummary(BaseModel):
+    """One row of the agents' dispute list: the latest verdict's reasons only."""
+
     dispute_id: str
     order_id: str
     buyer_id: str
-    claim_type: str
+    claim_type: ClaimType
     amount: str
     currency: str
     created_at: datetime
-    decision: str | None
+    decision: Decision | None
     decided_at: datetime | None
     reasons: list[ReasonOut]
+
+    @classmethod
+    def from_dispute(cls, dispute: Dispute, latest: VerdictOut | None) -> DisputeSummary:
+        """The ledger's dispute row with the reasons of its latest verdict."""
+        return cls(
+            dispute_id=dispute.dispute_id,
+            order_id=dispute.order_id,
+            buyer_id=dispute.buyer_id,
+            claim_type=dispute.claim_type,
+            amount=dispute.amount,
+            currency=dispute.currency,
+            created_at=dispute.created_at,
+            decision=dispute.decision,
+            decided_at=dispute.decided_at,
+            reasons=list(latest.reasons) if latest else [],
+        )
 
 
 class DisputeListOut(BaseModel):

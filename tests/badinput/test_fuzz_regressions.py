@@ -10,7 +10,7 @@ import pytest
 
 from clients.client import PlatformClient
 from orderseal.services import Services
-from verifier.service import AttachedFile
+from verifier.facts import AttachedFile
 
 REGRESSIONS = sorted((Path(__file__).parents[1] / "fuzz" / "regressions").iterdir())
 

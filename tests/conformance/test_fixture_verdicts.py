@@ -14,7 +14,7 @@ import pytest
 from infra.media import sha256_file
 from orderseal.services import Services
 from tests.support.paths import fixtures_dir
-from verifier.service import AttachedFile
+from verifier.facts import AttachedFile
 
 U, T, S = "untrusted_signer", "content_tampered", "signature_invalid"
 EXPECTED: dict[str, tuple[str, set[str]]] = {

@@ -1,7 +1,7 @@
 """Coverage-guided fuzzing (atheris) of the path from uploaded bytes to a verdict.
 
 Each input is written to a file and examined as an attached dispute file would be:
-``VerifierService.verify_files`` must return a verdict for any bytes, never raise; the capture
+``DisputeService.verify_files`` must return a verdict for any bytes, never raise; the capture
 door (``check_structure``) may only refuse with a ``MediaError``. Seeds come from the bad-input
 corpus (generated). Run for a bounded time::
 
@@ -37,7 +37,7 @@ with atheris.instrument_imports(include=["capture", "verifier", "infra", "keys"]
     from evidence.errors import MediaError
     from evidence.media import sniff_media_type
     from evidence.structure import check_structure
-    from verifier.service import AttachedFile
+    from verifier.facts import AttachedFile
 
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning

@@ -30,8 +30,8 @@ from tests.support import flows
 from tests.support.keys_cli import check_keys
 from tests.support.tsa import TimestampAuthority
 from verifier.checks.revocation import check_revocation
+from verifier.facts import AttachedFile
 from verifier.models import DisputeContext
-from verifier.service import AttachedFile
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_revocation_is_judged_by_the_timestamp(services: Services, tmp_path: Pat
         source, sealed, media_type="image/jpeg", assertion=_assertion(source), title="r.jpg"
     )
     digest = hashlib.sha256(sealed.read_bytes()).hexdigest()
-    facts = services.verifier.gather(AttachedFile(sealed, "rev.jpg", digest), dispute_id=None)
+    facts = services.verifier.facts.gather(AttachedFile(sealed, "rev.jpg", digest), dispute_id=None)
     assert facts.report is not None
     assert facts.ledger_record is None  # not in our ledger: only the timestamp says when
     stamped_at = facts.report.active_manifest.signed_at

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from verifier.engine import evaluate
-from verifier.models import Decision, DisputeContext, EvidenceVerdict
+from verifier.models import Decision, DisputeContext
 from verifier.policy import DEFAULT_POLICY, Policy
 from verifier.reasons import ReasonCode
 from verifier.rules import apply_rules
+from verifier.schemas import EvidenceVerdictOut
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 CTX = DisputeContext(
@@ -26,14 +27,26 @@ CTX = DisputeContext(
 )
 
 
-def _evidence(media_type: str, decision: Decision = Decision.ALLOW) -> EvidenceVerdict:
-    return EvidenceVerdict("f", "0" * 64, decision, (), (), None, "receipt", None, media_type)
+def _evidence(media_type: str, decision: Decision = Decision.ALLOW) -> EvidenceVerdictOut:
+    return EvidenceVerdictOut(
+        filename="f",
+        media_type=media_type,
+        content_sha256="0" * 64,
+        decision=decision,
+        reasons=(),
+        checks=(),
+        manifest_id=None,
+        stage="receipt",
+        evidence_id=None,
+    )
 
 
 PHOTO, VIDEO = _evidence("image/jpeg"), _evidence("video/mp4")
 
 
-def _fired(policy: Policy, ctx: DisputeContext, evidence: list[EvidenceVerdict]) -> dict[str, bool]:
+def _fired(
+    policy: Policy, ctx: DisputeContext, evidence: list[EvidenceVerdictOut]
+) -> dict[str, bool]:
     return {r.rule: r.fired for r in apply_rules(policy, ctx, evidence)}
 
 
@@ -61,7 +74,7 @@ def test_value_threshold_is_per_currency() -> None:
     ],
     ids=["no-video-fires", "blocked-video-does-not-count", "sealed-video-silent"],
 )
-def test_video_required(evidence: list[EvidenceVerdict], fires: bool) -> None:
+def test_video_required(evidence: list[EvidenceVerdictOut], fires: bool) -> None:
     policy = replace(DEFAULT_POLICY, video_required_for=frozenset({"damaged"}))
     assert _fired(policy, CTX, evidence) == {"video_required": fires}
 
@@ -104,7 +117,7 @@ def test_a_fired_rule_turns_allow_into_review_with_policy_review() -> None:
     verdict = evaluate([], replace(CTX), policy=policy)
     assert verdict.decision == Decision.REVIEW
     assert ReasonCode.POLICY_REVIEW in {r.code for r in verdict.reasons}
-    assert verdict.to_json()["policy_trace"] == [
+    assert verdict.to_body()["policy_trace"] == [
         {
             "rule": "value_threshold",
             "fired": True,
@@ -116,7 +129,7 @@ def test_a_fired_rule_turns_allow_into_review_with_policy_review() -> None:
 def test_dry_run_records_the_policy_decision_but_a_person_acts() -> None:
     policy = replace(DEFAULT_POLICY, dry_run=True)
     verdict = evaluate([], CTX, policy=policy)
-    body = verdict.to_json()
+    body = verdict.to_body()
     assert body["decision"] == "review"
     assert body["dry_run"] is True
     assert body["policy_decision"] == "review"  # no evidence: the policy itself reviews

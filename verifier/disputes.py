@@ -1,0 +1,253 @@
+"""Dispute use cases: file, attach, decide (recorded in the audit chain), history, one-off checks.
+
+Facts come from ``verifier.facts``, verdicts from ``verifier.engine``; this module stores and
+reads them. ``with_policy`` gives the backtest a twin that differs in the policy only.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from evidence.media import sniff_media_type
+from infra.errors import NotFoundError
+from infra.ledger.models import Dispute, DisputeEvidence
+from infra.media import ReceivedFile
+from infra.names import clean_name
+from infra.storage.base import EvidenceStore
+from keys.signer import Signer
+from keys.trust import TrustList
+from verifier.audit import AuditFinding, AuditLink, make_sealer, verify_audit_chain
+from verifier.engine import evaluate
+from verifier.errors import DisputeError
+from verifier.facts import AttachedFile, FactGatherer
+from verifier.models import Decision, EvidenceFacts
+from verifier.perceptual import fingerprint
+from verifier.policy import DEFAULT_POLICY, Policy
+from verifier.schemas import CLAIM_TYPES, DisputeSummary, VerdictOut
+
+__all__ = ["DisputeService"]
+
+_log = logging.getLogger(__name__)
+
+
+class DisputeService:
+    """Opens disputes, attaches their evidence, decides them and keeps every verdict."""
+
+    def __init__(
+        self,
+        *,
+        facts: FactGatherer,
+        store: EvidenceStore,
+        policy: Policy = DEFAULT_POLICY,
+        audit_signer: Signer | None = None,
+    ) -> None:
+        self.facts = facts
+        self.ledger = facts.ledger
+        self.store = store
+        self.policy = policy
+        self.audit_signer = audit_signer
+
+    def with_policy(self, policy: Policy) -> DisputeService:
+        """The same service (facts, store) under ``policy``, never writing the audit chain.
+
+        Used by the backtest, so the candidate differs from production in the policy only.
+        """
+        return DisputeService(facts=self.facts, store=self.store, policy=policy)
+
+    # One-off verification (CLI) ----------------------------------------------
+    def verify_files(
+        self, files: Sequence[AttachedFile], *, order_id: str, buyer_id: str | None, now: datetime
+    ) -> VerdictOut:
+        """Decide files against an order without filing a dispute."""
+        facts = [self.facts.gather(f, dispute_id=None) for f in files]
+        ctx = self.facts.context(order_id, buyer_id, now, policy=self.policy)
+        return evaluate(facts, ctx, policy=self.policy)
+
+    # Disputes ------------------------------------------------------------------
+    def file_dispute(
+        self,
+        *,
+        order_id: str,
+        buyer_id: str,
+        claim_type: str,
+        amount: Decimal,
+        currency: str,
+        now: datetime,
+    ) -> Dispute:
+        """Open a dispute (the order may be unknown: it is still examined and reported).
+
+        Raises:
+            DisputeError: ``claim_type_invalid`` when the claim type is not one of ours.
+        """
+        if claim_type not in CLAIM_TYPES:
+            raise DisputeError(
+                f"expected claim type one of {sorted(CLAIM_TYPES)}, found {claim_type!r}",
+                code="claim_type_invalid",
+            )
+        dispute = Dispute(
+            dispute_id=f"dp_{secrets.token_hex(8)}",
+            order_id=order_id,
+            buyer_id=buyer_id,
+            claim_type=claim_type,
+            amount=str(amount),
+            currency=currency,
+            created_at=now,
+            decision=None,
+            decided_at=None,
+        )
+        self.ledger.add_dispute(dispute)
+        return dispute
+
+    def dispute(self, dispute_id: str) -> Dispute:
+        """Load a dispute.
+
+        Raises:
+            NotFoundError: ``dispute_not_found``.
+        """
+        dispute = self.ledger.get_dispute(dispute_id)
+        if dispute is None:
+            raise NotFoundError("no such dispute", code="dispute_not_found")
+        return dispute
+
+    def summaries(
+        self,
+        *,
+        decision: Decision | None = None,
+        reason: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> list[DisputeSummary]:
+        """Disputes newest first, by decision, latest-verdict reason code and filing time."""
+        rows = self.ledger.list_disputes(
+            decision=decision.value if decision else None, since=since, until=until, limit=limit
+        )
+        items: list[DisputeSummary] = []
+        for row in rows:
+            history = self.history(row.dispute_id)
+            latest = history[-1] if history else None
+            if reason and reason not in {r.code.value for r in (latest.reasons if latest else ())}:
+                continue
+            items.append(DisputeSummary.from_dispute(row, latest))
+        return items
+
+    def attach_upload(
+        self, dispute_id: str, received: ReceivedFile, filename: str, *, now: datetime
+    ) -> bool:
+        """Store an uploaded file (any file) and attach it; False if already attached."""
+        self.dispute(dispute_id)
+        try:
+            media_type = sniff_media_type(received.path)
+            manifest_id = self.facts.manifest_id_of(received.path)
+            hashes = fingerprint(received.path, media_type)
+            key = self.store.put_file(received.path, received.sha256)
+        finally:
+            received.path.unlink(missing_ok=True)
+        return self.ledger.attach(
+            DisputeEvidence(
+                dispute_id=dispute_id,
+                content_sha256=received.sha256,
+                storage_key=key,
+                filename=_safe_filename(filename),
+                media_type=media_type,
+                size=received.size,
+                manifest_id=manifest_id,
+                perceptual_hashes=hashes or None,
+                attached_at=now,
+            )
+        )
+
+    def attach_sealed(self, dispute_id: str, evidence_id: str, *, now: datetime) -> bool:
+        """Attach sealed evidence by its id; False if already attached.
+
+        Raises:
+            NotFoundError: ``dispute_not_found`` or ``evidence_not_found``.
+        """
+        self.dispute(dispute_id)
+        row = self.ledger.get_evidence(evidence_id)
+        if row is None:
+            raise NotFoundError("no such evidence", code="evidence_not_found")
+        with self.store.open_local(row.storage_key) as path:
+            hashes = fingerprint(path, row.media_type)
+        return self.ledger.attach(
+            DisputeEvidence(
+                dispute_id=dispute_id,
+                perceptual_hashes=hashes or None,
+                content_sha256=row.sealed_sha256,
+                storage_key=row.storage_key,
+                filename=row.title,
+                media_type=row.media_type,
+                size=row.sealed_size,
+                manifest_id=row.manifest_id,
+                attached_at=now,
+            )
+        )
+
+    def evaluate_dispute(self, dispute_id: str, *, now: datetime) -> VerdictOut:
+        """Evaluate a dispute's stored evidence under this service's policy without recording."""
+        dispute = self.dispute(dispute_id)
+        facts: list[EvidenceFacts] = []
+        for attachment in self.ledger.attachments(dispute_id):
+            with self.store.open_local(attachment.storage_key) as path:
+                facts.append(
+                    self.facts.gather(
+                        AttachedFile(path, attachment.filename, attachment.content_sha256),
+                        dispute_id=dispute_id,
+                    )
+                )
+        ctx = self.facts.context(
+            dispute.order_id, dispute.buyer_id, now, policy=self.policy, dispute=dispute
+        )
+        return evaluate(facts, ctx, policy=self.policy)
+
+    def decide(self, dispute_id: str, *, now: datetime) -> VerdictOut:
+        """Evaluate every attached file and append the verdict to the dispute's history."""
+        verdict = self.evaluate_dispute(dispute_id, now=now)
+        self.ledger.record_verdict(
+            dispute_id,
+            verdict.decision.value,
+            verdict.to_body(),
+            now,
+            audit=make_sealer(self.audit_signer) if self.audit_signer else None,
+        )
+        _log.info("dispute %s decided %s", dispute_id, verdict.decision.value)
+        return verdict
+
+    def history(self, dispute_id: str) -> list[VerdictOut]:
+        """Every verdict of a dispute, oldest first, with the agent-only details.
+
+        Raises:
+            NotFoundError: ``dispute_not_found``.
+        """
+        self.dispute(dispute_id)
+        return [VerdictOut.from_body(v.body) for v in self.ledger.verdicts(dispute_id)]
+
+    def verify_audit(self, trust: TrustList) -> AuditFinding:
+        """Check the whole audit chain against the verdicts as stored now."""
+        links = [
+            AuditLink(
+                position=index,
+                verdict_id=entry.verdict_id,
+                dispute_id=entry.dispute_id,
+                prev_hash=entry.prev_hash,
+                entry_hash=entry.entry_hash,
+                signature=entry.signature,
+                certificate_pem=entry.signer_certificate_pem,
+                verdict_json=body,
+                created_at=entry.created_at,
+            )
+            for index, (entry, body) in enumerate(self.ledger.audit_entries(), start=1)
+        ]
+        return verify_audit_chain(links, trust)
+
+
+def _safe_filename(name: str) -> str:
+    return clean_name(name, keep=_filename_char, fallback="evidence")
+
+
+def _filename_char(c: str) -> bool:
+    return c.isprintable() and c not in "/\\"

@@ -1,0 +1,220 @@
+"""The gather step: one file plus the ledger becomes ``EvidenceFacts`` before any check runs.
+
+This is the verifier's I/O edge for reading evidence (the c2pa reader, the ledger's evidence,
+dispute and revocation rows, the sealing certificates); the checks stay pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pydantic import ValidationError
+
+from evidence.manifest import ASSERTION_LABEL, CaptureAssertion
+from evidence.media import sniff_media_type
+from evidence.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
+from infra.ledger.models import Dispute, Evidence
+from infra.ledger.repository import Ledger
+from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts
+from verifier.perceptual import fingerprint, near_duplicate
+from verifier.policy import Policy
+from verifier.reasons import ReasonCode
+
+__all__ = ["AttachedFile", "FactGatherer"]
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """A file to examine: where it is and what it is called."""
+
+    path: Path
+    filename: str
+    sha256: str
+
+
+class FactGatherer:
+    """Reads evidence files and looks up what the checks need about them in the ledger."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        trust: TrustSettings,
+        revoked_service_certificates: Callable[[], Mapping[str, datetime]] | None = None,
+        sealing_certificates: Callable[[], Iterable[x509.Certificate]] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.trust = trust
+        # Decimal serial (as c2pa reports it) -> revocation time; read on every check.
+        self.revoked_service_certificates = revoked_service_certificates or dict
+        # Every sealing certificate we ever used (key folder: current and retired); read on
+        # every check so a rotation by another process counts at once. None trusts nothing.
+        self.sealing_certificates = sealing_certificates or tuple
+
+    def sealing_fingerprints(self) -> frozenset[str]:
+        """SHA-256 of the DER of each OrderSeal sealing certificate, current and retired."""
+        return frozenset(
+            hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+            for cert in self.sealing_certificates()
+        )
+
+    def manifest_id_of(self, path: Path) -> str | None:
+        """The active manifest's id, or None when the file has no readable manifest."""
+        try:
+            return read_evidence(path, trust=self.trust).active_manifest.label
+        except ReaderError:
+            return None
+
+    def context(
+        self,
+        order_id: str,
+        buyer_id: str | None,
+        now: datetime,
+        *,
+        policy: Policy,
+        dispute: Dispute | None = None,
+    ) -> DisputeContext:
+        """The claim the evidence is checked against, with the claimant's history."""
+        order = self.ledger.get_order(order_id)
+        facts = None
+        if order is not None:
+            delivery = (
+                datetime.combine(order.expected_delivery, time(23, 59, 59), tzinfo=now.tzinfo)
+                if order.expected_delivery
+                else None
+            )
+            facts = OrderFacts(order.order_id, order.buyer_id, order.created_at, delivery)
+        ctx = DisputeContext(
+            order_id=order_id,
+            buyer_id=buyer_id,
+            order=facts,
+            now=now,
+            receipt_window_days=policy.receipt_window_days,
+        )
+        if dispute is None:
+            return ctx
+        since = now - timedelta(days=policy.buyer_window_days)
+        return replace(
+            ctx,
+            claim_type=dispute.claim_type,
+            amount=Decimal(dispute.amount),
+            currency=dispute.currency,
+            prior_refunds_for_order=self.ledger.count_refunds_for_order(
+                order_id,
+                excluding=dispute.dispute_id,
+                filed_at=dispute.created_at,
+                buyer_id=order.buyer_id if order is not None else dispute.buyer_id,
+            ),
+            prior_disputes_for_buyer=self.ledger.count_disputes_by_buyer(
+                dispute.buyer_id, since=since, excluding=dispute.dispute_id
+            ),
+        )
+
+    def gather(
+        self, file: AttachedFile, *, dispute_id: str | None, with_reuse: bool = True
+    ) -> EvidenceFacts:
+        """Read one file and look up everything the checks need about it.
+
+        ``with_reuse=False`` skips the dispute lookups (exact and perceptual): the public page
+        judges a file without any claim, and must not cost a scan of every dispute.
+        """
+        media_type = sniff_media_type(file.path)
+        similar = self._similar_disputes(file, media_type, dispute_id) if with_reuse else ()
+        try:
+            report: ReaderReport = read_evidence(file.path, trust=self.trust)
+        except ReaderError as exc:
+            other = self._other_disputes(file, dispute_id, None) if with_reuse else ()
+            return EvidenceFacts(
+                filename=file.filename,
+                content_sha256=file.sha256,
+                media_type=media_type,
+                report=None,
+                read_error=ReasonCode(exc.code),
+                read_error_detail=exc.message,
+                other_disputes=other,
+                similar_disputes=similar,
+                dispute_orders=self.ledger.dispute_orders((*other, *similar)),
+            )
+        assertion = _assertion(report)
+        active_id = report.active_manifest.label
+        # Identity by content: the row whose sealed bytes are this file. The manifest id
+        # only finds the row a changed (or forged) copy claims to be.
+        by_content = self.ledger.evidence_by_sealed_sha256(file.sha256)
+        named = self.ledger.evidence_by_manifest([active_id]).get(active_id)
+        altered = named if named is not None and named.sealed_sha256 != file.sha256 else None
+        own = self._ledger_facts([r for r in (by_content, altered) if r is not None])
+        links = [link.manifest_id for link in assertion.chain] if assertion else []
+        shipped = self._ledger_facts(list(self.ledger.evidence_by_manifest(links).values()))
+        other = self._other_disputes(file, dispute_id, active_id) if with_reuse else ()
+        return EvidenceFacts(
+            filename=file.filename,
+            content_sha256=file.sha256,
+            media_type=media_type,
+            report=report,
+            assertion=assertion,
+            ledger_record=own.get(by_content.manifest_id) if by_content else None,
+            altered_record=own.get(altered.manifest_id) if altered else None,
+            shipment_records=shipped,
+            other_disputes=other,
+            similar_disputes=similar,
+            dispute_orders=self.ledger.dispute_orders((*other, *similar)),
+            revoked_devices=self.ledger.revoked_devices(),
+            revoked_service_certificates=self.revoked_service_certificates(),
+            sealing_fingerprints=self.sealing_fingerprints(),
+        )
+
+    def _ledger_facts(self, rows: Sequence[Evidence]) -> dict[str, LedgerEvidence]:
+        facts: dict[str, LedgerEvidence] = {}
+        for row in rows:
+            session = self.ledger.get_session(row.session_id)
+            facts[row.manifest_id] = LedgerEvidence(
+                evidence_id=row.evidence_id,
+                order_id=row.order_id,
+                stage=row.stage,
+                manifest_id=row.manifest_id,
+                original_sha256=row.original_sha256,
+                sealed_sha256=row.sealed_sha256,
+                device_id=row.device_id,
+                session_buyer_id=session.buyer_id if session else None,
+                captured_at=row.captured_at,
+                sealed_at=row.sealed_at,
+            )
+        return facts
+
+    def _other_disputes(
+        self, file: AttachedFile, dispute_id: str | None, manifest_id: str | None
+    ) -> tuple[str, ...]:
+        return tuple(self.ledger.other_disputes_with(dispute_id or "", file.sha256, manifest_id))
+
+    def _similar_disputes(
+        self, file: AttachedFile, media_type: str | None, dispute_id: str | None
+    ) -> tuple[str, ...]:
+        ours = fingerprint(file.path, media_type)
+        if not ours:
+            return ()
+        return tuple(
+            sorted(
+                {
+                    other
+                    for other, theirs in self.ledger.perceptual_candidates(dispute_id or "")
+                    if near_duplicate(ours, theirs)
+                }
+            )
+        )
+
+
+def _assertion(report: ReaderReport) -> CaptureAssertion | None:
+    data = report.active_manifest.assertions.get(ASSERTION_LABEL)
+    if data is None:
+        return None
+    try:
+        return CaptureAssertion.model_validate(data)
+    except ValidationError:
+        return None

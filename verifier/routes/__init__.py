@@ -1,0 +1,17 @@
+"""The verifier's HTTP routes: disputes (platform), the agent report, the public verify page.
+
+``router`` carries the dispute and report routes under ``/v1``; ``verifier.routes.public``
+carries the public page. Each module's handlers get their one service from ``deps``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from verifier.routes import disputes, report
+
+__all__ = ["router"]
+
+router = APIRouter()
+router.include_router(disputes.router)
+router.include_router(report.router)

@@ -1,0 +1,65 @@
+"""The verifier routes' dependencies: each handler declares the one service it uses.
+
+Services are taken from (or built over) the application's ``VerifierContext`` per request, so
+nothing is built at import time. They are ``async`` so FastAPI resolves them on the event
+loop, not in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from infra.settings import Settings
+from verifier.context import VerifierContext
+from verifier.disputes import DisputeService
+from verifier.public import PublicVerifier
+from verifier.report import ReportService
+
+__all__ = ["Disputes", "Edge", "HTTPEdge", "Public", "Reports"]
+
+
+def _context(request: Request) -> VerifierContext:
+    context: VerifierContext = request.app.state.services
+    return context
+
+
+@dataclass(frozen=True)
+class HTTPEdge:
+    """What a handler needs besides its service: settings, the clock, the work folder."""
+
+    settings: Settings
+    clock: Callable[[], datetime]
+    work_dir: Path
+
+
+async def _edge(request: Request) -> HTTPEdge:
+    context = _context(request)
+    return HTTPEdge(settings=context.settings, clock=context.clock, work_dir=context.work_dir)
+
+
+async def _disputes(request: Request) -> DisputeService:
+    return _context(request).verifier
+
+
+async def _reports(request: Request) -> ReportService:
+    context = _context(request)
+    return ReportService(
+        disputes=context.verifier,
+        thumbnail_dir=context.settings.resolved_home / "thumbnails",
+    )
+
+
+async def _public(request: Request) -> PublicVerifier:
+    return PublicVerifier(facts=_context(request).verifier.facts)
+
+
+Edge = Annotated[HTTPEdge, Depends(_edge)]
+Disputes = Annotated[DisputeService, Depends(_disputes)]
+Reports = Annotated[ReportService, Depends(_reports)]
+Public = Annotated[PublicVerifier, Depends(_public)]

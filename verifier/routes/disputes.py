@@ -1,0 +1,178 @@
+"""Refund-gate routes: platforms file disputes, attach evidence and ask for decisions; agents
+list them. Every handler uses the dispute service only."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+
+from infra.auth import AgentPrincipal, PlatformPrincipal
+from infra.errors import NotFoundError, OrderSealError
+from infra.ledger.models import Dispute
+from infra.names import check_client_name
+from infra.offload import run_heavy
+from infra.ratelimit import enforce
+from infra.uploads import receive_body
+from verifier.disputes import DisputeService
+from verifier.models import Decision
+from verifier.routes.deps import Disputes, Edge, HTTPEdge
+from verifier.schemas import (
+    AttachOut,
+    AttachSealedIn,
+    AttachSealedOut,
+    DisputeIn,
+    DisputeListOut,
+    DisputeOut,
+    SealedAttachResult,
+)
+
+__all__ = ["dispute_out", "router"]
+
+router = APIRouter(prefix="/v1")
+_log = logging.getLogger(__name__)
+
+
+def dispute_out(
+    disputes: DisputeService, edge: HTTPEdge, dispute: Dispute, *, agent: bool = False
+) -> DisputeOut:
+    """The dispute with its history: agents see the details naming other disputes and accounts."""
+    history = disputes.history(dispute.dispute_id)
+    if not agent:
+        history = [verdict.platform_view() for verdict in history]
+    return DisputeOut.from_dispute(
+        dispute,
+        history,
+        report_url=f"{edge.settings.base_url}/v1/disputes/{dispute.dispute_id}/report",
+    )
+
+
+@router.post("/disputes", status_code=201, tags=["platform"])
+def file_dispute(
+    body: DisputeIn,
+    principal: PlatformPrincipal,
+    request: Request,
+    disputes: Disputes,
+    edge: Edge,
+) -> DisputeOut:
+    """Open a refund dispute; attach evidence next, then ask for a decision."""
+    enforce(request, "disputes", principal)
+    dispute = disputes.file_dispute(
+        order_id=body.order_id,
+        buyer_id=body.buyer_id,
+        claim_type=body.claim_type,
+        amount=body.amount,
+        currency=body.currency,
+        now=edge.clock(),
+    )
+    return dispute_out(disputes, edge, dispute)
+
+
+@router.get("/disputes", tags=["agent"])
+def list_disputes(
+    principal: AgentPrincipal,
+    disputes: Disputes,
+    decision: Annotated[str | None, Query(pattern="^(allow|review|block)$")] = None,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> DisputeListOut:
+    """Disputes for agents, newest first, filtered by decision, reason code and filing date."""
+    return DisputeListOut(
+        disputes=disputes.summaries(
+            decision=Decision(decision) if decision else None,
+            reason=reason,
+            since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+            until=datetime.combine(until, time.max, tzinfo=UTC) if until else None,
+            limit=limit,
+        )
+    )
+
+
+@router.put("/disputes/{dispute_id}/files", status_code=201, tags=["platform"])
+async def attach_file(
+    dispute_id: str,
+    principal: PlatformPrincipal,
+    request: Request,
+    disputes: Disputes,
+    edge: Edge,
+    x_orderseal_filename: Annotated[str, Header(max_length=255)] = "evidence",
+) -> AttachOut:
+    """Attach any file the buyer sent (raw body, streamed)."""
+    enforce(request, "uploads", principal)
+    filename = check_client_name(x_orderseal_filename)
+    disputes.dispute(dispute_id)
+    received = await receive_body(
+        request, edge.work_dir, max_bytes=edge.settings.max_evidence_bytes
+    )
+    attached = await run_heavy(
+        request, disputes.attach_upload, dispute_id, received, filename, now=edge.clock()
+    )
+    return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
+
+
+def _attach_one(
+    disputes: DisputeService, dispute_id: str, evidence_id: str, *, now: datetime
+) -> SealedAttachResult:
+    """Attach one id of a batch; its failure is reported for it and never stops the rest."""
+    try:
+        attached = disputes.attach_sealed(dispute_id, evidence_id, now=now)
+    except NotFoundError as exc:
+        return SealedAttachResult(evidence_id=evidence_id, status="not_found", code=exc.code)
+    except OrderSealError as exc:  # storage or ledger trouble: this id is not on the dispute
+        _log.warning("attaching %s to %s failed: %s", evidence_id, dispute_id, exc.code)
+        return SealedAttachResult(evidence_id=evidence_id, status="failed", code=exc.code)
+    return SealedAttachResult(
+        evidence_id=evidence_id, status="attached" if attached else "already_attached"
+    )
+
+
+@router.post("/disputes/{dispute_id}/sealed", status_code=201, tags=["platform"])
+def attach_sealed(
+    dispute_id: str,
+    body: AttachSealedIn,
+    principal: PlatformPrincipal,
+    disputes: Disputes,
+    edge: Edge,
+) -> AttachSealedOut:
+    """Attach sealed evidence by id: every id is tried and gets its own result.
+
+    An id already on the dispute does not stop the ones after it (``already_attached``); an
+    unknown id is ``not_found``. ``complete`` is true only when every id is on the dispute.
+    """
+    disputes.dispute(dispute_id)  # an unknown dispute refuses the whole batch first
+    now = edge.clock()
+    results = [
+        _attach_one(disputes, dispute_id, evidence_id, now=now) for evidence_id in body.evidence_ids
+    ]
+    return AttachSealedOut(
+        dispute_id=dispute_id,
+        attached=all(r.status == "attached" for r in results),
+        complete=all(r.status in ("attached", "already_attached") for r in results),
+        results=results,
+    )
+
+
+@router.post("/disputes/{dispute_id}/decide", tags=["platform"])
+def decide(
+    dispute_id: str,
+    principal: PlatformPrincipal,
+    request: Request,
+    disputes: Disputes,
+    edge: Edge,
+) -> DisputeOut:
+    """Evaluate every attached file; earlier verdicts stay in the history."""
+    verdict = disputes.decide(dispute_id, now=edge.clock())
+    request.app.state.metrics.verdicts.labels(verdict.decision.value).inc()
+    return dispute_out(disputes, edge, disputes.dispute(dispute_id))
+
+
+@router.get("/disputes/{dispute_id}", tags=["platform"])
+def get_dispute(
+    dispute_id: str, principal: PlatformPrincipal, disputes: Disputes, edge: Edge
+) -> DisputeOut:
+    """The dispute with its current verdict and history."""
+    return dispute_out(disputes, edge, disputes.dispute(dispute_id))

@@ -72,7 +72,7 @@ async def station_credentials(request: Request) -> Principal:
         verify_signature(certificate, payload, signature)
     except (CertificateError, ValueError) as exc:
         raise AuthError("the request signature does not verify", code="credentials_forged") from exc
-    identity = services.capture.device_identity(device_id, now=now)
+    identity = services.capture.devices.identity(device_id, now=now)
     if identity.kind != Role.STATION:
         raise AuthError("expected a packing station", code="wrong_role", http_status=403)
     # A signature is accepted within REQUEST_SKEW either side of its timestamp, so its nonce

@@ -1,26 +1,24 @@
-"""What capture's routes need from the application, as a typed view (no import of the app).
+"""What capture's routes and request checks need from the application, as a typed view.
 
 The composition root (``orderseal.services.Services``) satisfies this protocol; mypy checks it
-there. Capture never imports the verifier or the app.
+there. Capture never imports the verifier or the app. Route modules do not read it directly:
+``capture.routes.deps`` hands each one its own service.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from capture.service import CaptureService
+from capture.services import CaptureServices
 from infra.context import AppContext
-from keys.store import KeyStore
 
 __all__ = ["CaptureContext"]
 
 
 class CaptureContext(AppContext, Protocol):
-    """The shared view plus the key folder, the capture service and the token secret."""
+    """The shared view plus the capture services and the buyer-token secret."""
 
     @property
-    def keys(self) -> KeyStore: ...
-    @property
-    def capture(self) -> CaptureService: ...
+    def capture(self) -> CaptureServices: ...
     @property
     def token_secret(self) -> bytes: ...

@@ -8,10 +8,14 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "BuyerDeviceChallengeOut",
+    "BuyerDeviceIn",
+    "BuyerDeviceOut",
     "BuyerTokenIn",
     "BuyerTokenOut",
     "DeviceEnrolIn",
     "DeviceEnrolOut",
+    "DeviceRenewalIn",
     "EvidenceOut",
     "LabelOut",
     "OrderIn",
@@ -20,7 +24,9 @@ __all__ = [
     "OrderReopenOut",
     "QRCheckIn",
     "QRCheckOut",
+    "ReceiptOut",
     "ReceiptSessionIn",
+    "SealedItemOut",
     "SessionOut",
     "ShipmentSessionIn",
 ]
@@ -128,3 +134,72 @@ class QRCheckOut(BaseModel):
     official: bool
     order_id: str | None
     message: str
+
+
+class DeviceRenewalIn(BaseModel):
+    """A renewal request, signed by the device's enrolled key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    csr_pem: str = Field(max_length=16_384)
+    timestamp: str = Field(pattern=r"^[0-9]{1,12}$")
+    signature: str = Field(max_length=512, description="base64url ECDSA over the renewal payload")
+
+
+class BuyerDeviceIn(_In):
+    """A browser install's public key and its proof of possession."""
+
+    public_key_spki: str = Field(
+        max_length=512, description="standard base64 DER SubjectPublicKeyInfo (P-256)"
+    )
+    proof: str = Field(
+        max_length=256,
+        description="base64url ECDSA P-256 SHA-256 signature (raw r||s or DER) by that key "
+        "over the enrolment message",
+    )
+    nonce: str = Field(
+        max_length=128, description="the nonce from POST /v1/buyer-devices/challenge, unused"
+    )
+
+
+class BuyerDeviceChallengeOut(BaseModel):
+    """A single-use nonce for one enrolment, and when it stops being accepted."""
+
+    nonce: str
+    expires_at: datetime
+
+
+class BuyerDeviceOut(BaseModel):
+    """The enrolled install: its id and the certificate the device CA issued."""
+
+    device_id: str
+    owner_id: str
+    certificate_pem: str
+    chain_pem: str
+    not_after: datetime
+
+
+class SealedItemOut(BaseModel):
+    """One sealed capture, as the buyer may see it."""
+
+    evidence_id: str
+    title: str
+    media_type: str
+    captured_at: datetime
+    sealed_at: datetime
+    sealed_sha256: str
+    original_sha256: str
+    manifest_id: str
+
+
+class ReceiptOut(BaseModel):
+    """A receipt session's sealed captures and the shipment evidence they chain back to."""
+
+    order_id: str
+    session_id: str
+    opened_at: datetime
+    closed_at: datetime | None
+    sealed: list[SealedItemOut]
+    shipment_session_id: str | None
+    shipped_at: datetime | None
+    shipment: list[SealedItemOut]

@@ -36,6 +36,7 @@ from keys.signer import Signer
 
 __all__ = [
     "BuyerToken",
+    "BuyerTokenIssuer",
     "LabelToken",
     "issue_buyer_token",
     "issue_label_token",
@@ -204,3 +205,15 @@ def verify_buyer_token(token: str, secret: bytes, *, now: datetime) -> BuyerToke
     if not isinstance(buyer_id, str) or not buyer_id:
         raise TokenError("expected a buyer in the token", code="token_malformed")
     return BuyerToken(buyer_id, _expiry(payload, now))
+
+
+@dataclass(frozen=True)
+class BuyerTokenIssuer:
+    """Issues the platform's short-lived buyer tokens with the service's secret."""
+
+    secret: bytes
+    ttl: timedelta
+
+    def issue(self, buyer_id: str, *, now: datetime) -> str:
+        """A buyer token valid for :attr:`ttl` from ``now``."""
+        return issue_buyer_token(self.secret, buyer_id=buyer_id, now=now, ttl=self.ttl)

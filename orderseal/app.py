@@ -52,10 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         AuthorizationTableError: a route and ``orderseal/authorization.py`` disagree (a route
             with no entry, or another role than its entry), so the app refuses to start.
     """
-    from capture.api import router as capture_router
-    from capture.buyer_devices import router as buyer_devices_router
-    from capture.key_routes import router as key_routes_router
-    from capture.receipts import router as receipts_router
+    from capture.routes import router as capture_router
     from capture.web.pages import router as capture_pages_router
     from verifier.routes import router as verifier_router
     from verifier.routes.public import router as public_verify_router
@@ -68,9 +65,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.rate_limits = build_limiter(resolved.settings)
     app.state.upload_gate = UploadGate.from_settings(resolved.settings)
     app.include_router(capture_router)
-    app.include_router(buyer_devices_router)
-    app.include_router(key_routes_router)
-    app.include_router(receipts_router)
     app.include_router(capture_pages_router)
     app.include_router(verifier_router)
     app.include_router(public_verify_router)

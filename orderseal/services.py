@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from capture.context import CaptureContext
 from capture.sealing.seal import Sealer
-from capture.service import CaptureService
-from capture.transcode import TranscodeBudget
+from capture.services import CaptureServices, build_capture_services
 from evidence.reader import TrustSettings
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.ledger.repository import Ledger
@@ -41,7 +40,7 @@ class Services:
     ledger: Ledger
     store: EvidenceStore
     keys: KeyStore
-    capture: CaptureService
+    capture: CaptureServices
     verifier: DisputeService
     token_secret: bytes
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -98,32 +97,16 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         trust_pem=trust.pem,
         tsa_url=settings.tsa_url or None,
     )
-    capture = CaptureService(
+    token_secret = keys.token_secret()
+    capture = build_capture_services(
+        settings,
         ledger=ledger,
         store=store,
+        keys=keys,
         sealer=sealer,
-        trust=trust,
-        device_ca_chain=keys.device_ca_chain(),
         work_dir=work_dir,
-        receipt_session=timedelta(minutes=settings.receipt_session_minutes),
-        shipment_session=timedelta(hours=settings.shipment_session_hours),
-        label_ttl=timedelta(days=settings.label_token_days),
-        max_photo_bytes=settings.max_photo_bytes,
-        max_image_pixels=settings.max_image_pixels,
-        retired_service_certificates=keys.service_certificates()[1:],
+        token_secret=token_secret,
         revoked_service_serials=keys.revocations.service_serials,
-        transcode_budget=TranscodeBudget(
-            max_frame_pixels=settings.transcode_max_frame_pixels,
-            max_frames=settings.transcode_max_frames,
-            max_duration_seconds=settings.transcode_max_duration_seconds,
-            max_pixels_per_second=settings.transcode_max_pixels_per_second,
-            timeout_seconds=settings.transcode_timeout_seconds,
-            memory_bytes=settings.transcode_memory_bytes,
-        ),
-        flagged_keep_bytes=settings.flagged_keep_bytes,
-        flagged_retention=timedelta(days=settings.flagged_retention_days),
-        upload_quota_order_bytes=settings.upload_quota_order_bytes,
-        upload_quota_buyer_bytes_per_day=settings.upload_quota_buyer_bytes_per_day,
     )
     facts = FactGatherer(
         ledger=ledger,
@@ -146,6 +129,6 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         keys=keys,
         capture=capture,
         verifier=verifier,
-        token_secret=keys.token_secret(),
+        token_secret=token_secret,
         clock=clock,
     )

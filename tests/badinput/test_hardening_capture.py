@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from capture.buyer_devices import enrolment_message, issue_enrolment_nonce, verify_enrolment_nonce
+from capture.devices import enrolment_message, issue_enrolment_nonce, verify_enrolment_nonce
 from capture.errors import CaptureError
 from capture.transcode import TranscodeBudget, TranscodeBudgetError, webm_to_mp4
 from clients.client import APIError, BuyerClient, PlatformClient

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from capture.buyer_devices import enrolment_message
+from capture.devices import enrolment_message
 from clients.client import DeviceKey, PlatformClient, StationClient
 from keys.attestation import CaptureStatement, b64url_encode
 from orderseal.samples import make_jpeg

@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from capture.buyer_devices import enrolment_message
+from capture.devices import enrolment_message
 from clients.client import DeviceKey, PlatformClient
 from keys.attestation import sign_bytes
 from keys.profile import DEVICE_EKUS

@@ -54,7 +54,7 @@ def _without_root(certificates: tuple[x509.Certificate, ...]) -> tuple[x509.Cert
 
 def self_enrolled_buyer_device(base_url: str, buyer_token: str, buyer_id: str) -> Forger:
     """Enrol a fresh key through ``POST /v1/buyer-devices`` with nothing but a buyer token."""
-    from capture.buyer_devices import enrolment_message
+    from capture.devices import enrolment_message
 
     key = generate_private_key()
     spki = base64.b64encode(

@@ -1,0 +1,72 @@
+"""Sealed evidence files: download by an agent, by the buyer who sealed it, and thumbnails.
+
+Files stream from the store in chunks; a video is never loaded whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from capture.sessions import SessionService
+from evidence.thumbnails import make_thumbnail
+from infra.errors import NotFoundError
+from infra.ledger.models import Evidence
+from infra.ledger.repository import Ledger
+from infra.storage.base import EvidenceStore
+
+__all__ = ["EvidenceFiles"]
+
+
+class EvidenceFiles:
+    """Reads sealed evidence and its thumbnails for the agent and the buyer."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        store: EvidenceStore,
+        sessions: SessionService,
+        thumbnail_dir: Path,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.sessions = sessions
+        self.thumbnail_dir = thumbnail_dir
+
+    def evidence(self, evidence_id: str) -> Evidence:
+        """Any sealed evidence by id (agents see every order's).
+
+        Raises:
+            NotFoundError: ``evidence_not_found``.
+        """
+        row = self.ledger.get_evidence(evidence_id)
+        if row is None:
+            raise NotFoundError("no such evidence", code="evidence_not_found")
+        return row
+
+    def buyer_evidence(self, session_id: str, evidence_id: str, *, buyer_id: str) -> Evidence:
+        """A buyer's own sealed capture from one of their receipt sessions.
+
+        Raises:
+            NotFoundError: ``session_not_found`` or ``evidence_not_found``.
+        """
+        return self.sessions.buyer_evidence(session_id, evidence_id, buyer_id=buyer_id)
+
+    def chunks(self, row: Evidence) -> Iterator[bytes]:
+        """The sealed file's bytes, in chunks."""
+        return self.store.iter_bytes(row.storage_key)
+
+    def thumbnail(self, evidence_id: str) -> bytes:
+        """A JPEG thumbnail (photo) or poster frame (video), cached by sealed SHA-256.
+
+        Raises:
+            NotFoundError: ``evidence_not_found`` or ``thumbnail_unavailable``.
+        """
+        row = self.evidence(evidence_id)
+        cache = self.thumbnail_dir / f"{row.sealed_sha256}.jpg"
+        with self.store.open_local(row.storage_key) as path:
+            data = make_thumbnail(path, row.media_type, cache)
+        if data is None:
+            raise NotFoundError("no thumbnail for this evidence", code="thumbnail_unavailable")
+        return data

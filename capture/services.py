@@ -1,0 +1,143 @@
+"""The capture domain's services, built from settings by the composition root.
+
+One service per job (orders, devices, sessions, uploads, evidence files, trust publishing,
+buyer tokens); each route module receives only the one it needs
+(``capture.routes.deps``). This record only holds them: it has no behaviour of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from capture.devices import DeviceService
+from capture.files import EvidenceFiles
+from capture.orders import OrderService
+from capture.publishing import TrustPublisher
+from capture.sealing.seal import Sealer
+from capture.sessions import SessionService
+from capture.tokens import BuyerTokenIssuer
+from capture.transcode import TranscodeBudget
+from capture.uploads import UploadService
+from infra.ledger.repository import Ledger
+from infra.settings import Settings
+from infra.storage.base import EvidenceStore
+from keys.store import KeyStore
+
+__all__ = ["CaptureServices", "build_capture_services"]
+
+
+@dataclass(frozen=True)
+class CaptureServices:
+    """The capture services of one application, sharing one ledger, store and sealer."""
+
+    orders: OrderService
+    devices: DeviceService
+    sessions: SessionService
+    uploads: UploadService
+    files: EvidenceFiles
+    trust: TrustPublisher
+    buyer_tokens: BuyerTokenIssuer
+    ledger: Ledger
+    sealer: Sealer
+    work_dir: Path
+
+    # Temporary: ``orderseal flagged prune`` and tests still reach the flagged-upload
+    # retention here; they move to ``uploads`` with their callers.
+    @property
+    def flagged_retention(self) -> timedelta:
+        """How long refused uploads are kept (see :class:`UploadService`)."""
+        return self.uploads.flagged_retention
+
+    def prune_flagged_uploads(self, *, now: datetime) -> int:
+        """Delete refused uploads past retention; see :class:`UploadService`."""
+        return self.uploads.prune_flagged_uploads(now=now)
+
+
+def build_capture_services(
+    settings: Settings,
+    *,
+    ledger: Ledger,
+    store: EvidenceStore,
+    keys: KeyStore,
+    sealer: Sealer,
+    work_dir: Path,
+    token_secret: bytes,
+    revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
+) -> CaptureServices:
+    """Build the capture services named by ``settings`` over shared ledger, store and keys.
+
+    Raises:
+        KeysError: the key folder is not initialised.
+    """
+    trust = keys.trust_list()
+    retired = keys.service_certificates()[1:]
+    orders = OrderService(ledger=ledger)
+    devices = DeviceService(
+        keys=keys,
+        ledger=ledger,
+        trust=trust,
+        device_ca_chain=keys.device_ca_chain(),
+        token_secret=token_secret,
+        device_validity=timedelta(days=settings.device_cert_days),
+        challenge_ttl=timedelta(seconds=settings.buyer_device_challenge_seconds),
+        max_buyer_devices=settings.max_buyer_devices,
+    )
+    sessions = SessionService(
+        ledger=ledger,
+        orders=orders,
+        label_signer=sealer.signer,
+        receipt_session=timedelta(minutes=settings.receipt_session_minutes),
+        shipment_session=timedelta(hours=settings.shipment_session_hours),
+        label_ttl=timedelta(days=settings.label_token_days),
+        base_url=settings.base_url,
+        retired_service_certificates=retired,
+        revoked_service_serials=revoked_service_serials,
+    )
+    uploads = UploadService(
+        ledger=ledger,
+        store=store,
+        sealer=sealer,
+        orders=orders,
+        sessions=sessions,
+        devices=devices,
+        trust=trust,
+        work_dir=work_dir,
+        max_photo_bytes=settings.max_photo_bytes,
+        max_upload_bytes=settings.max_video_bytes,
+        retired_service_certificates=retired,
+        max_image_pixels=settings.max_image_pixels,
+        transcode_budget=TranscodeBudget(
+            max_frame_pixels=settings.transcode_max_frame_pixels,
+            max_frames=settings.transcode_max_frames,
+            max_duration_seconds=settings.transcode_max_duration_seconds,
+            max_pixels_per_second=settings.transcode_max_pixels_per_second,
+            timeout_seconds=settings.transcode_timeout_seconds,
+            memory_bytes=settings.transcode_memory_bytes,
+        ),
+        flagged_keep_bytes=settings.flagged_keep_bytes,
+        flagged_retention=timedelta(days=settings.flagged_retention_days),
+        upload_quota_order_bytes=settings.upload_quota_order_bytes,
+        upload_quota_buyer_bytes_per_day=settings.upload_quota_buyer_bytes_per_day,
+    )
+    return CaptureServices(
+        orders=orders,
+        devices=devices,
+        sessions=sessions,
+        uploads=uploads,
+        files=EvidenceFiles(
+            ledger=ledger,
+            store=store,
+            sessions=sessions,
+            thumbnail_dir=settings.resolved_home / "thumbnails",
+        ),
+        trust=TrustPublisher(keys=keys, label_signer=sealer.signer),
+        buyer_tokens=BuyerTokenIssuer(
+            token_secret, timedelta(minutes=settings.buyer_token_minutes)
+        ),
+        ledger=ledger,
+        sealer=sealer,
+        work_dir=work_dir,
+    )

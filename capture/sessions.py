@@ -1,0 +1,295 @@
+"""Capture sessions and parcel labels: who may add evidence to an order, and until when.
+
+A packing station opens a shipment session for a registered order and closes it to get the
+parcel's signed label token; the buyer scans that label to open a short receipt session for
+the same order. Every session belongs to one caller (the station's device id, or the buyer
+id): another caller's session and an absent one get the same ``404 session_not_found``, so
+session ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+
+from capture.errors import CaptureError, OrderAlreadyPackedError, SessionClosedError, TokenError
+from capture.orders import OrderService
+from capture.tokens import LabelToken, issue_label_token, verify_label_token
+from evidence.manifest import Stage
+from infra.errors import NotFoundError, OrderSealError
+from infra.ledger.models import CaptureSession, Evidence, Order
+from infra.ledger.repository import Ledger
+from keys.signer import Signer
+
+__all__ = ["IssuedLabel", "Receipt", "SessionService"]
+
+
+@dataclass(frozen=True)
+class IssuedLabel:
+    """The signed label token of a closed shipment session, and where its image is."""
+
+    order_id: str
+    token: str
+    label_png_url: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A buyer's receipt session, its sealed captures and the shipment evidence they chain to."""
+
+    session: CaptureSession
+    sealed: tuple[Evidence, ...]
+    shipment_session: CaptureSession | None
+    shipment: tuple[Evidence, ...]
+
+
+class SessionService:
+    """Shipment and receipt sessions, their ownership, and the parcel labels."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        orders: OrderService,
+        label_signer: Signer,
+        receipt_session: timedelta,
+        shipment_session: timedelta,
+        label_ttl: timedelta,
+        base_url: str = "",
+        retired_service_certificates: tuple[x509.Certificate, ...] = (),
+        revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
+    ) -> None:
+        self.ledger = ledger
+        self.orders = orders
+        self.label_signer = label_signer
+        self.receipt_session = receipt_session
+        self.shipment_session = shipment_session
+        self.label_ttl = label_ttl
+        self.base_url = base_url
+        # Label tokens printed before a key rotation must keep opening receipt sessions.
+        self.retired_service_certificates = retired_service_certificates
+        # Read on every label scan, so a revocation takes effect without a restart.
+        self.revoked_service_serials = revoked_service_serials
+
+    # Ownership ---------------------------------------------------------------
+    def own_session(
+        self, session_id: str, *, station_id: str | None, buyer_id: str | None
+    ) -> CaptureSession:
+        """The caller's own session, open or not.
+
+        Raises:
+            NotFoundError: ``session_not_found``, for an absent session and for another
+                caller's alike.
+        """
+        session = self.ledger.get_session(session_id)
+        owned = session is not None and (
+            (station_id is not None and session.device_id == station_id)
+            or (buyer_id is not None and session.buyer_id == buyer_id)
+        )
+        if session is None or not owned:
+            # Same answer for "absent" and "someone else's": no probing of session ids.
+            raise NotFoundError("no such session for this caller", code="session_not_found")
+        return session
+
+    def open_session(
+        self, session_id: str, *, station_id: str | None, buyer_id: str | None, now: datetime
+    ) -> CaptureSession:
+        """The caller's own session, still open at ``now``.
+
+        Raises:
+            NotFoundError: ``session_not_found`` (see :meth:`own_session`).
+            SessionClosedError: ``session_closed``, closed or expired.
+        """
+        session = self.own_session(session_id, station_id=station_id, buyer_id=buyer_id)
+        if session.closed_at is not None or now >= session.expires_at:
+            raise SessionClosedError("the capture session is closed or expired")
+        return session
+
+    # Shipment ----------------------------------------------------------------
+    def open_shipment_session(
+        self, station_id: str, order_id: str, *, now: datetime
+    ) -> CaptureSession:
+        """A station opens a packing session after scanning the order.
+
+        Raises:
+            NotFoundError: ``order_unknown``.
+            OrderAlreadyPackedError: a shipment session of the order closed (its label is out)
+                and the platform has not reopened it; any station, the packer included.
+
+        Returns:
+            The new session, owned by ``station_id``.
+        """
+        self.orders.order(order_id)
+        self._refuse_if_packed(order_id, own_session_id=None)
+        row = CaptureSession(
+            session_id=f"ss_{secrets.token_urlsafe(12)}",
+            order_id=order_id,
+            stage=Stage.SHIPMENT.value,
+            device_id=station_id,
+            buyer_id=None,
+            opened_at=now,
+            expires_at=now + self.shipment_session,
+            closed_at=None,
+        )
+        self.ledger.add_session(row)
+        return row
+
+    def close_shipment_session(
+        self, station_id: str, session_id: str, *, now: datetime
+    ) -> IssuedLabel:
+        """Close a packing session and return the label token for the parcel.
+
+        Raises:
+            NotFoundError: ``session_not_found`` (absent, or another station's).
+            CaptureError: ``session_empty``, the session holds no evidence yet.
+            SessionClosedError: the platform reopened the order after this session closed.
+            OrderAlreadyPackedError: another session of the order closed first (two stations
+                opened sessions before either closed); the first label stands.
+        """
+        session = self.own_session(session_id, station_id=station_id, buyer_id=None)
+        if session.released_at is not None:
+            raise SessionClosedError(
+                "expected an unreleased packing session, found one the platform reopened"
+            )
+        self._refuse_if_packed(session.order_id, own_session_id=session_id)
+        if not self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value):
+            raise CaptureError(
+                "expected at least one sealed capture before the label", code="session_empty"
+            )
+        self.ledger.close_session(session_id, now)
+        return self._label(session.order_id, session_id, now=now)
+
+    def _refuse_if_packed(self, order_id: str, *, own_session_id: str | None) -> None:
+        packed = self.ledger.packed_shipment_session(order_id)
+        if packed is not None and packed.session_id != own_session_id:
+            raise OrderAlreadyPackedError(
+                f"expected order {order_id} not yet packed, found a closed shipment session: "
+                "the platform must reopen the order before it is packed again"
+            )
+
+    # Labels ------------------------------------------------------------------
+    def label_token_for(
+        self, order_id: str, *, now: datetime, station_id: str | None = None
+    ) -> str:
+        """A fresh label token for the order's latest closed shipment session.
+
+        With ``station_id`` only the station that packed the parcel may (re)print its label;
+        any other caller gets the same ``no_label`` as for an order never shipped.
+
+        Raises:
+            NotFoundError: ``no_label``.
+        """
+        session = self.ledger.latest_shipment_session(order_id, closed=True)
+        if session is None or (station_id is not None and session.device_id != station_id):
+            raise NotFoundError("no closed shipment session for this order", code="no_label")
+        return self._label(order_id, session.session_id, now=now).token
+
+    def _label(self, order_id: str, session_id: str, *, now: datetime) -> IssuedLabel:
+        token = issue_label_token(
+            self.label_signer, order_id=order_id, session_id=session_id, now=now, ttl=self.label_ttl
+        )
+        return IssuedLabel(order_id, token, f"{self.base_url}/v1/orders/{order_id}/label.png")
+
+    def read_label(self, token: str, *, now: datetime) -> LabelToken:
+        """Verify a parcel label against our sealing certificates that are not revoked.
+
+        Labels printed before a key rotation still verify; labels signed by a revoked key do
+        not (a compromised key could print labels for any order), whenever they were printed:
+        the token carries no trusted time.
+
+        Raises:
+            TokenError: malformed, forged, expired, or ``token_revoked``.
+        """
+        return verify_label_token(
+            token,
+            (*self.label_signer.certificate_chain[:1], *self.retired_service_certificates),
+            now=now,
+            revoked_serials=self.revoked_service_serials(),
+        )
+
+    def official_label(self, payload: str, *, buyer_id: str, now: datetime) -> Order | None:
+        """The buyer's order a scanned QR payload is the official label of, else None."""
+        try:
+            label = self.read_label(payload, now=now)
+        except TokenError:
+            return None
+        return self.orders.buyer_order(label.order_id, buyer_id=buyer_id)
+
+    def label_certificate_chain(self) -> tuple[x509.Certificate, ...]:
+        """The chain that signs label tokens, leaf first."""
+        return tuple(self.label_signer.certificate_chain)
+
+    # Receipt -----------------------------------------------------------------
+    def open_receipt_session(self, buyer_id: str, token: str, *, now: datetime) -> CaptureSession:
+        """The buyer scanned the parcel label: open a short session for that order only.
+
+        Raises:
+            TokenError: the label is forged or expired.
+            OrderSealError: ``not_your_order`` when the order belongs to someone else.
+        """
+        label = self.read_label(token, now=now)
+        order = self.orders.order(label.order_id)
+        if order.buyer_id != buyer_id:
+            raise OrderSealError(
+                "this parcel is not one of your orders", code="not_your_order", http_status=403
+            )
+        # Scanning again starts afresh: one open receipt session per buyer and order.
+        self.ledger.close_open_receipt_sessions(order.order_id, buyer_id, now)
+        row = CaptureSession(
+            session_id=f"rs_{secrets.token_urlsafe(12)}",
+            order_id=order.order_id,
+            stage=Stage.RECEIPT.value,
+            device_id=None,
+            buyer_id=buyer_id,
+            opened_at=now,
+            expires_at=now + self.receipt_session,
+            closed_at=None,
+        )
+        self.ledger.add_session(row)
+        return row
+
+    def finish_session(
+        self, session_id: str, *, station_id: str | None, buyer_id: str | None, now: datetime
+    ) -> None:
+        """Close a receipt session when the buyer is done.
+
+        Raises:
+            NotFoundError: ``session_not_found`` (absent, or another caller's).
+        """
+        self.own_session(session_id, station_id=station_id, buyer_id=buyer_id)
+        self.ledger.close_session(session_id, now)
+
+    def buyer_evidence(self, session_id: str, evidence_id: str, *, buyer_id: str) -> Evidence:
+        """A buyer's own sealed capture from one of their receipt sessions.
+
+        Raises:
+            NotFoundError: ``session_not_found`` or ``evidence_not_found``.
+        """
+        self.own_session(session_id, station_id=None, buyer_id=buyer_id)
+        row = self.ledger.get_evidence(evidence_id)
+        if row is None or row.session_id != session_id:
+            raise NotFoundError("no such evidence in this session", code="evidence_not_found")
+        return row
+
+    def receipt(self, session_id: str, *, buyer_id: str) -> Receipt:
+        """The buyer's own receipt session with its sealed captures and the shipment chain.
+
+        Raises:
+            NotFoundError: ``session_not_found`` (absent, or another buyer's).
+        """
+        session = self.own_session(session_id, station_id=None, buyer_id=buyer_id)
+        sealed = tuple(
+            row
+            for row in self.ledger.evidence_for_order(session.order_id, Stage.RECEIPT.value)
+            if row.session_id == session_id
+        )
+        return Receipt(
+            session=session,
+            sealed=sealed,
+            shipment_session=self.ledger.latest_shipment_session(session.order_id),
+            shipment=tuple(self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)),
+        )

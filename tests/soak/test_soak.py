@@ -1,5 +1,9 @@
 """Bounded soak: honest traffic and abusive clients together, through a database and a storage
-outage, against ``orderseal serve --workers 2`` on loopback (about two minutes).
+outage, against ``orderseal serve --workers 2`` on loopback.
+
+The load lasts ``ORDERSEAL_SOAK_SECONDS`` (default 40, at least 30; 100 for the figures in
+docs/security.md); the outages are placed at the same fractions of it, so a short run still
+stops each service once for ``OUTAGE_SECONDS`` and leaves time to recover afterwards.
 
 Honest: stations pack orders, buyers seal unboxing captures, the platform files disputes.
 Abusive: slow bodies on the public ``/verify``, oversized headers, WebM bombs from a buyer's
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import socket
 import statistics
@@ -46,8 +51,13 @@ from tests.support.private_postgres import PrivatePostgres
 from tests.support.seaweed import SeaweedS3
 from tests.support.servers import Server, start_server
 
-LOAD_SECONDS = 100
-DB_OUTAGE_AT, STORAGE_OUTAGE_AT, OUTAGE_SECONDS = 25, 60, 8
+#: Shortest load that still fits both outages, apart, with time to recover after the second.
+MIN_LOAD_SECONDS = 30
+LOAD_SECONDS = max(MIN_LOAD_SECONDS, int(os.environ.get("ORDERSEAL_SOAK_SECONDS", "40")))
+OUTAGE_SECONDS = 8
+#: PostgreSQL stops a quarter into the load, SeaweedFS past the middle (25 s and 60 s of 100).
+DB_OUTAGE_AT = round(LOAD_SECONDS * 0.25)
+STORAGE_OUTAGE_AT = round(LOAD_SECONDS * 0.6)
 HONEST_THREADS = 2
 #: Answers an honest client retries later: they never lose or corrupt anything.
 RETRYABLE = frozenset({408, 429, 503, 507})
@@ -64,6 +74,8 @@ class Tally:
     sealed: list[str] = field(default_factory=list)
     latency: dict[str, list[float]] = field(default_factory=dict)
     journeys: Counter[str] = field(default_factory=Counter)
+    #: When (monotonic) each honest journey completed.
+    completed_at: list[float] = field(default_factory=list)
 
     def status(self, code: int) -> None:
         with self.lock:
@@ -111,7 +123,9 @@ def _honest(
     while time.monotonic() < stop:
         try:
             _journey(cast, work, tally)
-            tally.journeys["completed"] += 1
+            with tally.lock:
+                tally.journeys["completed"] += 1
+                tally.completed_at.append(time.monotonic())
         except APIError as exc:
             tally.status(exc.status)
             with tally.lock:
@@ -280,7 +294,9 @@ def _webm_bombs(cast: flows.Actors, work: Path, tally: Tally, stop: float) -> No
             time.sleep(1)  # the outage window: try again later
 
 
-def _outages(postgres: PrivatePostgres, s3: SeaweedS3, started: float, log: list[str]) -> None:
+def _outages(
+    postgres: PrivatePostgres, s3: SeaweedS3, started: float, log: list[str], back: list[float]
+) -> None:
     for at, name, down, up in (
         (DB_OUTAGE_AT, "PostgreSQL", postgres.stop, postgres.start),
         (STORAGE_OUTAGE_AT, "SeaweedFS", s3.stop, s3.start),
@@ -290,6 +306,7 @@ def _outages(postgres: PrivatePostgres, s3: SeaweedS3, started: float, log: list
         log.append(f"{name} stopped at {time.monotonic() - started:.0f} s")
         time.sleep(OUTAGE_SECONDS)
         up()
+        back.append(time.monotonic())
         log.append(f"{name} back at {time.monotonic() - started:.0f} s")
 
 
@@ -325,6 +342,7 @@ def test_soak_keeps_every_seal_and_never_answers_500(
         "POST", "/v1/buyer-tokens", json={"buyer_id": abuser.buyer_id}
     )["token"]
     outage_log: list[str] = []
+    back_at: list[float] = []
     workers = [
         *(
             threading.Thread(
@@ -342,7 +360,9 @@ def test_soak_keeps_every_seal_and_never_answers_500(
         threading.Thread(
             target=_webm_bombs, args=(abuser, tmp_path / "abuse", tally, stop), daemon=True
         ),
-        threading.Thread(target=_outages, args=(postgres, s3, started, outage_log), daemon=True),
+        threading.Thread(
+            target=_outages, args=(postgres, s3, started, outage_log, back_at), daemon=True
+        ),
     ]
     for index in range(HONEST_THREADS):
         (tmp_path / f"honest-{index}").mkdir()
@@ -354,6 +374,10 @@ def test_soak_keeps_every_seal_and_never_answers_500(
     assert not any(worker.is_alive() for worker in workers), "a soak client did not stop"
 
     _wait_ready(server.url)
+    # Recovered: a whole honest journey goes through once both services are back, however
+    # little of the load was left after the second outage.
+    (tmp_path / "after").mkdir()
+    _journey(flows.actors(server.url, credentials), tmp_path / "after", tally)
     services = build_services(settings)
     with Session(create_engine(settings.database_url)) as db:
         rows = {row.evidence_id: row for row in db.scalars(select(Evidence))}
@@ -386,4 +410,7 @@ def test_soak_keeps_every_seal_and_never_answers_500(
     assert missing == []
     assert corrupt == []
     assert tally.journeys["completed"] > 0
+    # Both outages happened during the load, with honest journeys already done before the first.
+    assert len(back_at) == 2, outage_log
+    assert min(tally.completed_at) < started + DB_OUTAGE_AT
     assert tally.sealed, "no honest seal went through"

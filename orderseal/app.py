@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -115,5 +116,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     # Last, once every router is in: a route the authorization table does not declare, or one
     # demanding another role than its entry, stops the start here rather than serving.
-    verify_authorization(app)
+    verify_authorization(iter_route_contexts(app.routes))
     return app

@@ -17,11 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Annotated, Any, get_args, get_origin
-
-from fastapi import FastAPI
-from fastapi.params import Depends
-from fastapi.routing import iter_route_contexts
+from typing import Annotated, Any, Protocol, get_args, get_origin
 
 from infra import auth
 from infra.auth import Role
@@ -41,6 +37,7 @@ __all__ = [
     "AuthorizationTableError",
     "Ownership",
     "RouteRule",
+    "ServedRoute",
     "build_table",
     "demanded_roles",
     "verify_authorization",
@@ -212,10 +209,12 @@ def _role_dependencies() -> dict[object, Role]:
         auth.AdminPrincipal,
         auth.PublicCaller,
     ):
-        markers = [m for m in get_args(alias)[1:] if isinstance(m, Depends)]
-        if get_origin(alias) is not Annotated or len(markers) != 1:
+        # ``Depends(...)`` is the one metadata item with a ``dependency`` (read by duck typing:
+        # this module stays out of the FastAPI fence; the app hands it its routes).
+        calls = [m.dependency for m in get_args(alias)[1:] if hasattr(m, "dependency")]
+        if get_origin(alias) is not Annotated or len(calls) != 1:
             raise AuthorizationTableError(f"expected Annotated[Principal, Depends(...)]: {alias}")
-        call = markers[0].dependency
+        call = calls[0]
         role = Role.PUBLIC if alias is auth.PublicCaller else None
         for cell in getattr(call, "__closure__", None) or ():
             if isinstance(cell.cell_contents, Role):
@@ -259,14 +258,27 @@ def demanded_roles(dependant: Any) -> frozenset[Role]:
     return frozenset(roles)
 
 
-def _app_routes(app: FastAPI) -> Iterator[tuple[str, str, frozenset[Role]]]:
-    """(method, path, roles demanded) for every route of ``app``, HEAD left out.
+class ServedRoute(Protocol):
+    """What the check reads of a route: FastAPI's ``RouteContext`` (``iter_route_contexts``)."""
+
+    @property
+    def path(self) -> str | None: ...
+
+    @property
+    def path_format(self) -> str | None: ...
+
+    @property
+    def methods(self) -> set[str] | None: ...
+
+
+def _served(routes: Iterable[ServedRoute]) -> Iterator[tuple[str, str, frozenset[Role]]]:
+    """(method, path, roles demanded) for every route, HEAD left out.
 
     A route without a FastAPI dependant (FastAPI's own docs pages) runs no dependency, so it is
     public by construction; a route that answers no HTTP method (a mount, a websocket) cannot be
     declared and is reported with method "".
     """
-    for context in iter_route_contexts(app.routes):
+    for context in routes:
         path = str(context.path_format or context.path)
         dependant = getattr(context, "dependant", None)
         roles = frozenset({Role.PUBLIC}) if dependant is None else demanded_roles(dependant)
@@ -277,11 +289,14 @@ def _app_routes(app: FastAPI) -> Iterator[tuple[str, str, frozenset[Role]]]:
             yield method, path, roles
 
 
-def verify_authorization(app: FastAPI, table: Mapping[tuple[str, str], RouteRule] = TABLE) -> None:
-    """Check that every route of ``app`` has one table entry naming the role it demands.
+def verify_authorization(
+    routes: Iterable[ServedRoute], table: Mapping[tuple[str, str], RouteRule] = TABLE
+) -> None:
+    """Check that every route has one table entry naming the role it demands.
 
     Args:
-        app: the assembled application, every router included.
+        routes: every route of the assembled app, as ``iter_route_contexts(app.routes)``
+            gives them (included routers flattened, their dependencies with them).
         table: the rules to hold it to (the service's own table unless a test passes another).
 
     Raises:
@@ -291,7 +306,7 @@ def verify_authorization(app: FastAPI, table: Mapping[tuple[str, str], RouteRule
     """
     problems: list[str] = []
     seen: set[tuple[str, str]] = set()
-    for method, path, roles in _app_routes(app):
+    for method, path, roles in _served(routes):
         if not method:
             problems.append(f"{path}: a route without HTTP methods cannot be declared")
             continue

@@ -1,107 +1,49 @@
 """The authorization matrix: every route of ``create_app()`` x every kind of caller.
 
-``ALLOWED`` is the source of truth: for each (method, path) the roles that may call it. The
-test fails when a route exists without an entry (or an entry without a route), when a route's
-declared dependency disagrees with the table, and when any caller outside the allowed set gets
-past authentication (or one inside it is refused). Callers: each role with a valid credential,
-no credential, an expired station signature and buyer token, and another station's / another
-buyer's credential on resources owned by the first (which must look absent: 403 or 404).
+The table is ``orderseal.authorization.TABLE`` (``create_app`` already refuses to start when a
+route has no entry or demands another role than its entry). From it this test generates, for
+every route, the attempts of every wrong role (each other role's valid credential, none, an
+expired station signature and buyer token) and asserts the exact status and error code of each
+refusal; the right role is not refused and public routes refuse nobody. Where the entry names
+an ownership rule, it makes the cross-owner attempt (another station's session, another buyer's
+order, session, device or app) and asserts the refusal the rule names, with the status the error
+registry gives that code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import iter_route_contexts
 
 from capture.tokens import issue_buyer_token
 from clients.client import StationClient
 from infra.auth import Role
+from infra.error_codes import error_code
 from infra.settings import Settings
 from orderseal.app import create_app
+from orderseal.authorization import (
+    BUYER_APP,
+    BUYER_DEVICE,
+    BUYER_ORDER,
+    BUYER_ORDER_QR,
+    BUYER_SESSION,
+    STATION_LABEL,
+    STATION_SESSION,
+    TABLE,
+    Ownership,
+    RouteRule,
+    verify_authorization,
+)
 from orderseal.services import Services
 from tests.support import flows
-
-PUBLIC = frozenset({"public"})
-STATION = frozenset({"station"})
-BUYER = frozenset({"buyer"})
-PLATFORM = frozenset({"platform"})
-AGENT = frozenset({"agent"})
-ADMIN = frozenset({"admin"})
-
-#: (method, path) -> roles allowed. "public" means anyone, with or without credentials.
-ALLOWED: dict[tuple[str, str], frozenset[str]] = {
-    ("GET", "/openapi.json"): PUBLIC,
-    ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
-    ("GET", "/healthz"): PUBLIC,
-    ("GET", "/readyz"): PUBLIC,
-    # Business volumes (issue 14.15): admin by default; ORDERSEAL_METRICS=off|bind:HOST:PORT.
-    ("GET", "/metrics"): ADMIN,
-    ("GET", "/capture"): PUBLIC,
-    ("GET", "/capture/static/{name}"): PUBLIC,
-    ("GET", "/agent"): PUBLIC,
-    ("GET", "/agent/static/{name}"): PUBLIC,
-    ("GET", "/verify"): PUBLIC,
-    ("POST", "/verify"): PUBLIC,
-    ("GET", "/v1/trust/anchors"): PUBLIC,
-    ("GET", "/v1/trust/label-certificates"): PUBLIC,
-    ("GET", "/v1/trust/crl"): PUBLIC,
-    ("GET", "/v1/trust/c2pa-anchors"): PUBLIC,
-    ("GET", "/v1/trust/c2pa-settings"): PUBLIC,
-    ("POST", "/v1/orders"): PLATFORM,
-    ("POST", "/v1/orders/{order_id}/reopen"): PLATFORM,
-    ("POST", "/v1/buyer-tokens"): PLATFORM,
-    ("POST", "/v1/disputes"): PLATFORM,
-    ("PUT", "/v1/disputes/{dispute_id}/files"): PLATFORM,
-    ("POST", "/v1/disputes/{dispute_id}/sealed"): PLATFORM,
-    ("POST", "/v1/disputes/{dispute_id}/decide"): PLATFORM,
-    ("GET", "/v1/disputes/{dispute_id}"): PLATFORM,
-    ("GET", "/v1/disputes"): AGENT,
-    ("GET", "/v1/disputes/{dispute_id}/report"): AGENT,
-    ("GET", "/v1/disputes/{dispute_id}/report.json"): AGENT,
-    ("GET", "/v1/evidence/{evidence_id}/file"): AGENT,
-    ("GET", "/v1/evidence/{evidence_id}/thumbnail.jpg"): AGENT,
-    ("POST", "/v1/devices"): ADMIN,
-    # Anonymous at the HTTP layer: the body carries a proof signed by the device's current key.
-    ("POST", "/v1/devices/{device_id}/renewal"): PUBLIC,
-    ("POST", "/v1/shipment-sessions"): STATION,
-    ("PUT", "/v1/shipment-sessions/{session_id}/evidence"): STATION,
-    ("POST", "/v1/shipment-sessions/{session_id}/close"): STATION,
-    ("GET", "/v1/orders/{order_id}/label.png"): STATION,
-    ("GET", "/v1/orders/{order_id}/label.pdf"): STATION,
-    ("POST", "/v1/receipt-sessions"): BUYER,
-    ("PUT", "/v1/receipt-sessions/{session_id}/evidence"): BUYER,
-    ("GET", "/v1/receipt-sessions/{session_id}/evidence/{evidence_id}/file"): BUYER,
-    ("POST", "/v1/receipt-sessions/{session_id}/finish"): BUYER,
-    ("GET", "/v1/receipt-sessions/{session_id}/receipt"): BUYER,
-    ("POST", "/v1/qr/check"): BUYER,
-    ("POST", "/v1/buyer-devices"): BUYER,
-    ("POST", "/v1/buyer-devices/challenge"): BUYER,
-    ("GET", "/v1/buyer-devices/{device_id}"): BUYER,
-}
-
-#: Routes whose path names something a station or buyer owns: another one must not reach it.
-OWNED = {
-    ("PUT", "/v1/shipment-sessions/{session_id}/evidence"),
-    ("POST", "/v1/shipment-sessions/{session_id}/close"),
-    ("GET", "/v1/orders/{order_id}/label.png"),
-    ("GET", "/v1/orders/{order_id}/label.pdf"),
-    ("PUT", "/v1/receipt-sessions/{session_id}/evidence"),
-    ("GET", "/v1/receipt-sessions/{session_id}/evidence/{evidence_id}/file"),
-    ("POST", "/v1/receipt-sessions/{session_id}/finish"),
-    ("GET", "/v1/receipt-sessions/{session_id}/receipt"),
-    ("GET", "/v1/buyer-devices/{device_id}"),
-}
 
 #: PUT bodies: a tiny file, with the upload headers a well-formed capture request carries, so an
 #: upload by another owner is refused for the session, not for a missing header.
@@ -123,32 +65,44 @@ def _upload_headers(method: str) -> dict[str, str]:
 
 
 ROLES = ("station", "buyer", "platform", "agent", "admin")
-CALLERS = (*ROLES, "none", "expired-station", "expired-buyer", "other-station", "other-buyer")
+CALLERS = (*ROLES, "none", "expired-station", "expired-buyer")
+_API_KEY_ROLES = {Role.PLATFORM, Role.AGENT, Role.ADMIN}
 
 
-def app_routes(app: FastAPI) -> Iterator[tuple[str, str, Any]]:
-    """(method, path, route) for every route, HEAD excluded (it mirrors GET)."""
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) for every route, HEAD excluded (it mirrors GET)."""
     for context in iter_route_contexts(app.routes):
         path = context.path_format or context.path
         for method in sorted((context.methods or set()) - {"HEAD"}):
-            yield method, str(path), context.original_route
+            yield method, str(path)
 
 
-def declared_role(route: Any) -> str | None:
-    """The role a route's dependencies declare ("public" for the explicit anonymous one)."""
-    if not isinstance(route, APIRoute):
-        return None
-    for dependency in route.dependant.dependencies:
-        call = dependency.call
-        name = getattr(call, "__qualname__", "")
-        if name == "_public":
-            return "public"
-        # require_role builds one closure per role: API keys, or the installed device checks.
-        if name.startswith(("_api_key", "_device")) and call is not None and call.__closure__:
-            for cell in call.__closure__:
-                if isinstance(cell.cell_contents, Role):
-                    return str(cell.cell_contents.value)
-    return None
+def _rules(app: FastAPI) -> list[RouteRule]:
+    return [TABLE[key] for key in app_routes(app)]
+
+
+def _credential_role(caller: str) -> Role | None:
+    """The role whose credential the caller carries (expired ones included)."""
+    return None if caller == "none" else Role(caller.removeprefix("expired-"))
+
+
+def expected_refusal(caller: str, role: Role) -> str:
+    """The error code a caller of the wrong kind gets from a route demanding ``role``.
+
+    API-key routes read ``Authorization: Bearer``: a station sends none, a buyer token is no
+    API key, another role's key is the wrong role. Station routes need the signed headers,
+    which no other caller sends. Buyer routes read a bearer buyer token: an API key is not one.
+    """
+    carried = _credential_role(caller)
+    if caller.startswith("expired-") and carried == role:
+        return "credentials_expired"
+    if role in _API_KEY_ROLES:
+        if carried in _API_KEY_ROLES:
+            return "wrong_role"
+        return "credentials_invalid" if carried == Role.BUYER else "credentials_missing"
+    if role == Role.BUYER and carried in _API_KEY_ROLES:
+        return "credentials_malformed"
+    return "credentials_missing"
 
 
 @pytest.fixture(scope="module")
@@ -156,22 +110,12 @@ def app(settings: Settings, services: Services) -> FastAPI:
     return create_app(settings, services=services)
 
 
-def test_every_route_has_an_entry_and_every_entry_a_route(app: FastAPI) -> None:
-    routes = {(method, path) for method, path, _ in app_routes(app)}
-    missing = sorted(routes - set(ALLOWED))
-    assert not missing, f"routes without an authorization entry: {missing}"
-    gone = sorted(set(ALLOWED) - routes)
-    # Entries for routes still being built elsewhere are tolerated only while named here.
-    assert set(gone) <= {("GET", "/v1/trust/crl")}, f"entries without a route: {gone}"
-
-
-def test_declared_roles_match_the_table(app: FastAPI) -> None:
-    for method, path, route in app_routes(app):
-        declared = declared_role(route)
-        if declared is None:  # FastAPI's own docs routes: no dependency, public by nature
-            assert ALLOWED[(method, path)] == PUBLIC, (method, path)
-            continue
-        assert frozenset({declared}) == ALLOWED[(method, path)], (method, path)
+def test_the_app_is_the_table(app: FastAPI) -> None:
+    # create_app ran the same check; here it is spelt out for the reader of a failure.
+    verify_authorization(iter_route_contexts(app.routes))
+    routes = set(app_routes(app))
+    assert {key for key, rule in TABLE.items() if not rule.optional} <= routes
+    assert routes <= set(TABLE)
 
 
 # Calling every route with every caller -------------------------------------------------------
@@ -185,6 +129,7 @@ class Matrix:
     ids: dict[str, str]
     receipt_session: str
     station_session: str
+    label_token: str
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +176,7 @@ def matrix(
         ids,
         receipt["session_id"],
         station_session["session_id"],
+        shipped.label_token,
     )
 
 
@@ -298,40 +244,118 @@ def _headers(matrix: Matrix, caller: str, method: str, path: str) -> dict[str, s
     return {}
 
 
-def _role_of(caller: str) -> str | None:
-    return {"other-station": "station", "other-buyer": "buyer"}.get(caller, caller)
+def _call(
+    matrix: Matrix,
+    method: str,
+    template: str,
+    headers: dict[str, str],
+    *,
+    json: dict[str, str] | None = None,
+) -> httpx.Response:
+    path = _path(matrix, template)
+    if json is not None:
+        return httpx.request(method, matrix.base_url + path, headers=headers, json=json, timeout=60)
+    headers = {**_upload_headers(method), **headers}
+    return httpx.request(
+        method, matrix.base_url + path, headers=headers, content=_body(method), timeout=60
+    )
+
+
+def _code(response: httpx.Response) -> str | None:
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return str(code)
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-def test_every_route_admits_exactly_its_roles(matrix: Matrix, app: FastAPI, caller: str) -> None:
+def test_every_route_refuses_every_wrong_role_with_its_code(
+    matrix: Matrix, app: FastAPI, caller: str
+) -> None:
     problems: list[str] = []
-    for method, template, _ in app_routes(app):
-        allowed = ALLOWED.get((method, template))
-        if allowed is None:  # reported by test_every_route_has_an_entry_and_every_entry_a_route
-            continue
-        path = _path(matrix, template)
-        headers = {**_upload_headers(method), **_headers(matrix, caller, method, path)}
-        response = httpx.request(
-            method, matrix.base_url + path, headers=headers, content=_body(method), timeout=60
+    for rule in _rules(app):
+        path = _path(matrix, rule.path)
+        response = _call(
+            matrix, rule.method, rule.path, _headers(matrix, caller, rule.method, path)
         )
-        status = response.status_code
-        label = f"{caller} {method} {template} -> {status} {response.text[:120]}"
+        status, code = response.status_code, _code(response)
+        label = f"{caller} {rule.method} {rule.path} -> {status} {response.text[:120]}"
         if status >= 500:
             problems.append(f"server error: {label}")
-        elif "public" in allowed:
-            if status in (401, 403):
-                problems.append(f"public route refused: {label}")
-        elif _role_of(caller) in allowed and not caller.startswith("other-"):
+        elif rule.role == Role.PUBLIC or (
+            _credential_role(caller) == rule.role and not caller.startswith("expired-")
+        ):
             if status in (401, 403):
                 problems.append(f"allowed caller refused: {label}")
-        elif caller.startswith("other-") and _role_of(caller) in allowed:
-            owned = (method, template) in OWNED
-            if owned and status not in (403, 404):
-                problems.append(f"another owner's resource reached: {label}")
-            if not owned and status in (401, 403):
-                problems.append(f"allowed caller refused: {label}")
-        elif status not in (401, 403):
-            problems.append(f"caller outside {sorted(allowed)} admitted: {label}")
-        elif response.json()["error"]["code"] in ("", None):
-            problems.append(f"refusal without a code: {label}")
+        else:
+            expected = expected_refusal(caller, rule.role)
+            if (status, code) != (error_code(expected).http_status, expected):
+                problems.append(f"expected {expected}: {label}")
     assert not problems, "\n".join(problems)
+
+
+# Another owner's resource -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Attempt:
+    """A cross-owner request: whose credential, which device header, which body."""
+
+    caller: str
+    device: str | None = None
+    json: dict[str, str] | None = None
+
+
+def _other_station(matrix: Matrix) -> Attempt:
+    return Attempt("other-station")
+
+
+def _other_buyer(matrix: Matrix) -> Attempt:
+    return Attempt("other-buyer")
+
+
+#: How each ownership rule of the table is attacked. A rule without an attack fails the test.
+ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
+    # Another station, on the first station's open session and packed order.
+    STATION_SESSION: _other_station,
+    STATION_LABEL: _other_station,
+    # Another buyer, on the first buyer's receipt session and device.
+    BUYER_SESSION: _other_buyer,
+    BUYER_DEVICE: _other_buyer,
+    # Another buyer scanning the first buyer's parcel label.
+    BUYER_ORDER: lambda m: Attempt("other-buyer", json={"token": m.label_token}),
+    BUYER_ORDER_QR: lambda m: Attempt("other-buyer", json={"payload": m.label_token}),
+    # The session's own buyer, capturing with an app enrolled to another buyer.
+    BUYER_APP: lambda m: Attempt("buyer", device=m.b.buyer_device.device_id),
+}
+
+OWNED = [
+    pytest.param(rule, ownership, id=f"{rule.method} {rule.path} [{ownership}]")
+    for rule in TABLE.values()
+    for ownership in rule.ownership
+]
+
+
+def test_every_ownership_rule_has_an_attack() -> None:
+    used = {ownership for rule in TABLE.values() for ownership in rule.ownership}
+    assert used <= set(ATTACKS), used - set(ATTACKS)
+
+
+@pytest.mark.parametrize(("rule", "ownership"), OWNED)
+def test_another_owner_gets_the_refusal_the_table_names(
+    matrix: Matrix, rule: RouteRule, ownership: Ownership
+) -> None:
+    attempt = ATTACKS[ownership](matrix)
+    path = _path(matrix, rule.path)
+    headers = _headers(matrix, attempt.caller, rule.method, path)
+    if attempt.device is not None:
+        headers["X-OrderSeal-Device"] = attempt.device
+    response = _call(matrix, rule.method, rule.path, headers, json=attempt.json)
+    label = f"{attempt.caller} {rule.method} {rule.path} -> {response.status_code} {response.text}"
+    if ownership.refusal is None:
+        # Answered, and nothing about the other owner's order is said.
+        assert response.status_code == 200, label
+        assert response.json()["official"] is False, label
+        assert response.json()["order_id"] is None, label
+    else:
+        expected = (error_code(ownership.refusal).http_status, ownership.refusal)
+        assert (response.status_code, _code(response)) == expected, label

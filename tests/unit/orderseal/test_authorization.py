@@ -7,6 +7,7 @@ from typing import Annotated
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import iter_route_contexts
 
 import orderseal.app
 from infra.auth import (
@@ -78,7 +79,7 @@ def _table(*rules: RouteRule) -> dict[tuple[str, str], RouteRule]:
 
 def _refusal(app: FastAPI, table: dict[tuple[str, str], RouteRule]) -> str:
     with pytest.raises(AuthorizationTableError) as caught:
-        verify_authorization(app, table)
+        verify_authorization(iter_route_contexts(app.routes), table)
     assert caught.value.code == "authorization_table_mismatch"
     assert caught.value.http_status == 500
     return caught.value.message
@@ -92,7 +93,7 @@ def test_a_table_that_matches_passes() -> None:
         ("GET", "/spelled", _spelled_out),
     )
     verify_authorization(
-        app,
+        iter_route_contexts(app.routes),
         _table(
             RouteRule("POST", "/s/{session_id}", Role.STATION, (STATION_SESSION,)),
             RouteRule("GET", "/p", Role.PUBLIC),

@@ -4,13 +4,15 @@ Input errors (no file, empty file, a file above the limit, a folder) exit 3 with
 a stable code. A file that is merely bad (truncated, corrupt, polyglot, bomb, foreign manifest)
 is evidence like any other: it gets a verdict, never ``allow`` (exit 1 block or 2 review).
 Never a traceback.
+
+The cases run ``orderseal.cli.main`` in this process (tests/support/cli.py); the non-UTF-8 order
+id runs the installed binary, since decoding argv bytes happens at the process boundary.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,7 @@ from infra.settings import Settings
 from orderseal.samples import make_jpeg
 from tests.badinput.conftest import MAX_UPLOAD_BYTES
 from tests.badinput.corpus import build_corpus, foreign_sealed, oversized_assertion
-from tests.support.databases import settings_env
-from tests.support.servers import ORDERSEAL
+from tests.support.cli import CLIRun, run_main, run_process
 
 #: Merely bad files: a verdict (exit 1 or 2) with these reason codes among the failed checks.
 VERDICT_CASES = {
@@ -48,16 +49,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return files
 
 
-def _verify(settings: Settings, *args: str | bytes) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **settings_env(settings)}
-    return subprocess.run(
-        [str(ORDERSEAL), "verify", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _verify(settings: Settings, *args: str) -> CLIRun:
+    return run_main(settings, "verify", *args)
 
 
 @pytest.mark.parametrize(("name", "reason"), sorted(VERDICT_CASES.items()))
@@ -103,7 +96,8 @@ def test_input_errors_exit_3_with_a_code(
 
 
 def test_non_utf8_order_id_is_an_input_error(settings: Settings, corpus: dict[str, Path]) -> None:
-    result = _verify(settings, str(corpus["png-named-jpg"]), "--order", os.fsdecode(b"ORD-\xff"))
+    order = os.fsdecode(b"ORD-\xff")
+    result = run_process(settings, "verify", str(corpus["png-named-jpg"]), "--order", order)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "invalid_request" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

@@ -1,32 +1,23 @@
-"""``orderseal verify``: verdicts as exit codes (0 allow, 1 block, 2 review, 3 input error)."""
+"""``orderseal verify``: verdicts as exit codes (0 allow, 1 block, 2 review, 3 input error).
+
+Most cases run ``orderseal.cli.main`` in this process (tests/support/cli.py); the allowed receipt
+and an unknown option run the installed binary, so its exit statuses are seen from outside too.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from infra.settings import Settings
 from tests.support import flows
-from tests.support.databases import settings_env
-
-ORDERSEAL = Path(sys.executable).parent / "orderseal"
+from tests.support.cli import CLIRun, run_main, run_process
 
 
-def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **settings_env(settings)}
-    return subprocess.run(
-        [str(ORDERSEAL), "verify", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _run(settings: Settings, *args: str) -> CLIRun:
+    return run_main(settings, "verify", *args)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +34,8 @@ def case(
 
 def test_sealed_receipt_exits_0_with_json(settings: Settings, case: tuple[str, str, Path]) -> None:
     order_id, buyer_id, photo = case
-    result = _run(settings, str(photo), "--order", order_id, "--buyer", buyer_id, "--json")
+    args = (str(photo), "--order", order_id, "--buyer", buyer_id, "--json")
+    result = run_process(settings, "verify", *args)
     assert result.returncode == 0, result.stdout + result.stderr
     body = json.loads(result.stdout)
     assert body["decision"] == "allow"
@@ -102,5 +94,11 @@ def test_unknown_order_is_examined_not_an_input_error(
 )
 def test_usage_and_input_errors_exit_3(settings: Settings, args: list[str]) -> None:
     result = _run(settings, *args)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_installed_binary_exits_3_on_an_unknown_option(settings: Settings) -> None:
+    result = run_process(settings, "verify", "x.jpg", "--order", "A", "--bogus")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

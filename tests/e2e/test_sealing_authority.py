@@ -7,19 +7,16 @@ judged through the three paths: a dispute over HTTP, ``orderseal verify`` and th
 ``/verify`` page. Honest evidence must stay ``allow`` on its own order after someone attaches
 it to another order; files whose bytes differ from what was sealed are ``not_as_sealed``.
 
-``orderseal verify`` runs in this process through the same typer command (``CliRunner``, the
-settings passed as the environment a real process would see), which saves a three-second
-interpreter start per file; two checks run the installed ``orderseal`` binary for real: the
-honest photo allowed after misuse elsewhere (exit 0) and the empty file (exit 3, no traceback).
+``orderseal verify`` runs in this process through ``orderseal.cli.main`` (tests/support/cli.py),
+which saves a three-second interpreter start per file; two checks run the installed binary for
+real: the honest photo allowed after misuse elsewhere (exit 0) and the empty file (exit 3, no
+traceback).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 from infra.settings import Settings
-from orderseal.cli import app
 from orderseal.forgery import CopiedSeal, ForgeryRefusedError, sign_with_device_key
 from orderseal.samples import make_jpeg
 from orderseal.services import Services
 from tests.conftest import make_settings
 from tests.support import flows
-from tests.support.databases import settings_env
+from tests.support.cli import CLIRun, run_main, run_process
 from tests.support.forgery import (
     Forger,
     admin_enrolled_station,
@@ -47,7 +42,6 @@ from tests.support.forgery import (
 )
 from tests.support.keys_cli import check_keys
 
-ORDERSEAL = Path(sys.executable).parent / "orderseal"
 SIGNERS = ("buyer-app", "station", "revoked-device")
 VARIANTS = ("bare", "copied")
 FORGERIES = [f"{signer}-{variant}" for signer in SIGNERS for variant in VARIANTS]
@@ -79,15 +73,6 @@ class Honest:
     photo: Path
     video: Path
     photo_evidence_id: str
-
-
-@dataclass(frozen=True)
-class CLIRun:
-    """One ``orderseal verify``: its exit status and what it printed."""
-
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @dataclass(frozen=True)
@@ -144,26 +129,13 @@ def _verify_args(path: Path, order_id: str, buyer_id: str) -> list[str]:
 
 
 def _cli(settings: Settings, path: Path, order_id: str, buyer_id: str) -> CLIRun:
-    """``orderseal verify`` in this process: the same command, the settings as environment."""
-    result = CliRunner().invoke(
-        app, _verify_args(path, order_id, buyer_id), env=settings_env(settings)
-    )
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return CLIRun(result.exit_code, result.stdout, "")
+    """``orderseal verify`` in this process."""
+    return run_main(settings, *_verify_args(path, order_id, buyer_id))
 
 
 def _cli_process(settings: Settings, path: Path, order_id: str, buyer_id: str) -> CLIRun:
     """``orderseal verify`` as the installed binary, in its own process."""
-    done = subprocess.run(
-        [str(ORDERSEAL), *_verify_args(path, order_id, buyer_id)],
-        env={**os.environ, **settings_env(settings)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return CLIRun(done.returncode, done.stdout, done.stderr)
+    return run_process(settings, *_verify_args(path, order_id, buyer_id))
 
 
 def _cli_all(settings: Settings, jobs: Mapping[str, tuple[Path, str, str]]) -> dict[str, CLIRun]:

@@ -117,8 +117,6 @@ def enrol_device(
             without its owner.
         ConflictError: the device id (or serial) is already enrolled.
     """
-    if kind == "buyer" and not owner_id:
-        raise CertificateError("expected --owner (the buyer id) for a buyer device")
     return _enrol_csr(
         keys,
         ledger,
@@ -142,7 +140,13 @@ def _enrol_csr(
     now: datetime,
     validity: timedelta,
 ) -> IssuedDevice:
-    """The one CSR enrolment: the device CA issues the leaf and the ledger records it."""
+    """The one CSR enrolment: the device CA issues the leaf and the ledger records it.
+
+    A buyer device is refused without its owner: it could never upload, and an ownerless
+    buyer key is one no ownership check can place.
+    """
+    if kind == "buyer" and not owner_id:
+        raise CertificateError("expected the owner (the buyer id) for a buyer device")
     device_ca = keys.load_ca("device-ca")
     certificate = certificate_from_csr(
         device_ca, csr_pem, device_id=device_id, kind=kind, now=now, validity=validity
@@ -341,7 +345,7 @@ def _spki(key: object) -> bytes:
 def _current(ledger: Ledger, device_id: str) -> tuple[Device, x509.Certificate]:
     device = ledger.get_device(device_id)
     if device is None:
-        raise NotFoundError("expected an enrolled device", code="device_unknown")
+        raise NotFoundError("expected an enrolled device", code="device_not_found")
     return device, x509.load_pem_x509_certificate(device.certificate_pem.encode())
 
 
@@ -357,7 +361,7 @@ def renew_device(
     """Issue a fresh certificate for the same device key, before the current one expires.
 
     Raises:
-        NotFoundError: unknown device (``device_unknown``).
+        NotFoundError: unknown device (``device_not_found``).
         CertificateError: revoked (``device_revoked``), expired (``device_certificate_expired``:
             enrol again), or a CSR for another key (``renewal_key_mismatch``).
     """
@@ -408,7 +412,7 @@ def revoke_device(
     """Revoke a device from ``at`` (default now): ledger, registry, and a fresh device CRL.
 
     Raises:
-        NotFoundError: unknown device (``device_unknown``).
+        NotFoundError: unknown device (``device_not_found``).
         KeysError: unknown reason (``revocation_reason_invalid``).
     """
     reason = parse_reason(reason)
@@ -574,7 +578,8 @@ class DeviceService:
         """Approve a device's CSR (admin): the device keeps its key, we issue a short leaf.
 
         Raises:
-            CertificateError: bad CSR, key or kind (``certificate_invalid``).
+            CertificateError: bad CSR, key or kind, or a buyer device without its owner
+                (``certificate_invalid``).
             ConflictError: the device id (or serial) is already enrolled.
         """
         return _enrol_csr(

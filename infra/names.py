@@ -77,7 +77,7 @@ def install_path_guard(app: FastAPI) -> None:
     """Refuse request paths holding control characters (NUL, newlines, ...) before any route.
 
     Ids travel in paths; PostgreSQL cannot even compare text holding NUL, so such a path gets
-    the same 400 ``invalid_request`` on every backend instead of reaching a query. A plain ASGI
+    the same 400 ``invalid_path`` on every backend instead of reaching a query. A plain ASGI
     middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request.
     """
     app.add_middleware(_PathGuard)
@@ -94,7 +94,7 @@ class _PathGuard:
                 status_code=400,
                 content={
                     "error": {
-                        "code": "invalid_request",
+                        "code": "invalid_path",
                         "message": "expected a path without control characters",
                     }
                 },

@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
         return _error(exc.status_code, code, str(exc.detail))

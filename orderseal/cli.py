@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from infra.errors import OrderSealError
+from infra.errors import InputError, OrderSealError
 from infra.settings import Settings
 from orderseal.bootstrap import initialize_home, load_credentials
 from verifier.reasons import ReasonCode
@@ -218,7 +218,7 @@ def _verify(file: Path, order: str, buyer: str | None, *, as_json: bool) -> None
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise OrderSealError(
+            raise InputError(
                 "expected UTF-8 text for --order and --buyer", code="invalid_request"
             ) from exc
     settings = Settings()

@@ -19,6 +19,7 @@ from rich.console import Console
 from infra.errors import InputError
 from infra.ledger.repository import Ledger
 from infra.settings import Settings
+from keys.errors import KeysError
 from keys.store import KeyStore
 from keys.trust import certificates_from_pem
 from orderseal.api_keys_cli import api_keys_app
@@ -303,7 +304,7 @@ def issue_intermediate(
     keys = _keys(settings)
     root = load_root(root_dir)
     if root.certificate not in keys.trust_list().anchors:
-        raise InputError("expected the root of this home's anchors", code="root_invalid")
+        raise KeysError("expected the root of this home's anchors", code="root_invalid")
     new_ca = replace_intermediate(keys, root, "service-ca", now=_now())
     _console.print(f"new service CA {new_ca.certificate.serial_number:x}")
     _console.print("run orderseal keys rotate to certify the sealing key under it")

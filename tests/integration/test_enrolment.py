@@ -222,6 +222,20 @@ def test_admin_route_still_enrols(live_api: str, credentials: dict[str, str]) ->
     assert device.device_id.startswith("station-")
 
 
+def test_admin_route_refuses_a_buyer_device_without_its_owner(
+    live_api: str, credentials: dict[str, str]
+) -> None:
+    """The HTTP route and the CLI share one rule: an ownerless buyer key is never issued."""
+    device = DeviceKey.generate("buyer-ownerless")
+    refused = httpx.post(
+        f"{live_api}/v1/devices",
+        headers={"Authorization": f"Bearer {credentials['admin']}"},
+        json={"device_id": device.device_id, "kind": "buyer", "csr_pem": device.csr_pem()},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "certificate_invalid"
+
+
 def test_device_enrolled_before_the_profile_change_works_until_renewed_into_it(
     services: Services, live_api: str, credentials: dict[str, str], tmp_path: Path
 ) -> None:

@@ -95,7 +95,7 @@ def test_device_revoked_before_the_seal_blocks(
 def test_revoke_refuses_unknown_device_and_reason(settings: Settings) -> None:
     unknown = run_keys(settings, "revoke", "no-such-device", "--reason", "superseded")
     assert unknown.returncode == 3
-    assert "device_unknown" in unknown.stdout
+    assert "device_not_found" in unknown.stdout
     bad_reason = run_keys(settings, "revoke", "no-such-device", "--reason", "bored")
     assert bad_reason.returncode == 3
     assert "revocation_reason_invalid" in bad_reason.stdout

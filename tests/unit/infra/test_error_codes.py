@@ -43,18 +43,9 @@ PASSED_THROUGH = {"exc.code"}
 
 #: (code, status) still raised although the code's one status is another: the change that ends
 #: it, to be made in files owned elsewhere. Remove a line once its change is in.
-PENDING: dict[tuple[str, int], str] = {
-    ("device_unknown", 404): "capture/devices.py (renewing or revoking an unknown device): "
-    'raise NotFoundError(..., code="device_not_found")',
-    ("invalid_request", 400): 'orderseal/app.py _http_error: map 400 to "bad_request"; '
-    'infra/names.py path guard: "invalid_path"',
-    ("invalid_request", 500): "orderseal/cli.py _verify (--order/--buyer not UTF-8): raise "
-    "InputError (422) instead of OrderSealError; the CLI prints the code only",
-    ("root_invalid", 422): "orderseal/keys_cli.py (root not this home's anchor): raise KeysError "
-    "(500) instead of InputError; the CLI prints the code only",
-}
+PENDING: dict[tuple[str, int], str] = {}
 #: Registered codes whose raise sites arrive with the changes in ``PENDING``.
-PENDING_CODES = {"bad_request", "invalid_path"}
+PENDING_CODES: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -216,7 +207,7 @@ def _body_sites(where: str, node: ast.AST, status: int | None = None) -> Iterato
 
 
 def _http_exception_codes() -> dict[str, int | None]:
-    """The app's map of framework HTTP errors to codes (``{400: "invalid_request", ...}``)."""
+    """The app's map of framework HTTP errors to codes (``{400: "bad_request", ...}``)."""
     source = (repo_root() / "orderseal" / "app.py").read_text()
     handler = source[source.index("async def _http_error") :]
     handler = handler[: handler.index("@app.")]

@@ -2,7 +2,7 @@
 
 ``python -m bench.phases PHOTO HOME COUNT`` starts the API in this process (one worker, on
 the backends the ``ORDERSEAL_*`` environment names: SQLite and the local store by default),
-wraps the capture service's phases with timers, sends COUNT signed
+wraps the upload pipeline's phases with timers, sends COUNT signed
 uploads of PHOTO one at a time and prints JSON: the median client latency and, per phase,
 the mean milliseconds per upload. Run in its own process: it patches classes in place.
 """
@@ -25,16 +25,16 @@ __all__ = ["PHASES", "main"]
 
 # (label, owner module, attribute path): the phases of one upload, outermost first.
 PHASES: tuple[tuple[str, str, str], ...] = (
-    ("stream the body to disk, SHA-256", "capture.api", "receive_body"),
-    ("device row, certificate", "capture.service", "CaptureService.device_identity"),
+    ("stream the body to disk, SHA-256", "capture.routes.uploads", "receive_body"),
+    ("device row, certificate", "capture.devices", "DeviceService.identity"),
     ("request nonce (ledger commit)", "infra.ledger.repository", "Ledger.use_nonce"),
     ("request signature", "capture.auth", "verify_signature"),
-    ("service work (all below)", "capture.service", "CaptureService.seal_upload"),
-    ("session lookup", "capture.service", "CaptureService._open_session"),
-    ("device attestation", "capture.service", "CaptureService._check_statement"),
-    ("structure check", "capture.service", "check_structure"),
+    ("service work (all below)", "capture.uploads", "UploadService.seal_upload"),
+    ("session lookup", "capture.uploads", "UploadService._own_open_session"),
+    ("device attestation", "capture.uploads", "UploadService._check_statement"),
+    ("structure check", "capture.uploads", "check_structure"),
     ("sealing function", "capture.sealing.seal", "Sealer.seal"),
-    ("SHA-256 of the sealed file", "capture.service", "sha256_file"),
+    ("SHA-256 of the sealed file", "capture.uploads", "sha256_file"),
     ("store the sealed file (fsync)", "infra.storage.local", "LocalEvidenceStore.put_file"),
     ("store the sealed file (S3 PUT)", "infra.storage.s3", "S3EvidenceStore.put_file"),
     ("&nbsp;&nbsp;HEAD: already stored?", "infra.storage.s3", "S3EvidenceStore.exists"),

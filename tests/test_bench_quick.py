@@ -66,3 +66,15 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert "| 12 MP photo seal vs SHA-256 + one ECDSA | ≤ 3x |" in text
     assert "## HTTP service (" in text
     assert "| &nbsp;&nbsp;sealing function |" in text
+
+
+def test_every_profiled_phase_names_a_real_function() -> None:
+    """The phase profiler patches by name: a moved or renamed function must fail here, not at
+    benchmark time."""
+    from bench.phases import PHASES
+
+    for _label, module, attribute in PHASES:
+        owner: object = __import__(module, fromlist=["_"])
+        for part in attribute.split("."):
+            owner = getattr(owner, part)
+        assert callable(owner), (module, attribute)

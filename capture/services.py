@@ -44,17 +44,6 @@ class CaptureServices:
     sealer: Sealer
     work_dir: Path
 
-    # Temporary: ``orderseal flagged prune`` and tests still reach the flagged-upload
-    # retention here; they move to ``uploads`` with their callers.
-    @property
-    def flagged_retention(self) -> timedelta:
-        """How long refused uploads are kept (see :class:`UploadService`)."""
-        return self.uploads.flagged_retention
-
-    def prune_flagged_uploads(self, *, now: datetime) -> int:
-        """Delete refused uploads past retention; see :class:`UploadService`."""
-        return self.uploads.prune_flagged_uploads(now=now)
-
 
 def build_capture_services(
     settings: Settings,

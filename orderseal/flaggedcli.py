@@ -21,7 +21,7 @@ def prune() -> None:
     """
     settings = Settings()
     services = build_services(settings)
-    pruned = services.capture.prune_flagged_uploads(now=utc_now())
+    pruned = services.capture.uploads.prune_flagged_uploads(now=utc_now())
     typer.echo(
         f"pruned {pruned} flagged upload(s) older than {settings.flagged_retention_days} days"
     )

@@ -289,13 +289,15 @@ def test_refused_upload_keeps_only_its_hash_and_first_bytes_and_expires(
     honest = make_jpeg(work / "honest-unbox.jpg", seed=8, size=(160, 120))
     assert buyer.upload(session, honest, title="unbox.jpg")["stage"] == "receipt"
 
-    retention = services.capture.flagged_retention
-    before = services.capture.prune_flagged_uploads(
+    retention = services.capture.uploads.flagged_retention
+    before = services.capture.uploads.prune_flagged_uploads(
         now=row.received_at + retention - timedelta(seconds=1)
     )
     assert before == 0
     assert len(services.ledger.flagged_uploads(session["order_id"])) == 1
-    services.capture.prune_flagged_uploads(now=row.received_at + retention + timedelta(seconds=1))
+    services.capture.uploads.prune_flagged_uploads(
+        now=row.received_at + retention + timedelta(seconds=1)
+    )
     assert services.ledger.flagged_uploads(session["order_id"]) == []
 
 

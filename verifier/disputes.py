@@ -98,6 +98,7 @@ class DisputeService:
             created_at=now,
             decision=None,
             decided_at=None,
+            updated_at=now,
         )
         self.ledger.add_dispute(dispute)
         return dispute

@@ -30,6 +30,7 @@ __all__ = [
     "DisputeEvidence",
     "Evidence",
     "FlaggedUpload",
+    "IdempotencyKey",
     "Order",
     "UsedNonce",
     "Verdict",
@@ -77,6 +78,10 @@ class Order(Base):
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     expected_delivery: Mapped[date | None]
     created_at: Mapped[datetime]
+    #: ``open`` or ``cancelled``: a cancelled order refuses new capture sessions.
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Device(Base):
@@ -162,6 +167,7 @@ class FlaggedUpload(Base):
 
 class Dispute(Base):
     __tablename__ = "disputes"
+    __table_args__ = (Index("ix_disputes_updated", "updated_at", "dispute_id"),)
 
     dispute_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -172,6 +178,10 @@ class Dispute(Base):
     created_at: Mapped[datetime]
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_at: Mapped[datetime | None]
+    #: Filing, attaching, detaching and deciding move it (the platform's ``updated_since``).
+    updated_at: Mapped[datetime]
+    #: The latest verdict's reason codes as ``,a,b,`` (None until decided): filtered in SQL.
+    reason_codes: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class DisputeEvidence(Base):
@@ -201,6 +211,9 @@ class Verdict(Base):
     decision: Mapped[str] = mapped_column(String(16))
     body: Mapped[dict[str, Any]]
     decided_at: Mapped[datetime]
+    #: Why a re-decision was made (None on the first verdict): ``evidence_added``,
+    #: ``evidence_detached`` or ``re_evaluated`` (the same files, checked again).
+    change_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class AuditEntry(Base):
@@ -239,6 +252,25 @@ class APIKey(Base):
     revoked_at: Mapped[datetime | None]
     replaced_by: Mapped[str | None] = mapped_column(String(32))
     last_used_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """The first answer to a request sent with an ``Idempotency-Key`` (infra.idempotency).
+
+    Keyed by the caller (``scope``), the route and the key; ``status_code`` is None while the
+    first request is still running. Rows are pruned after ``expires_at``.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    route: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(default=None)
+    response: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class UsedNonce(Base):

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from infra.auth import PublicCaller
 from infra.errors import NotFoundError
 
-__all__ = ["PAGE_HEADERS", "static_file"]
+__all__ = ["PAGE_HEADERS", "page_router", "static_file"]
 
 _MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -49,3 +51,40 @@ def static_file(directory: Path, name: str) -> FileResponse:
     if media_type is None:
         raise NotFoundError("no such page file", code="not_found")
     return FileResponse(path, media_type=media_type, headers=PAGE_HEADERS)
+
+
+def page_router(
+    *, path: str, page: str, directory: Path, page_doc: str, files_doc: str
+) -> APIRouter:
+    """Public routes for one browser page: ``path`` serves ``page``, ``path/static/...`` the
+    page's own files from ``directory``. The pages hold no data; every data call they make
+    goes to the API with the user's own credential.
+    """
+    router = APIRouter()
+
+    def serve_page(caller: PublicCaller) -> FileResponse:
+        return static_file(directory, page)
+
+    def serve_file(name: str, caller: PublicCaller) -> FileResponse:
+        return static_file(directory, name)
+
+    for handler, doc in ((serve_page, page_doc), (serve_file, files_doc)):
+        handler.__doc__ = doc
+    stem = path.strip("/")  # route names (and so operation ids): ``capture_page``, ...
+    router.add_api_route(
+        path,
+        serve_page,
+        name=f"{stem}_page",
+        methods=["GET"],
+        tags=["public"],
+        response_class=FileResponse,
+    )
+    router.add_api_route(
+        f"{path}/static/{{name:path}}",
+        serve_file,
+        name=f"{stem}_static",
+        methods=["GET"],
+        tags=["public"],
+        response_class=FileResponse,
+    )
+    return router

@@ -99,7 +99,8 @@ class CheckResponse(TypedDict):
     """One check that ran on a file (``verifier.schemas.CheckOut``)."""
 
     check: str
-    code: str
+    #: Why the check failed: only on a failed check.
+    code: NotRequired[str]
     passed: bool
     detail: str
     #: Agent views only, and only when there is one.

@@ -108,7 +108,8 @@ class PublicVerifier:
         ctx = DisputeContext(order_id="", buyer_id=None, order=None, now=now)
         facts = self.facts.gather(file, dispute_id=None, with_reuse=False)
         verdict = evaluate_evidence(facts, ctx, checks=public_checks(facts))
-        findings = [_public_finding(c.code) for c in verdict.checks if not c.passed]
+        # A check carries a code exactly when it failed.
+        findings = [_public_finding(c.code) for c in verdict.checks if c.code is not None]
         report = facts.report
         if report is None:
             return PublicVerifyOut(

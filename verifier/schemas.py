@@ -13,8 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from evidence.manifest import Stage
 from infra.ledger.models import Dispute
 from verifier.models import CheckResult, Decision
 from verifier.reasons import ReasonCode
@@ -66,22 +67,42 @@ class ReasonOut(_Frozen):
 
 
 class CheckOut(_Frozen):
-    """One check that ran on a file: ``code`` names what was checked (the failure if not passed)."""
+    """One check that ran on a file: ``check`` names it, ``code`` says why it failed.
+
+    A passed check has no ``code`` (the key is left out), so a reader who looks at ``code``
+    alone never mistakes a pass for its failure. Verdicts stored before this rule carry the
+    code a passed check would have failed with; they load and are shown without it.
+    """
 
     check: str
-    code: ReasonCode
+    #: The failure's reason code (docs/reason-codes.md): present exactly when ``passed`` is false.
+    code: ReasonCode | None = Field(default=None, exclude_if=lambda value: value is None)
     passed: bool
     detail: str
     #: Names other disputes or accounts: in agent views only, and only when there is one (the
     #: ledger's verdict leaves the key out otherwise, and so does the API).
     agent_detail: str = Field(default="", exclude_if=lambda value: not value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _code_only_when_failed(cls, data: Any) -> Any:
+        # Stored verdicts written before the rule keep ``code`` on passed checks: drop it.
+        if isinstance(data, Mapping) and data.get("passed") is True and "code" in data:
+            return {key: value for key, value in data.items() if key != "code"}
+        return data
+
+    @model_validator(mode="after")
+    def _failed_has_code(self) -> CheckOut:
+        if not self.passed and self.code is None:
+            raise ValueError("expected a reason code on a failed check")
+        return self
+
     @classmethod
     def from_result(cls, result: CheckResult) -> CheckOut:
-        """The check's own result, as every view shows it."""
+        """The check's own result, as every view shows it (no code when it passed)."""
         return cls(
             check=result.check,
-            code=result.code,
+            code=None if result.passed else result.code,
             passed=result.passed,
             detail=result.detail,
             agent_detail=result.agent_detail,
@@ -98,7 +119,8 @@ class EvidenceVerdictOut(_Frozen):
     reasons: tuple[ReasonOut, ...]
     checks: tuple[CheckOut, ...]
     manifest_id: str | None
-    stage: str | None
+    #: Where in the order's life the file was sealed; None for a file with no OrderSeal seal.
+    stage: Stage | None
     evidence_id: str | None
 
     def platform_view(self) -> EvidenceVerdictOut:

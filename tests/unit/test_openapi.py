@@ -122,9 +122,15 @@ def test_codes_and_decisions_are_enums(schema: dict[str, Any]) -> None:
     components = _components(schema)
     assert components["ReasonCode"]["enum"] == [code.value for code in ReasonCode]
     assert components["Decision"]["enum"] == [decision.value for decision in Decision]
-    for name in ("ReasonOut", "CheckOut"):
-        code = components[name]["properties"]["code"]
-        assert code == {"$ref": "#/components/schemas/ReasonCode"}, name
+    reason_code = {"$ref": "#/components/schemas/ReasonCode"}
+    assert components["ReasonOut"]["properties"]["code"] == reason_code
+    # A check has a code only when it failed: the key is optional.
+    check = components["CheckOut"]
+    assert reason_code in check["properties"]["code"]["anyOf"]
+    assert "code" not in check["required"]
+    assert components["EvidenceVerdictOut"]["properties"]["stage"]["anyOf"][0] == {
+        "$ref": "#/components/schemas/Stage"
+    }
 
 
 def test_error_codes_are_the_registry(schema: dict[str, Any]) -> None:

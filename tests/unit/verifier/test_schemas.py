@@ -23,9 +23,12 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 REASON = {"code": "evidence_reused", "message": "the same photo is on another order's dispute"}
 
 
-def _body(*, agent_detail: str, dry_run: bool) -> dict[str, Any]:
-    """A verdict as the ledger stored it before the typed model (``Verdict.to_json``)."""
+def _body(*, agent_detail: str, dry_run: bool, legacy: bool = False) -> dict[str, Any]:
+    """A verdict as the ledger stores it (``legacy``: before passed checks lost their code)."""
     reuse = {"check": "reuse", "code": "evidence_reused", "passed": False, "detail": "seen before"}
+    integrity = {"check": "integrity", "passed": True, "detail": "intact"}
+    if legacy:
+        integrity = {"check": "integrity", "code": "content_tampered", **integrity}
     return {
         "decision": "review" if dry_run else "block",
         "reasons": [REASON],
@@ -37,12 +40,7 @@ def _body(*, agent_detail: str, dry_run: bool) -> dict[str, Any]:
                 "decision": "block",
                 "reasons": [REASON],
                 "checks": [
-                    {
-                        "check": "integrity",
-                        "code": "content_tampered",
-                        "passed": True,
-                        "detail": "intact",
-                    },
+                    integrity,
                     {**reuse, **({"agent_detail": agent_detail} if agent_detail else {})},
                 ],
                 "manifest_id": "urn:c2pa:1",
@@ -107,6 +105,25 @@ def test_verdict_is_the_stored_body_key_for_key(agent_detail: str, dry_run: bool
 def test_stored_bodies_round_trip(agent_detail: str, dry_run: bool) -> None:
     body = _body(agent_detail=agent_detail, dry_run=dry_run)
     assert VerdictOut.from_body(body).to_body() == body
+
+
+@pytest.mark.parametrize(("agent_detail", "dry_run"), CASES, ids=IDS)
+def test_legacy_bodies_load_without_the_code_of_a_passed_check(
+    agent_detail: str, dry_run: bool
+) -> None:
+    legacy = _body(agent_detail=agent_detail, dry_run=dry_run, legacy=True)
+    current = _body(agent_detail=agent_detail, dry_run=dry_run)
+    assert VerdictOut.from_body(legacy).to_body() == current
+
+
+def test_passed_check_has_no_code_and_failed_check_has_one() -> None:
+    passed = CheckOut.from_result(CheckResult("readable", ReasonCode.NO_MANIFEST, True, "ok"))
+    failed = CheckOut.from_result(CheckResult("readable", ReasonCode.NO_MANIFEST, False, "none"))
+    assert passed.code is None
+    assert "code" not in passed.model_dump(mode="json")
+    assert failed.model_dump(mode="json")["code"] == "no_manifest"
+    with pytest.raises(ValueError, match="reason code"):
+        CheckOut(check="readable", passed=False, detail="none")
 
 
 def test_verdict_time_keeps_the_ledger_text() -> None:

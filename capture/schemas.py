@@ -20,7 +20,10 @@ __all__ = [
     "LabelOut",
     "OrderIn",
     "OrderItemIn",
+    "OrderEvidenceListOut",
+    "OrderEvidenceOut",
     "OrderOut",
+    "OrderPatchIn",
     "OrderReopenOut",
     "QRCheckIn",
     "QRCheckOut",
@@ -55,12 +58,50 @@ class OrderIn(_In):
     expected_delivery: date | None = None
 
 
+class OrderPatchIn(_In):
+    """What may change on an open order; a field left out keeps its value."""
+
+    expected_delivery: date | None = None
+    carrier: str | None = Field(default=None, max_length=64)
+    tracking_number: str | None = Field(default=None, max_length=64)
+
+
+class OrderItemOut(BaseModel):
+    sku: str
+    quantity: int
+    serials: list[str]
+
+
 class OrderOut(BaseModel):
     order_id: str
     buyer_id: str
+    items: list[OrderItemOut]
     declared_value: str
     currency: str
+    carrier: str | None
+    tracking_number: str | None
+    expected_delivery: date | None
+    status: str = Field(json_schema_extra={"enum": ["open", "cancelled"]})
     created_at: datetime
+    updated_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class OrderEvidenceOut(BaseModel):
+    """One sealed capture of the order, as the platform may offer it to attach to a dispute."""
+
+    evidence_id: str
+    stage: str
+    media_type: str
+    title: str
+    sealed_at: datetime
+    sealed_sha256: str
+    size: int
+
+
+class OrderEvidenceListOut(BaseModel):
+    order_id: str
+    evidence: list[OrderEvidenceOut]
 
 
 class OrderReopenOut(BaseModel):
@@ -71,7 +112,10 @@ class OrderReopenOut(BaseModel):
 
 
 class BuyerTokenIn(_In):
+    """A token is issued only for the buyer the named (open) order names."""
+
     buyer_id: str = Field(pattern=_ID)
+    order_id: str = Field(pattern=_ID)
 
 
 class BuyerTokenOut(BaseModel):

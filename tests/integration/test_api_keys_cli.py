@@ -310,11 +310,13 @@ def test_logs_name_the_key_id_never_the_secret(
 
 # the real command --------------------------------------------------------------------------
 def test_the_installed_command_adds_and_refuses(settings: Settings, tmp_path: Path) -> None:
-    added = run_keys(settings, "api", "add", "--role", "agent", "--subject", "sub-proc")
+    added = run_keys(
+        settings, "api", "add", "--role", "agent", "--subject", "sub-proc", process=True
+    )
     assert added.returncode == 0, added.stdout + added.stderr
     assert _SECRET.fullmatch(added.stdout.strip())
     assert "shown only this once" in added.stderr
-    refused = run_keys(settings, "api", "revoke", "kid_0000000000000000")
+    refused = run_keys(settings, "api", "revoke", "kid_0000000000000000", process=True)
     assert refused.returncode == 3
     assert "api_key_not_found" in refused.stdout + refused.stderr
     assert "Traceback" not in refused.stdout + refused.stderr

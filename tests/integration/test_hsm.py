@@ -46,8 +46,8 @@ def settings(
         pkcs11_pin=token.pin,
         **storage_overrides,
     )
-    check_keys(hsm_settings, "hsm-keygen")
-    check_keys(hsm_settings, "rotate")
+    check_keys(hsm_settings, "hsm-keygen", process=True)
+    check_keys(hsm_settings, "rotate", process=True)
     return hsm_settings
 
 
@@ -94,7 +94,7 @@ def test_hsm_sealed_evidence_is_trusted_and_allowed(
 
 def test_wrong_pin_is_a_signer_error(settings: Settings) -> None:
     # A fresh process: PKCS#11 login is per application, and this one is logged in.
-    result = run_keys(settings, "rotate", env={"ORDERSEAL_PKCS11_PIN": "0000"})
+    result = run_keys(settings, "rotate", env={"ORDERSEAL_PKCS11_PIN": "0000"}, process=True)
     assert result.returncode == 3
     assert "signer_unavailable" in result.stdout
     assert "0000" not in result.stdout + result.stderr
@@ -108,7 +108,7 @@ def test_pkcs11_without_a_token_is_misconfigured(settings: Settings) -> None:
 
 def test_a_chain_for_another_key_is_refused(settings: Settings) -> None:
     other_settings = settings.model_copy(update={"pkcs11_key_label": "not-certified"})
-    check_keys(other_settings, "hsm-keygen")
+    check_keys(other_settings, "hsm-keygen", process=True)
     with pytest.raises(KeysError) as caught:
         build_services(other_settings)
     assert caught.value.code == "service_certificate_mismatch"

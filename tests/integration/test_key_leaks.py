@@ -138,7 +138,7 @@ def test_no_key_material_leaks(
         ["import-root", str(tmp_path / "missing")],
         ["rotate"],
     ):
-        result = run_keys(settings, *args)
+        result = run_keys(settings, *args, process=True)  # the process's own streams
         cli_outputs.append((result.stdout + result.stderr).encode())
 
     home = settings.resolved_home

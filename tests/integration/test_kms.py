@@ -67,7 +67,7 @@ def settings(
         kms_message_type="RAW",
         **storage_overrides,
     )
-    check_keys(kms_settings, "rotate", env=MOTO_CREDENTIALS)
+    check_keys(kms_settings, "rotate", env=MOTO_CREDENTIALS, process=True)
     return kms_settings
 
 

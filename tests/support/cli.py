@@ -13,6 +13,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from unittest import mock
@@ -33,14 +34,14 @@ class CLIRun:
     stderr: str
 
 
-def run_main(settings: Settings, *args: str) -> CLIRun:
-    """``orderseal ARGS`` through ``orderseal.cli.main`` in this process."""
+def run_main(settings: Settings, *args: str, env: Mapping[str, str] | None = None) -> CLIRun:
+    """``orderseal ARGS`` through ``orderseal.cli.main`` in this process (``env`` on top)."""
     from orderseal.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     status: object = 0
     with (
-        mock.patch.dict(os.environ, settings_env(settings)),
+        mock.patch.dict(os.environ, {**settings_env(settings), **(env or {})}),
         mock.patch.object(sys, "argv", ["orderseal", *args]),
         redirect_stdout(out),
         redirect_stderr(err),
@@ -53,11 +54,11 @@ def run_main(settings: Settings, *args: str) -> CLIRun:
     return CLIRun(code, out.getvalue(), err.getvalue())
 
 
-def run_process(settings: Settings, *args: str) -> CLIRun:
-    """``orderseal ARGS`` as the installed binary, in its own process."""
+def run_process(settings: Settings, *args: str, env: Mapping[str, str] | None = None) -> CLIRun:
+    """``orderseal ARGS`` as the installed binary, in its own process (``env`` on top)."""
     done = subprocess.run(
         [str(ORDERSEAL), *args],
-        env={**os.environ, **settings_env(settings)},
+        env={**os.environ, **settings_env(settings), **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,

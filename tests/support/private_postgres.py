@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -97,6 +98,18 @@ class PrivatePostgres:
             "-w",
             "start",
         )
+        self._wait_for_tcp()
+
+    def _wait_for_tcp(self, seconds: float = 20.0) -> None:
+        # pg_ctl -w watches the pid file and the socket folder; the test clients come in over
+        # TCP, which under load can lag behind, so wait for that door too.
+        deadline = time.monotonic() + seconds
+        probe = [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-t", "2"]
+        while subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                log = (self.root / "log").read_text(errors="replace")[-2000:]
+                raise PrivatePostgresError(f"no TCP connections after {seconds} s: {log}")
+            time.sleep(0.1)
 
     def create_database(self) -> None:
         """Create the test database (once, after the first start)."""

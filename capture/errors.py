@@ -5,10 +5,13 @@ from __future__ import annotations
 from infra.errors import ConflictError, InputError, OrderSealError
 
 __all__ = [
+    "BuyerNotOnOrderError",
     "CaptureError",
     "IdempotencyKeyReusedError",
     "IntakeFlaggedError",
     "OrderAlreadyPackedError",
+    "OrderCancelledError",
+    "OrderExistsError",
     "OrderNotPackedError",
     "SealError",
     "SerialMismatchError",
@@ -70,6 +73,25 @@ class OrderNotPackedError(ConflictError):
     """A reopen was asked for an order that has no closed shipment session to release."""
 
     code = "order_not_packed"
+
+
+class OrderCancelledError(ConflictError):
+    """The platform cancelled the order: no new session, update or buyer token for it."""
+
+    code = "order_cancelled"
+
+
+class OrderExistsError(ConflictError):
+    """An order with this id is registered with other content (an identical retry is not)."""
+
+    code = "order_exists"
+
+
+class BuyerNotOnOrderError(OrderSealError):
+    """A buyer token was asked for a buyer the named order does not name."""
+
+    code = "buyer_not_on_order"
+    http_status = 403
 
 
 class IntakeFlaggedError(InputError):

@@ -1,7 +1,10 @@
-"""Orders: register an order for capture, look one up, reopen a packed one.
+"""Orders: register an order for capture, look one up, update, cancel or reopen it.
 
 The platform registers every order before it is packed; the sessions and the upload
-pipeline only ever act on a registered order.
+pipeline only ever act on a registered, open order. Registering an order id again with the
+same content answers the order (``created`` False); with other content ``order_exists``. A
+cancelled order refuses new capture sessions, updates and buyer tokens (``order_cancelled``);
+what it already sealed is kept.
 """
 
 from __future__ import annotations
@@ -11,12 +14,39 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from capture.errors import OrderNotPackedError
-from infra.errors import NotFoundError
-from infra.ledger.models import Order
+from capture.errors import (
+    BuyerNotOnOrderError,
+    OrderCancelledError,
+    OrderExistsError,
+    OrderNotPackedError,
+)
+from infra.errors import ConflictError, NotFoundError
+from infra.ledger.models import Evidence, Order
 from infra.ledger.repository import Ledger
 
-__all__ = ["OrderItem", "OrderService", "ReopenedOrder"]
+__all__ = [
+    "CANCELLED",
+    "OPEN",
+    "OrderChanges",
+    "OrderItem",
+    "OrderService",
+    "RegisteredOrder",
+    "ReopenedOrder",
+]
+
+#: Order states: an open order can be packed and received; a cancelled one cannot.
+OPEN, CANCELLED = "open", "cancelled"
+
+#: The fields a registration retry must repeat exactly to be the same order.
+_IDENTITY = (
+    "buyer_id",
+    "items",
+    "declared_value",
+    "currency",
+    "carrier",
+    "tracking_number",
+    "expected_delivery",
+)
 
 _log = logging.getLogger(__name__)
 
@@ -28,6 +58,27 @@ class OrderItem:
     sku: str
     quantity: int
     serials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegisteredOrder:
+    """A registration's answer: the order, and whether this call created it."""
+
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True)
+class OrderChanges:
+    """What the platform may change on an open order; None leaves a field as it is.
+
+    The buyer, items, value and currency are what the evidence was sealed against, so they
+    never change (cancel and register a new order instead).
+    """
+
+    expected_delivery: date | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,14 +109,15 @@ class OrderService:
         tracking_number: str | None,
         expected_delivery: date | None,
         now: datetime,
-    ) -> Order:
-        """Register an order for capture; the id must be new.
+    ) -> RegisteredOrder:
+        """Register an order for capture.
 
         Raises:
-            ConflictError: the order id is already registered.
+            OrderExistsError: ``order_exists``, the id is registered with other content.
 
         Returns:
-            The recorded order.
+            The recorded order; ``created`` False when the same order was registered before
+            (a retry without an Idempotency-Key).
         """
         order = Order(
             order_id=order_id,
@@ -79,9 +131,21 @@ class OrderService:
             tracking_number=tracking_number,
             expected_delivery=expected_delivery,
             created_at=now,
+            status=OPEN,
         )
-        self.ledger.add_order(order)
-        return order
+        try:
+            self.ledger.add_order(order)
+        except ConflictError:
+            existing = self.ledger.get_order(order_id)
+            if existing is None or any(
+                getattr(existing, f) != getattr(order, f) for f in _IDENTITY
+            ):
+                raise OrderExistsError(
+                    f"expected a new order id or the same content, found order {order_id} "
+                    "registered with other content"
+                ) from None
+            return RegisteredOrder(existing, created=False)
+        return RegisteredOrder(order, created=True)
 
     def order(self, order_id: str) -> Order:
         """A registered order.
@@ -93,6 +157,69 @@ class OrderService:
         if order is None:
             raise NotFoundError(f"order {order_id} is not registered", code="order_unknown")
         return order
+
+    def refuse_if_cancelled(self, order: Order) -> Order:
+        """The order if it is open.
+
+        Raises:
+            OrderCancelledError: ``order_cancelled``.
+        """
+        if order.status == CANCELLED:
+            raise OrderCancelledError(f"expected an open order, found {order.order_id} cancelled")
+        return order
+
+    def update_order(self, order_id: str, changes: OrderChanges, *, now: datetime) -> Order:
+        """Change what may change on an open order.
+
+        Raises:
+            NotFoundError: ``order_unknown``.
+            OrderCancelledError: ``order_cancelled``.
+
+        Returns:
+            The order as stored now.
+        """
+        values = {k: v for k, v in vars(changes).items() if v is not None}
+        updated = self.ledger.update_open_order(order_id, values, now=now)
+        if updated is None:
+            self.refuse_if_cancelled(self.order(order_id))
+            raise NotFoundError(f"order {order_id} is not registered", code="order_unknown")
+        return updated
+
+    def cancel_order(self, order_id: str, *, now: datetime) -> Order:
+        """Cancel the order; cancelling a cancelled order answers it unchanged.
+
+        Raises:
+            NotFoundError: ``order_unknown``.
+        """
+        cancelled = self.ledger.cancel_order(order_id, now=now)
+        if cancelled is None:
+            raise NotFoundError(f"order {order_id} is not registered", code="order_unknown")
+        _log.info("order %s cancelled", order_id)
+        return cancelled
+
+    def sealed_evidence(self, order_id: str) -> list[Evidence]:
+        """The order's sealed evidence, oldest first.
+
+        Raises:
+            NotFoundError: ``order_unknown``.
+        """
+        self.order(order_id)
+        return self.ledger.evidence_for_order(order_id)
+
+    def order_for_buyer_token(self, order_id: str, *, buyer_id: str) -> Order:
+        """The open order a buyer token is asked for, if it names ``buyer_id``.
+
+        Raises:
+            NotFoundError: ``order_unknown``.
+            BuyerNotOnOrderError: ``buyer_not_on_order``.
+            OrderCancelledError: ``order_cancelled``.
+        """
+        order = self.order(order_id)
+        if order.buyer_id != buyer_id:
+            raise BuyerNotOnOrderError(
+                f"expected the buyer order {order_id} names, found another buyer"
+            )
+        return self.refuse_if_cancelled(order)
 
     def buyer_order(self, order_id: str, *, buyer_id: str) -> Order | None:
         """The order if it is registered and belongs to ``buyer_id``, else None."""

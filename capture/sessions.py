@@ -119,11 +119,12 @@ class SessionService:
             NotFoundError: ``order_unknown``.
             OrderAlreadyPackedError: a shipment session of the order closed (its label is out)
                 and the platform has not reopened it; any station, the packer included.
+            OrderCancelledError: ``order_cancelled``.
 
         Returns:
             The new session, owned by ``station_id``.
         """
-        self.orders.order(order_id)
+        self.orders.refuse_if_cancelled(self.orders.order(order_id))
         self._refuse_if_packed(order_id, own_session_id=None)
         row = CaptureSession(
             session_id=f"ss_{secrets.token_urlsafe(12)}",
@@ -230,6 +231,7 @@ class SessionService:
         Raises:
             TokenError: the label is forged or expired.
             OrderSealError: ``not_your_order`` when the order belongs to someone else.
+            OrderCancelledError: ``order_cancelled`` (told only to the order's buyer).
         """
         label = self.read_label(token, now=now)
         order = self.orders.order(label.order_id)
@@ -237,6 +239,7 @@ class SessionService:
             raise OrderSealError(
                 "this parcel is not one of your orders", code="not_your_order", http_status=403
             )
+        self.orders.refuse_if_cancelled(order)
         # Scanning again starts afresh: one open receipt session per buyer and order.
         self.ledger.close_open_receipt_sessions(order.order_id, buyer_id, now)
         row = CaptureSession(

@@ -38,15 +38,41 @@ __all__ = [
     "BodyTooSlowError",
     "ClientDisconnectedError",
     "InsufficientStorageError",
+    "MultipartUnsupportedError",
     "TooManyUploadsError",
     "UploadGate",
     "UploadsBusyError",
     "receive_body",
+    "refuse_multipart",
 ]
 
 #: How often a body is re-checked against the disk reserve as it arrives.
 _DISK_CHECK_BYTES = 4 * 1024 * 1024
 _RETRY_AFTER_SECONDS = 5
+
+
+class MultipartUnsupportedError(InputError):
+    """A file upload sent as ``multipart/form-data``: the file must be the raw body."""
+
+    code = "multipart_unsupported"
+    http_status = 415
+
+
+def refuse_multipart(request: Request) -> None:
+    """Refuse a form upload before a byte of it is read or stored.
+
+    A multipart body (``curl -F file=@...``) wraps the file in a form: stored as it is, it would
+    be no media type at all and fail every check later. The upload routes take the raw body.
+
+    Raises:
+        MultipartUnsupportedError: ``multipart_unsupported`` (415).
+    """
+    content_type = request.headers.get("content-type", "").strip().lower()
+    if content_type.startswith("multipart/"):
+        raise MultipartUnsupportedError(
+            "expected the file as the raw request body (curl --data-binary @file), found a "
+            f"{content_type.partition(';')[0]} form"
+        )
 
 
 class BodyTooSlowError(InputError):

@@ -141,10 +141,17 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("POST", "/v1/devices", _ADMIN),
     # The platform (the merchant's back office).
     _r("POST", "/v1/orders", _PLATFORM),
+    _r("GET", "/v1/orders/{order_id}", _PLATFORM),
+    _r("PATCH", "/v1/orders/{order_id}", _PLATFORM),
+    _r("POST", "/v1/orders/{order_id}/cancel", _PLATFORM),
+    _r("GET", "/v1/orders/{order_id}/evidence", _PLATFORM),
     _r("POST", "/v1/orders/{order_id}/reopen", _PLATFORM),
     _r("POST", "/v1/buyer-tokens", _PLATFORM),
     _r("POST", "/v1/disputes", _PLATFORM),
     _r("PUT", "/v1/disputes/{dispute_id}/files", _PLATFORM),
+    _r("DELETE", "/v1/disputes/{dispute_id}/files/{content_sha256}", _PLATFORM),
+    # The platform's own listing; agents keep GET /v1/disputes (one role per route).
+    _r("GET", "/v1/platform/disputes", _PLATFORM),
     _r("POST", "/v1/disputes/{dispute_id}/sealed", _PLATFORM),
     _r("POST", "/v1/disputes/{dispute_id}/decide", _PLATFORM),
     _r("GET", "/v1/disputes/{dispute_id}", _PLATFORM),

@@ -13,8 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from evidence.media import sniff_media_type
+from infra.cursor import from_cursor, to_cursor
 from infra.errors import NotFoundError
-from infra.ledger.models import Dispute, DisputeEvidence
+from infra.ledger.models import Dispute, DisputeEvidence, Verdict
 from infra.media import ReceivedFile
 from infra.names import clean_name
 from infra.storage.base import EvidenceStore
@@ -22,12 +23,21 @@ from keys.signer import Signer
 from keys.trust import TrustList
 from verifier.audit import AuditFinding, AuditLink, make_sealer, verify_audit_chain
 from verifier.engine import evaluate
-from verifier.errors import DisputeError
+from verifier.errors import DisputeDecidedError, DisputeError
 from verifier.facts import AttachedFile, FactGatherer
 from verifier.models import Decision, EvidenceFacts
 from verifier.perceptual import fingerprint
 from verifier.policy import DEFAULT_POLICY, Policy
-from verifier.schemas import CLAIM_TYPES, DisputeSummary, VerdictOut
+from verifier.schemas import (
+    CLAIM_TYPES,
+    ChangeReason,
+    DisputeSummary,
+    HistoryEntryOut,
+    PlatformDisputeFilters,
+    PlatformDisputeListOut,
+    PlatformDisputeSummary,
+    VerdictOut,
+)
 
 __all__ = ["DisputeService"]
 
@@ -208,11 +218,15 @@ class DisputeService:
     def decide(self, dispute_id: str, *, now: datetime) -> VerdictOut:
         """Evaluate every attached file and append the verdict to the dispute's history."""
         verdict = self.evaluate_dispute(dispute_id, now=now)
+        # A re-decision records why it was made (the history entry's ``change_reason``).
+        change = _change_reason(self.ledger.verdicts(dispute_id), verdict)
         self.ledger.record_verdict(
             dispute_id,
             verdict.decision.value,
             verdict.to_body(),
             now,
+            change_reason=change,
+            reason_codes=[r.code.value for r in verdict.reasons],
             audit=make_sealer(self.audit_signer) if self.audit_signer else None,
         )
         _log.info("dispute %s decided %s", dispute_id, verdict.decision.value)
@@ -226,6 +240,65 @@ class DisputeService:
         """
         self.dispute(dispute_id)
         return [VerdictOut.from_body(v.body) for v in self.ledger.verdicts(dispute_id)]
+
+    def history_entries(self, dispute_id: str) -> list[HistoryEntryOut]:
+        """Every verdict of a dispute, oldest first, each with why it was made.
+
+        Raises:
+            NotFoundError: ``dispute_not_found``.
+        """
+        self.dispute(dispute_id)
+        return [
+            HistoryEntryOut.model_validate({**v.body, "change_reason": v.change_reason})
+            for v in self.ledger.verdicts(dispute_id)
+        ]
+
+    def detach(self, dispute_id: str, content_sha256: str, *, now: datetime) -> None:
+        """Remove a file from an undecided dispute (to replace it, attach the new one).
+
+        Raises:
+            NotFoundError: ``dispute_not_found`` or ``attachment_not_found``.
+            DisputeDecidedError: ``dispute_decided``: a decided dispute keeps its files.
+        """
+        outcome = self.ledger.detach(dispute_id, content_sha256, now=now)
+        if outcome == "no_dispute":
+            raise NotFoundError("no such dispute", code="dispute_not_found")
+        if outcome == "not_attached":
+            raise NotFoundError(
+                "no file with this SHA-256 is attached to the dispute", code="attachment_not_found"
+            )
+        if outcome == "decided":
+            raise DisputeDecidedError(
+                f"expected an undecided dispute, found {dispute_id} decided: its files are kept"
+            )
+        _log.info("dispute %s: detached %s", dispute_id, content_sha256)
+
+    def platform_page(self, filters: PlatformDisputeFilters) -> PlatformDisputeListOut:
+        """One page of the platform's disputes (one query), with the cursor of the next.
+
+        Raises:
+            InputError: ``cursor_invalid`` (altered, or made under other filters).
+        """
+        listing = filters.listing()
+        after = from_cursor(filters.cursor, filters=listing) if filters.cursor else None
+        rows = self.ledger.platform_disputes(
+            status=filters.status,
+            decision=filters.decision.value if filters.decision else None,
+            reason=filters.reason.value if filters.reason else None,
+            order_id=filters.order_id,
+            buyer_id=filters.buyer_id,
+            updated_since=filters.updated_since,
+            after=after,
+            limit=filters.limit + 1,
+        )
+        page, more = rows[: filters.limit], len(rows) > filters.limit
+        next_cursor = (
+            to_cursor(page[-1].updated_at, page[-1].dispute_id, filters=listing) if more else None
+        )
+        return PlatformDisputeListOut(
+            disputes=[PlatformDisputeSummary.from_dispute(row) for row in page],
+            next_cursor=next_cursor,
+        )
 
     def verify_audit(self, trust: TrustList) -> AuditFinding:
         """Check the whole audit chain against the verdicts as stored now."""
@@ -244,6 +317,17 @@ class DisputeService:
             for index, (entry, body) in enumerate(self.ledger.audit_entries(), start=1)
         ]
         return verify_audit_chain(links, trust)
+
+
+def _change_reason(previous: Sequence[Verdict], verdict: VerdictOut) -> ChangeReason | None:
+    """Why ``verdict`` follows ``previous``: by the files of the last verdict and of this one."""
+    if not previous:
+        return None
+    before = {e.content_sha256 for e in VerdictOut.from_body(previous[-1].body).evidence}
+    after = {e.content_sha256 for e in verdict.evidence}
+    if after == before:
+        return "re_evaluated"
+    return "evidence_added" if after > before else "evidence_changed"
 
 
 def _safe_filename(name: str) -> str:

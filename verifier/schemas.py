@@ -25,8 +25,10 @@ __all__ = [
     "AttachOut",
     "AttachSealedIn",
     "AttachSealedOut",
+    "ChangeReason",
     "CheckOut",
     "ClaimType",
+    "DetachOut",
     "DisputeIn",
     "DisputeListOut",
     "DisputeOut",
@@ -34,7 +36,11 @@ __all__ = [
     "EvidenceVerdictOut",
     "FileInputErrorOut",
     "FileVerdictOut",
+    "HistoryEntryOut",
     "InputErrorOut",
+    "PlatformDisputeFilters",
+    "PlatformDisputeListOut",
+    "PlatformDisputeSummary",
     "ReasonOut",
     "RuleTraceOut",
     "SealedAttachResult",
@@ -248,6 +254,30 @@ class AttachSealedOut(BaseModel):
     results: list[SealedAttachResult]
 
 
+#: Why a dispute was decided again: files were added, files changed (some removed), or the
+#: same files were checked again (time, revocations or policy moved on).
+ChangeReason = Literal["evidence_added", "evidence_changed", "re_evaluated"]
+
+
+class HistoryEntryOut(VerdictOut):
+    """One verdict of a dispute's history, with why it was made after the one before it."""
+
+    #: None on the dispute's first verdict.
+    change_reason: ChangeReason | None = None
+
+    def platform_view(self) -> HistoryEntryOut:
+        """The same entry without the agent-only details (other disputes and accounts)."""
+        return self.model_copy(
+            update={"evidence": tuple(item.platform_view() for item in self.evidence)}
+        )
+
+
+class DetachOut(BaseModel):
+    dispute_id: str
+    content_sha256: str
+    detached: bool
+
+
 class DisputeOut(BaseModel):
     """A dispute with its current verdict and every verdict before it, oldest first."""
 
@@ -261,12 +291,12 @@ class DisputeOut(BaseModel):
     decision: Decision | None
     decided_at: datetime | None
     verdict: VerdictOut | None
-    history: list[VerdictOut]
+    history: list[HistoryEntryOut]
     report_url: str
 
     @classmethod
     def from_dispute(
-        cls, dispute: Dispute, history: list[VerdictOut], *, report_url: str
+        cls, dispute: Dispute, history: list[HistoryEntryOut], *, report_url: str
     ) -> DisputeOut:
         """The ledger's dispute row with its verdict history."""
         return cls(
@@ -318,3 +348,69 @@ class DisputeSummary(BaseModel):
 
 class DisputeListOut(BaseModel):
     disputes: list[DisputeSummary]
+
+
+class PlatformDisputeFilters(BaseModel):
+    """``GET /v1/platform/disputes`` query: every filter is applied in SQL, before ``limit``.
+
+    An unknown parameter (``offset``, a misspelt filter) is refused ``422 invalid_request``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Literal["open", "decided"] | None = None
+    decision: Decision | None = None
+    reason: ReasonCode | None = None
+    order_id: str | None = Field(default=None, pattern=_ID)
+    buyer_id: str | None = Field(default=None, pattern=_ID)
+    updated_since: datetime | None = None
+    cursor: str | None = Field(default=None, max_length=512)
+    limit: int = Field(default=100, ge=1, le=500)
+
+    def listing(self) -> dict[str, object]:
+        """The filters a cursor is bound to (everything but the cursor and the page size)."""
+        return self.model_dump(mode="json", exclude={"cursor", "limit"})
+
+
+class PlatformDisputeSummary(BaseModel):
+    """One row of the platform's dispute list, read from the dispute row alone (no N+1)."""
+
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    claim_type: ClaimType
+    amount: str
+    currency: str
+    status: Literal["open", "decided"]
+    decision: Decision | None
+    #: The latest verdict's reason codes (empty while open).
+    reason_codes: list[ReasonCode]
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+
+    @classmethod
+    def from_dispute(cls, dispute: Dispute) -> PlatformDisputeSummary:
+        """The ledger's dispute row as the platform lists it."""
+        codes = [c for c in (dispute.reason_codes or "").split(",") if c]
+        return cls(
+            dispute_id=dispute.dispute_id,
+            order_id=dispute.order_id,
+            buyer_id=dispute.buyer_id,
+            claim_type=dispute.claim_type,
+            amount=dispute.amount,
+            currency=dispute.currency,
+            status="open" if dispute.decision is None else "decided",
+            decision=dispute.decision,
+            reason_codes=[ReasonCode(c) for c in codes],
+            created_at=dispute.created_at,
+            updated_at=dispute.updated_at,
+            decided_at=dispute.decided_at,
+        )
+
+
+class PlatformDisputeListOut(BaseModel):
+    """One page, oldest change first; ``next_cursor`` is None on the last page."""
+
+    disputes: list[PlatformDisputeSummary]
+    next_cursor: str | None

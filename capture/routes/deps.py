@@ -22,12 +22,14 @@ from capture.services import CaptureServices
 from capture.sessions import SessionService
 from capture.tokens import BuyerTokenIssuer
 from capture.uploads import UploadService
+from infra.idempotency import Idempotency
 
 __all__ = [
     "BuyerTokens",
     "Clock",
     "Devices",
     "Files",
+    "Idempotent",
     "Orders",
     "Sessions",
     "Trust",
@@ -72,6 +74,10 @@ async def _trust(request: Request) -> TrustPublisher:
     return _capture(request).trust
 
 
+async def _idempotency(request: Request) -> Idempotency:
+    return Idempotency(_context(request).ledger.idempotency)
+
+
 async def _buyer_tokens(request: Request) -> BuyerTokenIssuer:
     return _capture(request).buyer_tokens
 
@@ -85,3 +91,5 @@ Uploads = Annotated[UploadService, Depends(_uploads)]
 Files = Annotated[EvidenceFiles, Depends(_files)]
 Trust = Annotated[TrustPublisher, Depends(_trust)]
 BuyerTokens = Annotated[BuyerTokenIssuer, Depends(_buyer_tokens)]
+#: ``Idempotency-Key`` handling over the ledger (infra.idempotency).
+Idempotent = Annotated[Idempotency, Depends(_idempotency)]

@@ -1,41 +1,161 @@
-"""Order routes (platform): register an order before it is packed, reopen a packed one."""
+"""Order routes (platform): register, read, update, cancel and reopen an order; its evidence.
+
+``POST /v1/orders`` takes an ``Idempotency-Key`` (infra.idempotency): a retry with the same
+key and body answers the first answer (``Idempotent-Replayed: true``). Without a key, the same
+order registered again answers ``200`` with the order, and other content ``409 order_exists``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from capture.orders import OrderItem
-from capture.routes.deps import Clock, Orders
-from capture.schemas import OrderIn, OrderOut, OrderReopenOut
+from fastapi import APIRouter, Header, Response
+
+from capture.orders import OrderChanges, OrderItem
+from capture.routes.deps import Clock, Idempotent, Orders
+from capture.schemas import (
+    OrderEvidenceListOut,
+    OrderEvidenceOut,
+    OrderIn,
+    OrderItemOut,
+    OrderOut,
+    OrderPatchIn,
+    OrderReopenOut,
+)
 from infra.auth import PlatformPrincipal
+from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
+from infra.ledger.models import Order
 
-__all__ = ["router"]
+__all__ = ["order_out", "router"]
 
 router = APIRouter(prefix="/v1")
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=IDEMPOTENCY_KEY_MAX_CHARS,
+        description="Retry-safe creation: the same key and body answer the first answer (24 h)",
+    ),
+]
+
+
+def order_out(order: Order) -> OrderOut:
+    """The API view of a ledger order."""
+    return OrderOut(
+        order_id=order.order_id,
+        buyer_id=order.buyer_id,
+        items=[
+            OrderItemOut(sku=i["sku"], quantity=i["quantity"], serials=list(i.get("serials") or []))
+            for i in order.items
+        ],
+        declared_value=order.declared_value,
+        currency=order.currency,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        expected_delivery=order.expected_delivery,
+        status=order.status,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        cancelled_at=order.cancelled_at,
+    )
 
 
 @router.post("/orders", status_code=201, tags=["platform"])
 def register_order(
-    body: OrderIn, principal: PlatformPrincipal, orders: Orders, clock: Clock
+    body: OrderIn,
+    principal: PlatformPrincipal,
+    response: Response,
+    orders: Orders,
+    idempotency: Idempotent,
+    clock: Clock,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> OrderOut:
-    """Register an order before it is packed."""
-    order = orders.register_order(
-        order_id=body.order_id,
-        buyer_id=body.buyer_id,
-        items=[OrderItem(i.sku, i.quantity, tuple(i.serials)) for i in body.items],
-        declared_value=body.declared_value,
-        currency=body.currency,
+    """Register an order before it is packed (201; 200 when the same order was registered)."""
+    now = clock()
+
+    def register() -> tuple[int, OrderOut]:
+        registered = orders.register_order(
+            order_id=body.order_id,
+            buyer_id=body.buyer_id,
+            items=[OrderItem(i.sku, i.quantity, tuple(i.serials)) for i in body.items],
+            declared_value=body.declared_value,
+            currency=body.currency,
+            carrier=body.carrier,
+            tracking_number=body.tracking_number,
+            expected_delivery=body.expected_delivery,
+            now=now,
+        )
+        return (201 if registered.created else 200), order_out(registered.order)
+
+    outcome = idempotency.run(
+        idempotency_key,
+        scope=principal.subject,
+        route="POST /v1/orders",
+        request=body.model_dump(mode="json"),
+        now=now,
+        model=OrderOut,
+        action=register,
+    )
+    response.status_code = outcome.status_code
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return outcome.body
+
+
+@router.get("/orders/{order_id}", tags=["platform"])
+def get_order(order_id: str, principal: PlatformPrincipal, orders: Orders) -> OrderOut:
+    """The order as registered, with its status (``open`` or ``cancelled``)."""
+    return order_out(orders.order(order_id))
+
+
+@router.patch("/orders/{order_id}", tags=["platform"])
+def update_order(
+    order_id: str, body: OrderPatchIn, principal: PlatformPrincipal, orders: Orders, clock: Clock
+) -> OrderOut:
+    """Change the expected delivery date, carrier or tracking number of an open order.
+
+    Everything else is what the evidence was sealed against and never changes.
+    A cancelled order answers ``409 order_cancelled``.
+    """
+    changes = OrderChanges(
+        expected_delivery=body.expected_delivery,
         carrier=body.carrier,
         tracking_number=body.tracking_number,
-        expected_delivery=body.expected_delivery,
-        now=clock(),
     )
-    return OrderOut(
-        order_id=order.order_id,
-        buyer_id=order.buyer_id,
-        declared_value=order.declared_value,
-        currency=order.currency,
-        created_at=order.created_at,
+    return order_out(orders.update_order(order_id, changes, now=clock()))
+
+
+@router.post("/orders/{order_id}/cancel", tags=["platform"])
+def cancel_order(
+    order_id: str, principal: PlatformPrincipal, orders: Orders, clock: Clock
+) -> OrderOut:
+    """Cancel the order: new capture sessions and buyer tokens for it are refused.
+
+    Sealed evidence and disputes are kept. Cancelling again answers the order unchanged.
+    """
+    return order_out(orders.cancel_order(order_id, now=clock()))
+
+
+@router.get("/orders/{order_id}/evidence", tags=["platform"])
+def order_evidence(
+    order_id: str, principal: PlatformPrincipal, orders: Orders
+) -> OrderEvidenceListOut:
+    """The order's sealed evidence, oldest first (attach by id: ``POST .../sealed``)."""
+    return OrderEvidenceListOut(
+        order_id=order_id,
+        evidence=[
+            OrderEvidenceOut(
+                evidence_id=e.evidence_id,
+                stage=e.stage,
+                media_type=e.media_type,
+                title=e.title,
+                sealed_at=e.sealed_at,
+                sealed_sha256=e.sealed_sha256,
+                size=e.sealed_size,
+            )
+            for e in orders.sealed_evidence(order_id)
+        ],
     )
 
 

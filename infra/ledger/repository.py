@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import ConflictError
 from infra.ledger.api_keys import APIKeys, hash_api_key
+from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.models import (
     AuditEntry,
     CaptureSession,
@@ -53,6 +54,8 @@ class Ledger:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = GuardedSessions(sessions)
+        #: First answers to requests sent with an Idempotency-Key (infra.idempotency).
+        self.idempotency = IdempotencyRecords(self._sessions)
         #: Operator API keys (their own repository over the same sessions).
         self.api_keys = APIKeys(self._sessions)
 
@@ -81,6 +84,31 @@ class Ledger:
         """The order, or None."""
         result: Order | None = self._one(Order, order_id)
         return result
+
+    def update_open_order(
+        self, order_id: str, values: dict[str, Any], *, now: datetime
+    ) -> Order | None:
+        """Set ``values`` on the order if it is open; the order, or None (unknown or cancelled)."""
+        with self._sessions.begin() as session:
+            order = session.get(Order, order_id, with_for_update=True)
+            if order is None or order.status != "open":
+                return None
+            for name, value in values.items():
+                setattr(order, name, value)
+            order.updated_at = now
+            return order
+
+    def cancel_order(self, order_id: str, *, now: datetime) -> Order | None:
+        """Mark the order cancelled (a second cancel keeps the first time); None if unknown."""
+        with self._sessions.begin() as session:
+            order = session.get(Order, order_id, with_for_update=True)
+            if order is None:
+                return None
+            if order.status != "cancelled":
+                order.status = "cancelled"
+                order.cancelled_at = now
+                order.updated_at = now
+            return order
 
     # Devices and credentials -------------------------------------------------
     def add_device(self, device: Device) -> None:
@@ -276,12 +304,46 @@ class Ledger:
         return result
 
     def attach(self, attachment: DisputeEvidence) -> bool:
-        """Attach a file to a dispute; False if the same content is already attached."""
+        """Attach a file to a dispute (moving its ``updated_at``); False if already attached."""
         try:
-            self._add(attachment)
-        except ConflictError:
+            with self._sessions.begin() as session:
+                session.add(attachment)
+                session.flush()
+                dispute = session.get(Dispute, attachment.dispute_id)
+                if dispute is not None:
+                    dispute.updated_at = attachment.attached_at
+        except IntegrityError:
             return False
         return True
+
+    def detach(self, dispute_id: str, content_sha256: str, *, now: datetime) -> str:
+        """Remove an attachment from an undecided dispute.
+
+        The dispute row is locked, so a decision and a detach never interleave. The stored
+        bytes stay in the evidence store (content-addressed, possibly shared; never deleted).
+
+        Returns:
+            ``detached``, ``decided`` (the dispute has a verdict: nothing removed),
+            ``no_dispute`` or ``not_attached``.
+        """
+        with self._sessions.begin() as session:
+            dispute = session.get(Dispute, dispute_id, with_for_update=True)
+            if dispute is None:
+                return "no_dispute"
+            if dispute.decision is not None:
+                return "decided"
+            removed = session.scalars(
+                delete(DisputeEvidence)
+                .where(
+                    DisputeEvidence.dispute_id == dispute_id,
+                    DisputeEvidence.content_sha256 == content_sha256,
+                )
+                .returning(DisputeEvidence.id)
+            ).all()
+            if not removed:
+                return "not_attached"
+            dispute.updated_at = now
+            return "detached"
 
     def attachments(self, dispute_id: str) -> list[DisputeEvidence]:
         """Files attached to a dispute, in order."""
@@ -342,24 +404,37 @@ class Ledger:
         body: dict[str, Any],
         at: datetime,
         *,
+        change_reason: str | None = None,
+        reason_codes: Iterable[str] = (),
         audit: AuditSealer | None = None,
     ) -> None:
         """Append a verdict, set the dispute's decision and extend the audit chain, atomically.
 
         ``audit(prev_hash, verdict_id, body)`` returns (entry_hash, signature, certificate PEM).
         A concurrent writer that extended the chain first makes this one retry on the new tip.
+
+        ``change_reason`` says why a re-decision was made; ``reason_codes`` (the verdict's) are
+        kept on the dispute row so the platform listing filters by reason in SQL.
         """
+        codes = ",".join(sorted(set(reason_codes)))
         for _attempt in range(20):
             try:
                 with self._sessions.begin() as session:
+                    # Locked first: a detach (undecided disputes only) waits for the verdict.
+                    dispute = session.get(Dispute, dispute_id, with_for_update=True)
                     verdict = Verdict(
-                        dispute_id=dispute_id, decision=decision, body=body, decided_at=at
+                        dispute_id=dispute_id,
+                        decision=decision,
+                        body=body,
+                        decided_at=at,
+                        change_reason=change_reason,
                     )
                     session.add(verdict)
-                    dispute = session.get(Dispute, dispute_id)
                     if dispute is not None:
                         dispute.decision = decision
                         dispute.decided_at = at
+                        dispute.updated_at = at
+                        dispute.reason_codes = f",{codes},"
                     if audit is not None:
                         session.flush()
                         tip = session.scalar(
@@ -472,6 +547,51 @@ class Ledger:
             query = query.where(Dispute.created_at < until)
         with self._sessions() as session:
             return list(session.scalars(query.order_by(Dispute.created_at.desc()).limit(limit)))
+
+    def platform_disputes(
+        self,
+        *,
+        status: str | None = None,
+        decision: str | None = None,
+        reason: str | None = None,
+        order_id: str | None = None,
+        buyer_id: str | None = None,
+        updated_since: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Dispute]:
+        """One page of disputes in (``updated_at``, id) order, every filter applied in SQL.
+
+        ``status`` is ``open`` (no verdict yet) or ``decided``; ``reason`` is a reason code of
+        the latest verdict; ``after`` is the last (updated_at, dispute_id) of the previous
+        page (a keyset cursor: no offset, one query per page).
+        """
+        query = select(Dispute)
+        if status == "open":
+            query = query.where(Dispute.decision.is_(None))
+        elif status == "decided":
+            query = query.where(Dispute.decision.is_not(None))
+        if decision:
+            query = query.where(Dispute.decision == decision)
+        if reason:
+            query = query.where(Dispute.reason_codes.contains(f",{reason},", autoescape=True))
+        if order_id:
+            query = query.where(Dispute.order_id == order_id)
+        if buyer_id:
+            query = query.where(Dispute.buyer_id == buyer_id)
+        if updated_since:
+            query = query.where(Dispute.updated_at >= updated_since)
+        if after:
+            at, last_id = after
+            query = query.where(
+                or_(
+                    Dispute.updated_at > at,
+                    and_(Dispute.updated_at == at, Dispute.dispute_id > last_id),
+                )
+            )
+        query = query.order_by(Dispute.updated_at, Dispute.dispute_id).limit(limit)
+        with self._sessions() as session:
+            return list(session.scalars(query))
 
     def disputes_since(self, since: datetime | None) -> list[Dispute]:
         """Disputes in filing order (for backtests)."""

@@ -15,13 +15,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from infra.idempotency import Idempotency
 from infra.settings import Settings
 from verifier.context import VerifierContext
 from verifier.disputes import DisputeService
 from verifier.public import PublicVerifier
 from verifier.report import ReportService
 
-__all__ = ["Disputes", "Edge", "HTTPEdge", "Public", "Reports"]
+__all__ = ["Disputes", "Edge", "HTTPEdge", "Idempotent", "Public", "Reports"]
 
 
 def _context(request: Request) -> VerifierContext:
@@ -47,6 +48,10 @@ async def _disputes(request: Request) -> DisputeService:
     return _context(request).verifier
 
 
+async def _idempotency(request: Request) -> Idempotency:
+    return Idempotency(_context(request).ledger.idempotency)
+
+
 async def _reports(request: Request) -> ReportService:
     context = _context(request)
     return ReportService(
@@ -63,3 +68,5 @@ Edge = Annotated[HTTPEdge, Depends(_edge)]
 Disputes = Annotated[DisputeService, Depends(_disputes)]
 Reports = Annotated[ReportService, Depends(_reports)]
 Public = Annotated[PublicVerifier, Depends(_public)]
+#: ``Idempotency-Key`` handling over the ledger (infra.idempotency).
+Idempotent = Annotated[Idempotency, Depends(_idempotency)]

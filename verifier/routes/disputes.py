@@ -7,25 +7,29 @@ import logging
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from infra.auth import AgentPrincipal, PlatformPrincipal
 from infra.errors import NotFoundError, OrderSealError
+from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
 from infra.offload import run_heavy
 from infra.ratelimit import enforce
-from infra.uploads import receive_body
+from infra.uploads import receive_body, refuse_multipart
 from verifier.disputes import DisputeService
 from verifier.models import Decision
-from verifier.routes.deps import Disputes, Edge, HTTPEdge
+from verifier.routes.deps import Disputes, Edge, HTTPEdge, Idempotent
 from verifier.schemas import (
     AttachOut,
     AttachSealedIn,
     AttachSealedOut,
+    DetachOut,
     DisputeIn,
     DisputeListOut,
     DisputeOut,
+    PlatformDisputeFilters,
+    PlatformDisputeListOut,
     SealedAttachResult,
 )
 
@@ -34,12 +38,21 @@ __all__ = ["dispute_out", "router"]
 router = APIRouter(prefix="/v1")
 _log = logging.getLogger(__name__)
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=IDEMPOTENCY_KEY_MAX_CHARS,
+        description="Retry-safe filing: the same key and body answer the first answer (24 h)",
+    ),
+]
+
 
 def dispute_out(
     disputes: DisputeService, edge: HTTPEdge, dispute: Dispute, *, agent: bool = False
 ) -> DisputeOut:
     """The dispute with its history: agents see the details naming other disputes and accounts."""
-    history = disputes.history(dispute.dispute_id)
+    history = disputes.history_entries(dispute.dispute_id)
     if not agent:
         history = [verdict.platform_view() for verdict in history]
     return DisputeOut.from_dispute(
@@ -54,20 +67,44 @@ def file_dispute(
     body: DisputeIn,
     principal: PlatformPrincipal,
     request: Request,
+    response: Response,
     disputes: Disputes,
+    idempotency: Idempotent,
     edge: Edge,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> DisputeOut:
-    """Open a refund dispute; attach evidence next, then ask for a decision."""
+    """Open a refund dispute; attach evidence next, then ask for a decision.
+
+    With an ``Idempotency-Key``, a retry with the same key and body answers the first answer
+    (the same dispute, ``Idempotent-Replayed: true``) instead of filing a second dispute.
+    """
     enforce(request, "disputes", principal)
-    dispute = disputes.file_dispute(
-        order_id=body.order_id,
-        buyer_id=body.buyer_id,
-        claim_type=body.claim_type,
-        amount=body.amount,
-        currency=body.currency,
-        now=edge.clock(),
+    now = edge.clock()
+
+    def file() -> tuple[int, DisputeOut]:
+        dispute = disputes.file_dispute(
+            order_id=body.order_id,
+            buyer_id=body.buyer_id,
+            claim_type=body.claim_type,
+            amount=body.amount,
+            currency=body.currency,
+            now=now,
+        )
+        return 201, dispute_out(disputes, edge, dispute)
+
+    outcome = idempotency.run(
+        idempotency_key,
+        scope=principal.subject,
+        route="POST /v1/disputes",
+        request=body.model_dump(mode="json"),
+        now=now,
+        model=DisputeOut,
+        action=file,
     )
-    return dispute_out(disputes, edge, dispute)
+    response.status_code = outcome.status_code
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return outcome.body
 
 
 @router.get("/disputes", tags=["agent"])
@@ -101,8 +138,9 @@ async def attach_file(
     edge: Edge,
     x_orderseal_filename: Annotated[str, Header(max_length=255)] = "evidence",
 ) -> AttachOut:
-    """Attach any file the buyer sent (raw body, streamed)."""
+    """Attach any file the buyer sent (raw body, streamed; a multipart form is refused 415)."""
     enforce(request, "uploads", principal)
+    refuse_multipart(request)
     filename = check_client_name(x_orderseal_filename)
     disputes.dispute(dispute_id)
     received = await receive_body(
@@ -112,6 +150,39 @@ async def attach_file(
         request, disputes.attach_upload, dispute_id, received, filename, now=edge.clock()
     )
     return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
+
+
+@router.delete("/disputes/{dispute_id}/files/{content_sha256}", tags=["platform"])
+def detach_file(
+    dispute_id: str,
+    content_sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
+    principal: PlatformPrincipal,
+    disputes: Disputes,
+    edge: Edge,
+) -> DetachOut:
+    """Detach a file (named by its SHA-256) from an undecided dispute, to replace it.
+
+    After a decision the dispute's files are kept: ``409 dispute_decided``. Attach more files
+    and decide again instead; the new history entry says why (``change_reason``).
+    """
+    disputes.detach(dispute_id, content_sha256, now=edge.clock())
+    return DetachOut(dispute_id=dispute_id, content_sha256=content_sha256, detached=True)
+
+
+@router.get("/platform/disputes", tags=["platform"])
+def platform_disputes(
+    principal: PlatformPrincipal,
+    disputes: Disputes,
+    filters: Annotated[PlatformDisputeFilters, Query()],
+) -> PlatformDisputeListOut:
+    """The platform's disputes, oldest change first, one page per call.
+
+    Filters (``status``, ``decision``, ``reason``, ``order_id``, ``buyer_id``,
+    ``updated_since``) are applied before ``limit``; pass ``next_cursor`` back as ``cursor``
+    with the same filters for the next page (``422 cursor_invalid`` otherwise). A dispute that
+    changes while you page moves to the end, so a sync loop never misses a change.
+    """
+    return disputes.platform_page(filters)
 
 
 def _attach_one(

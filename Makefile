@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps clean bench bench-quick
+.PHONY: demo test lint system-deps clean bench bench-quick openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ system-deps:
 
 demo: $(STAMP)
 	$(BIN)/orderseal demo
+
+# The published API contract (tests/unit/orderseal/test_openapi.py fails when it drifts).
+openapi: $(STAMP)
+	$(BIN)/orderseal openapi --output docs/openapi.json
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -1,22 +1,50 @@
-"""The OpenAPI schema states our error body: every operation documents ``ErrorOut`` for errors.
+"""The published OpenAPI contract: error bodies, credentials and raw uploads, stated once.
 
-FastAPI documents a 422 shaped like its own ``HTTPValidationError``; our handlers answer every
-error as ``{"error": {"code", "message", ...}}``. :func:`install_error_schema` rewrites the
-generated schema once so clients (and the schemathesis conformance run) see the truth: the 422
-and a ``default`` response carry :class:`ErrorOut`, and 429 documents ``Retry-After``. The
-``code`` of the body is documented as the enum of the error-code registry (docs/error-codes.md).
+FastAPI generates the operations from the routes; :func:`install_openapi` rewrites the generated
+schema once so a client generated from ``/openapi.json`` (and the schemathesis conformance run)
+sees the truth:
+
+- errors: every error is ``{"error": {"code", "message", ...}}`` (:class:`ErrorOut`, ``code``
+  the enum of the error-code registry, docs/error-codes.md). Each operation declares the 4xx it
+  can answer (401/403 when it needs a credential, 404 when its path names a resource, the
+  statuses of its ownership refusals, 408/413/422 for a raw upload), 429 with ``Retry-After``
+  and a ``default``;
+- credentials: ``components.securitySchemes`` names the three ways a caller is authenticated
+  (an operator API key and a buyer token as ``Authorization: Bearer``, a station's signed
+  request as four ``X-OrderSeal-*`` headers), and every operation carries the requirement of
+  its role from the authorization table (OpenAPI 3.1 lists the API key's role as the
+  requirement's "role name"); public operations carry an empty requirement;
+- raw uploads: routes that stream their body (``infra.uploads.receive_body``) declare it with
+  :func:`raw_body_openapi` as their ``openapi_extra``.
+
+The composition root hands in the table (this layer imports nothing above it). ``orderseal
+openapi`` prints the result; docs/openapi.json is that output, pinned by a test.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-from infra.error_codes import ERROR_CODES
+from infra.auth import Role
+from infra.error_codes import ERROR_CODES, error_code
 
-__all__ = ["ErrorBody", "ErrorOut", "install_error_schema"]
+__all__ = [
+    "RAW_BODY_STATUSES",
+    "ROLE_SECURITY",
+    "SECURITY_SCHEMES",
+    "ErrorBody",
+    "ErrorOut",
+    "install_error_schema",
+    "install_openapi",
+    "operation_id",
+    "raw_body_openapi",
+]
 
 
 class ErrorBody(BaseModel):
@@ -37,6 +65,111 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+#: How each credential is presented (``infra.auth``, ``capture.auth``).
+SECURITY_SCHEMES: Mapping[str, Mapping[str, str]] = {
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": (
+            "An operator API key (`orderseal keys api`) as `Authorization: Bearer <key>`. "
+            "The requirement names the key's role: platform, agent or admin."
+        ),
+    },
+    "buyerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": (
+            "A buyer token issued by the platform (`POST /v1/buyer-tokens`) as "
+            "`Authorization: Bearer <token>`."
+        ),
+    },
+    "deviceId": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-OrderSeal-Device",
+        "description": "A signed station request: the enrolled station's device id.",
+    },
+    "deviceTimestamp": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-OrderSeal-Timestamp",
+        "description": "A signed station request: unix seconds, within 5 minutes of the server.",
+    },
+    "deviceNonce": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-OrderSeal-Nonce",
+        "description": "A signed station request: a fresh nonce (at most 64 characters).",
+    },
+    "deviceSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-OrderSeal-Signature",
+        "description": (
+            "A signed station request: the device key's signature over method, path with "
+            "query, timestamp, nonce and the body's SHA-256 (`X-OrderSeal-Content-SHA256` "
+            "declares it for a streamed upload)."
+        ),
+    },
+}
+
+#: Role -> the operation's ``security`` (all schemes of one requirement apply together).
+ROLE_SECURITY: Mapping[Role, list[dict[str, list[str]]]] = {
+    Role.PUBLIC: [],
+    Role.PLATFORM: [{"apiKey": [str(Role.PLATFORM)]}],
+    Role.AGENT: [{"apiKey": [str(Role.AGENT)]}],
+    Role.ADMIN: [{"apiKey": [str(Role.ADMIN)]}],
+    Role.BUYER: [{"buyerToken": []}],
+    Role.STATION: [
+        {"deviceId": [], "deviceTimestamp": [], "deviceNonce": [], "deviceSignature": []}
+    ],
+}
+
+#: What a streamed upload can answer besides the route's own errors.
+RAW_BODY_STATUSES: tuple[int, ...] = (408, 413, 422)
+
+_DESCRIPTIONS = {
+    401: "Missing, malformed, forged, expired or replayed credentials",
+    403: "Wrong role, or a resource of another owner",
+    404: "No such resource (or another owner's)",
+    408: "The body arrived too slowly",
+    409: "Conflicts with the resource's state",
+    413: "The body is larger than the limit",
+    422: "Invalid request or file",
+}
+
+_PATH_PARAMETER = re.compile(r"\{[^}]+\}")
+
+
+def raw_body_openapi(
+    media_types: Iterable[str], *, description: str = "The file, as the raw body (streamed)."
+) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route that streams its raw body.
+
+    Args:
+        media_types: the file types the route accepts; ``application/octet-stream`` is always
+            accepted too (the type is sniffed from the bytes, never taken from the header).
+        description: what the body is.
+
+    Returns:
+        ``{"requestBody": ...}`` with every media type as a binary string.
+    """
+    types = ["application/octet-stream", *sorted(set(media_types) - {"application/octet-stream"})]
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {media_type: dict(binary) for media_type in types},
+        }
+    }
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operation id of a route: its handler's name (``file_dispute``), unique in the app."""
+    return route.name
+
+
 def _error_response(description: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -44,33 +177,78 @@ def _error_response(description: str) -> dict[str, Any]:
     }
 
 
-def install_error_schema(app: FastAPI) -> None:
-    """Make ``app.openapi()`` document :class:`ErrorOut` for every error of every operation."""
+def _statuses(
+    path: str, operation: Mapping[str, Any], role: Role | None, refusals: Iterable[str]
+) -> set[int]:
+    statuses = {422} if "422" in operation["responses"] else set()
+    if role is not None and role is not Role.PUBLIC:
+        statuses |= {401, 403}
+    if _PATH_PARAMETER.search(path):
+        statuses.add(404)
+    body = operation.get("requestBody", {}).get("content", {})
+    if any(schema.get("schema", {}).get("format") == "binary" for schema in body.values()):
+        statuses.update(RAW_BODY_STATUSES)
+    for code in refusals:
+        status = error_code(code).http_status
+        if status is not None:
+            statuses.add(status)
+    return statuses
+
+
+def install_openapi(
+    app: FastAPI,
+    *,
+    roles: Mapping[tuple[str, str], Role],
+    refusals: Mapping[tuple[str, str], Iterable[str]] | None = None,
+) -> None:
+    """Make ``app.openapi()`` state errors, credentials and raw uploads (see the module doc).
+
+    Args:
+        app: the assembled app (routes may still be added: the schema is built on first use).
+        roles: (METHOD, path template) -> the role the route demands (the authorization table).
+        refusals: (METHOD, path template) -> error codes its ownership rules answer.
+    """
     generate = app.openapi
+    refused = refusals or {}
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = generate()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
         definitions = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(definitions.pop("$defs", {}))
-        components["ErrorOut"] = definitions
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
+        schemas.update(definitions.pop("$defs", {}))
+        schemas["ErrorOut"] = definitions
+        components["securitySchemes"] = {name: dict(s) for name, s in SECURITY_SCHEMES.items()}
+        for path, path_item in schema.get("paths", {}).items():
+            for method, operation in path_item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
+                key = (method.upper(), path)
+                role = roles.get(key)
+                if role is not None:
+                    operation["security"] = [dict(r) for r in ROLE_SECURITY[role]]
                 responses = operation["responses"]
-                if "422" in responses:
-                    responses["422"] = _error_response("Invalid request or file")
+                for status in _statuses(path, operation, role, refused.get(key, ())):
+                    responses[str(status)] = _error_response(_DESCRIPTIONS.get(status, "Error"))
                 responses["429"] = {
                     **_error_response("Rate limited (per credential)"),
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                 }
                 responses["default"] = _error_response("Error")
+                # Statuses in order, ``default`` last: a stable, readable published file.
+                operation["responses"] = dict(
+                    sorted(responses.items(), key=lambda item: (item[0] == "default", item[0]))
+                )
         for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
+            schemas.pop(unused, None)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_error_schema(app: FastAPI) -> None:
+    """:func:`install_openapi` without credentials (an app with no authorization table)."""
+    install_openapi(app, roles={})

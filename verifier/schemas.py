@@ -72,6 +72,14 @@ class ReasonOut(_Frozen):
     message: str
 
 
+def _absent_not_null(schema: dict[str, JsonValue]) -> None:
+    """Document an optional key as its type: it is left out, never sent as null."""
+    options = schema.pop("anyOf")
+    schema.pop("default", None)
+    if isinstance(options, list):
+        schema.update(next(o for o in options if isinstance(o, dict) and o.get("type") != "null"))
+
+
 class CheckOut(_Frozen):
     """One check that ran on a file: ``check`` names it, ``code`` says why it failed.
 
@@ -82,7 +90,9 @@ class CheckOut(_Frozen):
 
     check: str
     #: The failure's reason code (docs/reason-codes.md): present exactly when ``passed`` is false.
-    code: ReasonCode | None = Field(default=None, exclude_if=lambda value: value is None)
+    code: ReasonCode | None = Field(
+        default=None, exclude_if=lambda value: value is None, json_schema_extra=_absent_not_null
+    )
     passed: bool
     detail: str
     #: Names other disputes or accounts: in agent views only, and only when there is one (the

@@ -18,10 +18,11 @@ from capture.routes.deps import Clock, Uploads
 from capture.schemas import EvidenceOut
 from capture.transcode import TRANSCODED_MEDIA_TYPES
 from capture.uploads import UploadService
-from evidence.media import sniff_media_type
+from evidence.media import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from infra.auth import AuthError, BuyerPrincipal, Principal, StationPrincipal, streams_body
 from infra.names import check_client_name
 from infra.offload import run_heavy, run_transcode
+from infra.openapi import raw_body_openapi
 from infra.ratelimit import RateLimitedError, enforce
 from infra.uploads import receive_body
 from keys.attestation import b64url_decode
@@ -29,6 +30,10 @@ from keys.attestation import b64url_decode
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
+#: The capture, streamed: any type we seal, or a WebM (converted to MP4 first).
+_CAPTURE_BODY = raw_body_openapi(
+    SUPPORTED_MEDIA_TYPES | TRANSCODED_MEDIA_TYPES, description="The photo or video (raw body)."
+)
 
 
 async def _upload(
@@ -102,7 +107,12 @@ async def _upload(
     return EvidenceOut(**sealed.__dict__)
 
 
-@router.put("/shipment-sessions/{session_id}/evidence", status_code=201, tags=["station"])
+@router.put(
+    "/shipment-sessions/{session_id}/evidence",
+    status_code=201,
+    tags=["station"],
+    openapi_extra=_CAPTURE_BODY,
+)
 @streams_body
 async def upload_shipment_evidence(
     session_id: str,
@@ -140,7 +150,12 @@ async def upload_shipment_evidence(
     )
 
 
-@router.put("/receipt-sessions/{session_id}/evidence", status_code=201, tags=["buyer"])
+@router.put(
+    "/receipt-sessions/{session_id}/evidence",
+    status_code=201,
+    tags=["buyer"],
+    openapi_extra=_CAPTURE_BODY,
+)
 async def upload_receipt_evidence(
     session_id: str,
     principal: BuyerPrincipal,

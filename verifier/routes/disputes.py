@@ -9,12 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AgentPrincipal, PlatformPrincipal
 from infra.errors import NotFoundError, OrderSealError
 from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
 from infra.offload import run_heavy
+from infra.openapi import raw_body_openapi
 from infra.ratelimit import enforce
 from infra.uploads import receive_body, refuse_multipart
 from verifier.disputes import DisputeService
@@ -129,7 +131,14 @@ def list_disputes(
     )
 
 
-@router.put("/disputes/{dispute_id}/files", status_code=201, tags=["platform"])
+@router.put(
+    "/disputes/{dispute_id}/files",
+    status_code=201,
+    tags=["platform"],
+    openapi_extra=raw_body_openapi(
+        SUPPORTED_MEDIA_TYPES, description="Any file the buyer sent (raw body, streamed)."
+    ),
+)
 async def attach_file(
     dispute_id: str,
     principal: PlatformPrincipal,

@@ -7,8 +7,10 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import PublicCaller
 from infra.offload import run_heavy
+from infra.openapi import raw_body_openapi
 from infra.uploads import receive_body
 from infra.web import PAGE_HEADERS
 from verifier.facts import AttachedFile
@@ -27,7 +29,11 @@ def verify_page(caller: PublicCaller) -> HTMLResponse:
     return HTMLResponse(_PAGE.read_text(), headers=PAGE_HEADERS)
 
 
-@router.post("/verify", tags=["public"])
+@router.post(
+    "/verify",
+    tags=["public"],
+    openapi_extra=raw_body_openapi(SUPPORTED_MEDIA_TYPES, description="The file to check."),
+)
 async def verify_upload(
     caller: PublicCaller, request: Request, public: Public, edge: Edge
 ) -> PublicVerifyOut:

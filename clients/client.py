@@ -341,11 +341,10 @@ class PlatformClient:
         """Any JSON call, untyped: the escape hatch for routes without a method here."""
         return _check(self.http.request(method, path, **kwargs))
 
-    def buyer_token(self, buyer_id: str) -> BuyerTokenResponse:
-        """Issue a bearer token for a buyer's app."""
-        return cast(
-            BuyerTokenResponse, self.call("POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id})
-        )
+    def buyer_token(self, buyer_id: str, *, order_id: str) -> BuyerTokenResponse:
+        """Issue a bearer token for a buyer's app; ``order_id`` must be an order of the buyer."""
+        body = {"buyer_id": buyer_id, "order_id": order_id}
+        return cast(BuyerTokenResponse, self.call("POST", "/v1/buyer-tokens", json=body))
 
     def enrol_device(
         self, device: DeviceKey, *, kind: str, owner_id: str | None = None

@@ -324,7 +324,9 @@ def run_scenario(
     shipment, label = _ship(station, order_id, work, home)
     token = decode_label(label)
 
-    buyer_token = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id})["token"]
+    buyer_token = platform.call(
+        "POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id, "order_id": order_id}
+    )["token"]
     buyer = BuyerClient(base_url, buyer_token, buyer_key)
     session = buyer.open_receipt(token)
     photo = make_jpeg(

@@ -45,7 +45,7 @@ def app(settings: Settings, services: Services) -> FastAPI:
 @pytest.fixture(scope="module")
 def role_headers(live_api: str, credentials: dict[str, str]) -> dict[str, dict[str, str]]:
     cast = flows.actors(live_api, credentials)
-    token = cast.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": cast.buyer_id})
+    token = flows.buyer_token_response(cast.platform, cast.buyer_id)
     headers = {role: {"Authorization": f"Bearer {credentials[role]}"} for role in credentials}
     headers["buyer"] = {"Authorization": f"Bearer {token['token']}"}
     return headers

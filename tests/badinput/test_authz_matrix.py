@@ -166,6 +166,7 @@ def matrix(
         "dispute_id": dispute["dispute_id"],
         "device_id": a.buyer_device.device_id,
         "name": "missing.js",
+        "content_sha256": "0" * 64,
     }
     return Matrix(
         live_api,
@@ -214,9 +215,7 @@ def _buyer_token(matrix: Matrix, actors: flows.Actors, *, expired: bool = False)
             now=now - timedelta(hours=2),
             ttl=timedelta(minutes=5),
         )
-    token: str = actors.platform.call(
-        "POST", "/v1/buyer-tokens", json={"buyer_id": actors.buyer_id}
-    )["token"]
+    token: str = flows.buyer_token_response(actors.platform, actors.buyer_id)["token"]
     return token
 
 

@@ -188,7 +188,7 @@ class _Enroller:
 
     def __init__(self, live_api: str, credentials: dict[str, str], buyer_id: str) -> None:
         platform = PlatformClient(live_api, credentials["platform"])
-        token = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id})["token"]
+        token = flows.buyer_token_response(platform, buyer_id)["token"]
         self.buyer_id = buyer_id
         self.http = httpx.Client(
             base_url=live_api, headers={"Authorization": f"Bearer {token}"}, timeout=60

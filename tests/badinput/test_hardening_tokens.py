@@ -36,9 +36,7 @@ def shipped(cast: flows.Actors, tmp_path_factory: pytest.TempPathFactory) -> flo
 
 
 def _buyer_token(cast: flows.Actors) -> str:
-    token: str = cast.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": cast.buyer_id})[
-        "token"
-    ]
+    token: str = flows.buyer_token_response(cast.platform, cast.buyer_id)["token"]
     return token
 
 

@@ -69,8 +69,8 @@ def test_a_flood_from_one_buyer_does_not_slow_another(
     b = flows.actors(live_api, credentials)
     label_a = flows.ship(a, flows.register_order(a), tmp_path).label_token
     label_b = flows.ship(b, flows.register_order(b), tmp_path).label_token
-    token_a = a.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": a.buyer_id})["token"]
-    token_b = b.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": b.buyer_id})["token"]
+    token_a = flows.buyer_token_response(a.platform, a.buyer_id)["token"]
+    token_b = flows.buyer_token_response(b.platform, b.buyer_id)["token"]
 
     statuses: list[int] = []
     refused: list[httpx.Response] = []

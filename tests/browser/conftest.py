@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from clients.client import DeviceKey, PlatformClient, StationClient
 from orderseal.samples import make_jpeg, make_mp4
+from tests.support import flows
 from tests.support.paths import repo_root
 from tests.support.require import missing
 
@@ -137,5 +138,5 @@ def ship(
 @pytest.fixture(scope="module")
 def buyer_token(platform: PlatformClient) -> str:
     """A platform-issued token for the test buyer (what the shop's app hands the page)."""
-    token: str = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": BUYER_ID})["token"]
+    token: str = flows.buyer_token_response(platform, BUYER_ID)["token"]
     return token

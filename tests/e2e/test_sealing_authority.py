@@ -230,7 +230,7 @@ def test_current_device_certificates_cannot_sign_claims(
 ) -> None:
     """c2pa itself refuses a claim signer with today's device EKUs, whatever it chains to."""
     if enrolment == "self-enrolled-buyer-app":
-        token = cast.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": cast.buyer_id})
+        token = flows.buyer_token_response(cast.platform, cast.buyer_id)
         forger = self_enrolled_buyer_device(cast.base_url, token["token"], cast.buyer_id)
     else:
         forger = admin_enrolled_station(cast.base_url, credentials["admin"])

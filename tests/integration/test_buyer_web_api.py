@@ -23,6 +23,7 @@ from capture.devices import enrolment_message
 from clients.client import DeviceKey, PlatformClient, StationClient
 from keys.attestation import CaptureStatement, b64url_encode
 from orderseal.samples import make_jpeg
+from tests.support import flows
 
 BUYER = "buyer-api-3001"
 OTHER = "buyer-api-3002"
@@ -94,10 +95,7 @@ def api(
         photo = make_jpeg(work / f"{order_id}.jpg", seed=3)
         station.upload(session, photo, title="pack.jpg")
         orders[order_id] = station.close(session)["token"]
-    tokens = {
-        b: platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": b})["token"]
-        for b in (BUYER, OTHER)
-    }
+    tokens = {b: flows.buyer_token_response(platform, b)["token"] for b in (BUYER, OTHER)}
     with httpx.Client(base_url=live_api, timeout=60) as http:
         yield {"http": http, "platform": platform, "tokens": tokens, "labels": orders}
 

@@ -252,7 +252,7 @@ def test_buyer_cannot_upload_into_another_buyers_session(world: World) -> None:
 
 
 def test_buyer_cannot_use_another_buyers_app(world: World) -> None:
-    token = world.b.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": world.b.buyer_id})
+    token = flows.buyer_token_response(world.b.platform, world.b.buyer_id)
     impostor = BuyerClient(world.base_url, token["token"], world.a.buyer_device)
     call = lambda: impostor.upload(world.receipt_a, world.photo, title="x.jpg")  # noqa: E731
     assert _code(call) == (403, "wrong_device")
@@ -284,9 +284,9 @@ def test_buyer_token_signed_with_another_secret_is_forged(world: World, services
 
 
 def test_buyer_token_with_an_edited_subject_is_forged(world: World) -> None:
-    token = world.a.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": world.a.buyer_id})
+    token = flows.buyer_token_response(world.a.platform, world.a.buyer_id)
     prefix, _payload, mac = token["token"].split(".")
-    other = world.b.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": world.b.buyer_id})
+    other = flows.buyer_token_response(world.b.platform, world.b.buyer_id)
     spliced = ".".join([prefix, other["token"].split(".")[1], mac])
     assert _error_code(_as_buyer(world.base_url, spliced)) == (401, "credentials_forged")
 

@@ -92,7 +92,7 @@ def _self_enrolled_buyer(live_api: str, credentials: dict[str, str]) -> DeviceKe
     """POST /v1/buyer-devices: nothing but a buyer token, as in the attack of issue 13."""
     buyer_id = f"buyer-{secrets.token_hex(3)}"
     platform = PlatformClient(live_api, credentials["platform"])
-    token = platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id})["token"]
+    token = flows.buyer_token_response(platform, buyer_id)["token"]
     key = ec.generate_private_key(ec.SECP256R1())
     spki = base64.b64encode(
         key.public_key().public_bytes(

@@ -338,9 +338,7 @@ def test_soak_keeps_every_seal_and_never_answers_500(
     started = time.monotonic()
     stop = started + LOAD_SECONDS
     abuser = flows.actors(server.url, credentials)
-    buyer_token = abuser.platform.call(
-        "POST", "/v1/buyer-tokens", json={"buyer_id": abuser.buyer_id}
-    )["token"]
+    buyer_token = flows.buyer_token_response(abuser.platform, abuser.buyer_id)["token"]
     outage_log: list[str] = []
     back_at: list[float] = []
     workers = [

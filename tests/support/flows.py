@@ -28,8 +28,35 @@ class Actors:
 
     def buyer(self) -> BuyerClient:
         """A buyer app session with a fresh platform-issued token."""
-        token = self.platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": self.buyer_id})
+        token = buyer_token_response(self.platform, self.buyer_id)
         return BuyerClient(self.base_url, token["token"], self.buyer_device)
+
+
+def buyer_token_response(
+    platform: PlatformClient, buyer_id: str, *, order_id: str | None = None
+) -> dict[str, Any]:
+    """``POST /v1/buyer-tokens`` for ``buyer_id``, naming one of the buyer's orders.
+
+    A token is issued only for a buyer an order names; without ``order_id`` a small order is
+    registered for the buyer first (one per call, so tests stay independent).
+    """
+    if order_id is None:
+        order_id = f"TOK-{secrets.token_hex(5).upper()}"
+        platform.call(
+            "POST",
+            "/v1/orders",
+            json={
+                "order_id": order_id,
+                "buyer_id": buyer_id,
+                "items": [{"sku": "SKU-T", "quantity": 1}],
+                "declared_value": "1.00",
+                "currency": "USD",
+            },
+        )
+    response: dict[str, Any] = platform.call(
+        "POST", "/v1/buyer-tokens", json={"buyer_id": buyer_id, "order_id": order_id}
+    )
+    return response
 
 
 def _seed(order_id: str, salt: int) -> int:

@@ -75,9 +75,11 @@ from evidence.structure import check_structure
 from infra.errors import ConflictError, OrderSealError
 from infra.ledger.models import CaptureSession, Evidence, FlaggedUpload
 from infra.ledger.repository import Ledger
+from infra.ledger.webhooks import OutboxEvent
 from infra.media import PayloadTooLargeError, ReceivedFile, sha256_file
 from infra.names import clean_name
 from infra.storage.base import EvidenceStore
+from infra.webhooks.events import evidence_sealed_event
 from keys.attestation import CaptureStatement, verify_signature
 from keys.errors import CertificateError
 from keys.trust import TrustList, certificates_to_pem
@@ -628,7 +630,7 @@ class UploadService:
         received: ReceivedFile,
     ) -> SealedEvidence:
         try:
-            self.ledger.add_evidence(row)
+            self.ledger.add_evidence(row, events=[_sealed_event(row)])
         except ConflictError:
             # A concurrent request with the same idempotency key won the insert: answer with its
             # result if it was this same capture, refuse otherwise. Either way our sealed copy
@@ -643,6 +645,19 @@ class UploadService:
             return _replayed(earlier, session_id=row.session_id, content_sha256=received.sha256)
         _log.info("sealed %s for order %s (%s)", row.evidence_id, row.order_id, row.stage)
         return _sealed(row)
+
+
+def _sealed_event(row: Evidence) -> OutboxEvent:
+    """The ``evidence.sealed`` webhook, written in the evidence row's transaction."""
+    return evidence_sealed_event(
+        evidence_id=row.evidence_id,
+        order_id=row.order_id,
+        stage=row.stage,
+        media_type=row.media_type,
+        sealed_sha256=row.sealed_sha256,
+        manifest_id=row.manifest_id,
+        at=row.sealed_at,
+    )
 
 
 def _assertion(

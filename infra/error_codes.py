@@ -190,6 +190,33 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("upload_quota_exceeded", 413, "the order's or buyer's daily capture bytes pass their quota"),
     _e("uploads_busy", 503, "all public upload slots of this worker are taken; retry"),
     _e("video_too_large", 422, "the video's frames, duration or pixel rate exceed the limits"),
+    _e("webhook_delivery_not_found", 404, "no webhook delivery has this id"),
+    _e("webhook_endpoint_not_found", 404, "no live webhook endpoint of this caller has this id"),
+    _e(
+        "webhook_invalid",
+        400,
+        "SDK: a received webhook has no valid signature or misses its headers",
+    ),
+    _e(
+        "webhook_key_invalid",
+        400,
+        "SDK: the webhook public key given to verify with is not a whpk_ ed25519 key",
+    ),
+    _e(
+        "webhook_secret_invalid",
+        400,
+        "SDK: the webhook secret given to verify with is not whsec_ base64",
+    ),
+    _e(
+        "webhook_timestamp_stale",
+        400,
+        "SDK: a received webhook's timestamp is outside the tolerance (a replay)",
+    ),
+    _e(
+        "webhook_url_invalid",
+        422,
+        "the webhook URL is not https or points at a private, loopback or link-local host",
+    ),
     _e("wrong_device", 403, "the buyer device is not enrolled to the caller"),
     _e("wrong_role", 403, "the credential belongs to another role than the route needs"),
 )

@@ -164,6 +164,23 @@ class Settings(BaseSettings):
     dev: bool = Field(
         default=False, description="let serve create a development CA on an empty home"
     )
+    webhook_delivery: Literal["embedded", "worker"] = Field(
+        default="embedded",
+        description="embedded: each server drains the webhook queue; worker: orderseal worker only",
+    )
+    webhook_allow_private_targets: bool = Field(
+        default=False, description="accept http and loopback/private webhook URLs (tests, demo)"
+    )
+    webhook_retry_base_seconds: float = Field(default=5.0, description="first retry delay")
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, description="longest delay")
+    webhook_retry_window_seconds: float = Field(
+        default=3 * 86400.0, description="retries stop (dead letter) after this"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, description="per delivery attempt")
+    webhook_poll_seconds: float = Field(default=1.0, description="idle worker polling interval")
+    webhook_secret_overlap_seconds: float = Field(
+        default=86400.0, description="old secret keeps signing after a rotation"
+    )
 
     @model_validator(mode="before")
     @classmethod

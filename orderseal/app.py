@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,11 +19,12 @@ from infra.errors import OrderSealError
 from infra.names import install_path_guard
 from infra.observability import install, metrics_router
 from infra.observability import router as observability_router
-from infra.openapi import install_openapi, operation_id
+from infra.openapi import install_error_schema
 from infra.ratelimit import build_limiter
 from infra.settings import Settings
 from infra.uploads import ClientDisconnectedError, UploadGate, UploadsBusyError
-from orderseal.authorization import TABLE, verify_authorization
+from infra.webhooks.delivery import EmbeddedWorker
+from orderseal.authorization import verify_authorization
 from orderseal.services import Services, build_services
 
 __all__ = ["create_app"]
@@ -42,6 +45,24 @@ def _error(
     return JSONResponse(status_code=status, content={"error": body}, headers=headers)
 
 
+def _webhook_delivery(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The server's lifespan: drain the webhook queue in a thread unless a worker does."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if services.settings.webhook_delivery != "embedded":
+            yield
+            return
+        worker = EmbeddedWorker(services.dispatcher)
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """Build the OrderSeal API.
 
@@ -55,12 +76,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """
     from capture.routes import router as capture_router
     from capture.web.pages import router as capture_pages_router
+    from infra.webhooks.routes import router as webhooks_router
     from verifier.routes import router as verifier_router
     from verifier.routes.public import router as public_verify_router
     from verifier.web.pages import router as agent_pages_router
 
     resolved = services or build_services(settings or Settings())
-    app = FastAPI(title="OrderSeal", version="0.1.0", generate_unique_id_function=operation_id)
+    app = FastAPI(title="OrderSeal", version="0.1.0")
     app.state.services = resolved
     setattr(app.state, CREDENTIAL_CHECKS, DEVICE_CREDENTIAL_CHECKS)
     app.state.rate_limits = build_limiter(resolved.settings)
@@ -70,15 +92,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(verifier_router)
     app.include_router(public_verify_router)
     app.include_router(agent_pages_router)
+    app.include_router(webhooks_router)
+    app.router.lifespan_context = _webhook_delivery(resolved)
 
-    # The published contract: each operation's credential and refusals from the one table.
-    install_openapi(
-        app,
-        roles={key: rule.role for key, rule in TABLE.items()},
-        refusals={
-            key: [o.refusal for o in rule.ownership if o.refusal] for key, rule in TABLE.items()
-        },
-    )
+    install_error_schema(app)
     install_path_guard(app)
     metrics = install(app)
     app.include_router(observability_router)

@@ -30,6 +30,7 @@ __all__ = [
     "BUYER_ORDER",
     "BUYER_ORDER_QR",
     "BUYER_SESSION",
+    "PLATFORM_ENDPOINT",
     "ROUTES",
     "STATION_LABEL",
     "STATION_SESSION",
@@ -82,6 +83,9 @@ BUYER_ORDER_QR = Ownership(Role.BUYER, "order", None)
 BUYER_DEVICE = Ownership(Role.BUYER, "device", "device_not_found")
 #: The capturing app (``X-OrderSeal-Device``) is enrolled to this buyer.
 BUYER_APP = Ownership(Role.BUYER, "capturing app", "wrong_device")
+#: The webhook endpoint was registered by this platform key's subject (another subject's is
+#: ``webhook_endpoint_not_found``, as one that does not exist).
+PLATFORM_ENDPOINT = Ownership(Role.PLATFORM, "webhook endpoint", "webhook_endpoint_not_found")
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("GET", "/v1/trust/crl", _PUBLIC),
     _r("GET", "/v1/trust/c2pa-anchors", _PUBLIC),
     _r("GET", "/v1/trust/c2pa-settings", _PUBLIC),
+    _r("GET", "/v1/trust/webhook-keys", _PUBLIC),
     # Anonymous at the HTTP layer: the body carries a proof signed by the device's current key.
     _r("POST", "/v1/devices/{device_id}/renewal", _PUBLIC),
     # Business volumes (issue 14.15): admin by default; ORDERSEAL_METRICS=off|bind:HOST:PORT.
@@ -155,6 +160,13 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("POST", "/v1/disputes/{dispute_id}/sealed", _PLATFORM),
     _r("POST", "/v1/disputes/{dispute_id}/decide", _PLATFORM),
     _r("GET", "/v1/disputes/{dispute_id}", _PLATFORM),
+    # Webhook endpoints: each belongs to the platform key subject that registered it.
+    _r("POST", "/v1/webhook-endpoints", _PLATFORM),
+    _r("GET", "/v1/webhook-endpoints", _PLATFORM),
+    _r("DELETE", "/v1/webhook-endpoints/{endpoint_id}", _PLATFORM, PLATFORM_ENDPOINT),
+    _r("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", _PLATFORM, PLATFORM_ENDPOINT),
+    _r("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", _PLATFORM, PLATFORM_ENDPOINT),
+    _r("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver", _ADMIN),
     # Refund agents.
     _r("GET", "/v1/disputes", _AGENT),
     _r("GET", "/v1/disputes/{dispute_id}/report", _AGENT),

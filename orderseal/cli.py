@@ -1,4 +1,4 @@
-"""The ``orderseal`` command: init, serve, demo, openapi, verify."""
+"""The ``orderseal`` command: init, serve, demo, verify."""
 
 from __future__ import annotations
 
@@ -125,6 +125,16 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """Deliver webhooks (the loop ``serve`` runs embedded) until SIGTERM or SIGINT."""
+    from infra.observability import configure_logging
+    from orderseal.worker import run_worker
+
+    configure_logging()
+    run_worker(Settings())
+
+
+@app.command()
 def demo(
     once: Annotated[bool, typer.Option("--once", help="exit after the scenario")] = False,
 ) -> None:
@@ -172,22 +182,6 @@ def demo(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
-
-
-@app.command()
-def openapi(
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="write here instead of stdout")
-    ] = None,
-) -> None:
-    """Print the API's OpenAPI document (docs/openapi.json is this output)."""
-    from orderseal.openapi import published_spec, spec_to_json
-
-    text = spec_to_json(published_spec())
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text)
 
 
 @app.command()

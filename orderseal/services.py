@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from capture.context import CaptureContext
@@ -16,8 +16,11 @@ from infra.ledger.repository import Ledger
 from infra.settings import Settings
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
+from infra.webhooks.delivery import Dispatcher, WebhookSigner
+from infra.webhooks.service import WebhookService
 from keys.publish import claim_signing_trust
 from keys.store import KeyStore
+from keys.webhooks import WEBHOOK_KEY_FILE, WebhookSigningKey
 from orderseal.signing import open_service_signer
 from verifier.context import VerifierContext
 from verifier.disputes import DisputeService
@@ -43,6 +46,8 @@ class Services:
     capture: CaptureServices
     verifier: DisputeService
     token_secret: bytes
+    webhooks: WebhookService
+    dispatcher: Dispatcher
     clock: Callable[[], datetime] = field(default=utc_now)
 
     @property
@@ -122,8 +127,25 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         audit_signer=sealer.signer,
         policy=load_policy(settings.policy_file) if settings.policy_file else default_policy(),
     )
+    webhook_key = WebhookSigningKey.load_or_create(home / "keys" / WEBHOOK_KEY_FILE)
+    dispatcher = Dispatcher.from_settings(
+        settings,
+        repository=ledger.webhooks,
+        signer=WebhookSigner(sign=webhook_key.sign, key_id=webhook_key.key_id),
+        clock=clock,
+    )
+    webhooks = WebhookService(
+        repository=ledger.webhooks,
+        public_key_raw=webhook_key.public_key_raw,
+        key_id=webhook_key.key_id,
+        allow_private=settings.webhook_allow_private_targets,
+        secret_overlap=timedelta(seconds=settings.webhook_secret_overlap_seconds),
+        wake=dispatcher.wake,
+    )
     return Services(
         settings=settings,
+        webhooks=webhooks,
+        dispatcher=dispatcher,
         ledger=ledger,
         store=store,
         keys=keys,

@@ -19,6 +19,7 @@ from infra.ledger.models import Dispute, DisputeEvidence, Verdict
 from infra.media import ReceivedFile
 from infra.names import clean_name
 from infra.storage.base import EvidenceStore
+from infra.webhooks.events import dispute_event
 from keys.signer import Signer
 from keys.trust import TrustList
 from verifier.audit import AuditFinding, AuditLink, make_sealer, verify_audit_chain
@@ -217,6 +218,7 @@ class DisputeService:
 
     def decide(self, dispute_id: str, *, now: datetime) -> VerdictOut:
         """Evaluate every attached file and append the verdict to the dispute's history."""
+        dispute = self.dispute(dispute_id)
         verdict = self.evaluate_dispute(dispute_id, now=now)
         # A re-decision records why it was made (the history entry's ``change_reason``).
         change = _change_reason(self.ledger.verdicts(dispute_id), verdict)
@@ -228,6 +230,16 @@ class DisputeService:
             change_reason=change,
             reason_codes=[r.code.value for r in verdict.reasons],
             audit=make_sealer(self.audit_signer) if self.audit_signer else None,
+            events=[
+                dispute_event(
+                    dispute_id=dispute_id,
+                    order_id=dispute.order_id,
+                    decision=verdict.decision.value,
+                    previous_decision=dispute.decision,
+                    reason_codes=tuple(r.code.value for r in verdict.platform_view().reasons),
+                    at=now,
+                )
+            ],
         )
         _log.info("dispute %s decided %s", dispute_id, verdict.decision.value)
         return verdict

@@ -11,13 +11,16 @@ import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 __all__ = ["save_private_key"]
 
 
 def save_private_key(
-    key: ec.EllipticCurvePrivateKey, path: Path, *, password: bytes | None = None
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey,
+    path: Path,
+    *,
+    password: bytes | None = None,
 ) -> None:
     """Write ``key`` as PKCS#8 PEM, created with mode 0600 so it is never world-readable.
 

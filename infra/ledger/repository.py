@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from infra.ledger.models import (
     Verdict,
 )
 from infra.ledger.sessions import GuardedSessions
+from infra.ledger.webhooks import OutboxEvent, WebhookRepository, add_outbox_events
 
 __all__ = [
     "GENESIS_HASH",
@@ -58,6 +59,8 @@ class Ledger:
         self.idempotency = IdempotencyRecords(self._sessions)
         #: Operator API keys (their own repository over the same sessions).
         self.api_keys = APIKeys(self._sessions)
+        #: Webhook endpoints, deliveries and their log (the outbox is written with its record).
+        self.webhooks = WebhookRepository(self._sessions)
 
     def _add(self, *rows: Any) -> None:
         try:
@@ -225,9 +228,18 @@ class Ledger:
             return session.scalars(query.order_by(CaptureSession.opened_at.desc())).first()
 
     # Evidence ----------------------------------------------------------------
-    def add_evidence(self, evidence: Evidence) -> None:
-        """Record sealed evidence; unique manifest and sealed hash keep it single."""
-        self._add(evidence)
+    def add_evidence(self, evidence: Evidence, *, events: Sequence[OutboxEvent] = ()) -> None:
+        """Record sealed evidence (and its webhook ``events``, in the same transaction).
+
+        Unique manifest and sealed hash keep it single.
+        """
+        try:
+            with self._sessions.begin() as session:
+                session.add(evidence)
+                session.flush()
+                add_outbox_events(session, events)
+        except IntegrityError as exc:
+            raise ConflictError("expected a new record, found an existing one") from exc
 
     def set_ingredient_archive(self, evidence_id: str, key: str, sha256: str) -> None:
         """Remember the ingredient archive built for shipment evidence (first one wins)."""
@@ -407,8 +419,11 @@ class Ledger:
         change_reason: str | None = None,
         reason_codes: Iterable[str] = (),
         audit: AuditSealer | None = None,
+        events: Sequence[OutboxEvent] = (),
     ) -> None:
         """Append a verdict, set the dispute's decision and extend the audit chain, atomically.
+
+        ``events`` (webhooks announcing the verdict) are written in the same transaction.
 
         ``audit(prev_hash, verdict_id, body)`` returns (entry_hash, signature, certificate PEM).
         A concurrent writer that extended the chain first makes this one retry on the new tip.
@@ -453,6 +468,7 @@ class Ledger:
                                 created_at=at,
                             )
                         )
+                    add_outbox_events(session, events)
                 return
             except IntegrityError:
                 continue

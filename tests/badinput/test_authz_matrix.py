@@ -35,6 +35,7 @@ from orderseal.authorization import (
     BUYER_ORDER,
     BUYER_ORDER_QR,
     BUYER_SESSION,
+    PLATFORM_ENDPOINT,
     STATION_LABEL,
     STATION_SESSION,
     TABLE,
@@ -160,7 +161,23 @@ def matrix(
     )
     flows.reopen(a, order_id)  # packed: a new packing session needs the platform's reopen
     station_session = a.station.open_session(order_id)
+    # A webhook endpoint of the platform key's subject, and a platform key of another subject.
+    now = services.clock()
+    owner = services.ledger.api_keys.find(credentials["platform"])
+    assert owner is not None
+    endpoint = services.webhooks.create(
+        owner=owner.subject,
+        url="https://93.184.215.14/hook",
+        events=None,
+        now=now,
+    )
+    other_platform = services.ledger.api_keys.issue(
+        role="platform", subject="other-platform", now=now
+    )
+    credentials = {**credentials, "other-platform": other_platform.secret}
     ids = {
+        "endpoint_id": endpoint.endpoint_id,
+        "delivery_id": "dlv_missing",
         "order_id": order_id,
         "evidence_id": evidence,
         "dispute_id": dispute["dispute_id"],
@@ -224,6 +241,8 @@ def _headers(matrix: Matrix, caller: str, method: str, path: str) -> dict[str, s
         return {"Authorization": f"Bearer {matrix.credentials[caller]}"}
     if caller == "station":
         return _station_headers(matrix.a.station, method, path)
+    if caller == "other-platform":
+        return {"Authorization": f"Bearer {matrix.credentials[caller]}"}
     if caller == "other-station":
         return _station_headers(matrix.b.station, method, path)
     if caller == "expired-station":
@@ -325,6 +344,8 @@ ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     BUYER_ORDER_QR: lambda m: Attempt("other-buyer", json={"payload": m.label_token}),
     # The session's own buyer, capturing with an app enrolled to another buyer.
     BUYER_APP: lambda m: Attempt("buyer", device=m.b.buyer_device.device_id),
+    # A platform key of another subject, on the first one's webhook endpoint.
+    PLATFORM_ENDPOINT: lambda m: Attempt("other-platform"),
 }
 
 OWNED = [

@@ -1,0 +1,234 @@
+"""Delivery workers: claim due deliveries, sign and POST them, retry with backoff, dead-letter.
+
+One loop serves both modes: ``orderseal serve`` runs it in a background thread (embedded,
+SQLite or PostgreSQL) and ``orderseal worker`` runs it alone. Every attempt signs afresh
+(new ``webhook-timestamp``) under the same ``webhook-id``; receivers deduplicate on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from infra.errors import OrderSealError
+from infra.ledger.webhooks import ClaimedDelivery, DeliveryOutcome, WebhookRepository
+from infra.settings import Settings
+from infra.webhooks.targets import check_target
+from wire.webhooks import sign_ed25519, sign_hmac, signature_header
+
+__all__ = ["Dispatcher", "EmbeddedWorker", "RetryPolicy", "WebhookSigner"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WebhookSigner:
+    """The ed25519 ``v1a`` signer (``keys.webhooks.WebhookSigningKey.sign``) and its key id."""
+
+    sign: Callable[[bytes], bytes]
+    key_id: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, bounded per delay and by a total window.
+
+    Attempt ``n`` (1 = the first failure) waits ``base * 2**(n-1)``, at most ``max_delay``,
+    times a random factor in [0.5, 1.5) so a receiver that comes back is not hit by every
+    retry at once. Once the next try would fall past ``window`` from the event, the delivery
+    is dead-lettered.
+    """
+
+    base: timedelta = timedelta(seconds=5)
+    max_delay: timedelta = timedelta(hours=6)
+    window: timedelta = timedelta(days=3)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy the settings name."""
+        return cls(
+            base=timedelta(seconds=settings.webhook_retry_base_seconds),
+            max_delay=timedelta(seconds=settings.webhook_retry_max_seconds),
+            window=timedelta(seconds=settings.webhook_retry_window_seconds),
+        )
+
+    def delay(self, failures: int, *, jitter: float) -> timedelta:
+        """The wait after ``failures`` failed attempts; ``jitter`` in [0, 1)."""
+        exponent = min(max(failures - 1, 0), 40)
+        nominal = min(self.base * (1 << exponent), self.max_delay)
+        return nominal * (0.5 + jitter)
+
+    def next_attempt(
+        self, failures: int, *, window_started_at: datetime, now: datetime, jitter: float
+    ) -> datetime | None:
+        """When to try again, or None: the retry window is spent (dead letter)."""
+        at = now + self.delay(failures, jitter=jitter)
+        if at > window_started_at + self.window:
+            return None
+        return at
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Dispatcher:
+    """Claims and sends deliveries; ``run`` loops until stopped, ``run_once`` does one batch."""
+
+    repository: WebhookRepository
+    signer: WebhookSigner
+    retry: RetryPolicy
+    timeout_seconds: float = 10.0
+    poll_seconds: float = 1.0
+    allow_private: bool = False
+    batch: int = 10
+    clock: Callable[[], datetime] = _utc_now
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{threading.get_ident()}"
+    )
+    random: Callable[[], float] = random.random
+    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        repository: WebhookRepository,
+        signer: WebhookSigner,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> Dispatcher:
+        """A dispatcher configured by ``ORDERSEAL_WEBHOOK_*``."""
+        return cls(
+            repository=repository,
+            signer=signer,
+            retry=RetryPolicy.from_settings(settings),
+            timeout_seconds=settings.webhook_timeout_seconds,
+            poll_seconds=settings.webhook_poll_seconds,
+            allow_private=settings.webhook_allow_private_targets,
+            clock=clock,
+        )
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim holds: a whole attempt plus margin, then another worker retries."""
+        return timedelta(seconds=self.timeout_seconds * 2 + 5)
+
+    def wake(self) -> None:
+        """Look for due deliveries now instead of at the next poll."""
+        self._wake.set()
+
+    def headers(self, delivery: ClaimedDelivery, timestamp: int) -> dict[str, str]:
+        """The Standard Webhooks headers for one attempt: ``v1a`` first, then each ``v1``."""
+        signatures = [sign_ed25519(self.signer.sign, delivery.event_id, timestamp, delivery.body)]
+        signatures += [
+            sign_hmac(secret, delivery.event_id, timestamp, delivery.body)
+            for secret in delivery.secrets
+        ]
+        return {
+            "content-type": "application/json",
+            "user-agent": "OrderSeal-Webhooks/1",
+            "webhook-id": delivery.event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(signatures),
+            "webhook-key-id": self.signer.key_id,
+        }
+
+    def attempt(self, client: httpx.Client, delivery: ClaimedDelivery) -> DeliveryOutcome:
+        """Send one delivery once and say what happened (never raises for the receiver's faults)."""
+        started = self.clock()
+        begin = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        try:
+            check_target(delivery.url, allow_private=self.allow_private)
+            response = client.post(
+                delivery.url,
+                content=delivery.body,
+                headers=self.headers(delivery, int(started.timestamp())),
+            )
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"receiver answered {status}"
+        except OrderSealError as exc:
+            error = exc.code
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        latency_ms = int((time.monotonic() - begin) * 1000)
+        if error is None:
+            return DeliveryOutcome(started, latency_ms, status, None, None, delivered=True)
+        next_at = self.retry.next_attempt(
+            delivery.attempts + 1,
+            window_started_at=delivery.window_started_at,
+            now=self.clock(),
+            jitter=self.random(),
+        )
+        return DeliveryOutcome(started, latency_ms, status, error, next_at, delivered=False)
+
+    def run_once(self, client: httpx.Client) -> int:
+        """Claim one batch of due deliveries and send each; returns how many were sent."""
+        claimed = self.repository.claim(
+            self.worker_id, now=self.clock(), lease=self.lease, limit=self.batch
+        )
+        for delivery in claimed:
+            outcome = self.attempt(client, delivery)
+            self.repository.record(delivery.delivery_id, self.worker_id, outcome)
+            if outcome.delivered:
+                _log.info("webhook %s delivered (%s)", delivery.delivery_id, outcome.status_code)
+            elif outcome.next_attempt_at is None:
+                _log.warning("webhook %s dead-lettered: %s", delivery.delivery_id, outcome.error)
+        return len(claimed)
+
+    def client(self) -> httpx.Client:
+        """The HTTP client of one worker: no redirects (they could lead anywhere), no proxies."""
+        return httpx.Client(timeout=self.timeout_seconds, follow_redirects=False, trust_env=False)
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set; a ledger outage pauses the loop, never ends it."""
+        with self.client() as client:
+            while not stop.is_set():
+                try:
+                    sent = self.run_once(client)
+                except OrderSealError as exc:
+                    _log.warning("webhook worker paused: %s", exc.code)
+                    sent = 0
+                if sent:
+                    continue
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+
+@dataclass
+class EmbeddedWorker:
+    """The dispatcher in a daemon thread of the server (``ORDERSEAL_WEBHOOK_DELIVERY=embedded``)."""
+
+    dispatcher: Dispatcher
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start draining (idempotent)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self.dispatcher.run, args=(self._stop,), name="webhook-delivery", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, *, timeout: float = 15.0) -> None:
+        """Stop after the current attempt."""
+        self._stop.set()
+        self.dispatcher.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

@@ -1,0 +1,133 @@
+"""Webhook endpoints as the platform manages them, and delivery logs and redelivery.
+
+Endpoints belong to the platform key's subject that registered them: another subject's
+endpoint, and its delivery log, look absent (``webhook_endpoint_not_found``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from infra.ledger.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from infra.ledger.webhooks import WebhookRepository
+from infra.webhooks.errors import DeliveryNotFoundError, EndpointNotFoundError
+from infra.webhooks.events import EventType
+from infra.webhooks.targets import check_target
+from wire.webhooks import encode_public_key, new_secret
+
+__all__ = ["PublishedKey", "WebhookService"]
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """A webhook signing public key as published in the trust material."""
+
+    key_id: str
+    algorithm: str
+    public_key: str
+
+
+@dataclass
+class WebhookService:
+    """Register, list, delete and rotate endpoints; read their deliveries; redeliver."""
+
+    repository: WebhookRepository
+    public_key_raw: bytes
+    key_id: str
+    allow_private: bool
+    secret_overlap: timedelta
+    #: Called after a redelivery so an in-process worker sends it at once.
+    wake: Callable[[], None] = lambda: None
+
+    def published_keys(self) -> list[PublishedKey]:
+        """The ed25519 keys receivers verify ``v1a`` signatures with."""
+        return [PublishedKey(self.key_id, "ed25519", encode_public_key(self.public_key_raw))]
+
+    def create(
+        self, *, owner: str, url: str, events: Sequence[EventType] | None, now: datetime
+    ) -> WebhookEndpoint:
+        """Register an endpoint with a fresh ``whsec_`` secret (shown to the caller once).
+
+        Raises:
+            WebhookURLError: ``webhook_url_invalid`` (not https, private or unresolvable host).
+        """
+        check_target(url, allow_private=self.allow_private)
+        row = WebhookEndpoint(
+            endpoint_id=f"we_{secrets.token_hex(10)}",
+            owner=owner,
+            url=url,
+            event_types=sorted({e.value for e in events}) if events else None,
+            secret=new_secret(secrets.token_bytes(32)),
+            previous_secret=None,
+            previous_expires_at=None,
+            created_at=now,
+            deleted_at=None,
+        )
+        self.repository.add_endpoint(row)
+        return row
+
+    def endpoints(self, owner: str) -> list[WebhookEndpoint]:
+        """The owner's live endpoints."""
+        return self.repository.endpoints(owner)
+
+    def endpoint(self, endpoint_id: str, owner: str) -> WebhookEndpoint:
+        """One of the owner's endpoints.
+
+        Raises:
+            EndpointNotFoundError: ``webhook_endpoint_not_found``.
+        """
+        row = self.repository.get_endpoint(endpoint_id, owner)
+        if row is None:
+            raise EndpointNotFoundError("no such webhook endpoint")
+        return row
+
+    def delete(self, endpoint_id: str, owner: str, *, now: datetime) -> None:
+        """Stop delivering to an endpoint (pending deliveries are cancelled).
+
+        Raises:
+            EndpointNotFoundError: ``webhook_endpoint_not_found``.
+        """
+        if not self.repository.delete_endpoint(endpoint_id, owner, at=now):
+            raise EndpointNotFoundError("no such webhook endpoint")
+
+    def rotate_secret(self, endpoint_id: str, owner: str, *, now: datetime) -> WebhookEndpoint:
+        """A new secret; the old one signs alongside it for the overlap window.
+
+        Raises:
+            EndpointNotFoundError: ``webhook_endpoint_not_found``.
+        """
+        row = self.repository.rotate_secret(
+            endpoint_id,
+            owner,
+            secret=new_secret(secrets.token_bytes(32)),
+            previous_until=now + self.secret_overlap,
+        )
+        if row is None:
+            raise EndpointNotFoundError("no such webhook endpoint")
+        return row
+
+    def deliveries(
+        self, endpoint_id: str, owner: str, *, limit: int
+    ) -> list[tuple[WebhookDelivery, str, list[WebhookAttempt]]]:
+        """The endpoint's delivery log, newest first.
+
+        Raises:
+            EndpointNotFoundError: ``webhook_endpoint_not_found``.
+        """
+        self.endpoint(endpoint_id, owner)
+        return self.repository.deliveries(endpoint_id, limit=limit)
+
+    def redeliver(self, delivery_id: str, *, now: datetime) -> tuple[WebhookDelivery, str]:
+        """Queue a delivery again at once, same ``webhook-id`` (admins; dead letters too).
+
+        Raises:
+            DeliveryNotFoundError: ``webhook_delivery_not_found``.
+        """
+        found = self.repository.redeliver(delivery_id, now=now)
+        if found is None:
+            raise DeliveryNotFoundError("no such webhook delivery")
+        self.wake()
+        return found

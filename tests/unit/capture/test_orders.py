@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from capture.orders import OrderItem, OrderService
+from capture.orders import OrderChanges, OrderItem, OrderService
 from infra.errors import OrderSealError
 from orderseal.services import Services
 
@@ -48,7 +48,63 @@ def test_an_order_id_registers_once(orders: OrderService) -> None:
     order_id = _register(orders)
     with pytest.raises(OrderSealError) as caught:
         _register_again(orders, order_id)
-    assert caught.value.code == "conflict"
+    assert caught.value.code == "order_exists"
+
+
+def test_the_same_order_registered_again_is_the_order_not_a_new_one(orders: OrderService) -> None:
+    order_id = _register(orders)
+    again = orders.register_order(
+        order_id=order_id,
+        buyer_id="buyer-a",
+        items=[OrderItem("sku-1", 1, ("SN-1",))],
+        declared_value=Decimal("19.99"),
+        currency="EUR",
+        carrier=None,
+        tracking_number=None,
+        expected_delivery=None,
+        now=NOW + timedelta(seconds=5),
+    )
+    assert not again.created
+    assert again.order.created_at == NOW
+
+
+def test_update_changes_only_what_may_change(orders: OrderService) -> None:
+    order_id = _register(orders)
+    changed = orders.update_order(
+        order_id, OrderChanges(carrier="UPS", expected_delivery=date(2030, 1, 9)), now=NOW
+    )
+    assert (changed.carrier, changed.expected_delivery) == ("UPS", date(2030, 1, 9))
+    assert changed.tracking_number is None  # left out: kept
+    assert changed.declared_value == "19.99"
+    assert changed.updated_at == NOW
+
+
+def test_a_cancelled_order_refuses_updates_and_buyer_tokens(orders: OrderService) -> None:
+    order_id = _register(orders)
+    first = orders.cancel_order(order_id, now=NOW)
+    again = orders.cancel_order(order_id, now=NOW + timedelta(seconds=1))
+    assert (first.status, again.cancelled_at) == ("cancelled", NOW)
+    with pytest.raises(OrderSealError) as caught:
+        orders.update_order(order_id, OrderChanges(carrier="UPS"), now=NOW)
+    assert caught.value.code == "order_cancelled"
+    with pytest.raises(OrderSealError) as caught:
+        orders.order_for_buyer_token(order_id, buyer_id="buyer-a")
+    assert caught.value.code == "order_cancelled"
+
+
+@pytest.mark.parametrize(
+    ("order_id", "buyer", "code"),
+    [("known", "buyer-b", "buyer_not_on_order"), ("ord-never", "buyer-a", "order_unknown")],
+    ids=["buyer-not-on-order", "unknown-order"],
+)
+def test_buyer_token_only_for_the_buyer_the_order_names(
+    orders: OrderService, order_id: str, buyer: str, code: str
+) -> None:
+    known = _register(orders)
+    assert orders.order_for_buyer_token(known, buyer_id="buyer-a").order_id == known
+    with pytest.raises(OrderSealError) as caught:
+        orders.order_for_buyer_token(known if order_id == "known" else order_id, buyer_id=buyer)
+    assert caught.value.code == code
 
 
 def _register_again(orders: OrderService, order_id: str) -> None:

@@ -19,12 +19,12 @@ from infra.errors import OrderSealError
 from infra.names import install_path_guard
 from infra.observability import install, metrics_router
 from infra.observability import router as observability_router
-from infra.openapi import install_error_schema
+from infra.openapi import install_openapi, operation_id
 from infra.ratelimit import build_limiter
 from infra.settings import Settings
 from infra.uploads import ClientDisconnectedError, UploadGate, UploadsBusyError
 from infra.webhooks.delivery import EmbeddedWorker
-from orderseal.authorization import verify_authorization
+from orderseal.authorization import TABLE, verify_authorization
 from orderseal.services import Services, build_services
 
 __all__ = ["create_app"]
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from verifier.web.pages import router as agent_pages_router
 
     resolved = services or build_services(settings or Settings())
-    app = FastAPI(title="OrderSeal", version="0.1.0")
+    app = FastAPI(title="OrderSeal", version="0.1.0", generate_unique_id_function=operation_id)
     app.state.services = resolved
     setattr(app.state, CREDENTIAL_CHECKS, DEVICE_CREDENTIAL_CHECKS)
     app.state.rate_limits = build_limiter(resolved.settings)
@@ -95,7 +95,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(webhooks_router)
     app.router.lifespan_context = _webhook_delivery(resolved)
 
-    install_error_schema(app)
+    # The published contract: each operation's credential and refusals from the one table.
+    install_openapi(
+        app,
+        roles={key: rule.role for key, rule in TABLE.items()},
+        refusals={
+            key: [o.refusal for o in rule.ownership if o.refusal] for key, rule in TABLE.items()
+        },
+    )
     install_path_guard(app)
     metrics = install(app)
     app.include_router(observability_router)

@@ -1,4 +1,4 @@
-"""The ``orderseal`` command: init, serve, demo, verify."""
+"""The ``orderseal`` command: init, serve, demo, openapi, verify."""
 
 from __future__ import annotations
 
@@ -182,6 +182,22 @@ def demo(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write here instead of stdout")
+    ] = None,
+) -> None:
+    """Print the API's OpenAPI document (docs/openapi.json is this output)."""
+    from orderseal.openapi import published_spec, spec_to_json
+
+    text = spec_to_json(published_spec())
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
 
 
 @app.command()

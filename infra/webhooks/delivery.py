@@ -121,7 +121,7 @@ class Dispatcher:
     @property
     def lease(self) -> timedelta:
         """How long a claim holds: a whole attempt plus margin, then another worker retries."""
-        return timedelta(seconds=self.timeout_seconds * 2 + 5)
+        return timedelta(seconds=self.timeout_seconds * 2 + 1)
 
     def wake(self) -> None:
         """Look for due deliveries now instead of at the next poll."""

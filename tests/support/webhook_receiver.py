@@ -26,6 +26,8 @@ class Receiver:
     #: Seconds to hold each request before answering (a slow receiver).
     delay_seconds: float = 0.0
     received: list[VerifiedWebhook] = field(default_factory=list)
+    #: Requests whose body was read (counted before the hold and the verification).
+    started: int = 0
     refused: list[str] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
@@ -43,6 +45,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver.arrived:
+                    receiver.started += 1
+                    receiver.arrived.notify_all()
                 if receiver.delay_seconds:
                     receiver._hold.wait(receiver.delay_seconds)
                 try:
@@ -72,6 +77,17 @@ class Receiver:
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
+
+    def release(self) -> None:
+        """Answer held requests now, and hold no more."""
+        self.delay_seconds = 0.0
+        self._hold.set()
+
+    def wait_started(self, count: int, *, timeout: float = 30.0) -> None:
+        """Block until ``count`` requests reached the receiver."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: self.started >= count, timeout)
+            assert self.started >= count, f"{self.started} of {count} requests started"
 
     def stop(self) -> None:
         """Stop listening: deliveries now fail to connect."""

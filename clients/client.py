@@ -24,10 +24,14 @@ from clients.schemas import (
     AttachFileResponse,
     AttachSealedResponse,
     BuyerTokenResponse,
+    DetachResponse,
     DeviceEnrolResponse,
     DisputeResponse,
     EvidenceResponse,
     LabelResponse,
+    OrderEvidenceListResponse,
+    OrderResponse,
+    PlatformDisputeListResponse,
     QRCheckResponse,
     SessionResponse,
 )
@@ -388,6 +392,40 @@ class PlatformClient:
     def dispute(self, dispute_id: str) -> DisputeResponse:
         """The dispute with its current verdict and history."""
         return cast(DisputeResponse, self.call("GET", f"/v1/disputes/{dispute_id}"))
+
+    def order(self, order_id: str) -> OrderResponse:
+        """A registered order with its status (``open`` or ``cancelled``)."""
+        return cast(OrderResponse, self.call("GET", f"/v1/orders/{order_id}"))
+
+    def update_order(self, order_id: str, **changes: str | None) -> OrderResponse:
+        """Change ``expected_delivery``, ``carrier`` or ``tracking_number`` of an open order."""
+        return cast(OrderResponse, self.call("PATCH", f"/v1/orders/{order_id}", json=changes))
+
+    def cancel_order(self, order_id: str) -> OrderResponse:
+        """Cancel an order: new capture sessions and buyer tokens for it are refused."""
+        return cast(OrderResponse, self.call("POST", f"/v1/orders/{order_id}/cancel"))
+
+    def order_evidence(self, order_id: str) -> OrderEvidenceListResponse:
+        """The order's sealed evidence (ids to attach with :meth:`attach_sealed`)."""
+        return cast(OrderEvidenceListResponse, self.call("GET", f"/v1/orders/{order_id}/evidence"))
+
+    def detach_file(self, dispute_id: str, content_sha256: str) -> DetachResponse:
+        """Detach a file from an undecided dispute (409 ``dispute_decided`` after a decision)."""
+        path = f"/v1/disputes/{dispute_id}/files/{content_sha256}"
+        return cast(DetachResponse, self.call("DELETE", path))
+
+    def platform_disputes(
+        self, *, cursor: str | None = None, **filters: str | int | None
+    ) -> PlatformDisputeListResponse:
+        """One page of the platform's disputes; pass ``next_cursor`` back with the same filters.
+
+        Filters: ``status``, ``decision``, ``reason``, ``order_id``, ``buyer_id``,
+        ``updated_since`` (ISO 8601) and ``limit``.
+        """
+        params = {k: v for k, v in {**filters, "cursor": cursor}.items() if v is not None}
+        return cast(
+            PlatformDisputeListResponse, self.call("GET", "/v1/platform/disputes", params=params)
+        )
 
     def attach_file(self, dispute_id: str, path: Path, *, filename: str) -> AttachFileResponse:
         """Stream a buyer's file into a dispute."""

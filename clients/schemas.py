@@ -17,11 +17,19 @@ __all__ = [
     "AttachSealedResponse",
     "BuyerTokenResponse",
     "CheckResponse",
+    "DetachResponse",
     "DeviceEnrolResponse",
     "DisputeResponse",
     "EvidenceResponse",
     "EvidenceVerdictResponse",
+    "HistoryEntryResponse",
     "LabelResponse",
+    "OrderEvidenceListResponse",
+    "OrderEvidenceResponse",
+    "OrderItemResponse",
+    "OrderResponse",
+    "PlatformDisputeListResponse",
+    "PlatformDisputeSummary",
     "QRCheckResponse",
     "ReasonResponse",
     "RuleTraceResponse",
@@ -141,6 +149,12 @@ class VerdictResponse(TypedDict):
     dry_run: bool
 
 
+class HistoryEntryResponse(VerdictResponse):
+    """One verdict of a dispute's history (``verifier.schemas.HistoryEntryOut``)."""
+
+    change_reason: Literal["evidence_added", "evidence_changed", "re_evaluated"] | None
+
+
 class DisputeResponse(TypedDict):
     """A dispute with its current verdict and history (``verifier.schemas.DisputeOut``)."""
 
@@ -154,7 +168,7 @@ class DisputeResponse(TypedDict):
     decision: Decision | None
     decided_at: str | None
     verdict: VerdictResponse | None
-    history: list[VerdictResponse]
+    history: list[HistoryEntryResponse]
     report_url: str
 
 
@@ -181,3 +195,79 @@ class AttachSealedResponse(TypedDict):
     attached: bool
     complete: bool
     results: list[SealedAttachResult]
+
+
+class DetachResponse(TypedDict):
+    """A file detached from an undecided dispute (``verifier.schemas.DetachOut``)."""
+
+    dispute_id: str
+    content_sha256: str
+    detached: bool
+
+
+class PlatformDisputeSummary(TypedDict):
+    """One row of the platform's list (``verifier.schemas.PlatformDisputeSummary``)."""
+
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    claim_type: str
+    amount: str
+    currency: str
+    status: Literal["open", "decided"]
+    decision: Decision | None
+    reason_codes: list[str]
+    created_at: str
+    updated_at: str
+    decided_at: str | None
+
+
+class PlatformDisputeListResponse(TypedDict):
+    """One page of the platform's list (``verifier.schemas.PlatformDisputeListOut``)."""
+
+    disputes: list[PlatformDisputeSummary]
+    next_cursor: str | None
+
+
+class OrderItemResponse(TypedDict):
+    """One order line (``capture.schemas.OrderItemOut``)."""
+
+    sku: str
+    quantity: int
+    serials: list[str]
+
+
+class OrderResponse(TypedDict):
+    """A registered order (``capture.schemas.OrderOut``)."""
+
+    order_id: str
+    buyer_id: str
+    items: list[OrderItemResponse]
+    declared_value: str
+    currency: str
+    carrier: str | None
+    tracking_number: str | None
+    expected_delivery: str | None
+    status: Literal["open", "cancelled"]
+    created_at: str
+    updated_at: str | None
+    cancelled_at: str | None
+
+
+class OrderEvidenceResponse(TypedDict):
+    """One sealed capture of an order (``capture.schemas.OrderEvidenceOut``)."""
+
+    evidence_id: str
+    stage: str
+    media_type: str
+    title: str
+    sealed_at: str
+    sealed_sha256: str
+    size: int
+
+
+class OrderEvidenceListResponse(TypedDict):
+    """An order's sealed evidence (``capture.schemas.OrderEvidenceListOut``)."""
+
+    order_id: str
+    evidence: list[OrderEvidenceResponse]

@@ -12,7 +12,8 @@ anchor), and so does encypher-c2pa; ``tests/integration/test_trust_export.py`` a
 settings format that c2patool's ``--settings`` and every c2pa SDK's ``Context``/``Settings``
 load: the same anchors, trust checks on, offline), ``device-ca-chain.pem`` (device CA and root:
 for checking the device attestation inside our assertion, never for a C2PA validator) and the
-current CRLs (``device-ca.crl``, ``service-ca.crl``, DER).
+current CRLs (``device-ca.crl``, ``service-ca.crl``, DER), and ``webhook-keys.json``: the
+ed25519 keys that sign verdict webhooks (``v1a``), as ``GET /v1/trust/webhook-keys`` serves them.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from cryptography.hazmat.primitives import serialization
 
 from keys.store import KeyStore
 from keys.trust import TrustList, certificates_to_pem
+from keys.webhooks import WEBHOOK_KEY_FILE, WebhookSigningKey
 
-__all__ = ["c2pa_settings", "claim_signing_trust", "export_trust"]
+__all__ = ["c2pa_settings", "claim_signing_trust", "export_trust", "webhook_keys"]
 
 
 def claim_signing_trust(keys: KeyStore) -> TrustList:
@@ -59,6 +61,12 @@ def c2pa_settings(anchors_pem: str) -> dict[str, Any]:
     }
 
 
+def webhook_keys(keys: KeyStore) -> dict[str, Any]:
+    """The published webhook signing keys (the body of ``GET /v1/trust/webhook-keys``)."""
+    key = WebhookSigningKey.load_or_create(keys.directory / WEBHOOK_KEY_FILE)
+    return {"keys": [{"key_id": key.key_id, "algorithm": "ed25519", "public_key": key.public_key}]}
+
+
 def export_trust(keys: KeyStore, destination: Path, *, now: datetime) -> list[Path]:
     """Write the published trust files into ``destination``.
 
@@ -80,4 +88,7 @@ def export_trust(keys: KeyStore, destination: Path, *, now: datetime) -> list[Pa
         path = destination / f"{name}.crl"
         path.write_bytes(crl.public_bytes(serialization.Encoding.DER))
         written.append(path)
+    hooks = destination / "webhook-keys.json"
+    hooks.write_text(json.dumps(webhook_keys(keys), indent=2) + "\n")
+    written.append(hooks)
     return written

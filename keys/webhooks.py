@@ -7,6 +7,7 @@ The private key is created on first use (mode 0600) and never leaves this object
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class WebhookSigningKey:
         self.public_key_raw = raw
         #: A short stable name for the key (rotation keeps old ids resolvable in the bundle).
         self.key_id = "whk_" + hashlib.sha256(raw).hexdigest()[:16]
+        #: The public key as receivers take it: ``whpk_`` + base64 of the raw bytes.
+        self.public_key = "whpk_" + base64.b64encode(raw).decode()
 
     def __repr__(self) -> str:
         return f"WebhookSigningKey({self.key_id})"

@@ -79,6 +79,9 @@ def test_exported_trust_verifies_our_evidence(
     for name in ("device-ca", "service-ca"):
         crl = x509.load_der_x509_crl((out / f"{name}.crl").read_bytes())
         assert crl.next_update_utc is not None
+    # The webhook signing keys, as the API publishes them: receivers need no shared secret.
+    hooks = json.loads((out / "webhook-keys.json").read_text())
+    assert hooks == httpx.get(f"{live_api}/v1/trust/webhook-keys").json()
 
 
 def test_exported_trust_does_not_trust_a_device_signed_claim(

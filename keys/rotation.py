@@ -37,10 +37,14 @@ def replace_intermediate(
     """Issue a new ``service-ca`` or ``device-ca`` under ``root``; archive the old one.
 
     Raises:
-        KeysError: unknown CA name (``ca_unknown``).
+        KeysError: unknown CA name (``ca_unknown``), or a root that is not one of this key
+            folder's anchors (``root_invalid``): a CA under it would seal what no verifier
+            trusts.
     """
     if name not in _CA_NAMES:
         raise KeysError(f"expected service-ca or device-ca, found {name!r}", code="ca_unknown")
+    if root.certificate not in keys.trust_list().anchors:
+        raise KeysError("expected the root of this key folder's anchors", code="root_invalid")
     new_ca = issue_intermediate(root, _CA_NAMES[name], now=now)
     keys.archive_ca(name)
     keys.save_ca(name, new_ca)

@@ -205,14 +205,6 @@ def test_importing_a_foreign_root_is_refused(keys: KeyStore, tmp_path: Path) -> 
     assert keys.load_ca("root").certificate == load_root(ours).certificate
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "keys.rotation.replace_intermediate installs a service CA under any root it is given; "
-        "only the CLI (orderseal keys issue-intermediate) checks the root is one of our "
-        "anchors, so a library caller can install a CA that no verifier trusts"
-    ),
-)
 def test_a_foreign_root_cannot_issue_our_intermediate(keys: KeyStore) -> None:
     foreign = create_root("Stranger Root CA", now=NOW)
     before = keys.load_ca("service-ca").certificate

@@ -141,15 +141,24 @@ def demo(
     """Run the shipment → receipt → dispute scenario against a local API."""
     from orderseal.app import create_app
     from orderseal.demo import run_scenario
+    from orderseal.demo_webhooks import DemoWebhooks
     from orderseal.server import serve_in_thread
 
-    settings = Settings()
+    # The demo's own webhook receiver listens on loopback, which production refuses (SSRF).
+    settings = Settings(webhook_allow_private_targets=True)
     once = once or os.environ.get("CI", "").lower() in ("1", "true", "yes")
     initialize_home(settings, quiet_dev_warning=True)
     console.print(f"[bold]OrderSeal demo[/] — home {settings.resolved_home}")
-    with serve_in_thread(create_app(settings), host=settings.host, port=settings.port):
+    api = create_app(settings)
+    credentials = load_credentials(settings)
+    with (
+        serve_in_thread(api, host=settings.host, port=settings.port),
+        DemoWebhooks(
+            settings.base_url, credentials["platform"], api.state.services.dispatcher
+        ) as webhooks,
+    ):
         console.print(f"API listening on {settings.base_url}")
-        result = run_scenario(settings.base_url, settings.resolved_home, load_credentials(settings))
+        result = run_scenario(settings.base_url, settings.resolved_home, credentials)
         console.print(
             f"Order {result.order_id}: {len(result.shipment_evidence)} shipment captures sealed"
         )
@@ -168,6 +177,18 @@ def demo(
                 d.report_url,
             )
         console.print(table)
+        hooks = Table(title="Webhooks received (signatures checked with verify_webhook)")
+        for column in ("type", "webhook-id", "subject", "decision / stage"):
+            hooks.add_column(column, overflow="fold")
+        for event in webhooks.wait_until_delivered():
+            data = event.data
+            hooks.add_row(
+                event.type,
+                event.webhook_id,
+                str(data.get("dispute_id") or data.get("evidence_id")),
+                str(data.get("decision") or data.get("stage")),
+            )
+        console.print(hooks)
         console.print(
             f"Agent reports need the agent key from {settings.resolved_home / 'credentials.json'}"
         )

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evidence.manifest import Stage
+
 __all__ = [
     "BuyerDeviceChallengeOut",
     "BuyerDeviceIn",
@@ -92,7 +94,7 @@ class OrderEvidenceOut(BaseModel):
     """One sealed capture of the order, as the platform may offer it to attach to a dispute."""
 
     evidence_id: str
-    stage: str
+    stage: Stage
     media_type: str
     title: str
     sealed_at: datetime
@@ -149,14 +151,14 @@ class ReceiptSessionIn(_In):
 class SessionOut(BaseModel):
     session_id: str
     order_id: str
-    stage: str
+    stage: Stage
     expires_at: datetime
 
 
 class EvidenceOut(BaseModel):
     evidence_id: str
     order_id: str
-    stage: str
+    stage: Stage
     manifest_id: str
     sealed_sha256: str
     original_sha256: str

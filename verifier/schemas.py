@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, get_args
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
@@ -49,9 +50,18 @@ __all__ = [
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
-#: What a buyer may claim: a closed set, checked when a dispute is filed.
-ClaimType = Literal["damaged", "wrong_item", "missing_item", "not_as_described", "spoiled"]
-CLAIM_TYPES: frozenset[str] = frozenset(get_args(ClaimType))
+
+class ClaimType(StrEnum):
+    """What a buyer may claim: a closed set, checked when a dispute is filed."""
+
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"
+    MISSING_ITEM = "missing_item"
+    NOT_AS_DESCRIBED = "not_as_described"
+    SPOILED = "spoiled"
+
+
+CLAIM_TYPES: frozenset[str] = frozenset(claim.value for claim in ClaimType)
 _CLAIM_TYPE_VALUES: list[JsonValue] = [*sorted(CLAIM_TYPES)]
 
 

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
+from evidence.manifest import Stage
 from infra.error_codes import ERROR_CODES
 from infra.settings import Settings
 from orderseal.app import create_app
 from orderseal.services import Services
 from verifier.models import Decision
 from verifier.reasons import ReasonCode
+from verifier.schemas import CLAIM_TYPES, ClaimType
 
 #: Response schemas of the refund gate and the capture edge that must be typed to the leaves.
 TYPED = [
@@ -128,9 +130,18 @@ def test_codes_and_decisions_are_enums(schema: dict[str, Any]) -> None:
     check = components["CheckOut"]
     assert check["properties"]["code"] == reason_code
     assert "code" not in check["required"]
-    assert components["EvidenceVerdictOut"]["properties"]["stage"]["anyOf"][0] == {
-        "$ref": "#/components/schemas/Stage"
-    }
+    stage = {"$ref": "#/components/schemas/Stage"}
+    assert components["EvidenceVerdictOut"]["properties"]["stage"]["anyOf"][0] == stage
+    for name in ("EvidenceOut", "SessionOut", "OrderEvidenceOut"):
+        assert components[name]["properties"]["stage"] == stage, name
+    assert components["Stage"]["enum"] == [s.value for s in Stage]
+    claim_type = {"$ref": "#/components/schemas/ClaimType"}
+    for name in ("DisputeOut", "DisputeSummary"):
+        assert components[name]["properties"]["claim_type"] == claim_type, name
+    assert components["ClaimType"]["enum"] == [c.value for c in ClaimType]
+    assert sorted(components["DisputeIn"]["properties"]["claim_type"]["enum"]) == sorted(
+        CLAIM_TYPES
+    )
 
 
 def test_error_codes_are_the_registry(schema: dict[str, Any]) -> None:

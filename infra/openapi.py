@@ -135,6 +135,7 @@ _DESCRIPTIONS = {
     408: "The body arrived too slowly",
     409: "Conflicts with the resource's state",
     413: "The body is larger than the limit",
+    415: "A multipart form: send the file as the raw body",
     422: "Invalid request or file",
 }
 
@@ -142,7 +143,10 @@ _PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 
 
 def raw_body_openapi(
-    media_types: Iterable[str], *, description: str = "The file, as the raw body (streamed)."
+    media_types: Iterable[str],
+    *,
+    description: str = "The file, as the raw body (streamed).",
+    refuses_multipart: bool = False,
 ) -> dict[str, Any]:
     """The ``openapi_extra`` of a route that streams its raw body.
 
@@ -150,19 +154,24 @@ def raw_body_openapi(
         media_types: the file types the route accepts; ``application/octet-stream`` is always
             accepted too (the type is sniffed from the bytes, never taken from the header).
         description: what the body is.
+        refuses_multipart: the route refuses a form upload (``infra.uploads.refuse_multipart``,
+            415 ``multipart_unsupported``): the 415 is declared.
 
     Returns:
-        ``{"requestBody": ...}`` with every media type as a binary string.
+        ``{"requestBody": ...}`` with every media type as a binary string (and the 415).
     """
     types = ["application/octet-stream", *sorted(set(media_types) - {"application/octet-stream"})]
     binary = {"schema": {"type": "string", "format": "binary"}}
-    return {
+    extra: dict[str, Any] = {
         "requestBody": {
             "required": True,
             "description": description,
             "content": {media_type: dict(binary) for media_type in types},
         }
     }
+    if refuses_multipart:
+        extra["responses"] = {"415": _error_response(_DESCRIPTIONS[415])}
+    return extra
 
 
 def operation_id(route: APIRoute) -> str:

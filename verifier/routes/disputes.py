@@ -136,7 +136,9 @@ def list_disputes(
     status_code=201,
     tags=["platform"],
     openapi_extra=raw_body_openapi(
-        SUPPORTED_MEDIA_TYPES, description="Any file the buyer sent (raw body, streamed)."
+        SUPPORTED_MEDIA_TYPES,
+        description="Any file the buyer sent (raw body, streamed).",
+        refuses_multipart=True,
     ),
 )
 async def attach_file(

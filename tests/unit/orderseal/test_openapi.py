@@ -156,6 +156,13 @@ def test_raw_uploads_state_their_body(spec: dict[str, Any], method: str, path: s
     assert {"408", "413", "422"} <= operation["responses"].keys()
 
 
+def test_a_refused_multipart_form_is_declared(spec: dict[str, Any]) -> None:
+    files = spec["paths"]["/v1/disputes/{dispute_id}/files"]["put"]["responses"]
+    assert files["415"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorOut"
+    }
+
+
 def test_only_raw_uploads_have_binary_bodies(spec: dict[str, Any]) -> None:
     binary = sorted(
         (method, path)

@@ -25,6 +25,7 @@ from bench.backends import postgres_s3_env
 from bench.inputs import make_mp4, make_noisy_jpeg, make_noisy_png
 from bench.load import run_http_benchmark
 from bench.report import write_markdown
+from bench.webhooks import run_webhook_latency
 
 _MB = 1_000_000
 
@@ -189,8 +190,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seal_fn = next(r for r in results if r["name"] == "photo-1mp.jpg")["cases"]["seal"]
         http_runs = [http]
         phases_pg = None
+        deliveries = 30 if args.quick else 300
+        webhooks = [run_webhook_latency(work / "webhook-home", count=deliveries)]
         if not args.quick and not args.no_postgres_s3:
             with postgres_s3_env() as env:
+                webhooks.append(
+                    run_webhook_latency(
+                        work / "webhook-home-pg",
+                        count=deliveries,
+                        database_url=env["ORDERSEAL_DATABASE_URL"],
+                    )
+                )
                 http_runs.append(
                     run_http_benchmark(
                         work / "server-home-pg",
@@ -217,6 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 first_path, work / "phases-home", 50 if args.quick else 300
             ),
             "upload_phases_postgres_s3": phases_pg,
+            "webhooks": webhooks,
             "seconds": round(time.perf_counter() - started, 1),
         }
     finally:

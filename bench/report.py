@@ -294,6 +294,27 @@ def _http_section(http: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _webhooks_section(runs: list[dict[str, Any]]) -> list[str]:
+    if not runs:
+        return []
+    lines = [
+        "",
+        "## Webhook delivery latency",
+        "",
+        "From the commit of a verdict (its outbox row in the same transaction) to its",
+        "`dispute.decided` verified at a loopback receiver, one delivery at a time, embedded",
+        "worker (`bench/webhooks.py`).",
+        "",
+        "| backend | deliveries | p50 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['backend']} | {r['deliveries']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} |"
+        for r in runs
+    ]
+    return lines
+
+
 def write_markdown(document: dict[str, Any], path: Path) -> None:
     """Write the benchmark page for ``document`` to ``path``."""
     machine = document["machine"]
@@ -363,6 +384,7 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
         )
     for http in document.get("http_runs") or [document["http"]]:
         lines += _http_section(http)
+    lines += _webhooks_section(document.get("webhooks") or [])
     lines += [
         "",
         _ANALYSIS.replace(

@@ -134,6 +134,8 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         signer=WebhookSigner(sign=webhook_key.sign, key_id=webhook_key.key_id),
         clock=clock,
     )
+    # A verdict or seal wakes this process's delivery thread at once (others poll).
+    ledger.outbox_listener = dispatcher.wake
     webhooks = WebhookService(
         repository=ledger.webhooks,
         public_key_raw=webhook_key.public_key_raw,

@@ -59,6 +59,10 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert phases["sealing function"] > 0
     assert phases["service work (all below)"] >= phases["sealing function"]
 
+    (webhooks,) = document["webhooks"]
+    assert webhooks["deliveries"] == 30
+    assert 0 < webhooks["p50_ms"] <= webhooks["p99_ms"]
+
     page = tmp_path / "benchmarks.md"
     write_markdown(document, page)
     text = page.read_text()
@@ -66,6 +70,7 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert "| 12 MP photo seal vs SHA-256 + one ECDSA | ≤ 3x |" in text
     assert "## HTTP service (" in text
     assert "| &nbsp;&nbsp;sealing function |" in text
+    assert "## Webhook delivery latency" in text
 
 
 def test_every_profiled_phase_names_a_real_function() -> None:

@@ -61,6 +61,8 @@ class Ledger:
         self.api_keys = APIKeys(self._sessions)
         #: Webhook endpoints, deliveries and their log (the outbox is written with its record).
         self.webhooks = WebhookRepository(self._sessions)
+        #: Called after a commit that wrote outbox events (wakes an in-process delivery worker).
+        self.outbox_listener: Callable[[], None] | None = None
 
     def _add(self, *rows: Any) -> None:
         try:
@@ -240,6 +242,11 @@ class Ledger:
                 add_outbox_events(session, events)
         except IntegrityError as exc:
             raise ConflictError("expected a new record, found an existing one") from exc
+        self._outbox_written(events)
+
+    def _outbox_written(self, events: Sequence[OutboxEvent]) -> None:
+        if events and self.outbox_listener is not None:
+            self.outbox_listener()
 
     def set_ingredient_archive(self, evidence_id: str, key: str, sha256: str) -> None:
         """Remember the ingredient archive built for shipment evidence (first one wins)."""
@@ -469,6 +476,7 @@ class Ledger:
                             )
                         )
                     add_outbox_events(session, events)
+                self._outbox_written(events)
                 return
             except IntegrityError:
                 continue

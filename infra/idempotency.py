@@ -28,6 +28,7 @@ from infra.ledger.idempotency import IdempotencyRecords
 
 __all__ = [
     "IDEMPOTENCY_KEY_MAX_CHARS",
+    "IDEMPOTENCY_PRUNE_BATCH",
     "IDEMPOTENCY_STALE_AFTER",
     "IDEMPOTENCY_TTL",
     "Idempotency",
@@ -41,6 +42,8 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 #: A claim not completed after this long belongs to a request that died: it is taken over.
 IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
 IDEMPOTENCY_KEY_MAX_CHARS = 255
+#: Expired keys deleted per new keyed request (bounded work on the request path).
+IDEMPOTENCY_PRUNE_BATCH = 100
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 M = TypeVar("M", bound=BaseModel)
@@ -119,6 +122,8 @@ class Idempotency:
             return Outcome(status, body, replayed=False)
         check_idempotency_key(key)
         fingerprint = request_fingerprint(request)
+        # Bounded housekeeping on the request path, before anything happens: expired keys go.
+        self.records.prune(before=now, limit=IDEMPOTENCY_PRUNE_BATCH)
         existing = self.records.claim(
             scope=scope,
             route=route,

@@ -130,6 +130,7 @@ class IdempotencyRecords:
                         IdempotencyKey.scope == scope,
                         IdempotencyKey.route == route,
                         IdempotencyKey.key == key,
+                        IdempotencyKey.expires_at < before,
                     )
                 )
             return len(keys)

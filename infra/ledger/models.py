@@ -212,7 +212,7 @@ class Verdict(Base):
     body: Mapped[dict[str, Any]]
     decided_at: Mapped[datetime]
     #: Why a re-decision was made (None on the first verdict): ``evidence_added``,
-    #: ``evidence_detached`` or ``re_evaluated`` (the same files, checked again).
+    #: ``evidence_changed`` or ``re_evaluated`` (the same files, checked again).
     change_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
 

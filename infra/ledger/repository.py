@@ -557,14 +557,17 @@ class Ledger:
         self,
         *,
         decision: str | None = None,
+        reason: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 200,
     ) -> list[Dispute]:
-        """Disputes, newest first, filtered for the agent list."""
+        """Disputes, newest first, filtered for the agent list (every filter before the limit)."""
         query = select(Dispute)
         if decision:
             query = query.where(Dispute.decision == decision)
+        if reason:
+            query = query.where(Dispute.reason_codes.contains(f",{reason},", autoescape=True))
         if since:
             query = query.where(Dispute.created_at >= since)
         if until:
@@ -624,6 +627,20 @@ class Ledger:
             query = query.where(Dispute.created_at >= since)
         with self._sessions() as session:
             return list(session.scalars(query.order_by(Dispute.created_at)))
+
+    def latest_verdicts(self, dispute_ids: Iterable[str]) -> dict[str, Verdict]:
+        """The latest verdict of each named dispute that has one, in one query."""
+        ids = sorted(set(dispute_ids))
+        if not ids:
+            return {}
+        latest = (
+            select(func.max(Verdict.id))
+            .where(Verdict.dispute_id.in_(ids))
+            .group_by(Verdict.dispute_id)
+        )
+        with self._sessions() as session:
+            rows = session.scalars(select(Verdict).where(Verdict.id.in_(latest)))
+            return {row.dispute_id: row for row in rows}
 
     def verdicts(self, dispute_id: str) -> list[Verdict]:
         """Every verdict of a dispute, oldest first."""

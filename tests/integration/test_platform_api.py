@@ -466,3 +466,26 @@ def test_buyer_token_for_the_orders_buyer_only(world: World) -> None:
     assert _code(call) == (404, "order_unknown")
     missing = lambda: platform.call("POST", "/v1/buyer-tokens", json={"buyer_id": "b"})  # noqa: E731
     assert _code(missing) == (422, "invalid_request")
+
+
+# The agents' list keeps its route, with the same fixes ------------------------------------
+def test_agent_list_filters_reason_before_the_limit_in_two_queries(
+    world: World, listed: tuple[str, list[str]], statements: list[str]
+) -> None:
+    for _ in range(2):  # the newest disputes do not match: the filter must not run after limit
+        world.cast.platform.call("POST", DISPUTES, json=_dispute_body(world))
+    counts = []
+    for limit in (2, 3):
+        statements.clear()
+        page = world.agent.call(
+            "GET", DISPUTES, params={"reason": "unsupported_media", "limit": limit}
+        )["disputes"]
+        assert len(page) == limit
+        assert all("unsupported_media" in {r["code"] for r in d["reasons"]} for d in page)
+        counts.append(
+            (
+                sum("FROM disputes" in s for s in statements),
+                sum("FROM verdicts" in s for s in statements),
+            )
+        )
+    assert counts == [(1, 1), (1, 1)]

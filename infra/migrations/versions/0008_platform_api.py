@@ -8,7 +8,7 @@
   as ``,a,b,`` so the platform listing filters by reason in SQL, before its limit; backfilled
   from each dispute's latest verdict), indexed with the id for the listing's keyset cursor.
 - ``verdicts.change_reason``: why a re-decision was made (``evidence_added``,
-  ``evidence_detached`` or ``re_evaluated``); None on a dispute's first verdict.
+  ``evidence_changed`` or ``re_evaluated``); None on a dispute's first verdict.
 
 Revision ID: 0008
 Revises: 0007

@@ -186,3 +186,10 @@ def test_expired_rows_are_pruned(ledger: Ledger) -> None:
     _run(idem, action)
     assert ledger.idempotency.prune(before=NOW + IDEMPOTENCY_TTL) == 0
     assert ledger.idempotency.prune(before=NOW + IDEMPOTENCY_TTL + SECOND) == 1
+
+
+def test_a_keyed_request_prunes_expired_keys(ledger: Ledger) -> None:
+    idem, action = Idempotency(ledger.idempotency), _Counter()
+    _run(idem, action, key="old")
+    _run(idem, action, key="new", now=NOW + IDEMPOTENCY_TTL + SECOND)
+    assert ledger.idempotency.prune(before=NOW + IDEMPOTENCY_TTL + 2 * SECOND) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -104,5 +105,59 @@ def test_existing_api_keys_get_distinct_public_ids(tmp_path: Path) -> None:
                 ids = connection.execute(text("SELECT key_id FROM api_keys")).scalars().all()
             assert len(set(ids)) == 2
             assert all(re.fullmatch(r"kid_[0-9a-f]{16}", key_id) for key_id in ids), ids
+        finally:
+            engine.dispose()
+
+
+def test_platform_api_columns_are_backfilled(tmp_path: Path) -> None:
+    """Migration 0008: orders are open; disputes get updated_at and their latest reason codes."""
+    filed, decided = datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 2, tzinfo=UTC)
+    with fresh_database_url() as url:
+        engine = create_engine(url or f"sqlite:///{tmp_path / 'before-0008.sqlite3'}")
+        try:
+            upgrade_schema(engine, "0007")
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO orders (order_id, buyer_id, items, declared_value, currency, "
+                        "created_at) VALUES ('o-1', 'b-1', '[]', '1.00', 'USD', :at)"
+                    ),
+                    {"at": filed},
+                )
+                for dispute_id, decision, at in (
+                    ("d-open", None, None),
+                    ("d-done", "review", decided),
+                ):
+                    connection.execute(
+                        text(
+                            "INSERT INTO disputes (dispute_id, order_id, buyer_id, claim_type, "
+                            "amount, currency, created_at, decision, decided_at) VALUES "
+                            "(:id, 'o-1', 'b-1', 'damaged', '1.00', 'USD', :filed, :decision, :at)"
+                        ),
+                        {"id": dispute_id, "filed": filed, "decision": decision, "at": at},
+                    )
+                for codes in (["no_evidence"], ["no_manifest", "buyer_mismatch"]):
+                    body = json.dumps({"reasons": [{"code": c} for c in codes]})
+                    connection.execute(
+                        text(
+                            "INSERT INTO verdicts (dispute_id, decision, body, decided_at) "
+                            "VALUES ('d-done', 'review', :body, :at)"
+                        ),
+                        {"body": body, "at": decided},
+                    )
+            upgrade_schema(engine)
+            with engine.connect() as connection:
+                status = connection.execute(text("SELECT status FROM orders")).scalar_one()
+                rows: dict[str, str | None] = dict(
+                    connection.execute(text("SELECT dispute_id, reason_codes FROM disputes")).all()
+                )
+                updated = (
+                    connection.execute(text("SELECT updated_at FROM disputes ORDER BY dispute_id"))
+                    .scalars()
+                    .all()
+                )
+            assert status == "open"
+            assert rows == {"d-done": ",buyer_mismatch,no_manifest,", "d-open": None}
+            assert [str(u)[:10] for u in updated] == ["2030-01-02", "2030-01-01"]
         finally:
             engine.dispose()

@@ -331,6 +331,21 @@ def _other_buyer(matrix: Matrix) -> Attempt:
     return Attempt("other-buyer")
 
 
+def _other_platform(matrix: Matrix) -> Attempt:
+    # The role sweep's platform caller may have deleted the fixture's endpoint: attack a live
+    # one, registered by the first platform key, so a 404 means refused, not already gone.
+    owner = matrix.services.ledger.api_keys.find(matrix.credentials["platform"])
+    assert owner is not None
+    endpoint = matrix.services.webhooks.create(
+        owner=owner.subject,
+        url="https://93.184.215.14/hook",
+        events=None,
+        now=matrix.services.clock(),
+    )
+    matrix.ids["endpoint_id"] = endpoint.endpoint_id
+    return Attempt("other-platform")
+
+
 #: How each ownership rule of the table is attacked. A rule without an attack fails the test.
 ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     # Another station, on the first station's open session and packed order.
@@ -345,7 +360,7 @@ ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     # The session's own buyer, capturing with an app enrolled to another buyer.
     BUYER_APP: lambda m: Attempt("buyer", device=m.b.buyer_device.device_id),
     # A platform key of another subject, on the first one's webhook endpoint.
-    PLATFORM_ENDPOINT: lambda m: Attempt("other-platform"),
+    PLATFORM_ENDPOINT: _other_platform,
 }
 
 OWNED = [

@@ -489,3 +489,15 @@ def test_agent_list_filters_reason_before_the_limit_in_two_queries(
             )
         )
     assert counts == [(1, 1), (1, 1)]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"offset": "2"}, {"cursor": "x"}, {"order_id": "o"}],
+    ids=["offset", "cursor", "order_id"],
+)
+def test_agent_list_refuses_unknown_parameters(world: World, params: dict[str, str]) -> None:
+    assert _code(lambda: world.agent.call("GET", DISPUTES, params=params)) == (
+        422,
+        "invalid_request",
+    )

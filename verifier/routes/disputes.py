@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AgentPrincipal, PlatformPrincipal
-from infra.errors import NotFoundError, OrderSealError
+from infra.errors import InputError, NotFoundError, OrderSealError
 from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
@@ -109,9 +109,13 @@ def file_dispute(
     return outcome.body
 
 
+_AGENT_LIST_PARAMS = frozenset({"decision", "reason", "since", "until", "limit"})
+
+
 @router.get("/disputes", tags=["agent"])
 def list_disputes(
     principal: AgentPrincipal,
+    request: Request,
     disputes: Disputes,
     decision: Annotated[str | None, Query(pattern="^(allow|review|block)$")] = None,
     reason: Annotated[str | None, Query(max_length=64)] = None,
@@ -119,7 +123,16 @@ def list_disputes(
     until: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> DisputeListOut:
-    """Disputes for agents, newest first, filtered by decision, reason code and filing date."""
+    """Disputes for agents, newest first, filtered by decision, reason code and filing date.
+
+    Filters apply before ``limit``; an unknown parameter is ``422 invalid_request``.
+    """
+    unknown = sorted(set(request.query_params) - _AGENT_LIST_PARAMS)
+    if unknown:
+        raise InputError(
+            f"expected only {sorted(_AGENT_LIST_PARAMS)}, found {', '.join(unknown)}",
+            code="invalid_request",
+        )
     return DisputeListOut(
         disputes=disputes.summaries(
             decision=Decision(decision) if decision else None,

@@ -15,7 +15,8 @@ sees the truth:
   its role from the authorization table (OpenAPI 3.1 lists the API key's role as the
   requirement's "role name"); public operations carry an empty requirement;
 - raw uploads: routes that stream their body (``infra.uploads.receive_body``) declare it with
-  :func:`raw_body_openapi` as their ``openapi_extra``.
+  :func:`raw_body_openapi` as their ``openapi_extra``; routes that answer a file (evidence,
+  labels, PEM and CRLs) declare its media types with :func:`file_responses`.
 
 The composition root hands in the table (this layer imports nothing above it). ``orderseal
 openapi`` prints the result; docs/openapi.json is that output, pinned by a test.
@@ -40,6 +41,7 @@ __all__ = [
     "SECURITY_SCHEMES",
     "ErrorBody",
     "ErrorOut",
+    "file_responses",
     "install_error_schema",
     "install_openapi",
     "operation_id",
@@ -172,6 +174,24 @@ def raw_body_openapi(
     if refuses_multipart:
         extra["responses"] = {"415": _error_response(_DESCRIPTIONS[415])}
     return extra
+
+
+def file_responses(
+    *media_types: str, description: str, text: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route that answers a file instead of JSON.
+
+    Args:
+        media_types: the ``Content-Type``s it answers.
+        description: what the file is.
+        text: the file is text (PEM), not binary.
+
+    Returns:
+        ``{200: ...}`` with each media type as a (binary) string.
+    """
+    schema = {"type": "string"} if text else {"type": "string", "format": "binary"}
+    content = {media_type: {"schema": dict(schema)} for media_type in media_types}
+    return {200: {"description": description, "content": content}}
 
 
 def operation_id(route: APIRoute) -> str:

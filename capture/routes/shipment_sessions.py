@@ -9,6 +9,7 @@ from capture.qr import LABEL_DPIS, render_label_pdf, render_label_png
 from capture.routes.deps import Clock, Sessions
 from capture.schemas import LabelOut, SessionOut, ShipmentSessionIn
 from infra.auth import StationPrincipal
+from infra.openapi import file_responses
 from infra.ratelimit import enforce
 
 __all__ = ["router"]
@@ -42,7 +43,12 @@ def close_shipment_session(
     return LabelOut(order_id=label.order_id, token=label.token, label_png_url=label.label_png_url)
 
 
-@router.get("/orders/{order_id}/label.png", tags=["station"], response_class=Response)
+@router.get(
+    "/orders/{order_id}/label.png",
+    tags=["station"],
+    response_class=Response,
+    responses=file_responses("image/png", description="The parcel label (PNG)"),
+)
 def label_png(
     order_id: str, principal: StationPrincipal, sessions: Sessions, clock: Clock, dpi: int = 203
 ) -> Response:
@@ -54,7 +60,12 @@ def label_png(
     return Response(content=png, media_type="image/png")
 
 
-@router.get("/orders/{order_id}/label.pdf", tags=["station"], response_class=Response)
+@router.get(
+    "/orders/{order_id}/label.pdf",
+    tags=["station"],
+    response_class=Response,
+    responses=file_responses("application/pdf", description="The parcel label (PDF)"),
+)
 def label_pdf(
     order_id: str, principal: StationPrincipal, sessions: Sessions, clock: Clock, dpi: int = 203
 ) -> Response:

@@ -8,13 +8,21 @@ from fastapi import APIRouter, Query, Request, Response
 
 from capture.routes.deps import Clock, Trust
 from infra.auth import PublicCaller
+from infra.openapi import file_responses
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1")
+#: DER by default, PEM on request.
+_CRL = file_responses("application/pkix-crl", "application/x-pem-file", description="The CRL")
 
 
-@router.get("/trust/anchors", tags=["public"], response_class=Response)
+@router.get(
+    "/trust/anchors",
+    tags=["public"],
+    response_class=Response,
+    responses=file_responses("application/x-pem-file", description="PEM certificates", text=True),
+)
 def trust_anchors(caller: PublicCaller, trust: Trust) -> Response:
     """Public: the PKI root(s) (PEM) that device, label and sealing certificates chain to.
 
@@ -24,7 +32,14 @@ def trust_anchors(caller: PublicCaller, trust: Trust) -> Response:
     return Response(content=trust.anchors_pem(), media_type="application/x-pem-file")
 
 
-@router.get("/trust/label-certificates", tags=["public"], response_class=Response)
+@router.get(
+    "/trust/label-certificates",
+    tags=["public"],
+    response_class=Response,
+    responses=file_responses(
+        "application/x-pem-file", description="PEM certificates, leaf first", text=True
+    ),
+)
 def label_certificates(caller: PublicCaller, trust: Trust) -> Response:
     """Public: the certificate chain that signs parcel-label tokens (leaf first, PEM).
 
@@ -34,7 +49,12 @@ def label_certificates(caller: PublicCaller, trust: Trust) -> Response:
     return Response(content=trust.label_certificates_pem(), media_type="application/x-pem-file")
 
 
-@router.get("/trust/crl", tags=["public"], response_class=Response)
+@router.get(
+    "/trust/crl",
+    tags=["public"],
+    response_class=Response,
+    responses=_CRL,
+)
 def certificate_revocation_list(
     caller: PublicCaller,
     request: Request,
@@ -54,7 +74,12 @@ def certificate_revocation_list(
     return Response(content=content, media_type=media_type)
 
 
-@router.get("/trust/c2pa-anchors", tags=["public"], response_class=Response)
+@router.get(
+    "/trust/c2pa-anchors",
+    tags=["public"],
+    response_class=Response,
+    responses=file_responses("application/x-pem-file", description="PEM certificates", text=True),
+)
 def c2pa_trust_anchors(caller: PublicCaller, trust: Trust) -> Response:
     """Public: the anchors to give a C2PA validator for OrderSeal evidence (PEM).
 

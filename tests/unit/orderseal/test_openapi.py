@@ -163,6 +163,37 @@ def test_a_refused_multipart_form_is_declared(spec: dict[str, Any]) -> None:
     }
 
 
+#: Routes that answer a file, and the media types they state.
+FILES = [
+    ("/v1/evidence/{evidence_id}/file", {"image/jpeg", "video/mp4"}),
+    ("/v1/receipt-sessions/{session_id}/evidence/{evidence_id}/file", {"image/jpeg"}),
+    ("/v1/evidence/{evidence_id}/thumbnail.jpg", {"image/jpeg"}),
+    ("/v1/orders/{order_id}/label.png", {"image/png"}),
+    ("/v1/orders/{order_id}/label.pdf", {"application/pdf"}),
+    ("/v1/trust/crl", {"application/pkix-crl", "application/x-pem-file"}),
+    ("/v1/trust/anchors", {"application/x-pem-file"}),
+]
+
+
+@pytest.mark.parametrize(("path", "types"), FILES, ids=[p for p, _ in FILES])
+def test_file_answers_state_their_media_types(
+    spec: dict[str, Any], path: str, types: set[str]
+) -> None:
+    content = spec["paths"][path]["get"]["responses"]["200"]["content"]
+    assert types <= content.keys()
+    assert all(media["schema"]["type"] == "string" for media in content.values())
+
+
+def test_every_api_success_states_its_body(spec: dict[str, Any]) -> None:
+    # The API (``/v1``); the browser pages, their static files and /metrics are for people.
+    for method, path, operation in _operations(spec):
+        if not path.startswith("/v1/"):
+            continue
+        for status, response in operation["responses"].items():
+            if status.startswith("2") and status != "204":
+                assert response.get("content"), (method, path, status)
+
+
 def test_only_raw_uploads_have_binary_bodies(spec: dict[str, Any]) -> None:
     binary = sorted(
         (method, path)

@@ -158,7 +158,7 @@ def test_two_entries_for_one_route_are_refused() -> None:
 
 def test_the_service_table_is_indexed_once_per_route() -> None:
     assert len(TABLE) == len(ROUTES)
-    assert all(rule.method in {"GET", "POST", "PUT"} for rule in ROUTES)
+    assert all(rule.method in {"GET", "POST", "PUT", "PATCH", "DELETE"} for rule in ROUTES)
     assert all(ownership.owner == rule.role for rule in ROUTES for ownership in rule.ownership)
 
 

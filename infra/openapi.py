@@ -6,9 +6,9 @@ sees the truth:
 
 - errors: every error is ``{"error": {"code", "message", ...}}`` (:class:`ErrorOut`, ``code``
   the enum of the error-code registry, docs/error-codes.md). Each operation declares the 4xx it
-  can answer (401/403 when it needs a credential, 404 when its path names a resource, the
-  statuses of its ownership refusals, 408/413/422 for a raw upload), 429 with ``Retry-After``
-  and a ``default``;
+  can answer (401/403 when it needs a credential, 404 when its path names a resource, 409 when
+  it takes an ``Idempotency-Key``, the statuses of its ownership refusals, 408/413/422 for a
+  raw upload), 429 with ``Retry-After`` and a ``default``;
 - credentials: ``components.securitySchemes`` names the three ways a caller is authenticated
   (an operator API key and a buyer token as ``Authorization: Bearer``, a station's signed
   request as four ``X-OrderSeal-*`` headers), and every operation carries the requirement of
@@ -214,6 +214,12 @@ def _statuses(
         statuses |= {401, 403}
     if _PATH_PARAMETER.search(path):
         statuses.add(404)
+    if any(
+        p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"
+        for p in operation.get("parameters", [])
+    ):
+        # idempotency_key_reused (another body) and idempotency_key_in_progress.
+        statuses.add(409)
     body = operation.get("requestBody", {}).get("content", {})
     if any(schema.get("schema", {}).get("format") == "binary" for schema in body.values()):
         statuses.update(RAW_BODY_STATUSES)

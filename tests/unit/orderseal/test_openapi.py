@@ -135,6 +135,19 @@ def test_every_operation_declares_its_errors(spec: dict[str, Any]) -> None:
         assert list(responses)[-1] == "default"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/v1/orders"), ("post", "/v1/disputes")],
+    ids=["orders", "disputes"],
+)
+def test_idempotent_creation_declares_its_conflict(
+    spec: dict[str, Any], method: str, path: str
+) -> None:
+    operation = spec["paths"][path][method]
+    assert "idempotency-key" in {p["name"].lower() for p in operation["parameters"]}
+    assert "409" in operation["responses"]
+
+
 def test_ownership_refusals_are_declared(spec: dict[str, Any]) -> None:
     # "no_label" answers 404, "not_your_order" 403 (orderseal/authorization.py).
     label = spec["paths"]["/v1/orders/{order_id}/label.png"]["get"]["responses"]

@@ -364,9 +364,19 @@ class PlatformClient:
         return cast(DeviceEnrolResponse, self.call("POST", "/v1/devices", json=body))
 
     def file_dispute(
-        self, *, order_id: str, buyer_id: str, claim_type: str, amount: str, currency: str
+        self,
+        *,
+        order_id: str,
+        buyer_id: str,
+        claim_type: str,
+        amount: str,
+        currency: str,
+        idempotency_key: str | None = None,
     ) -> DisputeResponse:
-        """Open a refund dispute; attach evidence next, then ask for a decision."""
+        """Open a refund dispute; attach evidence next, then ask for a decision.
+
+        With ``idempotency_key``, a retry (same key, same fields) answers the same dispute.
+        """
         body = {
             "order_id": order_id,
             "buyer_id": buyer_id,
@@ -374,7 +384,8 @@ class PlatformClient:
             "amount": amount,
             "currency": currency,
         }
-        return cast(DisputeResponse, self.call("POST", "/v1/disputes", json=body))
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return cast(DisputeResponse, self.call("POST", "/v1/disputes", json=body, headers=headers))
 
     def attach_sealed(self, dispute_id: str, evidence_ids: list[str]) -> AttachSealedResponse:
         """Attach sealed evidence by id; every id gets its own result."""

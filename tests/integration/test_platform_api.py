@@ -501,3 +501,10 @@ def test_agent_list_refuses_unknown_parameters(world: World, params: dict[str, s
         422,
         "invalid_request",
     )
+
+
+def test_the_client_retries_a_filing_with_its_key(world: World) -> None:
+    fields = _dispute_body(world)
+    first = world.cast.platform.file_dispute(**fields, idempotency_key="client-retry-1")
+    again = world.cast.platform.file_dispute(**fields, idempotency_key="client-retry-1")
+    assert again["dispute_id"] == first["dispute_id"]

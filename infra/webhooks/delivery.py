@@ -8,7 +8,9 @@ SQLite or PostgreSQL) and ``orderseal worker`` runs it alone. Every attempt sign
 from __future__ import annotations
 
 import logging
+import os
 import random
+import secrets
 import socket
 import threading
 import time
@@ -80,6 +82,12 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _worker_id() -> str:
+    # Unique per dispatcher: host and pid name it in the log, the random part keeps two
+    # dispatchers apart even where a pid is reused (a lease is compared on this id).
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 @dataclass
 class Dispatcher:
     """Claims and sends deliveries; ``run`` loops until stopped, ``run_once`` does one batch."""
@@ -92,9 +100,7 @@ class Dispatcher:
     allow_private: bool = False
     batch: int = 10
     clock: Callable[[], datetime] = _utc_now
-    worker_id: str = field(
-        default_factory=lambda: f"{socket.gethostname()}:{threading.get_ident()}"
-    )
+    worker_id: str = field(default_factory=_worker_id)
     random: Callable[[], float] = random.random
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -200,6 +206,11 @@ class Dispatcher:
                     sent = self.run_once(client)
                 except OrderSealError as exc:
                     _log.warning("webhook worker paused: %s", exc.code)
+                    sent = 0
+                except Exception:  # noqa: BLE001 - the loop's top level, like a CLI main()
+                    # A bug in one batch must not end delivery for the whole process: the
+                    # claims it held expire and are retried; the traceback is logged.
+                    _log.exception("webhook worker batch failed")
                     sent = 0
                 if sent:
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from infra.db import create_ledger_engine, create_schema, session_factory
+from infra.errors import UnavailableError
 from infra.ledger.repository import Ledger
 from infra.ledger.webhook_models import WebhookEndpoint
 from infra.ledger.webhooks import DeliveryOutcome
-from infra.webhooks.delivery import RetryPolicy
+from infra.webhooks.delivery import Dispatcher, RetryPolicy, WebhookSigner
 from infra.webhooks.errors import WebhookURLError
 from infra.webhooks.events import dispute_event, evidence_sealed_event
 from infra.webhooks.targets import check_target
@@ -225,3 +227,43 @@ def test_event_bodies_carry_ids_and_codes_only() -> None:
         at=T0,
     )
     assert changed.event_type == "dispute.decision_changed"
+
+
+class _FlakyRepository:
+    """Fails the first claim with a bug and the second with an outage, then stops the loop."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.calls = 0
+        self.stop = stop
+
+    def claim(self, worker: str, *, now: datetime, lease: timedelta, limit: int) -> list[object]:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("a bug in one batch")
+        if self.calls == 2:
+            raise UnavailableError("down", code="ledger_unavailable")
+        self.stop.set()
+        return []
+
+
+def test_the_loop_survives_a_failing_batch_and_an_outage(caplog: pytest.LogCaptureFixture) -> None:
+    stop = threading.Event()
+    repository = _FlakyRepository(stop)
+    dispatcher = Dispatcher(
+        repository=repository,  # type: ignore[arg-type]
+        signer=WebhookSigner(sign=lambda data: b"", key_id="whk_test"),
+        retry=POLICY,
+        poll_seconds=0.01,
+    )
+    dispatcher.run(stop)
+    assert repository.calls == 3
+    assert "webhook worker batch failed" in caplog.text
+
+
+def test_two_dispatchers_never_share_a_lease_id() -> None:
+    signer = WebhookSigner(sign=lambda data: b"", key_id="whk_test")
+    ids = {
+        Dispatcher(repository=None, signer=signer, retry=POLICY).worker_id  # type: ignore[arg-type]
+        for _ in range(50)
+    }
+    assert len(ids) == 50

@@ -34,6 +34,10 @@ from clients.schemas import (
     PlatformDisputeListResponse,
     QRCheckResponse,
     SessionResponse,
+    WebhookDeliveryListResponse,
+    WebhookDeliveryResponse,
+    WebhookEndpointListResponse,
+    WebhookEndpointSecretResponse,
 )
 from wire.attestation import (
     CaptureStatement,
@@ -437,6 +441,40 @@ class PlatformClient:
         return cast(
             PlatformDisputeListResponse, self.call("GET", "/v1/platform/disputes", params=params)
         )
+
+    def create_webhook_endpoint(
+        self, url: str, *, events: list[str] | None = None
+    ) -> WebhookEndpointSecretResponse:
+        """Register a webhook receiver; keep the answer's ``secret``: it is shown only here."""
+        body: dict[str, Any] = {"url": url} if events is None else {"url": url, "events": events}
+        return cast(
+            WebhookEndpointSecretResponse, self.call("POST", "/v1/webhook-endpoints", json=body)
+        )
+
+    def webhook_endpoints(self) -> WebhookEndpointListResponse:
+        """This key's webhook endpoints (no secrets)."""
+        return cast(WebhookEndpointListResponse, self.call("GET", "/v1/webhook-endpoints"))
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> None:
+        """Stop an endpoint (its pending deliveries are cancelled)."""
+        self.call("DELETE", f"/v1/webhook-endpoints/{endpoint_id}")
+
+    def rotate_webhook_secret(self, endpoint_id: str) -> WebhookEndpointSecretResponse:
+        """A new secret; the old one keeps signing until ``previous_secret_expires_at``."""
+        path = f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret"
+        return cast(WebhookEndpointSecretResponse, self.call("POST", path))
+
+    def webhook_deliveries(
+        self, endpoint_id: str, *, limit: int = 50
+    ) -> WebhookDeliveryListResponse:
+        """An endpoint's delivery log, newest first."""
+        path = f"/v1/webhook-endpoints/{endpoint_id}/deliveries"
+        return cast(WebhookDeliveryListResponse, self.call("GET", path, params={"limit": limit}))
+
+    def redeliver_webhook(self, delivery_id: str) -> WebhookDeliveryResponse:
+        """Admin key: send a delivery again now, with the same ``webhook-id``."""
+        path = f"/v1/webhook-deliveries/{delivery_id}/redeliver"
+        return cast(WebhookDeliveryResponse, self.call("POST", path))
 
     def attach_file(self, dispute_id: str, path: Path, *, filename: str) -> AttachFileResponse:
         """Stream a buyer's file into a dispute."""

@@ -36,6 +36,12 @@ __all__ = [
     "SealedAttachResult",
     "SessionResponse",
     "VerdictResponse",
+    "WebhookAttemptResponse",
+    "WebhookDeliveryListResponse",
+    "WebhookDeliveryResponse",
+    "WebhookEndpointListResponse",
+    "WebhookEndpointResponse",
+    "WebhookEndpointSecretResponse",
 ]
 
 Decision = Literal["allow", "review", "block"]
@@ -271,3 +277,59 @@ class OrderEvidenceListResponse(TypedDict):
 
     order_id: str
     evidence: list[OrderEvidenceResponse]
+
+
+class WebhookEndpointResponse(TypedDict):
+    """A webhook endpoint, without its secret (``infra.webhooks.routes.EndpointOut``)."""
+
+    endpoint_id: str
+    url: str
+    events: list[str] | None
+    created_at: str
+    previous_secret_expires_at: str | None
+
+
+class WebhookEndpointSecretResponse(TypedDict):
+    """An endpoint with its secret, shown once (``infra.webhooks.routes.EndpointSecretOut``)."""
+
+    endpoint_id: str
+    url: str
+    events: list[str] | None
+    created_at: str
+    previous_secret_expires_at: str | None
+    secret: str
+
+
+class WebhookEndpointListResponse(TypedDict):
+    """The caller's endpoints (``infra.webhooks.routes.EndpointListOut``)."""
+
+    items: list[WebhookEndpointResponse]
+
+
+class WebhookAttemptResponse(TypedDict):
+    """One attempt of the delivery log (``infra.webhooks.routes.AttemptOut``)."""
+
+    attempt: int
+    started_at: str
+    status_code: int | None
+    error: str | None
+    latency_ms: int
+
+
+class WebhookDeliveryResponse(TypedDict):
+    """One event to one endpoint (``infra.webhooks.routes.DeliveryOut``)."""
+
+    delivery_id: str
+    webhook_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "dead", "cancelled"]
+    attempts: int
+    next_attempt_at: str | None
+    delivered_at: str | None
+    log: list[WebhookAttemptResponse]
+
+
+class WebhookDeliveryListResponse(TypedDict):
+    """An endpoint's deliveries, newest first (``infra.webhooks.routes.DeliveryListOut``)."""
+
+    items: list[WebhookDeliveryResponse]

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from clients.client import APIError, PlatformClient
 from infra.settings import Settings
 from infra.webhooks.delivery import EmbeddedWorker
 from orderseal.services import Services
@@ -174,3 +175,32 @@ def test_ssrf_targets_are_refused_at_registration(
         422,
         "webhook_url_invalid",
     )
+
+
+def test_the_sdk_manages_endpoints_and_verifies_what_they_receive(
+    live_api: str, credentials: dict[str, str], worker: EmbeddedWorker
+) -> None:
+    platform = PlatformClient(live_api, credentials["platform"])
+    receiver = Receiver(key=_published_key(live_api)).start()
+    try:
+        endpoint = platform.create_webhook_endpoint(receiver.url, events=["dispute.decided"])
+        receiver.secret = endpoint["secret"]
+        listed = platform.webhook_endpoints()["items"]
+        assert endpoint["endpoint_id"] in {e["endpoint_id"] for e in listed}
+        with _api(live_api, credentials["platform"]) as raw:
+            dispute_id = _file_and_decide(raw, "ord-webhook-sdk")
+        event = next(e for e in receiver.wait_for(1) if e.data["dispute_id"] == dispute_id)
+        log = platform.webhook_deliveries(endpoint["endpoint_id"])["items"]
+        assert [d["webhook_id"] for d in log] == [event.webhook_id]
+        rotated = platform.rotate_webhook_secret(endpoint["endpoint_id"])
+        assert rotated["secret"] != endpoint["secret"]
+        again = PlatformClient(live_api, credentials["admin"]).redeliver_webhook(
+            log[0]["delivery_id"]
+        )
+        assert again["webhook_id"] == event.webhook_id
+        platform.delete_webhook_endpoint(endpoint["endpoint_id"])
+        with pytest.raises(APIError) as gone:
+            platform.delete_webhook_endpoint(endpoint["endpoint_id"])
+        assert gone.value.code == "webhook_endpoint_not_found"
+    finally:
+        receiver.stop()

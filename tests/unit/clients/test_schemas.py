@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from clients import schemas
 
-_MODEL_REFERENCE = re.compile(r"``((?:capture|verifier)\.[\w.]+)``")
+_MODEL_REFERENCE = re.compile(r"``((?:capture|verifier|infra)\.[\w.]+)``")
 
 
 def _mirrors() -> list[tuple[str, Any, type[BaseModel]]]:

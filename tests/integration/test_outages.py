@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from clients.client import APIError, BuyerClient, PlatformClient
 from infra.errors import UnavailableError
 from infra.ledger.api_keys import APIKeyInfo, APIKeys
+from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.models import (
     CaptureSession,
     Device,
@@ -396,6 +397,8 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
     "ping": lambda ledger: ledger.ping(),
     "add_order": lambda ledger: ledger.add_order(Order(order_id="o-down")),
     "get_order": lambda ledger: ledger.get_order("o"),
+    "update_open_order": lambda ledger: ledger.update_open_order("o", {}, now=_NOW),
+    "cancel_order": lambda ledger: ledger.cancel_order("o", now=_NOW),
     "add_device": lambda ledger: ledger.add_device(Device(device_id="d-down")),
     "get_device": lambda ledger: ledger.get_device("d"),
     "revoked_devices": lambda ledger: ledger.revoked_devices(),
@@ -424,6 +427,7 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
     "get_dispute": lambda ledger: ledger.get_dispute("x"),
     "attach": lambda ledger: ledger.attach(DisputeEvidence()),
     "attachments": lambda ledger: ledger.attachments("x"),
+    "detach": lambda ledger: ledger.detach("x", "h", now=_NOW),
     "perceptual_candidates": lambda ledger: ledger.perceptual_candidates("x"),
     "other_disputes_with": lambda ledger: ledger.other_disputes_with("x", "h", "m"),
     "dispute_orders": lambda ledger: ledger.dispute_orders(["x"]),
@@ -434,6 +438,8 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
         "b", since=_NOW, excluding="x"
     ),
     "list_disputes": lambda ledger: ledger.list_disputes(),
+    "platform_disputes": lambda ledger: ledger.platform_disputes(),
+    "latest_verdicts": lambda ledger: ledger.latest_verdicts(["x"]),
     "disputes_since": lambda ledger: ledger.disputes_since(None),
     "verdicts": lambda ledger: ledger.verdicts("x"),
     "packed_shipment_session": lambda ledger: ledger.packed_shipment_session("o"),
@@ -460,6 +466,43 @@ API_KEY_CALLS: dict[str, Callable[[APIKeys], object]] = {
         now=_NOW,
     ),
 }
+
+
+#: One call per public IdempotencyRecords method (the Idempotency-Key repository).
+IDEMPOTENCY_CALLS: dict[str, Callable[[IdempotencyRecords], object]] = {
+    "claim": lambda records: records.claim(
+        scope="s",
+        route="r",
+        key="k",
+        request_sha256="h",
+        now=_NOW,
+        expires_at=_NOW,
+        stale_before=_NOW,
+    ),
+    "complete": lambda records: records.complete(
+        scope="s", route="r", key="k", status_code=201, response={}
+    ),
+    "release": lambda records: records.release(scope="s", route="r", key="k"),
+    "prune": lambda records: records.prune(before=_NOW),
+}
+
+
+def test_every_idempotency_query_is_listed_and_maps_an_outage(stack: Stack) -> None:
+    public = {
+        name
+        for name, member in inspect.getmembers(IdempotencyRecords, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    assert public == set(IDEMPOTENCY_CALLS)
+    answers: dict[str, str] = {}
+    with _database_down(stack):
+        for name, call in sorted(IDEMPOTENCY_CALLS.items()):
+            try:
+                call(stack.services.ledger.idempotency)
+                answers[name] = "answered"
+            except UnavailableError as exc:
+                answers[name] = exc.code
+    assert answers == dict.fromkeys(IDEMPOTENCY_CALLS, "ledger_unavailable")
 
 
 def test_every_ledger_query_is_listed() -> None:

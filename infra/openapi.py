@@ -42,7 +42,6 @@ __all__ = [
     "ErrorBody",
     "ErrorOut",
     "file_responses",
-    "install_error_schema",
     "install_openapi",
     "operation_id",
     "raw_body_openapi",
@@ -282,8 +281,3 @@ def install_openapi(
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def install_error_schema(app: FastAPI) -> None:
-    """:func:`install_openapi` without credentials (an app with no authorization table)."""
-    install_openapi(app, roles={})

@@ -508,3 +508,28 @@ def test_the_client_retries_a_filing_with_its_key(world: World) -> None:
     first = world.cast.platform.file_dispute(**fields, idempotency_key="client-retry-1")
     again = world.cast.platform.file_dispute(**fields, idempotency_key="client-retry-1")
     assert again["dispute_id"] == first["dispute_id"]
+
+
+def test_concurrent_retries_with_one_key_file_one_dispute(world: World) -> None:
+    """Eight simultaneous sends of one keyed filing: one dispute; the rest replay it or wait."""
+    order_id = flows.register_order(world.cast)
+    body, key = _dispute_body(world, order_id), _key()
+    answers: list[tuple[int, str]] = []
+
+    def send() -> None:
+        response = world.cast.platform.http.post(DISPUTES, json=body, headers=key)
+        payload = response.json()
+        answers.append(
+            (response.status_code, payload.get("dispute_id") or payload["error"]["code"])
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    created = {ident for status, ident in answers if status == 201}
+    assert len(created) == 1, answers
+    assert all(a == (409, "idempotency_key_in_progress") for a in answers if a[0] != 201), answers
+    listed = world.cast.platform.call("GET", LISTING, params={"order_id": order_id})
+    assert [d["dispute_id"] for d in listed["disputes"]] == sorted(created)

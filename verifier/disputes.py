@@ -230,12 +230,14 @@ class DisputeService:
         """Evaluate every attached file and append the verdict to the dispute's history."""
         dispute = self.dispute(dispute_id)
         verdict = self.evaluate_dispute(dispute_id, now=now)
-        # A re-decision records why it was made (the history entry's ``change_reason``).
+        # A re-decision records why it was made (the history entry's ``change_reason``), inside
+        # the stored body too, so the audit chain signs it; a first verdict's body is unchanged.
         change = _change_reason(self.ledger.verdicts(dispute_id), verdict)
+        body = verdict.to_body() | ({"change_reason": change} if change else {})
         self.ledger.record_verdict(
             dispute_id,
             verdict.decision.value,
-            verdict.to_body(),
+            body,
             now,
             change_reason=change,
             reason_codes=[r.code.value for r in verdict.reasons],

@@ -26,8 +26,10 @@ import pytest
 from sqlalchemy import Engine, event
 
 from clients.client import APIError, PlatformClient
+from infra.settings import Settings
 from orderseal.services import Services
 from tests.support import flows
+from tests.support.cli import run_main
 
 ORDERS, DISPUTES, LISTING = "/v1/orders", "/v1/disputes", "/v1/platform/disputes"
 
@@ -39,6 +41,7 @@ class World:
     other_platform: PlatformClient
     agent: PlatformClient
     services: Services
+    settings: Settings
     shipped: flows.Shipped
     sealed: list[Path]
     work: Path
@@ -49,6 +52,7 @@ def world(
     live_api: str,
     credentials: dict[str, str],
     services: Services,
+    settings: Settings,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> World:
     work = tmp_path_factory.mktemp("platform")
@@ -65,6 +69,7 @@ def world(
         PlatformClient(live_api, other.secret),
         PlatformClient(live_api, credentials["agent"]),
         services,
+        settings,
         shipped,
         sealed,
         work,
@@ -222,6 +227,12 @@ def test_detach_and_replace_before_decision_kept_after_and_redecision_says_why(
     assert [h["change_reason"] for h in again["history"]] == [None, "evidence_added"]
     third = platform.decide(dispute_id)
     assert third["history"][-1]["change_reason"] == "re_evaluated"
+    # The reason is inside the stored (audit-signed) body; a first verdict's body has none.
+    bodies = [v.body for v in world.services.ledger.verdicts(dispute_id)]
+    assert [b.get("change_reason") for b in bodies] == [None, "evidence_added", "re_evaluated"]
+    assert "change_reason" not in bodies[0]
+    audit = run_main(world.settings, "audit", "verify")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from evidence.manifest import Stage
-from infra.errors import NotFoundError
+from infra.errors import NotFoundError, OrderSealError
 from keys.ca import generate_private_key, subject_name
 from keys.profile import CertificateRole
 from orderseal.forgery import legacy_device_certificate
@@ -21,7 +21,7 @@ from verifier.facts import AttachedFile
 from verifier.models import Decision
 from verifier.policy import DEFAULT_POLICY
 from verifier.reasons import ReasonCode
-from verifier.schemas import VerdictOut
+from verifier.schemas import PlatformDisputeFilters, VerdictOut
 
 
 def _file(world: World, order_id: str = "ORD-1", buyer_id: str = "B-1") -> str:
@@ -205,3 +205,59 @@ def test_with_policy_differs_in_the_policy_only_and_never_audits(world: World) -
     verdict = candidate.evaluate_dispute(dispute_id, now=NOW)
     assert (verdict.decision, verdict.dry_run) == (Decision.REVIEW, True)
     assert world.disputes.history(dispute_id) == []  # evaluating records nothing
+
+
+# Detach, re-decisions and the platform's page (issue 16 §2-3) ------------------------------
+def _code(call: object) -> str:
+    with pytest.raises(OrderSealError) as caught:
+        call()  # type: ignore[operator]
+    return caught.value.code
+
+
+def test_detach_before_decision_kept_after(world: World) -> None:
+    _, received = _honest(world)
+    dispute_id = _file(world)
+    world.disputes.attach_sealed(dispute_id, received.row.evidence_id, now=NOW)
+    sha = received.row.sealed_sha256
+    assert _code(lambda: world.disputes.detach(dispute_id, "0" * 64, now=NOW)) == (
+        "attachment_not_found"
+    )
+    world.disputes.detach(dispute_id, sha, now=NOW)
+    assert world.ledger.attachments(dispute_id) == []
+    world.disputes.attach_sealed(dispute_id, received.row.evidence_id, now=NOW)
+    world.disputes.decide(dispute_id, now=NOW)
+    assert _code(lambda: world.disputes.detach(dispute_id, sha, now=NOW)) == "dispute_decided"
+    assert len(world.ledger.attachments(dispute_id)) == 1
+    assert _code(lambda: world.disputes.detach("dp_none", sha, now=NOW)) == "dispute_not_found"
+
+
+def test_each_re_decision_says_why(world: World) -> None:
+    shipped, received = _honest(world)
+    dispute_id = _file(world)
+    world.disputes.attach_sealed(dispute_id, received.row.evidence_id, now=NOW)
+    world.disputes.decide(dispute_id, now=NOW)
+    world.disputes.decide(dispute_id, now=NOW + timedelta(seconds=1))
+    world.disputes.attach_sealed(dispute_id, shipped.row.evidence_id, now=NOW)
+    world.disputes.decide(dispute_id, now=NOW + timedelta(seconds=2))
+    reasons = [entry.change_reason for entry in world.disputes.history_entries(dispute_id)]
+    assert reasons == [None, "re_evaluated", "evidence_added"]
+
+
+def test_platform_page_filters_and_pages(world: World) -> None:
+    ids = [_file(world, order_id="ORD-P") for _ in range(3)]
+    world.disputes.decide(ids[0], now=NOW)  # no evidence: review, no_evidence
+    first = world.disputes.platform_page(PlatformDisputeFilters(order_id="ORD-P", limit=2))
+    assert len(first.disputes) == 2
+    assert first.next_cursor is not None
+    rest = world.disputes.platform_page(
+        PlatformDisputeFilters(order_id="ORD-P", limit=2, cursor=first.next_cursor)
+    )
+    assert {d.dispute_id for d in [*first.disputes, *rest.disputes]} == set(ids)
+    assert rest.next_cursor is None
+    decided = world.disputes.platform_page(
+        PlatformDisputeFilters(order_id="ORD-P", reason=ReasonCode.NO_EVIDENCE)
+    )
+    assert [d.dispute_id for d in decided.disputes] == [ids[0]]
+    assert decided.disputes[0].status == "decided"
+    other = PlatformDisputeFilters(order_id="ORD-Q", cursor=first.next_cursor)
+    assert _code(lambda: world.disputes.platform_page(other)) == "cursor_invalid"

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from clients.client import PlatformClient
 from infra.settings import Settings
@@ -65,8 +65,15 @@ def _forms(secret: bytes) -> list[bytes]:
     ]
 
 
-def _key_material(key: ec.EllipticCurvePrivateKey) -> list[bytes]:
-    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+def _key_material(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> list[bytes]:
+    if isinstance(key, ed25519.Ed25519PrivateKey):  # the webhook signing key
+        scalar = key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+    else:
+        scalar = key.private_numbers().private_value.to_bytes(32, "big")
     der = key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -81,7 +88,7 @@ def _home_secrets(home: Path) -> list[bytes]:
         data = path.read_bytes()
         if b"PRIVATE KEY" in data:
             key = serialization.load_pem_private_key(data, password=None)
-            assert isinstance(key, ec.EllipticCurvePrivateKey)
+            assert isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey)
             found.extend(_key_material(key))
         else:  # the HMAC secret for buyer tokens
             found.append(data.strip())

@@ -59,6 +59,7 @@ def test_export_writes_the_same_anchors_everywhere(keys: KeyStore, tmp_path: Pat
         "device-ca-chain.pem",
         "device-ca.crl",
         "service-ca.crl",
+        "webhook-keys.json",
     }
     anchors = (out / "anchors.pem").read_text()
     assert anchors == claim_signing_trust(keys).pem

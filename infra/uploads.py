@@ -280,10 +280,13 @@ async def receive_body(
         ClientDisconnectedError: the client went away mid-body.
         UploadsBusyError, TooManyUploadsError: no public slot free (``public`` only).
         InsufficientStorageError: the work folder would fill into its reserve.
+        MultipartUnsupportedError: a form upload (415), refused before a byte is read: every
+            upload route takes the file as the raw body.
 
     Returns:
         The received file (the caller deletes it).
     """
+    refuse_multipart(request)
     declared = request.headers.get("content-length")
     length = 0
     if declared is not None:

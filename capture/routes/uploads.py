@@ -32,7 +32,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1")
 #: The capture, streamed: any type we seal, or a WebM (converted to MP4 first).
 _CAPTURE_BODY = raw_body_openapi(
-    SUPPORTED_MEDIA_TYPES | TRANSCODED_MEDIA_TYPES, description="The photo or video (raw body)."
+    SUPPORTED_MEDIA_TYPES | TRANSCODED_MEDIA_TYPES,
+    description="The photo or video (raw body).",
+    refuses_multipart=True,
 )
 
 

@@ -398,3 +398,53 @@ def test_malformed_json_from_a_station_is_refused(world: World) -> None:
     response = httpx.post(f"{world.base_url}/v1/shipment-sessions", content=body, headers=headers)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+# Forms -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("route", ["station", "buyer", "public"])
+def test_a_multipart_form_is_refused_on_every_upload_route(world: World, route: str) -> None:
+    """``curl -F file=@photo.jpg`` wraps the photo in a form: every upload route answers 415
+    ``multipart_unsupported`` before storing anything, as the dispute attachment route does."""
+    photo = _file(world, world.corpus["png-named-jpg"])
+    boundary = "orderseal-form"
+    form = (
+        (
+            f"--{boundary}\r\nContent-Disposition: form-data; name=file; filename=p.jpg\r\n"
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + photo.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    digest = hashlib.sha256(form).hexdigest()
+    if route == "station":
+        path = f"/v1/shipment-sessions/{world.station_session['session_id']}/evidence"
+        headers = _station_upload_headers(world, path, digest)
+    elif route == "buyer":
+        path = f"/v1/receipt-sessions/{world.receipt_session['session_id']}/evidence"
+        statement, signature, _ = world.buyer.device.attest(
+            order_id=world.receipt_session["order_id"],
+            session_id=world.receipt_session["session_id"],
+            stage="receipt",
+            path=photo,
+        )
+        headers = {
+            "Authorization": world.buyer.http.headers["authorization"],
+            "X-OrderSeal-Device": world.buyer.device.device_id,
+            "X-OrderSeal-Statement": statement,
+            "X-OrderSeal-Statement-Signature": signature,
+            "X-OrderSeal-Content-SHA256": digest,
+        }
+    else:
+        path = "/verify"
+        headers = {}
+    headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+    before = stored(world.settings)
+    method = "POST" if route == "public" else "PUT"
+    response = httpx.request(
+        method, world.base_url + path, content=form, headers=headers, timeout=30
+    )
+    assert response.status_code == 415, response.text
+    assert response.json()["error"]["code"] == "multipart_unsupported"
+    assert stored(world.settings) == before
+    assert not list((world.settings.resolved_home / "work").glob("upload-*.part"))
+    _assert_alive(world)

@@ -164,7 +164,7 @@ async def attach_file(
 ) -> AttachOut:
     """Attach any file the buyer sent (raw body, streamed; a multipart form is refused 415)."""
     enforce(request, "uploads", principal)
-    refuse_multipart(request)
+    refuse_multipart(request)  # before the filename and dispute lookups, not only at the body
     filename = check_client_name(x_orderseal_filename)
     disputes.dispute(dispute_id)
     received = await receive_body(

@@ -32,7 +32,9 @@ def verify_page(caller: PublicCaller) -> HTMLResponse:
 @router.post(
     "/verify",
     tags=["public"],
-    openapi_extra=raw_body_openapi(SUPPORTED_MEDIA_TYPES, description="The file to check."),
+    openapi_extra=raw_body_openapi(
+        SUPPORTED_MEDIA_TYPES, description="The file to check.", refuses_multipart=True
+    ),
 )
 async def verify_upload(
     caller: PublicCaller, request: Request, public: Public, edge: Edge

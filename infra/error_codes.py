@@ -123,6 +123,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("invalid_path", 400, "the request path carries control characters"),
     _e("invalid_request", 422, "invalid or missing fields, parameters, headers or CLI text"),
     _e("invalid_serial", 422, "more than 1000 serials, or serials with other characters"),
+    _e("invalid_setting", 422, "CLI: an ORDERSEAL_* setting holds a value of the wrong shape"),
     _e("key_permissions_too_open", 500, "a private key file is readable by group or others"),
     _e("keys_error", 500, "a key folder operation failed"),
     _e("ledger_unavailable", 503, "the ledger database is unavailable; retry"),

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from clients.commands import run_command
 from infra.errors import InputError, OrderSealError
 from infra.settings import Settings
 from orderseal.bootstrap import initialize_home, load_credentials
@@ -297,31 +298,17 @@ def _verify(file: Path, order: str, buyer: str | None, *, as_json: bool) -> None
 
 def main() -> None:
     """Entry point: input and usage errors exit 3 with a message, never a traceback."""
+    run_command(_invoke, console)
+
+
+def _invoke() -> object:
     try:
         # Without standalone mode click returns the code of typer.Exit instead of exiting.
-        status = app(standalone_mode=False)
-        sys.exit(status if isinstance(status, int) else 0)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except OrderSealError as exc:
-        console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
-        sys.exit(EXIT_INPUT_ERROR)
+        return app(standalone_mode=False)
     except ValidationError as exc:
         # A setting with a value of the wrong shape: the operator's input, not a crash.
         fields = sorted({f"ORDERSEAL_{'_'.join(map(str, e['loc'])).upper()}" for e in exc.errors()})
-        console.print(f"[red]error[/] invalid_setting: expected valid {', '.join(fields)}")
-        sys.exit(EXIT_INPUT_ERROR)
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback, distinct status
-        if exc.__class__.__name__ in (
-            "UsageError",
-            "BadParameter",
-            "NoSuchOption",
-            "MissingParameter",
-        ):
-            console.print(f"[red]usage error[/] {exc}", highlight=False)
-            sys.exit(EXIT_INPUT_ERROR)
-        console.print(f"[red]error[/] {exc.__class__.__name__}: {exc}", highlight=False)
-        sys.exit(4)
+        raise InputError(f"expected valid {', '.join(fields)}", code="invalid_setting") from exc
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ from rich.progress import (
 )
 
 from clients.client import APIError, DeviceKey, PlatformClient, StationClient
+from clients.commands import EXIT_INPUT_ERROR, run_command
 from clients.schemas import SessionResponse
 from clients.station.queue import CaptureQueue, FlushResult, QueuedCapture
 from wire.errors import OrderSealError
@@ -53,8 +53,6 @@ CAPTURE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".mp4", ".mov"})
 _DEFAULT_HOME = Path("~/.orderseal-station")
 #: Exit status of a station not ready for the command or a failed service call, as
 #: ``orderseal station`` gives it through ``orderseal.cli:main``.
-EXIT_INPUT_ERROR = 3
-_USAGE_ERRORS = frozenset({"UsageError", "BadParameter", "NoSuchOption", "MissingParameter"})
 
 
 class StationError(OrderSealError):
@@ -388,22 +386,8 @@ def main() -> None:
     ``orderseal station``, and the same exit statuses (3 with one line for a station error or a
     usage error, 4 for anything else; never a traceback).
     """
-    try:
-        # Without standalone mode click returns the code of typer.Exit instead of exiting.
-        status = station_app(standalone_mode=False, prog_name="orderseal-station")
-        sys.exit(status if isinstance(status, int) else 0)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except OrderSealError as exc:
-        console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
-        sys.exit(EXIT_INPUT_ERROR)
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback, distinct status
-        # typer vendors its click: its usage errors are matched by name, as orderseal.cli does.
-        if exc.__class__.__name__ in _USAGE_ERRORS:
-            console.print(f"[red]usage error[/] {exc}", highlight=False)
-            sys.exit(EXIT_INPUT_ERROR)
-        console.print(f"[red]error[/] {exc.__class__.__name__}: {exc}", highlight=False)
-        sys.exit(4)
+    # Without standalone mode click returns the code of typer.Exit instead of exiting.
+    run_command(lambda: station_app(standalone_mode=False, prog_name="orderseal-station"), console)
 
 
 if __name__ == "__main__":

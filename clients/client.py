@@ -64,6 +64,10 @@ class APIError(Exception):
         self.details = details or {}
 
 
+def _new_idempotency_key() -> str:
+    return f"sdk-{secrets.token_urlsafe(18)}"
+
+
 def _check(response: httpx.Response) -> Any:
     """The decoded body of a success (JSON, raw bytes or ``None``), or the error raised.
 
@@ -337,17 +341,90 @@ class BuyerClient:
         )
 
 
-class PlatformClient:
-    """The platform (or an agent / admin) calling with an API key."""
+#: Answers worth a retry: the service is busy or briefly unavailable (never a 4xx verdict).
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = 300.0) -> None:
+
+class PlatformClient:
+    """The platform (or an agent / admin) calling with an API key.
+
+    Calls are retried (``retries`` times, exponential backoff, ``Retry-After`` honoured) after
+    a network failure or a 429/502/503/504, but only when a retry cannot do the work twice:
+    reads, deletes, and creations that carry an ``Idempotency-Key`` (order registration and
+    dispute filing always do: one key per call, reused by its retries).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 300.0,
+        retries: int = 3,
+        backoff_seconds: float = 0.5,
+    ) -> None:
         self.http = httpx.Client(
             base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {api_key}"}
         )
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Any JSON call, untyped: the escape hatch for routes without a method here."""
-        return _check(self.http.request(method, path, **kwargs))
+        headers = kwargs.get("headers") or {}
+        retryable = method.upper() in _SAFE_METHODS or "Idempotency-Key" in headers
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries or not retryable
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.TransportError:
+                if last:
+                    raise
+                self._pause(attempt, None)
+                continue
+            if response.status_code in _RETRY_STATUSES and not last:
+                self._pause(attempt, response.headers.get("retry-after"))
+                continue
+            return _check(response)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _pause(self, attempt: int, retry_after: str | None) -> None:
+        delay = self.backoff_seconds * 2**attempt
+        if retry_after is not None and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), 60.0))
+        time.sleep(delay)
+
+    def register_order(
+        self,
+        *,
+        order_id: str,
+        buyer_id: str,
+        items: list[Mapping[str, Any]],
+        declared_value: str,
+        currency: str,
+        expected_delivery: str | None = None,
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> OrderResponse:
+        """Register an order the stations will pack (``items``: ``sku``, ``quantity``,
+        optional ``serials``). Retries are safe: the call carries an idempotency key."""
+        body: dict[str, Any] = {
+            "order_id": order_id,
+            "buyer_id": buyer_id,
+            "items": [dict(item) for item in items],
+            "declared_value": declared_value,
+            "currency": currency,
+        }
+        optional = {
+            "expected_delivery": expected_delivery,
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        headers = {"Idempotency-Key": idempotency_key or _new_idempotency_key()}
+        return cast(OrderResponse, self.call("POST", "/v1/orders", json=body, headers=headers))
 
     def buyer_token(self, buyer_id: str, *, order_id: str) -> BuyerTokenResponse:
         """Issue a bearer token for a buyer's app; ``order_id`` must be an order of the buyer."""
@@ -379,7 +456,8 @@ class PlatformClient:
     ) -> DisputeResponse:
         """Open a refund dispute; attach evidence next, then ask for a decision.
 
-        With ``idempotency_key``, a retry (same key, same fields) answers the same dispute.
+        Every call carries an idempotency key (``idempotency_key``, or a fresh one): its
+        retries, and a caller's own retry with the same key and fields, answer the same dispute.
         """
         body = {
             "order_id": order_id,
@@ -388,7 +466,7 @@ class PlatformClient:
             "amount": amount,
             "currency": currency,
         }
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        headers = {"Idempotency-Key": idempotency_key or _new_idempotency_key()}
         return cast(DisputeResponse, self.call("POST", "/v1/disputes", json=body, headers=headers))
 
     def attach_sealed(self, dispute_id: str, evidence_ids: list[str]) -> AttachSealedResponse:

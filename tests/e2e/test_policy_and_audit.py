@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +11,12 @@ from sqlalchemy.orm import Session
 from infra.ledger.models import AuditEntry, Verdict
 from infra.settings import Settings
 from tests.support import flows
-from tests.support.databases import settings_env
-
-ORDERSEAL = Path(sys.executable).parent / "orderseal"
+from tests.support.cli import CLIRun, run_main, run_process
 
 
-def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **settings_env(settings)}
-    return subprocess.run(
-        [str(ORDERSEAL), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+def _cli(settings: Settings, *args: str) -> CLIRun:
+    """In-process through ``orderseal.cli:main``; the policy check below runs the binary."""
+    return run_main(settings, *args)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +63,7 @@ def test_default_value_threshold_sends_large_claims_to_review(
 def test_policy_check(settings: Settings, tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text('[thresholds]\nreview_above = { USD = "10.00" }\n')
-    assert _cli(settings, "policy", "check", str(good)).returncode == 0
+    assert run_process(settings, "policy", "check", str(good)).returncode == 0
     bad = tmp_path / "bad.toml"
     bad.write_text('[decisions]\nblock = ["not_a_code"]\n')
     result = _cli(settings, "policy", "check", str(bad))

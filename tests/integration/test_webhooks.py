@@ -4,8 +4,10 @@ with the SDK's verify_webhook (ed25519 v1a from the published key, and v1 HMAC).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,6 +74,18 @@ def _file_and_decide(platform: httpx.Client, order_id: str) -> str:
     return dispute_id
 
 
+def _settled_log(platform: httpx.Client, endpoint_id: str) -> list[dict[str, Any]]:
+    """The endpoint's delivery log once no delivery is pending: the worker records an attempt
+    after the receiver has answered, so the log may lag the receiver by a moment."""
+    path = f"/v1/webhook-endpoints/{endpoint_id}/deliveries"
+    deadline = time.monotonic() + 30
+    log: list[dict[str, Any]] = platform.get(path).json()["items"]
+    while any(d["status"] == "pending" for d in log) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = platform.get(path).json()["items"]
+    return log
+
+
 def test_a_decided_dispute_arrives_signed_at_a_real_receiver(
     live_api: str, credentials: dict[str, str], worker: EmbeddedWorker
 ) -> None:
@@ -110,9 +124,7 @@ def test_a_decided_dispute_arrives_signed_at_a_real_receiver(
             assert second.webhook_id != event.webhook_id
 
             # The delivery log: delivered, one attempt each, latency recorded.
-            log = platform.get(
-                f"/v1/webhook-endpoints/{endpoint['endpoint_id']}/deliveries"
-            ).json()["items"]
+            log = _settled_log(platform, endpoint["endpoint_id"])
             assert {(d["status"], d["attempts"]) for d in log} == {("delivered", 1)}
             assert {d["webhook_id"] for d in log} == {event.webhook_id, second.webhook_id}
             assert all(d["log"][0]["status_code"] == 200 for d in log)
@@ -139,9 +151,7 @@ def test_rotation_signs_with_both_secrets_and_admin_redelivers_with_the_same_id(
             receiver.secret, receiver.key = old, "whpk_" + "A" * 43 + "="
             _file_and_decide(platform, "ord-webhook-2")
             (event,) = [e for e in receiver.wait_for(1) if e.type == "dispute.decided"]
-            log = platform.get(
-                f"/v1/webhook-endpoints/{endpoint['endpoint_id']}/deliveries"
-            ).json()["items"]
+            log = _settled_log(platform, endpoint["endpoint_id"])
             delivery_id = log[0]["delivery_id"]
         with _api(live_api, credentials["admin"]) as admin:
             redone = admin.post(f"/v1/webhook-deliveries/{delivery_id}/redeliver")
@@ -190,6 +200,8 @@ def test_the_sdk_manages_endpoints_and_verifies_what_they_receive(
         with _api(live_api, credentials["platform"]) as raw:
             dispute_id = _file_and_decide(raw, "ord-webhook-sdk")
         event = next(e for e in receiver.wait_for(1) if e.data["dispute_id"] == dispute_id)
+        with _api(live_api, credentials["platform"]) as raw:
+            _settled_log(raw, endpoint["endpoint_id"])
         log = platform.webhook_deliveries(endpoint["endpoint_id"])["items"]
         assert [d["webhook_id"] for d in log] == [event.webhook_id]
         rotated = platform.rotate_webhook_secret(endpoint["endpoint_id"])

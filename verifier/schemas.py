@@ -320,19 +320,26 @@ class DisputeOut(BaseModel):
     ) -> DisputeOut:
         """The ledger's dispute row with its verdict history."""
         return cls(
-            dispute_id=dispute.dispute_id,
-            order_id=dispute.order_id,
-            buyer_id=dispute.buyer_id,
-            claim_type=dispute.claim_type,
-            amount=dispute.amount,
-            currency=dispute.currency,
-            created_at=dispute.created_at,
-            decision=dispute.decision,
-            decided_at=dispute.decided_at,
+            **_dispute_fields(dispute),
             verdict=history[-1] if history else None,
             history=history,
             report_url=report_url,
         )
+
+
+def _dispute_fields(dispute: Dispute) -> dict[str, Any]:
+    """The columns of a ledger dispute row that every dispute view repeats."""
+    return {
+        "dispute_id": dispute.dispute_id,
+        "order_id": dispute.order_id,
+        "buyer_id": dispute.buyer_id,
+        "claim_type": dispute.claim_type,
+        "amount": dispute.amount,
+        "currency": dispute.currency,
+        "created_at": dispute.created_at,
+        "decision": dispute.decision,
+        "decided_at": dispute.decided_at,
+    }
 
 
 class DisputeSummary(BaseModel):
@@ -353,15 +360,7 @@ class DisputeSummary(BaseModel):
     def from_dispute(cls, dispute: Dispute, latest: VerdictOut | None) -> DisputeSummary:
         """The ledger's dispute row with the reasons of its latest verdict."""
         return cls(
-            dispute_id=dispute.dispute_id,
-            order_id=dispute.order_id,
-            buyer_id=dispute.buyer_id,
-            claim_type=dispute.claim_type,
-            amount=dispute.amount,
-            currency=dispute.currency,
-            created_at=dispute.created_at,
-            decision=dispute.decision,
-            decided_at=dispute.decided_at,
+            **_dispute_fields(dispute),
             reasons=list(latest.reasons) if latest else [],
         )
 

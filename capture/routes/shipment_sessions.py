@@ -43,6 +43,13 @@ def close_shipment_session(
     return LabelOut(order_id=label.order_id, token=label.token, label_png_url=label.label_png_url)
 
 
+def _label_token(order_id: str, station_id: str, sessions: Sessions, clock: Clock, dpi: int) -> str:
+    """The label token of an order this station packed, once the resolution is a printer's."""
+    if dpi not in LABEL_DPIS:
+        raise CaptureError("expected dpi 203 or 300", code="invalid_request")
+    return sessions.label_token_for(order_id, now=clock(), station_id=station_id)
+
+
 @router.get(
     "/orders/{order_id}/label.png",
     tags=["station"],
@@ -53,9 +60,7 @@ def label_png(
     order_id: str, principal: StationPrincipal, sessions: Sessions, clock: Clock, dpi: int = 203
 ) -> Response:
     """The 4x6 inch parcel label (203 or 300 dpi)."""
-    if dpi not in LABEL_DPIS:
-        raise CaptureError("expected dpi 203 or 300", code="invalid_request")
-    token = sessions.label_token_for(order_id, now=clock(), station_id=principal.subject)
+    token = _label_token(order_id, principal.subject, sessions, clock, dpi)
     png = render_label_png(token, order_id=order_id, dpi=dpi)
     return Response(content=png, media_type="image/png")
 
@@ -70,8 +75,6 @@ def label_pdf(
     order_id: str, principal: StationPrincipal, sessions: Sessions, clock: Clock, dpi: int = 203
 ) -> Response:
     """The same 4x6 inch parcel label as a one-page PDF (203 or 300 dpi)."""
-    if dpi not in LABEL_DPIS:
-        raise CaptureError("expected dpi 203 or 300", code="invalid_request")
-    token = sessions.label_token_for(order_id, now=clock(), station_id=principal.subject)
+    token = _label_token(order_id, principal.subject, sessions, clock, dpi)
     pdf = render_label_pdf(token, order_id=order_id, dpi=dpi)
     return Response(content=pdf, media_type="application/pdf")

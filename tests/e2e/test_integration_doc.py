@@ -25,8 +25,8 @@ from infra.settings import Settings
 from infra.webhooks.delivery import EmbeddedWorker
 from orderseal.samples import make_jpeg
 from orderseal.services import Services
-from tests.conftest import make_settings
 from tests.support import flows
+from tests.support.webhook_receiver import loopback_webhook_settings
 from wire.webhooks import WebhookVerificationError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "integration.md"
@@ -37,15 +37,7 @@ def settings(
     module_home: Path, database_url: str, storage_overrides: dict[str, object]
 ) -> Settings:
     """Loopback receivers allowed, fast retries."""
-    return make_settings(
-        module_home,
-        database_url=database_url,
-        webhook_allow_private_targets=True,
-        webhook_retry_base_seconds=0.05,
-        webhook_poll_seconds=0.05,
-        webhook_timeout_seconds=2.0,
-        **storage_overrides,
-    )
+    return loopback_webhook_settings(module_home, database_url, storage_overrides)
 
 
 @pytest.fixture(scope="module")

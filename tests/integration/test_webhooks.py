@@ -16,8 +16,7 @@ from clients.client import APIError, PlatformClient
 from infra.settings import Settings
 from infra.webhooks.delivery import EmbeddedWorker
 from orderseal.services import Services
-from tests.conftest import make_settings
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Receiver, loopback_webhook_settings
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +24,7 @@ def settings(
     module_home: Path, database_url: str, storage_overrides: dict[str, object]
 ) -> Settings:
     """The module's settings, with loopback receivers allowed and fast retries."""
-    return make_settings(
-        module_home,
-        database_url=database_url,
-        webhook_allow_private_targets=True,
-        webhook_retry_base_seconds=0.05,
-        webhook_poll_seconds=0.05,
-        webhook_timeout_seconds=2.0,
-        **storage_overrides,
-    )
+    return loopback_webhook_settings(module_home, database_url, storage_overrides)
 
 
 @pytest.fixture(scope="module")

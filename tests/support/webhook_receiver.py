@@ -9,9 +9,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from clients.webhooks import VerifiedWebhook, WebhookVerificationError, verify_webhook
+from infra.settings import Settings
+from tests.conftest import make_settings
 
 __all__ = ["Receiver"]
 
@@ -104,3 +107,18 @@ class Receiver:
             self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
             assert len(self.received) >= count, f"{len(self.received)} of {count} arrived"
             return list(self.received)
+
+
+def loopback_webhook_settings(
+    home: Path, database_url: str, storage_overrides: dict[str, object]
+) -> Settings:
+    """Settings for a test server whose webhooks go to a loopback receiver, retried fast."""
+    return make_settings(
+        home,
+        database_url=database_url,
+        webhook_allow_private_targets=True,
+        webhook_retry_base_seconds=0.05,
+        webhook_poll_seconds=0.05,
+        webhook_timeout_seconds=2.0,
+        **storage_overrides,
+    )

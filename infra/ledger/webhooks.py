@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from infra.ledger.leases import LeaseColumns, claim_due
 from infra.ledger.sessions import GuardedSessions
 from infra.ledger.webhook_models import (
     WebhookAttempt,
@@ -32,6 +33,15 @@ __all__ = [
     "WebhookRepository",
     "add_outbox_events",
 ]
+
+_DELIVERY_LEASES = LeaseColumns(
+    table=WebhookDelivery,
+    key=WebhookDelivery.delivery_id,
+    status=WebhookDelivery.status,
+    next_attempt_at=WebhookDelivery.next_attempt_at,
+    lease_expires_at=WebhookDelivery.lease_expires_at,
+    leased_by=WebhookDelivery.leased_by,
+)
 
 
 @dataclass(frozen=True)
@@ -226,31 +236,10 @@ class WebhookRepository:
         self, worker: str, *, now: datetime, lease: timedelta, limit: int
     ) -> list[ClaimedDelivery]:
         """Take up to ``limit`` due deliveries for ``lease``: nobody else sends them meanwhile."""
-        free = or_(
-            WebhookDelivery.lease_expires_at.is_(None), WebhookDelivery.lease_expires_at < now
-        )
         with self._sessions.begin() as session:
-            due = session.scalars(
-                select(WebhookDelivery.delivery_id)
-                .where(
-                    WebhookDelivery.status == "pending",
-                    WebhookDelivery.next_attempt_at <= now,
-                    free,
-                )
-                .order_by(WebhookDelivery.next_attempt_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            taken: list[str] = []
-            for delivery_id in due:
-                result = session.execute(
-                    update(WebhookDelivery)
-                    .where(WebhookDelivery.delivery_id == delivery_id, free)
-                    .values(lease_expires_at=now + lease, leased_by=worker)
-                    .execution_options(synchronize_session=False)
-                )
-                if getattr(result, "rowcount", 0) == 1:
-                    taken.append(delivery_id)
+            taken = claim_due(
+                session, _DELIVERY_LEASES, worker=worker, now=now, lease=lease, limit=limit
+            )
             if not taken:
                 return []
             rows = session.execute(

@@ -1,17 +1,15 @@
 """Delivery workers: claim due deliveries, sign and POST them, retry with backoff, dead-letter.
 
-One loop serves both modes: ``orderseal serve`` runs it in a background thread (embedded,
-SQLite or PostgreSQL) and ``orderseal worker`` runs it alone. Every attempt signs afresh
-(new ``webhook-timestamp``) under the same ``webhook-id``; receivers deduplicate on it.
+One loop (``infra.worker.drain``) serves both modes: ``orderseal serve`` runs it in a
+background thread (embedded, SQLite or PostgreSQL) and ``orderseal worker`` runs it alone.
+Every attempt signs afresh (new ``webhook-timestamp``) under the same ``webhook-id``;
+receivers deduplicate on it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from infra.errors import OrderSealError
 from infra.ledger.webhooks import ClaimedDelivery, DeliveryOutcome, WebhookRepository
 from infra.settings import Settings
 from infra.webhooks.targets import check_target
+from infra.worker import EmbeddedWorker, backoff, drain, worker_id
 from wire.webhooks import sign_ed25519, sign_hmac, signature_header
 
 __all__ = ["Dispatcher", "EmbeddedWorker", "RetryPolicy", "WebhookSigner"]
@@ -64,9 +63,7 @@ class RetryPolicy:
 
     def delay(self, failures: int, *, jitter: float) -> timedelta:
         """The wait after ``failures`` failed attempts; ``jitter`` in [0, 1)."""
-        exponent = min(max(failures - 1, 0), 40)
-        nominal = min(self.base * (1 << exponent), self.max_delay)
-        return nominal * (0.5 + jitter)
+        return backoff(self.base, self.max_delay, failures, jitter=jitter)
 
     def next_attempt(
         self, failures: int, *, window_started_at: datetime, now: datetime, jitter: float
@@ -82,12 +79,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _worker_id() -> str:
-    # Unique per dispatcher: host and pid name it in the log, the random part keeps two
-    # dispatchers apart even where a pid is reused (a lease is compared on this id).
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
 @dataclass
 class Dispatcher:
     """Claims and sends deliveries; ``run`` loops until stopped, ``run_once`` does one batch."""
@@ -100,7 +91,7 @@ class Dispatcher:
     allow_private: bool = False
     batch: int = 10
     clock: Callable[[], datetime] = _utc_now
-    worker_id: str = field(default_factory=_worker_id)
+    worker_id: str = field(default_factory=worker_id)
     random: Callable[[], float] = random.random
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -201,45 +192,10 @@ class Dispatcher:
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set; a ledger outage pauses the loop, never ends it."""
         with self.client() as client:
-            while not stop.is_set():
-                try:
-                    sent = self.run_once(client)
-                except OrderSealError as exc:
-                    _log.warning("webhook worker paused: %s", exc.code)
-                    sent = 0
-                except Exception:  # noqa: BLE001 - the loop's top level, like a CLI main()
-                    # A bug in one batch must not end delivery for the whole process: the
-                    # claims it held expire and are retried; the traceback is logged.
-                    _log.exception("webhook worker batch failed")
-                    sent = 0
-                if sent:
-                    continue
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
-
-
-@dataclass
-class EmbeddedWorker:
-    """The dispatcher in a daemon thread of the server (``ORDERSEAL_WEBHOOK_DELIVERY=embedded``)."""
-
-    dispatcher: Dispatcher
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start draining (idempotent)."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.dispatcher.run, args=(self._stop,), name="webhook-delivery", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, *, timeout: float = 15.0) -> None:
-        """Stop after the current attempt."""
-        self._stop.set()
-        self.dispatcher.wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+            drain(
+                lambda: self.run_once(client),
+                stop,
+                self._wake,
+                poll_seconds=self.poll_seconds,
+                name="webhook",
+            )

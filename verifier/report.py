@@ -1,33 +1,64 @@
-"""Agent report: shipment and receipt media side by side, the chain as a timeline, every check
-with its explanation, the policy trace and the decision history.
+"""Agent report: the files the buyer submitted beside the order's sealed shipment and receipt
+media, the chain as a timeline, every check in plain words (its internal name and reason code one
+click away), the policy trace and the decision history.
 
 The page renders the same ``VerdictOut`` models the API answers (agent view: with the details
-that name other disputes and accounts).
+that name other disputes and accounts). People read the sentences of ``verifier.wording``, never
+a check's ``detail`` as the message (a detail may quote c2pa status codes). Every time is shown
+one way, ``2026-12-02 07:41 UTC``.
 """
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evidence.thumbnails import make_thumbnail
-from infra.ledger.models import Dispute, Evidence
+from infra.ledger.models import Dispute, DisputeEvidence, Evidence
 from verifier.disputes import DisputeService
 from verifier.schemas import VerdictOut
+from verifier.wording import plain_check, plain_rule, reason_sentence
 
-__all__ = ["AgentReport", "ReportMedia", "ReportService", "TimelineEntry", "render_report_html"]
+__all__ = [
+    "AgentReport",
+    "ReportMedia",
+    "ReportService",
+    "SubmittedFile",
+    "TimelineEntry",
+    "render_report_html",
+    "shown_time",
+]
+
+
+def shown_time(at: datetime | str | None) -> str:
+    """A time as the report shows it: UTC to the minute, ``2026-12-02 07:41 UTC`` ("—" if none).
+
+    Accepts an aware datetime or the ledger's text (``+00:00`` or ``Z``); a naive value is UTC.
+    """
+    if at is None or at == "":
+        return "—"
+    value = datetime.fromisoformat(at) if isinstance(at, str) else at
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("verifier", "templates"),
         autoescape=select_autoescape(["html"]),
     )
+    environment.filters["when"] = shown_time
+    environment.globals.update(
+        plain_check=plain_check, plain_rule=plain_rule, reason_sentence=reason_sentence
+    )
+    return environment
 
 
 @dataclass(frozen=True)
@@ -62,6 +93,34 @@ class ReportMedia:
 
 
 @dataclass(frozen=True)
+class SubmittedFile:
+    """A file attached to the dispute, as the platform submitted it for the buyer."""
+
+    filename: str
+    media_type: str
+    content_sha256: str
+    size: int
+    attached_at: str
+    #: Set when the file carries a manifest (its OrderSeal seal, if any, is checked below).
+    manifest_id: str
+    #: An inline ``data:`` URI like the sealed media's ("" if the file has no picture).
+    thumbnail_url: str = ""
+
+    @classmethod
+    def from_row(cls, row: DisputeEvidence, *, thumbnail_url: str = "") -> SubmittedFile:
+        """The ledger's attachment row."""
+        return cls(
+            filename=row.filename,
+            media_type=row.media_type or "",
+            content_sha256=row.content_sha256,
+            size=row.size,
+            attached_at=row.attached_at.isoformat(),
+            manifest_id=row.manifest_id or "",
+            thumbnail_url=thumbnail_url,
+        )
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     """Something that happened to the order or the dispute."""
 
@@ -87,12 +146,19 @@ class AgentReport:
     shipment_media: tuple[ReportMedia, ...]
     receipt_media: tuple[ReportMedia, ...]
     timeline: tuple[TimelineEntry, ...]
+    #: What was attached to the dispute, which is not always the order's sealed originals.
+    submitted: tuple[SubmittedFile, ...] = ()
 
     @classmethod
     def build(
-        cls, dispute: Dispute, history: list[VerdictOut], media: list[ReportMedia]
+        cls,
+        dispute: Dispute,
+        history: list[VerdictOut],
+        media: list[ReportMedia],
+        submitted: list[SubmittedFile] | None = None,
     ) -> AgentReport:
-        """The report of ``dispute``, its verdicts (oldest first) and its order's media."""
+        """The report of ``dispute``: its verdicts (oldest first), its order's media and the
+        files attached to it."""
         shipment = tuple(m for m in media if m.stage == "shipment")
         receipt = tuple(m for m in media if m.stage == "receipt")
         timeline = sorted(
@@ -108,11 +174,15 @@ class AgentReport:
                     dispute.claim_type,
                 ),
                 *(
+                    TimelineEntry(f.attached_at, "file submitted", "platform", f.filename)
+                    for f in submitted or ()
+                ),
+                *(
                     TimelineEntry(v.decided_at, f"decided {v.decision}", "OrderSeal verifier", "")
                     for v in history
                 ),
             ],
-            key=lambda item: item.at,
+            key=lambda item: _instant(item.at),
         )
         return cls(
             dispute_id=dispute.dispute_id,
@@ -127,7 +197,14 @@ class AgentReport:
             shipment_media=shipment,
             receipt_media=receipt,
             timeline=tuple(timeline),
+            submitted=tuple(submitted or ()),
         )
+
+
+def _instant(at: str) -> datetime:
+    # Ledger text comes as ``+00:00`` or ``Z`` and SQLite drops the zone: order by instant.
+    value = datetime.fromisoformat(at)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def render_report_html(report: AgentReport) -> str:
@@ -143,20 +220,35 @@ class ReportService:
         self.thumbnail_dir = thumbnail_dir
 
     def report(self, dispute_id: str) -> AgentReport:
-        """The dispute, every verdict and the order's sealed media with inline thumbnails.
+        """The dispute, every verdict, the order's sealed media and the files attached to the
+        dispute, with inline thumbnails.
 
         Raises:
             NotFoundError: ``dispute_not_found``.
         """
         dispute = self.disputes.dispute(dispute_id)
         media = [
-            replace(ReportMedia.from_row(row), thumbnail_url=self._thumbnail(row))
+            replace(
+                ReportMedia.from_row(row),
+                thumbnail_url=self._thumbnail(row.storage_key, row.media_type, row.sealed_sha256),
+            )
             for row in self.disputes.ledger.evidence_for_order(dispute.order_id)
         ]
-        return AgentReport.build(dispute, self.disputes.history(dispute_id), media)
+        submitted = [
+            SubmittedFile.from_row(
+                row,
+                thumbnail_url=self._thumbnail(
+                    row.storage_key, row.media_type or "", row.content_sha256
+                ),
+            )
+            for row in self.disputes.ledger.attachments(dispute_id)
+        ]
+        return AgentReport.build(dispute, self.disputes.history(dispute_id), media, submitted)
 
-    def _thumbnail(self, row: Evidence) -> str:
-        cache = self.thumbnail_dir / f"{row.sealed_sha256}.jpg"
-        with self.disputes.store.open_local(row.storage_key) as path:
-            data = make_thumbnail(path, row.media_type, cache)
+    def _thumbnail(self, storage_key: str, media_type: str, sha256: str) -> str:
+        if not media_type.startswith(("image/", "video/")):
+            return ""  # an unsupported upload has no picture to show
+        cache = self.thumbnail_dir / f"{sha256}.jpg"
+        with self.disputes.store.open_local(storage_key) as path:
+            data = make_thumbnail(path, media_type, cache)
         return "" if data is None else "data:image/jpeg;base64," + base64.b64encode(data).decode()

@@ -46,14 +46,22 @@ def test_report_shows_media_side_by_side_checks_and_decision(
     assert page.locator("#decision").evaluate("e => getComputedStyle(e).display") == (
         "inline-block"
     )
-    shipped = page.locator("#media section").nth(0).locator("img")
-    received = page.locator("#media section").nth(1).locator("img")
+    # What the buyer submitted (here the sealed unboxing files) beside the sealed originals.
+    submitted = page.locator("#media #submitted img")
+    shipped = page.locator("#media #shipment img")
+    received = page.locator("#media #receipt img")
+    assert submitted.count() == 2
     assert shipped.count() == 2  # packing photo and video poster
     assert received.count() == 2
-    for image in (*shipped.all(), *received.all()):
+    for image in (*submitted.all(), *shipped.all(), *received.all()):
         assert image.evaluate("img => img.complete && img.naturalWidth > 0")
-    assert page.locator("#timeline tr").count() >= 6
-    assert "chain" in page.locator("section.evidence").first.inner_text()
+    assert page.locator("#timeline tr").count() >= 8
+    # Checks in plain words; the internal check name only once "technical detail" is opened.
+    evidence = page.locator("section.evidence").first
+    assert "links to this order's sealed packing" in evidence.inner_text()
+    assert "chain" not in evidence.inner_text()
+    evidence.locator("details summary").first.click()
+    assert "check " in evidence.locator("details").first.inner_text()
     assert page.locator("#policy tr").count() >= 2
     page.screenshot(path=str(artifacts / "agent-report.png"), full_page=True)
     assert (artifacts / "agent-report.png").stat().st_size > 10_000

@@ -153,7 +153,6 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("POST", "/v1/orders/{order_id}/cancel", _PLATFORM),
     _r("GET", "/v1/orders/{order_id}/evidence", _PLATFORM),
     _r("POST", "/v1/orders/{order_id}/reopen", _PLATFORM),
-    _r("GET", "/v1/orders/{order_id}/reopens", _PLATFORM),
     _r("POST", "/v1/buyer-tokens", _PLATFORM),
     _r("POST", "/v1/disputes", _PLATFORM),
     _r("PUT", "/v1/disputes/{dispute_id}/files", _PLATFORM),

@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps clean bench bench-quick openapi
+.PHONY: demo test lint system-deps clean bench bench-quick openapi screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/orderseal openapi --output docs/openapi.json
 
+# The checked-in screenshots of /agent and /seller (desktop 1440x900, phone 390x844), written
+# by the browser test that drives both pages (small palette PNGs).
+screenshots: $(STAMP)
+	ORDERSEAL_SCREENSHOTS=test-artifacts/screenshots $(BIN)/python -m pytest -q tests/browser/test_workspaces.py
+
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -32,11 +37,15 @@ lint: $(STAMP)
 # The suite runs on the embedded backends (SQLite + local folder), then the suites that touch
 # the ledger and the store run again production-shaped (PostgreSQL at 127.0.0.1:5432 + S3 on a
 # SeaweedFS the tests start on loopback). Unit, conformance, interop, fuzz and bench tests do
-# not depend on the backend and run once.
+# not depend on the backend and run once. Test files are spread over $(TEST_WORKERS) pytest-xdist
+# workers (--dist loadfile: a file's module fixtures, such as one server per module, stay on one
+# worker); every test has its own home, database and ports, so workers never share state.
 BACKEND_TESTS := tests/integration tests/e2e tests/browser
+TEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 test: system-deps $(STAMP) lint
-	$(BIN)/python -m pytest; status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
-	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q $(BACKEND_TESTS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL); status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
+	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) $(BACKEND_TESTS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
 
 # Benchmarks (never part of `make test` timing): full run rewrites docs/benchmarks.md;
 # the quick one (small inputs, under a minute) only writes $(BENCH_QUICK_JSON).

@@ -190,6 +190,16 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("unsupported_media", 422, "the file type cannot carry C2PA evidence here"),
     _e("upload_quota_exceeded", 413, "the order's or buyer's daily capture bytes pass their quota"),
     _e("uploads_busy", 503, "all public upload slots of this worker are taken; retry"),
+    _e(
+        "verification_pending",
+        409,
+        "a file of the dispute is still being verified by a job; decide after Retry-After",
+    ),
+    _e(
+        "verification_queue_full",
+        429,
+        "the dispute or API key has its share of files waiting for verification",
+    ),
     _e("video_too_large", 422, "the video's frames, duration or pixel rate exceed the limits"),
     _e("webhook_delivery_not_found", 404, "no webhook delivery has this id"),
     _e("webhook_endpoint_not_found", 404, "no live webhook endpoint of this caller has this id"),

@@ -181,6 +181,31 @@ class Settings(BaseSettings):
     webhook_secret_overlap_seconds: float = Field(
         default=86400.0, description="old secret keeps signing after a rotation"
     )
+    # Background jobs (infra/jobs.py, docs/scaling.md): large-file verification, thumbnails.
+    inline_verify_max_bytes: int = Field(
+        default=4 * _MIB,
+        description="dispute files above this are verified by a job (202 pending); 0: always",
+    )
+    jobs_mode: Literal["embedded", "worker"] = Field(
+        default="embedded",
+        description="embedded: each server runs background jobs; worker: orderseal worker only",
+    )
+    jobs_max_attempts: int = Field(default=3, ge=1, le=20, description="claims before dead")
+    jobs_lease_seconds: float = Field(
+        default=300.0, gt=0, description="a claimed job is run again after this (killed worker)"
+    )
+    jobs_retry_base_seconds: float = Field(default=5.0, description="first retry delay")
+    jobs_retry_max_seconds: float = Field(default=300.0, description="longest retry delay")
+    jobs_poll_seconds: float = Field(default=1.0, description="idle job worker polling interval")
+    jobs_max_pending_per_dispute: int = Field(
+        default=4, ge=0, description="files waiting for verification per dispute; 429; 0: off"
+    )
+    jobs_max_pending_per_key: int = Field(
+        default=50, ge=0, description="files waiting for verification per API key; 429; 0: off"
+    )
+    thumbnail_jobs: bool = Field(
+        default=True, description="sealing queues the agent thumbnail (else made on first view)"
+    )
 
     @model_validator(mode="before")
     @classmethod

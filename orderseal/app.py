@@ -46,19 +46,22 @@ def _error(
 
 
 def _webhook_delivery(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The server's lifespan: drain the webhook queue in a thread unless a worker does."""
+    """The server's lifespan: drain the webhook and job queues in threads unless workers do."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if services.settings.webhook_delivery != "embedded":
-            yield
-            return
-        worker = EmbeddedWorker(services.dispatcher)
-        worker.start()
+        workers = []
+        if services.settings.webhook_delivery == "embedded":
+            workers.append(EmbeddedWorker(services.dispatcher))
+        if services.settings.jobs_mode == "embedded":
+            workers.append(EmbeddedWorker(services.jobs, name="background-jobs"))
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
 
     return lifespan
 

@@ -12,7 +12,11 @@ from capture.sealing.seal import Sealer
 from capture.services import CaptureServices, build_capture_services
 from evidence.reader import TrustSettings
 from infra.db import create_ledger_engine, create_schema, session_factory
+from infra.jobs import JobKind, JobRunner
+from infra.ledger.dispute_files import VERIFY_KIND, DisputeFiles
+from infra.ledger.jobs import JobRepository, QueueBounds
 from infra.ledger.repository import Ledger
+from infra.ledger.sessions import GuardedSessions
 from infra.settings import Settings
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
@@ -23,8 +27,9 @@ from keys.store import KeyStore
 from keys.webhooks import WEBHOOK_KEY_FILE, WebhookSigningKey
 from orderseal.signing import open_service_signer
 from verifier.context import VerifierContext
-from verifier.disputes import DisputeService
+from verifier.disputes import DisputeService, FileQueueing
 from verifier.facts import FactGatherer
+from verifier.file_jobs import FileVerification
 from verifier.policy_file import default_policy, load_policy
 
 __all__ = ["Services", "build_services", "utc_now"]
@@ -48,6 +53,8 @@ class Services:
     token_secret: bytes
     webhooks: WebhookService
     dispatcher: Dispatcher
+    #: Background jobs (large dispute files, thumbnails): run embedded or by orderseal worker.
+    jobs: JobRunner
     clock: Callable[[], datetime] = field(default=utc_now)
 
     @property
@@ -92,7 +99,10 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     keys = KeyStore(home / "keys")
     engine = create_ledger_engine(settings.resolved_database_url)
     create_schema(engine)
-    ledger = Ledger(session_factory(engine))
+    sessions = session_factory(engine)
+    ledger = Ledger(sessions)
+    job_sessions = GuardedSessions(sessions)
+    dispute_files = DisputeFiles(job_sessions)
     store = build_store(settings)
     trust = keys.trust_list()
     work_dir = home / "work"
@@ -126,7 +136,27 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         store=store,
         audit_signer=sealer.signer,
         policy=load_policy(settings.policy_file) if settings.policy_file else default_policy(),
+        queueing=FileQueueing(
+            files=dispute_files,
+            inline_max_bytes=settings.inline_verify_max_bytes,
+            bounds=QueueBounds(
+                per_dispute=settings.jobs_max_pending_per_dispute,
+                per_owner=settings.jobs_max_pending_per_key,
+            ),
+            max_attempts=settings.jobs_max_attempts,
+        ),
     )
+    verification = FileVerification(disputes=verifier, files=dispute_files, clock=clock)
+    job_repository = JobRepository(job_sessions)
+    jobs = JobRunner.from_settings(
+        settings,
+        repository=job_repository,
+        kinds={VERIFY_KIND: JobKind(VERIFY_KIND, verification.run, verification.dead)},
+        clock=clock,
+    )
+    # A job written by this process wakes its own job thread at once (others poll).
+    dispute_files.listener = jobs.wake
+    job_repository.listener = jobs.wake
     webhook_key = WebhookSigningKey.load_or_create(home / "keys" / WEBHOOK_KEY_FILE)
     dispatcher = Dispatcher.from_settings(
         settings,
@@ -148,6 +178,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         settings=settings,
         webhooks=webhooks,
         dispatcher=dispatcher,
+        jobs=jobs,
         ledger=ledger,
         store=store,
         keys=keys,

@@ -1,9 +1,10 @@
-"""``orderseal worker``: the webhook delivery loop on its own, for production.
+"""``orderseal worker``: the webhook delivery and background job loops, for production.
 
-It is the loop ``orderseal serve`` runs in a thread (``ORDERSEAL_WEBHOOK_DELIVERY=embedded``);
-any number of workers on any hosts share the queue through the ledger (PostgreSQL
-``FOR UPDATE SKIP LOCKED``). SIGTERM or SIGINT stops it after the current attempt; a worker
-killed outright leaves its claims to expire, and another worker sends them.
+They are the loops ``orderseal serve`` runs in threads (``ORDERSEAL_WEBHOOK_DELIVERY`` and
+``ORDERSEAL_JOBS_MODE`` ``embedded``); any number of workers on any hosts share the queues
+through the ledger (PostgreSQL ``FOR UPDATE SKIP LOCKED``). SIGTERM or SIGINT stops it after
+the current attempt and job; a worker killed outright leaves its claims to expire, and
+another worker takes them over.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from types import FrameType
 
 from infra.settings import Settings
+from infra.worker import EmbeddedWorker
 from orderseal.services import build_services
 
 __all__ = ["run_worker"]
@@ -22,7 +24,7 @@ _log = logging.getLogger("orderseal.worker")
 
 
 def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> None:
-    """Deliver webhooks until ``stop`` is set (or SIGTERM/SIGINT in the main thread)."""
+    """Deliver webhooks and run jobs until ``stop`` is set (or SIGTERM/SIGINT in main)."""
     services = build_services(settings)
     done = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -31,8 +33,15 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> No
             _log.info("webhook worker stopping (signal %s)", signum)
             done.set()
             services.dispatcher.wake()
+            services.jobs.wake()
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-    _log.info("webhook worker %s started", services.dispatcher.worker_id)
-    services.dispatcher.run(done)
+    _log.info("worker %s started", services.dispatcher.worker_id)
+    # Jobs in a thread beside delivery: a long verification never delays a webhook.
+    jobs = EmbeddedWorker(services.jobs, name="background-jobs")
+    jobs.start()
+    try:
+        services.dispatcher.run(done)
+    finally:
+        jobs.stop(timeout=settings.jobs_lease_seconds)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from evidence.media import sniff_media_type
 from infra.cursor import from_cursor, to_cursor
 from infra.errors import NotFoundError
+from infra.ledger.dispute_files import DisputeFiles, FileState
+from infra.ledger.jobs import QueueBounds
 from infra.ledger.models import Dispute, DisputeEvidence, Verdict
 from infra.media import ReceivedFile
 from infra.names import clean_name
@@ -24,11 +27,12 @@ from keys.signer import Signer
 from keys.trust import TrustList
 from verifier.audit import AuditFinding, AuditLink, make_sealer, verify_audit_chain
 from verifier.engine import evaluate
-from verifier.errors import DisputeDecidedError, DisputeError
+from verifier.errors import DisputeDecidedError, DisputeError, VerificationPendingError
 from verifier.facts import AttachedFile, FactGatherer
 from verifier.models import Decision, EvidenceFacts
 from verifier.perceptual import fingerprint
 from verifier.policy import DEFAULT_POLICY, Policy
+from verifier.reasons import ReasonCode
 from verifier.schemas import (
     CLAIM_TYPES,
     ChangeReason,
@@ -40,9 +44,26 @@ from verifier.schemas import (
     VerdictOut,
 )
 
-__all__ = ["DisputeService"]
+__all__ = ["DisputeService", "FileQueueing"]
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileQueueing:
+    """Which dispute files a job verifies, and how much such work may wait.
+
+    ``inline_max_bytes`` 0 queues every file; ``files`` None verifies every file inline.
+    """
+
+    files: DisputeFiles | None = None
+    inline_max_bytes: int = 0
+    bounds: QueueBounds = field(default_factory=QueueBounds)
+    max_attempts: int = 3
+
+    def queues(self, size: int) -> bool:
+        """Whether a file of ``size`` bytes is verified by a job."""
+        return self.files is not None and size > self.inline_max_bytes
 
 
 class DisputeService:
@@ -55,19 +76,23 @@ class DisputeService:
         store: EvidenceStore,
         policy: Policy = DEFAULT_POLICY,
         audit_signer: Signer | None = None,
+        queueing: FileQueueing | None = None,
     ) -> None:
         self.facts = facts
         self.ledger = facts.ledger
         self.store = store
         self.policy = policy
         self.audit_signer = audit_signer
+        self.queueing = queueing or FileQueueing()
 
     def with_policy(self, policy: Policy) -> DisputeService:
         """The same service (facts, store) under ``policy``, never writing the audit chain.
 
         Used by the backtest, so the candidate differs from production in the policy only.
         """
-        return DisputeService(facts=self.facts, store=self.store, policy=policy)
+        return DisputeService(
+            facts=self.facts, store=self.store, policy=policy, queueing=self.queueing
+        )
 
     # One-off verification (CLI) ----------------------------------------------
     def verify_files(
@@ -183,6 +208,73 @@ class DisputeService:
             )
         )
 
+    def check_queue_room(self, dispute_id: str, owner: str | None) -> None:
+        """Refuse a large file before its body is received when its queue share is used.
+
+        Raises:
+            QueueFullError: ``verification_queue_full`` (429).
+        """
+        if self.queueing.files is not None:
+            self.queueing.files.room(dispute_id, owner, self.queueing.bounds)
+
+    def attach_queued(
+        self,
+        dispute_id: str,
+        received: ReceivedFile,
+        filename: str,
+        *,
+        owner: str | None,
+        now: datetime,
+    ) -> bool:
+        """Store a large file, attach it and queue its verification; False if already attached.
+
+        Only the durable part runs here (the store's atomic put, then one transaction with
+        the attached row and its ``verify_dispute_file`` job); the job reads the manifest and
+        the perceptual hashes and, for a decided dispute, decides again.
+
+        Raises:
+            NotFoundError: ``dispute_not_found``.
+            QueueFullError: ``verification_queue_full``: nothing was attached.
+        """
+        files = self.queueing.files
+        if files is None:
+            return self.attach_upload(dispute_id, received, filename, now=now)
+        self.dispute(dispute_id)
+        try:
+            self.check_queue_room(dispute_id, owner)  # before storing the bytes
+            media_type = sniff_media_type(received.path)  # the first bytes only
+            key = self.store.put_file(received.path, received.sha256)
+        finally:
+            received.path.unlink(missing_ok=True)
+        return files.attach_with_job(
+            DisputeEvidence(
+                dispute_id=dispute_id,
+                content_sha256=received.sha256,
+                storage_key=key,
+                filename=_safe_filename(filename),
+                media_type=media_type,
+                size=received.size,
+                manifest_id=None,
+                perceptual_hashes=None,
+                attached_at=now,
+            ),
+            max_attempts=self.queueing.max_attempts,
+            owner=owner,
+            bounds=self.queueing.bounds,
+        )
+
+    def file_states(self, attachments: Sequence[DisputeEvidence]) -> dict[int, FileState]:
+        """Each attachment's verification state (``verified`` when no job is involved)."""
+        if self.queueing.files is None:
+            return {a.id: "verified" for a in attachments}
+        return self.queueing.files.states(attachments)
+
+    def pending_files(self, dispute_id: str) -> list[str]:
+        """SHA-256 of the dispute's files a job is still verifying."""
+        attachments = self.ledger.attachments(dispute_id)
+        states = self.file_states(attachments)
+        return [a.content_sha256 for a in attachments if states[a.id] == "pending"]
+
     def attach_sealed(self, dispute_id: str, evidence_id: str, *, now: datetime) -> bool:
         """Attach sealed evidence by its id; False if already attached.
 
@@ -209,11 +301,23 @@ class DisputeService:
             )
         )
 
-    def evaluate_dispute(self, dispute_id: str, *, now: datetime) -> VerdictOut:
-        """Evaluate a dispute's stored evidence under this service's policy without recording."""
+    def evaluate_dispute(
+        self, dispute_id: str, *, now: datetime, settled: Mapping[int, FileState] | None = None
+    ) -> VerdictOut:
+        """Evaluate a dispute's stored evidence under this service's policy without recording.
+
+        A file whose verification job dead-lettered is not read again (it crashed the
+        verifier ``max_attempts`` times): it counts as ``check_crashed``, so the verdict is
+        ``review``. ``settled`` overrides the state of files whose job is finishing now.
+        """
         dispute = self.dispute(dispute_id)
         facts: list[EvidenceFacts] = []
-        for attachment in self.ledger.attachments(dispute_id):
+        attachments = self.ledger.attachments(dispute_id)
+        states = {**self.file_states(attachments), **(settled or {})}
+        for attachment in attachments:
+            if states[attachment.id] == "failed":
+                facts.append(_failed_facts(attachment))
+                continue
             with self.store.open_local(attachment.storage_key) as path:
                 facts.append(
                     self.facts.gather(
@@ -226,10 +330,27 @@ class DisputeService:
         )
         return evaluate(facts, ctx, policy=self.policy)
 
-    def decide(self, dispute_id: str, *, now: datetime) -> VerdictOut:
-        """Evaluate every attached file and append the verdict to the dispute's history."""
+    def decide(
+        self, dispute_id: str, *, now: datetime, settled: Mapping[int, FileState] | None = None
+    ) -> VerdictOut:
+        """Evaluate every attached file and append the verdict to the dispute's history.
+
+        ``settled`` names files whose verification job is deciding now (their state is final).
+
+        Raises:
+            NotFoundError: ``dispute_not_found``.
+            VerificationPendingError: ``verification_pending``: a job still verifies a file.
+        """
         dispute = self.dispute(dispute_id)
-        verdict = self.evaluate_dispute(dispute_id, now=now)
+        attachments = self.ledger.attachments(dispute_id)
+        states = {**self.file_states(attachments), **(settled or {})}
+        waiting = [a.content_sha256 for a in attachments if states[a.id] == "pending"]
+        if waiting:
+            raise VerificationPendingError(
+                f"expected every file verified, found {len(waiting)} still pending; decide "
+                "again once GET /v1/disputes/{id} lists no pending_files"
+            )
+        verdict = self.evaluate_dispute(dispute_id, now=now, settled=settled)
         # A re-decision records why it was made (the history entry's ``change_reason``), inside
         # the stored body too, so the audit chain signs it; a first verdict's body is unchanged.
         change = _change_reason(self.ledger.verdicts(dispute_id), verdict)
@@ -284,7 +405,15 @@ class DisputeService:
             NotFoundError: ``dispute_not_found`` or ``attachment_not_found``.
             DisputeDecidedError: ``dispute_decided``: a decided dispute keeps its files.
         """
+        queued = [
+            a.id for a in self.ledger.attachments(dispute_id) if a.content_sha256 == content_sha256
+        ]
         outcome = self.ledger.detach(dispute_id, content_sha256, now=now)
+        if outcome == "detached" and self.queueing.files is not None:
+            # Its job has nothing left to verify (and would run to "detached" anyway); cancel
+            # it now so it no longer counts against the dispute's and the caller's bounds.
+            for attachment_id in queued:
+                self.queueing.files.cancel_job(attachment_id, now=now)
         if outcome == "no_dispute":
             raise NotFoundError("no such dispute", code="dispute_not_found")
         if outcome == "not_attached":
@@ -352,6 +481,18 @@ def _change_reason(previous: Sequence[Verdict], verdict: VerdictOut) -> ChangeRe
     if after == before:
         return "re_evaluated"
     return "evidence_added" if after > before else "evidence_changed"
+
+
+def _failed_facts(attachment: DisputeEvidence) -> EvidenceFacts:
+    """A file the verifier could not get through: reviewed by a person, never allowed."""
+    return EvidenceFacts(
+        filename=attachment.filename,
+        content_sha256=attachment.content_sha256,
+        media_type=attachment.media_type,
+        report=None,
+        read_error=ReasonCode.CHECK_CRASHED,
+        read_error_detail="verifying this file failed on every attempt",
+    )
 
 
 def _safe_filename(name: str) -> str:

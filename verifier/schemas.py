@@ -8,7 +8,7 @@ The class names are the OpenAPI schema names the clients mirror, so they keep th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -24,6 +24,7 @@ from verifier.reasons import ReasonCode
 __all__ = [
     "CLAIM_TYPES",
     "AttachOut",
+    "AttachPendingOut",
     "AttachSealedIn",
     "AttachSealedOut",
     "ChangeReason",
@@ -255,6 +256,20 @@ class AttachOut(BaseModel):
     content_sha256: str | None = None
 
 
+class AttachPendingOut(BaseModel):
+    """``202``: a large file is stored and attached; a job verifies it (docs/platform.md).
+
+    Until ``GET /v1/disputes/{id}`` lists no ``pending_files``, ``decide`` answers
+    ``409 verification_pending``; a dispute already decided is re-decided by the job.
+    """
+
+    dispute_id: str
+    #: False when this file was already attached (a retried upload).
+    attached: bool
+    content_sha256: str
+    verification: Literal["pending"] = "pending"
+
+
 class SealedAttachResult(BaseModel):
     """What happened to one evidence id of a batch: every id in the request gets one."""
 
@@ -313,10 +328,17 @@ class DisputeOut(BaseModel):
     verdict: VerdictOut | None
     history: list[HistoryEntryOut]
     report_url: str
+    #: SHA-256 of attached files a job is still verifying; ``decide`` waits for them (409).
+    pending_files: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_dispute(
-        cls, dispute: Dispute, history: list[HistoryEntryOut], *, report_url: str
+        cls,
+        dispute: Dispute,
+        history: list[HistoryEntryOut],
+        *,
+        report_url: str,
+        pending_files: Sequence[str] = (),
     ) -> DisputeOut:
         """The ledger's dispute row with its verdict history."""
         return cls(
@@ -324,6 +346,7 @@ class DisputeOut(BaseModel):
             verdict=history[-1] if history else None,
             history=history,
             report_url=report_url,
+            pending_files=list(pending_files),
         )
 
 

@@ -46,6 +46,7 @@ RESPONSES = [
     ("get", "/v1/disputes/{dispute_id}/report.json", "200", "DisputeOut"),
     ("post", "/v1/disputes/{dispute_id}/sealed", "201", "AttachSealedOut"),
     ("put", "/v1/disputes/{dispute_id}/files", "201", "AttachOut"),
+    ("put", "/v1/disputes/{dispute_id}/files", "202", "AttachPendingOut"),
     ("put", "/v1/shipment-sessions/{session_id}/evidence", "201", "EvidenceOut"),
     ("put", "/v1/receipt-sessions/{session_id}/evidence", "201", "EvidenceOut"),
 ]

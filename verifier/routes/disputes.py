@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AgentPrincipal, PlatformPrincipal
@@ -24,6 +25,7 @@ from verifier.models import Decision
 from verifier.routes.deps import Disputes, Edge, HTTPEdge, Idempotent
 from verifier.schemas import (
     AttachOut,
+    AttachPendingOut,
     AttachSealedIn,
     AttachSealedOut,
     DetachOut,
@@ -61,6 +63,7 @@ def dispute_out(
         dispute,
         history,
         report_url=f"{edge.settings.base_url}/v1/disputes/{dispute.dispute_id}/report",
+        pending_files=disputes.pending_files(dispute.dispute_id),
     )
 
 
@@ -147,7 +150,14 @@ def list_disputes(
 @router.put(
     "/disputes/{dispute_id}/files",
     status_code=201,
+    response_model=AttachOut,
     tags=["platform"],
+    responses={
+        202: {
+            "model": AttachPendingOut,
+            "description": "A large file: stored and attached, verified by a job",
+        }
+    },
     openapi_extra=raw_body_openapi(
         SUPPORTED_MEDIA_TYPES,
         description="Any file the buyer sent (raw body, streamed).",
@@ -161,19 +171,44 @@ async def attach_file(
     disputes: Disputes,
     edge: Edge,
     x_orderseal_filename: Annotated[str, Header(max_length=255)] = "evidence",
-) -> AttachOut:
-    """Attach any file the buyer sent (raw body, streamed; a multipart form is refused 415)."""
+) -> AttachOut | JSONResponse:
+    """Attach any file the buyer sent (raw body, streamed; a multipart form is refused 415).
+
+    A file up to ``ORDERSEAL_INLINE_VERIFY_MAX_BYTES`` is verified here (201). A larger one is
+    stored and attached, and a job verifies it: 202 ``verification: pending``; ``decide``
+    answers ``409 verification_pending`` until it is done, and a decided dispute is decided
+    again by the job. Files waiting per dispute and per key are bounded
+    (``429 verification_queue_full``, checked before the body is read when its length is
+    declared).
+    """
     enforce(request, "uploads", principal)
     refuse_multipart(request)  # before the filename and dispute lookups, not only at the body
     filename = check_client_name(x_orderseal_filename)
     disputes.dispute(dispute_id)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and disputes.queueing.queues(int(declared)):
+        disputes.check_queue_room(dispute_id, principal.subject)
     received = await receive_body(
         request, edge.work_dir, max_bytes=edge.settings.max_evidence_bytes
     )
+    if not disputes.queueing.queues(received.size):
+        attached = await run_heavy(
+            request, disputes.attach_upload, dispute_id, received, filename, now=edge.clock()
+        )
+        return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
     attached = await run_heavy(
-        request, disputes.attach_upload, dispute_id, received, filename, now=edge.clock()
+        request,
+        disputes.attach_queued,
+        dispute_id,
+        received,
+        filename,
+        owner=principal.subject,
+        now=edge.clock(),
     )
-    return AttachOut(dispute_id=dispute_id, attached=attached, content_sha256=received.sha256)
+    pending = AttachPendingOut(
+        dispute_id=dispute_id, attached=attached, content_sha256=received.sha256
+    )
+    return JSONResponse(status_code=202, content=pending.model_dump(mode="json"))
 
 
 @router.delete("/disputes/{dispute_id}/files/{content_sha256}", tags=["platform"])
@@ -259,7 +294,11 @@ def decide(
     disputes: Disputes,
     edge: Edge,
 ) -> DisputeOut:
-    """Evaluate every attached file; earlier verdicts stay in the history."""
+    """Evaluate every attached file; earlier verdicts stay in the history.
+
+    While a large file is still being verified: ``409 verification_pending`` (with
+    ``Retry-After``); decide again once the dispute lists no ``pending_files``.
+    """
     verdict = disputes.decide(dispute_id, now=edge.clock())
     request.app.state.metrics.verdicts.labels(verdict.decision.value).inc()
     return dispute_out(disputes, edge, disputes.dispute(dispute_id))

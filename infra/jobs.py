@@ -1,0 +1,138 @@
+"""Background job workers: claim a due job, run its kind's handler, retry with backoff, dead-letter.
+
+The loop is the webhook queue's (``infra.worker.drain``): ``orderseal serve`` runs it in a
+thread (embedded, ``ORDERSEAL_JOBS_MODE=embedded``) and ``orderseal worker`` runs it beside
+webhook delivery. Kinds are registered by the composition root (``orderseal.services``), so
+this module knows no domain.
+
+Handlers must be idempotent: a worker killed after its work but before ``finish`` leaves the
+lease to expire, and another worker runs the job again. A claim counts an attempt; once
+``max_attempts`` claims are used (a handler that raises each time, or an input that kills the
+worker outright), the kind's ``dead`` hook settles what the job was about and the job is
+``dead``, so nothing waits for it forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from infra.errors import OrderSealError
+from infra.ledger.jobs import ClaimedJob, JobRepository
+from infra.settings import Settings
+from infra.worker import backoff, drain, worker_id
+
+__all__ = ["JobKind", "JobRunner"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """What a kind of job does: ``run`` returns the stored result or raises to retry.
+
+    ``dead(job, error)`` runs once the attempts are spent, before the job is marked dead; it
+    must be idempotent too (a worker may die between the two).
+    """
+
+    name: str
+    run: Callable[[ClaimedJob], dict[str, Any]]
+    dead: Callable[[ClaimedJob, str], None] | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class JobRunner:
+    """Claims jobs one at a time (each may be a long verification) and runs them."""
+
+    repository: JobRepository
+    kinds: Mapping[str, JobKind]
+    lease: timedelta = timedelta(minutes=5)
+    retry_base: timedelta = timedelta(seconds=5)
+    retry_max: timedelta = timedelta(minutes=5)
+    poll_seconds: float = 1.0
+    clock: Callable[[], datetime] = _utc_now
+    worker_id: str = field(default_factory=worker_id)
+    random: Callable[[], float] = random.random
+    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        repository: JobRepository,
+        kinds: Mapping[str, JobKind],
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> JobRunner:
+        """A runner configured by ``ORDERSEAL_JOBS_*``."""
+        return cls(
+            repository=repository,
+            kinds=kinds,
+            lease=timedelta(seconds=settings.jobs_lease_seconds),
+            retry_base=timedelta(seconds=settings.jobs_retry_base_seconds),
+            retry_max=timedelta(seconds=settings.jobs_retry_max_seconds),
+            poll_seconds=settings.jobs_poll_seconds,
+            clock=clock,
+        )
+
+    def wake(self) -> None:
+        """Look for due jobs now instead of at the next poll."""
+        self._wake.set()
+
+    def work(self, job: ClaimedJob) -> str:
+        """Run one claimed job to its next state: ``done``, ``retry`` or ``dead``."""
+        kind = self.kinds.get(job.kind)
+        if kind is None:
+            self._bury(job, None, "unknown_kind")
+            return "dead"
+        if job.attempts > job.max_attempts:
+            # The previous claims never finished (the worker died on this input): no more.
+            self._bury(job, kind, "attempts_exhausted")
+            return "dead"
+        try:
+            result = kind.run(job)
+        except OrderSealError as exc:
+            error = exc.code
+        except Exception as exc:  # noqa: BLE001 - like the check runner: a job that crashes
+            # on its input is retried, then dead-lettered; it must not stop the queue.
+            _log.exception("job %s (%s) crashed", job.job_id, job.kind)
+            error = f"crashed: {type(exc).__name__}"
+        else:
+            self.repository.finish(
+                job.job_id, status="done", result=result, error=None, now=self.clock()
+            )
+            return "done"
+        if job.attempts >= job.max_attempts:
+            self._bury(job, kind, error)
+            return "dead"
+        delay = backoff(self.retry_base, self.retry_max, job.attempts, jitter=self.random())
+        self.repository.retry(job.job_id, self.worker_id, error=error, at=self.clock() + delay)
+        return "retry"
+
+    def _bury(self, job: ClaimedJob, kind: JobKind | None, error: str) -> None:
+        if kind is not None and kind.dead is not None:
+            kind.dead(job, error)
+        if self.repository.finish(
+            job.job_id, status="dead", result={"outcome": "dead"}, error=error, now=self.clock()
+        ):
+            _log.warning("job %s (%s) dead-lettered: %s", job.job_id, job.kind, error)
+
+    def run_once(self) -> int:
+        """Claim and run one due job; returns how many ran (0 or 1)."""
+        claimed = self.repository.claim(self.worker_id, now=self.clock(), lease=self.lease, limit=1)
+        for job in claimed:
+            self.work(job)
+        return len(claimed)
+
+    def run(self, stop: threading.Event) -> None:
+        """Run jobs until ``stop`` is set; a ledger outage pauses the loop, never ends it."""
+        drain(self.run_once, stop, self._wake, poll_seconds=self.poll_seconds, name="job")

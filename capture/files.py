@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from capture.sessions import SessionService
+from capture.thumbnail_jobs import ThumbnailJobs
 from evidence.thumbnails import make_thumbnail
 from infra.errors import NotFoundError
 from infra.ledger.models import Evidence
@@ -28,11 +29,13 @@ class EvidenceFiles:
         store: EvidenceStore,
         sessions: SessionService,
         thumbnail_dir: Path,
+        thumbnails: ThumbnailJobs | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
         self.sessions = sessions
         self.thumbnail_dir = thumbnail_dir
+        self.thumbnails = thumbnails
 
     def evidence(self, evidence_id: str) -> Evidence:
         """Any sealed evidence by id (agents see every order's).
@@ -64,6 +67,12 @@ class EvidenceFiles:
             NotFoundError: ``evidence_not_found`` or ``thumbnail_unavailable``.
         """
         row = self.evidence(evidence_id)
+        stored = self.thumbnails.stored(row.evidence_id) if self.thumbnails else None
+        if stored is not None:  # made by the thumbnail job at sealing time
+            if stored.data is None:
+                raise NotFoundError("no thumbnail for this evidence", code="thumbnail_unavailable")
+            return stored.data
+        # Not made yet (the job is pending, dead, or the evidence predates it): inline.
         cache = self.thumbnail_dir / f"{row.sealed_sha256}.jpg"
         with self.store.open_local(row.storage_key) as path:
             data = make_thumbnail(path, row.media_type, cache)

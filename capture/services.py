@@ -18,6 +18,7 @@ from capture.orders import OrderService
 from capture.publishing import TrustPublisher
 from capture.sealing.seal import Sealer
 from capture.sessions import SessionService
+from capture.thumbnail_jobs import ThumbnailJobs
 from capture.tokens import BuyerTokenIssuer
 from capture.transcode import TranscodeBudget
 from capture.uploads import UploadService
@@ -55,6 +56,7 @@ def build_capture_services(
     work_dir: Path,
     token_secret: bytes,
     revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
+    thumbnails: ThumbnailJobs | None = None,
 ) -> CaptureServices:
     """Build the capture services named by ``settings`` over shared ledger, store and keys.
 
@@ -110,6 +112,7 @@ def build_capture_services(
         flagged_retention=timedelta(days=settings.flagged_retention_days),
         upload_quota_order_bytes=settings.upload_quota_order_bytes,
         upload_quota_buyer_bytes_per_day=settings.upload_quota_buyer_bytes_per_day,
+        thumbnail_job_attempts=settings.jobs_max_attempts if settings.thumbnail_jobs else 0,
     )
     return CaptureServices(
         orders=orders,
@@ -121,6 +124,7 @@ def build_capture_services(
             store=store,
             sessions=sessions,
             thumbnail_dir=settings.resolved_home / "thumbnails",
+            thumbnails=thumbnails,
         ),
         trust=TrustPublisher(keys=keys, label_signer=sealer.signer),
         buyer_tokens=BuyerTokenIssuer(

@@ -67,6 +67,7 @@ from capture.intake import screen_upload
 from capture.orders import OrderService
 from capture.sealing.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.sessions import SessionService
+from capture.thumbnail_jobs import thumbnail_job
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
 from evidence.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
 from evidence.media import IMAGE_TYPES, sniff_media_type
@@ -147,6 +148,7 @@ class UploadService:
         flagged_retention: timedelta = timedelta(days=30),
         upload_quota_order_bytes: int = 0,
         upload_quota_buyer_bytes_per_day: int = 0,
+        thumbnail_job_attempts: int = 0,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -166,6 +168,8 @@ class UploadService:
         self.flagged_retention = flagged_retention
         self.upload_quota_order_bytes = upload_quota_order_bytes
         self.upload_quota_buyer_bytes_per_day = upload_quota_buyer_bytes_per_day
+        #: 0: no thumbnail job (made on first view); else the job's attempts.
+        self.thumbnail_job_attempts = thumbnail_job_attempts
 
     # Entry points ------------------------------------------------------------
     def buyer_app(self, device_id: str, *, buyer_id: str, now: datetime) -> DeviceIdentity:
@@ -630,7 +634,13 @@ class UploadService:
         received: ReceivedFile,
     ) -> SealedEvidence:
         try:
-            self.ledger.add_evidence(row, events=[_sealed_event(row)])
+            self.ledger.add_evidence(
+                row,
+                events=[_sealed_event(row)],
+                jobs=[thumbnail_job(row, max_attempts=self.thumbnail_job_attempts)]
+                if self.thumbnail_job_attempts
+                else [],
+            )
         except ConflictError:
             # A concurrent request with the same idempotency key won the insert: answer with its
             # result if it was this same capture, refuse otherwise. Either way our sealed copy

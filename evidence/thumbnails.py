@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 from PIL import Image
 
-__all__ = ["DECODE_ERRORS", "make_thumbnail"]
+__all__ = ["DECODE_ERRORS", "make_thumbnail", "render_thumbnail"]
 
 _SIZE = (480, 480)
 
@@ -37,6 +37,18 @@ def make_thumbnail(source: Path, media_type: str, cache: Path) -> bytes | None:
     """JPEG thumbnail (photo) or poster frame (video), cached at ``cache``; None if undecodable."""
     if cache.exists():
         return cache.read_bytes()
+    data = render_thumbnail(source, media_type)
+    if data is None:
+        return None
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(cache)
+    return data
+
+
+def render_thumbnail(source: Path, media_type: str) -> bytes | None:
+    """The JPEG thumbnail (photo) or poster frame (video) of ``source``; None if undecodable."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -52,9 +64,4 @@ def make_thumbnail(source: Path, media_type: str, cache: Path) -> bytes | None:
             image.convert("RGB").save(out, format="JPEG", quality=80)
     except DECODE_ERRORS:
         return None
-    data = out.getvalue()
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".part")
-    tmp.write_bytes(data)
-    tmp.replace(cache)
-    return data
+    return out.getvalue()

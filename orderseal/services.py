@@ -10,6 +10,7 @@ from pathlib import Path
 from capture.context import CaptureContext
 from capture.sealing.seal import Sealer
 from capture.services import CaptureServices, build_capture_services
+from capture.thumbnail_jobs import THUMBNAIL_KIND, ThumbnailJobs
 from evidence.reader import TrustSettings
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.jobs import JobKind, JobRunner
@@ -103,10 +104,12 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     ledger = Ledger(sessions)
     job_sessions = GuardedSessions(sessions)
     dispute_files = DisputeFiles(job_sessions)
-    store = build_store(settings)
-    trust = keys.trust_list()
+    job_repository = JobRepository(job_sessions)
     work_dir = home / "work"
     work_dir.mkdir(parents=True, exist_ok=True)
+    store = build_store(settings)
+    thumbnails = ThumbnailJobs(ledger=ledger, store=store, jobs=job_repository, work_dir=work_dir)
+    trust = keys.trust_list()
     sealer = Sealer(
         signer=open_service_signer(settings, keys),
         trust_pem=trust.pem,
@@ -122,6 +125,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         work_dir=work_dir,
         token_secret=token_secret,
         revoked_service_serials=keys.revocations.service_serials,
+        thumbnails=thumbnails,
     )
     facts = FactGatherer(
         ledger=ledger,
@@ -147,16 +151,19 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         ),
     )
     verification = FileVerification(disputes=verifier, files=dispute_files, clock=clock)
-    job_repository = JobRepository(job_sessions)
     jobs = JobRunner.from_settings(
         settings,
         repository=job_repository,
-        kinds={VERIFY_KIND: JobKind(VERIFY_KIND, verification.run, verification.dead)},
+        kinds={
+            VERIFY_KIND: JobKind(VERIFY_KIND, verification.run, verification.dead),
+            THUMBNAIL_KIND: JobKind(THUMBNAIL_KIND, thumbnails.run),
+        },
         clock=clock,
     )
     # A job written by this process wakes its own job thread at once (others poll).
     dispute_files.listener = jobs.wake
     job_repository.listener = jobs.wake
+    ledger.job_listener = jobs.wake
     webhook_key = WebhookSigningKey.load_or_create(home / "keys" / WEBHOOK_KEY_FILE)
     dispatcher = Dispatcher.from_settings(
         settings,

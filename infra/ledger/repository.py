@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from infra.errors import ConflictError
 from infra.ledger.api_keys import APIKeys, hash_api_key
 from infra.ledger.idempotency import IdempotencyRecords
+from infra.ledger.jobs import NewJob, add_job
 from infra.ledger.models import (
     AuditEntry,
     CaptureSession,
@@ -63,6 +64,8 @@ class Ledger:
         self.webhooks = WebhookRepository(self._sessions)
         #: Called after a commit that wrote outbox events (wakes an in-process delivery worker).
         self.outbox_listener: Callable[[], None] | None = None
+        #: Called after a commit that wrote background jobs (wakes an in-process job worker).
+        self.job_listener: Callable[[], None] | None = None
 
     def _add(self, *rows: Any) -> None:
         try:
@@ -230,8 +233,15 @@ class Ledger:
             return session.scalars(query.order_by(CaptureSession.opened_at.desc())).first()
 
     # Evidence ----------------------------------------------------------------
-    def add_evidence(self, evidence: Evidence, *, events: Sequence[OutboxEvent] = ()) -> None:
-        """Record sealed evidence (and its webhook ``events``, in the same transaction).
+    def add_evidence(
+        self,
+        evidence: Evidence,
+        *,
+        events: Sequence[OutboxEvent] = (),
+        jobs: Sequence[NewJob] = (),
+    ) -> None:
+        """Record sealed evidence (and its webhook ``events`` and background ``jobs``, in the
+        same transaction).
 
         Unique manifest and sealed hash keep it single.
         """
@@ -240,9 +250,13 @@ class Ledger:
                 session.add(evidence)
                 session.flush()
                 add_outbox_events(session, events)
+                for job in jobs:
+                    add_job(session, job)
         except IntegrityError as exc:
             raise ConflictError("expected a new record, found an existing one") from exc
         self._outbox_written(events)
+        if jobs and self.job_listener is not None:
+            self.job_listener()
 
     def _outbox_written(self, events: Sequence[OutboxEvent]) -> None:
         if events and self.outbox_listener is not None:

@@ -18,6 +18,7 @@ driven one job at a time here (``jobs_mode=worker`` keeps the server's thread ou
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -26,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from capture.thumbnail_jobs import THUMBNAIL_KIND
 from clients.client import APIError, PlatformClient
 from infra.ledger.dispute_files import VERIFY_KIND
 from infra.ledger.jobs import attachment_subject
@@ -61,11 +63,15 @@ def cast(live_api: str, credentials: dict[str, str]) -> flows.Actors:
 
 
 @pytest.fixture(scope="module")
-def sealed(cast: flows.Actors, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def sealed(
+    cast: flows.Actors, services: Services, tmp_path_factory: pytest.TempPathFactory
+) -> list[Path]:
     work = tmp_path_factory.mktemp("jobs")
     order_id = flows.register_order(cast)
     shipped = flows.ship(cast, order_id, work)
-    return flows.receive(cast, shipped, work)
+    files = flows.receive(cast, shipped, work)
+    _drain(services)  # their thumbnail jobs
+    return files
 
 
 def _dispute(cast: flows.Actors, order_id: str = "ord-jobs") -> str:
@@ -272,3 +278,34 @@ def test_detaching_while_the_job_is_pending(
     assert (after.result or {}).get("outcome") in {"detached", "cancelled"}
     assert services.ledger.verdicts(dispute_id) == []
     assert platform.call("POST", f"{DISPUTES}/{dispute_id}/decide")["decision"] is not None
+
+
+def test_sealing_queues_the_thumbnail_and_the_route_serves_the_stored_one(
+    cast: flows.Actors,
+    services: Services,
+    settings: Settings,
+    live_api: str,
+    credentials: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    order_id = flows.register_order(cast)
+    evidence_id = flows.ship(cast, order_id, tmp_path).evidence[0]["evidence_id"]
+    job = services.jobs.repository.get(THUMBNAIL_KIND, f"evidence:{evidence_id}")
+    assert job is not None  # written with the evidence row
+    assert job.status == "pending"
+    path = f"/v1/evidence/{evidence_id}/thumbnail.jpg"
+    agent = PlatformClient(live_api, credentials["agent"])
+    # Before the job ran, the route makes it inline: an agent never waits on the queue.
+    inline = agent.http.get(path)
+    assert (inline.status_code, inline.content[:2]) == (200, b"\xff\xd8")
+    assert _drain(services) == 1
+    job = services.jobs.repository.get(THUMBNAIL_KIND, f"evidence:{evidence_id}")
+    assert job is not None
+    assert job.result is not None
+    assert (job.status, job.result["outcome"]) == ("done", "stored")
+    stored = b"".join(services.store.iter_bytes(job.result["storage_key"]))
+    # Served from the store: the server's own inline cache is gone and stays gone.
+    shutil.rmtree(settings.resolved_home / "thumbnails", ignore_errors=True)
+    served = agent.http.get(path)
+    assert (served.status_code, served.content) == (200, stored)
+    assert not (settings.resolved_home / "thumbnails").exists()

@@ -14,6 +14,7 @@ from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "AttachFileResponse",
+    "AttachPendingResponse",
     "AttachSealedResponse",
     "BuyerTokenResponse",
     "CheckResponse",
@@ -176,6 +177,8 @@ class DisputeResponse(TypedDict):
     verdict: VerdictResponse | None
     history: list[HistoryEntryResponse]
     report_url: str
+    #: SHA-256 of files a job is still verifying; ``decide`` answers 409 until it is empty.
+    pending_files: list[str]
 
 
 class AttachFileResponse(TypedDict):
@@ -184,6 +187,16 @@ class AttachFileResponse(TypedDict):
     dispute_id: str
     attached: bool
     content_sha256: str | None
+
+
+class AttachPendingResponse(TypedDict):
+    """A large file stored and attached, verified by a job: the 202 answer of an attach
+    (``verifier.schemas.AttachPendingOut``)."""
+
+    dispute_id: str
+    attached: bool
+    content_sha256: str
+    verification: Literal["pending"]
 
 
 class SealedAttachResult(TypedDict):

@@ -127,7 +127,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks (the loop ``serve`` runs embedded) until SIGTERM or SIGINT."""
+    """Deliver webhooks and run background jobs (the loops ``serve`` runs embedded)."""
     from infra.observability import configure_logging
     from orderseal.worker import run_worker
 

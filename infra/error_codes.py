@@ -37,6 +37,7 @@ def _e(code: str, http_status: int | None, meaning: str) -> ErrorCode:
 
 #: Every error code, in alphabetical order (the docs table follows the same order).
 ERROR_CODES: tuple[ErrorCode, ...] = (
+    _e("agent_unknown", 422, "no usable agent API key has the subject a dispute is assigned to"),
     _e("api_key_inactive", 409, "the API key is revoked, expired or already rotated"),
     _e("api_key_not_found", 404, "no API key has this id (kid_...)"),
     _e("attachment_not_found", 404, "no file with this SHA-256 is attached to the dispute"),
@@ -93,6 +94,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("dispute_decided", 409, "the dispute is decided: its files are kept and cannot be detached"),
     _e("dispute_invalid", 422, "a dispute request cannot be accepted as it is"),
     _e("dispute_not_found", 404, "no such dispute"),
+    _e("dispute_not_in_review", 409, "agents decide only a dispute whose decision is review"),
     _e("empty_file", 422, "the body or file is empty"),
     _e("evidence_corrupt", 500, "the stored evidence bytes no longer hash to their key"),
     _e("evidence_missing", 503, "the evidence store holds no object for a recorded key"),
@@ -127,6 +129,8 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("key_permissions_too_open", 500, "a private key file is readable by group or others"),
     _e("keys_error", 500, "a key folder operation failed"),
     _e("ledger_unavailable", 503, "the ledger database is unavailable; retry"),
+    _e("merchant_exists", 409, "a merchant with this id is already registered"),
+    _e("merchant_not_found", 422, "the request names a merchant that is not registered"),
     _e("method_not_allowed", 405, "the path does not answer this HTTP method"),
     _e("multipart_unsupported", 415, "a file upload must be the raw body, not multipart/form-data"),
     _e("no_label", 404, "the order has no closed shipment session, so no label"),
@@ -147,6 +151,14 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("renewal_expired", 422, "the device renewal request is not signed within 5 minutes"),
     _e("renewal_key_mismatch", 422, "the renewal CSR is for another key than the enrolled one"),
     _e("renewal_proof_invalid", 422, "the renewal request is not signed by the enrolled key"),
+    _e("report_link_invalid", 404, "the report link is unknown, altered, expired or revoked"),
+    _e("report_link_not_found", 404, "no report link has this id (for this platform subject)"),
+    _e(
+        "response_evidence_invalid",
+        422,
+        "a merchant response names evidence not sealed for the dispute's order",
+    ),
+    _e("response_limit_reached", 409, "a dispute already holds the most merchant responses (50)"),
     _e("revocation_reason_invalid", 422, "the revocation reason is not one we know"),
     _e("revocations_corrupt", 500, "the revocation file is unreadable or malformed"),
     _e(
@@ -174,6 +186,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("storage_misconfigured", 500, "the evidence store client is misconfigured"),
     _e("storage_rejected", 500, "the evidence store refused the request"),
     _e("storage_unavailable", 503, "the evidence store could not complete an operation; retry"),
+    _e(
+        "stored_secret_unreadable",
+        500,
+        "a sealed secret in the ledger does not open under this service's key",
+    ),
     _e("thumbnail_unavailable", 404, "the evidence has no thumbnail"),
     _e("token_expired", 401, "the label token has expired"),
     _e("token_forged", 401, "the token is not an official OrderSeal label or buyer token"),

@@ -21,6 +21,7 @@ from infra.ledger.sessions import GuardedSessions
 from infra.settings import Settings
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
+from infra.secret_box import SecretBox
 from infra.webhooks.delivery import Dispatcher, WebhookSigner
 from infra.webhooks.service import WebhookService
 from keys.publish import claim_signing_trust
@@ -34,6 +35,9 @@ from verifier.file_jobs import FileVerification
 from verifier.policy_file import default_policy, load_policy
 
 __all__ = ["Services", "build_services", "utc_now"]
+
+#: The HKDF purpose of the key that seals webhook endpoint secrets in the ledger.
+WEBHOOK_SECRETS_PURPOSE = "webhook endpoint secrets"
 
 
 def utc_now() -> datetime:
@@ -165,10 +169,13 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     job_repository.listener = jobs.wake
     ledger.job_listener = jobs.wake
     webhook_key = WebhookSigningKey.load_or_create(home / "keys" / WEBHOOK_KEY_FILE)
+    # Webhook secrets are sealed in the ledger under a key only keys/ can give (issue 16).
+    webhook_secrets = SecretBox.derive(token_secret, purpose=WEBHOOK_SECRETS_PURPOSE)
     dispatcher = Dispatcher.from_settings(
         settings,
         repository=ledger.webhooks,
         signer=WebhookSigner(sign=webhook_key.sign, key_id=webhook_key.key_id),
+        secret_box=webhook_secrets,
         clock=clock,
     )
     # A verdict or seal wakes this process's delivery thread at once (others poll).
@@ -179,6 +186,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         key_id=webhook_key.key_id,
         allow_private=settings.webhook_allow_private_targets,
         secret_overlap=timedelta(seconds=settings.webhook_secret_overlap_seconds),
+        secret_box=webhook_secrets,
         wake=dispatcher.wake,
     )
     return Services(

@@ -60,8 +60,10 @@ class ClaimedDelivery:
 
     delivery_id: str
     event_id: str
+    endpoint_id: str
     body: bytes
     url: str
+    #: The endpoint's secrets as stored (sealed: ``infra.secret_box``), current one first.
     secrets: tuple[str, ...]
     attempts: int
     window_started_at: datetime
@@ -262,6 +264,7 @@ class WebhookRepository:
                     ClaimedDelivery(
                         delivery_id=delivery.delivery_id,
                         event_id=delivery.event_id,
+                        endpoint_id=endpoint.endpoint_id,
                         body=body.encode(),
                         url=endpoint.url,
                         secrets=tuple(signing),

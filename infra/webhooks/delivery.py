@@ -20,6 +20,7 @@ import httpx
 
 from infra.errors import OrderSealError
 from infra.ledger.webhooks import ClaimedDelivery, DeliveryOutcome, WebhookRepository
+from infra.secret_box import SecretBox, SecretUnreadableError
 from infra.settings import Settings
 from infra.webhooks.targets import check_target
 from infra.worker import EmbeddedWorker, backoff, drain, worker_id
@@ -86,6 +87,8 @@ class Dispatcher:
     repository: WebhookRepository
     signer: WebhookSigner
     retry: RetryPolicy
+    #: Opens the endpoints' sealed ``whsec_`` secrets to sign ``v1`` with.
+    secret_box: SecretBox
     timeout_seconds: float = 10.0
     poll_seconds: float = 1.0
     allow_private: bool = False
@@ -102,6 +105,7 @@ class Dispatcher:
         *,
         repository: WebhookRepository,
         signer: WebhookSigner,
+        secret_box: SecretBox,
         clock: Callable[[], datetime] = _utc_now,
     ) -> Dispatcher:
         """A dispatcher configured by ``ORDERSEAL_WEBHOOK_*``."""
@@ -109,6 +113,7 @@ class Dispatcher:
             repository=repository,
             signer=signer,
             retry=RetryPolicy.from_settings(settings),
+            secret_box=secret_box,
             timeout_seconds=settings.webhook_timeout_seconds,
             poll_seconds=settings.webhook_poll_seconds,
             allow_private=settings.webhook_allow_private_targets,
@@ -124,12 +129,31 @@ class Dispatcher:
         """Look for due deliveries now instead of at the next poll."""
         self._wake.set()
 
+    def _open_secrets(self, delivery: ClaimedDelivery) -> list[str]:
+        """The endpoint's secrets in the clear; one that does not open is left out.
+
+        A secret edited in, or copied from another endpoint's row, does not open (the endpoint
+        id is bound in): the delivery still carries its ``v1a`` signature, and the log says
+        which endpoint to rotate (never the value).
+        """
+        opened: list[str] = []
+        for stored in delivery.secrets:
+            try:
+                opened.append(self.secret_box.open(stored, context=delivery.endpoint_id))
+            except SecretUnreadableError:
+                _log.error(
+                    "webhook endpoint %s has a secret that does not open: rotate it",
+                    delivery.endpoint_id,
+                    extra={"fields": {"code": SecretUnreadableError.code}},
+                )
+        return opened
+
     def headers(self, delivery: ClaimedDelivery, timestamp: int) -> dict[str, str]:
         """The Standard Webhooks headers for one attempt: ``v1a`` first, then each ``v1``."""
         signatures = [sign_ed25519(self.signer.sign, delivery.event_id, timestamp, delivery.body)]
         signatures += [
             sign_hmac(secret, delivery.event_id, timestamp, delivery.body)
-            for secret in delivery.secrets
+            for secret in self._open_secrets(delivery)
         ]
         return {
             "content-type": "application/json",

@@ -142,10 +142,12 @@ def create_endpoint(
     body: EndpointIn, principal: PlatformPrincipal, request: Request, webhooks: Webhooks
 ) -> EndpointSecretOut:
     """Register a receiver; the answer carries its ``whsec_`` secret, shown only this once."""
-    row = webhooks.create(
+    issued = webhooks.create(
         owner=principal.subject, url=body.url, events=body.events, now=_now(request)
     )
-    return EndpointSecretOut(**EndpointOut.from_row(row).model_dump(), secret=row.secret)
+    return EndpointSecretOut(
+        **EndpointOut.from_row(issued.endpoint).model_dump(), secret=issued.secret
+    )
 
 
 @router.get("/webhook-endpoints", tags=["platform"])
@@ -170,8 +172,10 @@ def rotate_secret(
     endpoint_id: str, principal: PlatformPrincipal, request: Request, webhooks: Webhooks
 ) -> EndpointSecretOut:
     """A new secret (shown once); the old one keeps signing until ``previous_secret_expires_at``."""
-    row = webhooks.rotate_secret(endpoint_id, principal.subject, now=_now(request))
-    return EndpointSecretOut(**EndpointOut.from_row(row).model_dump(), secret=row.secret)
+    issued = webhooks.rotate_secret(endpoint_id, principal.subject, now=_now(request))
+    return EndpointSecretOut(
+        **EndpointOut.from_row(issued.endpoint).model_dump(), secret=issued.secret
+    )
 
 
 @router.get("/webhook-endpoints/{endpoint_id}/deliveries", tags=["platform"])

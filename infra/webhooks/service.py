@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 
 from infra.ledger.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from infra.ledger.webhooks import WebhookRepository
+from infra.secret_box import SecretBox
 from infra.webhooks.errors import DeliveryNotFoundError, EndpointNotFoundError
 from infra.webhooks.events import EventType
 from infra.webhooks.targets import check_target
 from wire.webhooks import encode_public_key, new_secret
 
-__all__ = ["PublishedKey", "WebhookService"]
+__all__ = ["IssuedEndpoint", "PublishedKey", "WebhookService"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,19 @@ class PublishedKey:
     public_key: str
 
 
+@dataclass(frozen=True)
+class IssuedEndpoint:
+    """An endpoint with its new ``whsec_`` secret in the clear: answered once, never stored so."""
+
+    endpoint: WebhookEndpoint
+    secret: str
+
+    @property
+    def endpoint_id(self) -> str:
+        """The endpoint's id."""
+        return self.endpoint.endpoint_id
+
+
 @dataclass
 class WebhookService:
     """Register, list, delete and rotate endpoints; read their deliveries; redeliver."""
@@ -39,6 +53,8 @@ class WebhookService:
     key_id: str
     allow_private: bool
     secret_overlap: timedelta
+    #: Seals each ``whsec_`` secret before the ledger stores it (``infra.secret_box``).
+    secret_box: SecretBox
     #: Called after a redelivery so an in-process worker sends it at once.
     wake: Callable[[], None] = lambda: None
 
@@ -48,26 +64,28 @@ class WebhookService:
 
     def create(
         self, *, owner: str, url: str, events: Sequence[EventType] | None, now: datetime
-    ) -> WebhookEndpoint:
+    ) -> IssuedEndpoint:
         """Register an endpoint with a fresh ``whsec_`` secret (shown to the caller once).
 
         Raises:
             WebhookURLError: ``webhook_url_invalid`` (not https, private or unresolvable host).
         """
         check_target(url, allow_private=self.allow_private)
+        endpoint_id = f"we_{secrets.token_hex(10)}"
+        secret = new_secret(secrets.token_bytes(32))
         row = WebhookEndpoint(
-            endpoint_id=f"we_{secrets.token_hex(10)}",
+            endpoint_id=endpoint_id,
             owner=owner,
             url=url,
             event_types=sorted({e.value for e in events}) if events else None,
-            secret=new_secret(secrets.token_bytes(32)),
+            secret=self.secret_box.seal(secret, context=endpoint_id),
             previous_secret=None,
             previous_expires_at=None,
             created_at=now,
             deleted_at=None,
         )
         self.repository.add_endpoint(row)
-        return row
+        return IssuedEndpoint(row, secret)
 
     def endpoints(self, owner: str) -> list[WebhookEndpoint]:
         """The owner's live endpoints."""
@@ -93,21 +111,22 @@ class WebhookService:
         if not self.repository.delete_endpoint(endpoint_id, owner, at=now):
             raise EndpointNotFoundError("no such webhook endpoint")
 
-    def rotate_secret(self, endpoint_id: str, owner: str, *, now: datetime) -> WebhookEndpoint:
+    def rotate_secret(self, endpoint_id: str, owner: str, *, now: datetime) -> IssuedEndpoint:
         """A new secret; the old one signs alongside it for the overlap window.
 
         Raises:
             EndpointNotFoundError: ``webhook_endpoint_not_found``.
         """
+        secret = new_secret(secrets.token_bytes(32))
         row = self.repository.rotate_secret(
             endpoint_id,
             owner,
-            secret=new_secret(secrets.token_bytes(32)),
+            secret=self.secret_box.seal(secret, context=endpoint_id),
             previous_until=now + self.secret_overlap,
         )
         if row is None:
             raise EndpointNotFoundError("no such webhook endpoint")
-        return row
+        return IssuedEndpoint(row, secret)
 
     def deliveries(
         self, endpoint_id: str, owner: str, *, limit: int

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from clients.client import APIError, PlatformClient
+from infra.secret_box import SEALED_PREFIX
 from infra.settings import Settings
 from infra.webhooks.delivery import EmbeddedWorker
 from orderseal.services import Services
@@ -207,3 +208,31 @@ def test_the_sdk_manages_endpoints_and_verifies_what_they_receive(
         assert gone.value.code == "webhook_endpoint_not_found"
     finally:
         receiver.stop()
+
+
+def test_the_ledger_keeps_endpoint_secrets_sealed(
+    live_api: str, credentials: dict[str, str], services: Services
+) -> None:
+    # A reader of the ledger alone (a dump, a backup, a read-only SQL account) finds no secret.
+    owner = services.ledger.api_keys.find(credentials["platform"])
+    assert owner is not None
+    with _api(live_api, credentials["platform"]) as platform:
+        created = platform.post(
+            "/v1/webhook-endpoints", json={"url": "https://93.184.215.14/sealed"}
+        )
+        assert created.status_code == 201, created.text
+        endpoint_id, first = created.json()["endpoint_id"], created.json()["secret"]
+        rotated = platform.post(f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret")
+        assert rotated.status_code == 200, rotated.text
+        second = rotated.json()["secret"]
+    row = services.ledger.webhooks.get_endpoint(endpoint_id, owner.subject)
+    assert row is not None
+    assert row.previous_secret is not None
+    stored = (row.secret, row.previous_secret)
+    assert all(value.startswith(SEALED_PREFIX) for value in stored)
+    assert not any(secret in value for secret in (first, second) for value in stored)
+    assert "whsec_" not in "".join(stored)
+    # The service itself opens them: the current secret and the one in its overlap window.
+    box = services.dispatcher.secret_box
+    assert box.open(row.secret, context=endpoint_id) == second
+    assert box.open(row.previous_secret, context=endpoint_id) == first

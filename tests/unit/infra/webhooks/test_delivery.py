@@ -13,13 +13,16 @@ from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.errors import UnavailableError
 from infra.ledger.repository import Ledger
 from infra.ledger.webhook_models import WebhookEndpoint
-from infra.ledger.webhooks import DeliveryOutcome
+from infra.ledger.webhooks import ClaimedDelivery, DeliveryOutcome
+from infra.secret_box import SecretBox
 from infra.webhooks.delivery import Dispatcher, RetryPolicy, WebhookSigner
 from infra.webhooks.errors import WebhookURLError
 from infra.webhooks.events import dispute_event, evidence_sealed_event
 from infra.webhooks.targets import check_target
+from wire.webhooks import new_secret
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+BOX = SecretBox.derive(b"unit-test root secret 0123456789", purpose="webhook endpoint secrets")
 POLICY = RetryPolicy(
     base=timedelta(seconds=5), max_delay=timedelta(hours=6), window=timedelta(days=3)
 )
@@ -253,6 +256,7 @@ def test_the_loop_survives_a_failing_batch_and_an_outage(caplog: pytest.LogCaptu
         repository=repository,  # type: ignore[arg-type]
         signer=WebhookSigner(sign=lambda data: b"", key_id="whk_test"),
         retry=POLICY,
+        secret_box=BOX,
         poll_seconds=0.01,
     )
     dispatcher.run(stop)
@@ -263,7 +267,42 @@ def test_the_loop_survives_a_failing_batch_and_an_outage(caplog: pytest.LogCaptu
 def test_two_dispatchers_never_share_a_lease_id() -> None:
     signer = WebhookSigner(sign=lambda data: b"", key_id="whk_test")
     ids = {
-        Dispatcher(repository=None, signer=signer, retry=POLICY).worker_id  # type: ignore[arg-type]
+        Dispatcher(repository=None, signer=signer, retry=POLICY, secret_box=BOX).worker_id  # type: ignore[arg-type]
         for _ in range(50)
     }
     assert len(ids) == 50
+
+
+def _claimed(endpoint_id: str, *stored: str) -> ClaimedDelivery:
+    return ClaimedDelivery(
+        delivery_id="dlv_1",
+        event_id="msg_1",
+        endpoint_id=endpoint_id,
+        body=b"{}",
+        url="https://93.184.215.14/hook",
+        secrets=stored,
+        attempts=0,
+        window_started_at=datetime(2026, 12, 2, tzinfo=UTC),
+    )
+
+
+def _versions(headers: dict[str, str]) -> list[str]:
+    return [part.partition(",")[0] for part in headers["webhook-signature"].split()]
+
+
+def test_sealed_secrets_sign_v1_and_a_secret_moved_from_another_endpoint_does_not() -> None:
+    # A writer of the ledger copies endpoint A's sealed secret onto endpoint B: B's deliveries
+    # carry the v1a signature only, so a receiver checking B's v1 secret refuses them.
+    dispatcher = Dispatcher(
+        repository=None,  # type: ignore[arg-type]
+        signer=WebhookSigner(sign=lambda data: b"\0" * 64, key_id="whk_test"),
+        retry=POLICY,
+        secret_box=BOX,
+    )
+    own = BOX.seal(new_secret(b"\1" * 32), context="we_b")
+    moved = BOX.seal(new_secret(b"\2" * 32), context="we_a")
+    assert _versions(dispatcher.headers(_claimed("we_b", own), 1_800_000_000)) == ["v1a", "v1"]
+    assert _versions(dispatcher.headers(_claimed("we_b", moved), 1_800_000_000)) == ["v1a"]
+    # A secret stored before sealing existed still signs.
+    legacy = new_secret(b"\3" * 32)
+    assert _versions(dispatcher.headers(_claimed("we_b", legacy), 1_800_000_000)) == ["v1a", "v1"]

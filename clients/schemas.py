@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
+    "AgentDecisionRefResponse",
     "AttachFileResponse",
     "AttachPendingResponse",
     "AttachSealedResponse",
@@ -156,10 +157,27 @@ class VerdictResponse(TypedDict):
     dry_run: bool
 
 
+class AgentDecisionRefResponse(TypedDict):
+    """The agent decision a history entry records (``verifier.schemas.AgentDecisionRef``)."""
+
+    decision_id: str
+    action: Literal["approve", "deny", "request_evidence"]
+    #: Agent views only.
+    agent: NotRequired[str]
+    key_id: NotRequired[str]
+    note: NotRequired[str]
+
+
 class HistoryEntryResponse(VerdictResponse):
     """One verdict of a dispute's history (``verifier.schemas.HistoryEntryOut``)."""
 
-    change_reason: Literal["evidence_added", "evidence_changed", "re_evaluated"] | None
+    change_reason: (
+        Literal["evidence_added", "evidence_changed", "re_evaluated", "agent_decision"] | None
+    )
+    #: On an agent's decision only.
+    agent_decision: NotRequired[AgentDecisionRefResponse]
+    #: On an automatic verdict made after an agent's approve or deny (the agent's stands).
+    agent_decision_stands: NotRequired[bool]
 
 
 class DisputeResponse(TypedDict):

@@ -31,6 +31,7 @@ __all__ = [
     "BUYER_ORDER_QR",
     "BUYER_SESSION",
     "PLATFORM_ENDPOINT",
+    "PLATFORM_REPORT_LINK",
     "ROUTES",
     "STATION_LABEL",
     "STATION_SESSION",
@@ -86,6 +87,9 @@ BUYER_APP = Ownership(Role.BUYER, "capturing app", "wrong_device")
 #: The webhook endpoint was registered by this platform key's subject (another subject's is
 #: ``webhook_endpoint_not_found``, as one that does not exist).
 PLATFORM_ENDPOINT = Ownership(Role.PLATFORM, "webhook endpoint", "webhook_endpoint_not_found")
+#: The report link was created by this platform key's subject (another subject's is
+#: ``report_link_not_found``, as one that does not exist).
+PLATFORM_REPORT_LINK = Ownership(Role.PLATFORM, "report link", "report_link_not_found")
 
 
 @dataclass(frozen=True)
@@ -169,12 +173,21 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", _PLATFORM, PLATFORM_ENDPOINT),
     _r("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", _PLATFORM, PLATFORM_ENDPOINT),
     _r("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver", _ADMIN),
+    # Read-only report links: each belongs to the platform key subject that created it; the
+    # link's token is its own credential on the public page.
+    _r("POST", "/v1/disputes/{dispute_id}/report-links", _PLATFORM),
+    _r("DELETE", "/v1/report-links/{link_id}", _PLATFORM, PLATFORM_REPORT_LINK),
+    _r("GET", "/r/{token}", _PUBLIC),
     # Refund agents.
     _r("GET", "/v1/disputes", _AGENT),
     _r("GET", "/v1/disputes/{dispute_id}/report", _AGENT),
     _r("GET", "/v1/disputes/{dispute_id}/report.json", _AGENT),
     _r("GET", "/v1/evidence/{evidence_id}/file", _AGENT),
     _r("GET", "/v1/evidence/{evidence_id}/thumbnail.jpg", _AGENT),
+    _r("GET", "/v1/disputes/{dispute_id}/workspace", _AGENT),
+    _r("GET", "/v1/disputes/{dispute_id}/submitted/{content_sha256}", _AGENT),
+    _r("POST", "/v1/disputes/{dispute_id}/agent-decision", _AGENT),
+    _r("POST", "/v1/disputes/{dispute_id}/assignment", _AGENT),
     # Packing stations: any enrolled station may pack any order of the merchant.
     _r("POST", "/v1/shipment-sessions", _STATION),
     _r("PUT", "/v1/shipment-sessions/{session_id}/evidence", _STATION, STATION_SESSION),

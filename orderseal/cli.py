@@ -178,6 +178,24 @@ def demo(
                 d.report_url,
             )
         console.print(table)
+        step = result.agent_step
+        if step is not None:
+            console.print(
+                f"Agent {step.agent} decided {step.dispute_id} (review): {step.action} -> "
+                f"{step.decision}, note: {step.note}"
+            )
+            console.print(
+                f"Report link (no credentials needed, until {step.report_link_expires_at}): "
+                f"{settings.base_url}{step.report_link}"
+            )
+        services = api.state.services
+        finding = services.verifier.verify_audit(services.keys.trust_list())
+        audit_style = "green" if finding.ok else "red"
+        console.print(
+            f"Audit chain after the agent's decision: [{audit_style}]"
+            f"{'verified' if finding.ok else 'BROKEN: ' + finding.problem}[/] "
+            f"({finding.entries} entries)"
+        )
         hooks = Table(title="Webhooks received (signatures checked with verify_webhook)")
         for column in ("type", "webhook-id", "subject", "decision / stage"):
             hooks.add_column(column, overflow="fold")
@@ -193,7 +211,7 @@ def demo(
         console.print(
             f"Agent reports need the agent key from {settings.resolved_home / 'credentials.json'}"
         )
-        if not result.ok:
+        if not result.ok or not finding.ok:
             console.print("[red]some verdicts were not as expected[/]")
             raise typer.Exit(1)
         console.print("[green]every verdict as expected[/]")

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from verifier.disputes import DisputeService
 
 __all__ = [
+    "AgentStep",
     "DisputeOutcome",
     "ScenarioResult",
     "decode_label",
@@ -77,6 +78,20 @@ class DisputeOutcome:
 
 
 @dataclass(frozen=True)
+class AgentStep:
+    """The agent's decision on the scenario's ``review`` dispute, and a report link to it."""
+
+    dispute_id: str
+    action: str
+    decision: str
+    note: str
+    agent: str
+    #: A signed read-only link to the dispute's report (relative to the API's base URL).
+    report_link: str
+    report_link_expires_at: str
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     """Everything the demo printed, for the CLI and the end-to-end test."""
 
@@ -85,6 +100,8 @@ class ScenarioResult:
     shipment_evidence: tuple[str, ...]
     receipt_evidence: tuple[str, ...]
     disputes: tuple[DisputeOutcome, ...]
+    #: None only if no dispute of the scenario came out ``review``.
+    agent_step: AgentStep | None = None
 
     @property
     def ok(self) -> bool:
@@ -283,6 +300,30 @@ def _dispute(
     )
 
 
+def _agent_decides(
+    agent: PlatformClient, platform: PlatformClient, review: DisputeOutcome
+) -> AgentStep:
+    """An agent denies the review (a photo with no provenance); the platform links the report."""
+    note = "The damage photo carries no seal and the sealed packing photo shows the crab intact."
+    decided = agent.call(
+        "POST",
+        f"/v1/disputes/{review.dispute_id}/agent-decision",
+        json={"action": "deny", "note": note},
+    )
+    link = platform.call(
+        "POST", f"/v1/disputes/{review.dispute_id}/report-links", json={"ttl_seconds": 3600}
+    )
+    return AgentStep(
+        dispute_id=review.dispute_id,
+        action=decided["action"],
+        decision=decided["decision"],
+        note=decided["note"],
+        agent=decided["agent"],
+        report_link=link["url"],
+        report_link_expires_at=link["expires_at"],
+    )
+
+
 def run_scenario(
     base_url: str,
     home: Path,
@@ -405,10 +446,13 @@ def run_scenario(
             [sealed_photo, sealed_video],
         ),
     )
+    review = next((d for d in disputes if d.decision == "review" and d.dispute_id), None)
+    agent = PlatformClient(base_url, credentials["agent"])
     return ScenarioResult(
         order_id=order_id,
         label_png=label,
         shipment_evidence=tuple(shipment),
         receipt_evidence=(receipt_photo["evidence_id"], receipt_video["evidence_id"]),
         disputes=disputes,
+        agent_step=_agent_decides(agent, platform, review) if review else None,
     )

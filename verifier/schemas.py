@@ -23,6 +23,7 @@ from verifier.reasons import ReasonCode
 
 __all__ = [
     "CLAIM_TYPES",
+    "AgentDecisionRef",
     "AttachOut",
     "AttachPendingOut",
     "AttachSealedIn",
@@ -289,9 +290,22 @@ class AttachSealedOut(BaseModel):
     results: list[SealedAttachResult]
 
 
-#: Why a dispute was decided again: files were added, files changed (some removed), or the
-#: same files were checked again (time, revocations or policy moved on).
-ChangeReason = Literal["evidence_added", "evidence_changed", "re_evaluated"]
+#: Why a dispute was decided again: files were added, files changed (some removed), the
+#: same files were checked again (time, revocations or policy moved on), or an agent decided.
+ChangeReason = Literal["evidence_added", "evidence_changed", "re_evaluated", "agent_decision"]
+
+
+class AgentDecisionRef(_Frozen):
+    """The agent decision a history entry records (``change_reason`` ``agent_decision``).
+
+    Agents see who decided and the note; the platform sees the decision id and the action.
+    """
+
+    decision_id: str
+    action: Literal["approve", "deny", "request_evidence"]
+    agent: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    key_id: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    note: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class HistoryEntryOut(VerdictOut):
@@ -299,11 +313,24 @@ class HistoryEntryOut(VerdictOut):
 
     #: None on the dispute's first verdict.
     change_reason: ChangeReason | None = None
+    #: Present on an agent's decision (``change_reason`` ``agent_decision``).
+    agent_decision: AgentDecisionRef | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
+    #: An automatic verdict made after an agent approved or denied: kept in the history, while
+    #: the agent's decision stays the dispute's decision (docs/platform.md).
+    agent_decision_stands: bool = Field(default=False, exclude_if=lambda value: not value)
 
     def platform_view(self) -> HistoryEntryOut:
-        """The same entry without the agent-only details (other disputes and accounts)."""
+        """The same entry without the agent-only details (other disputes, accounts, notes)."""
+        ref = self.agent_decision
         return self.model_copy(
-            update={"evidence": tuple(item.platform_view() for item in self.evidence)}
+            update={
+                "evidence": tuple(item.platform_view() for item in self.evidence),
+                "agent_decision": None
+                if ref is None
+                else AgentDecisionRef(decision_id=ref.decision_id, action=ref.action),
+            }
         )
 
 
@@ -341,9 +368,11 @@ class DisputeOut(BaseModel):
         pending_files: Sequence[str] = (),
     ) -> DisputeOut:
         """The ledger's dispute row with its verdict history."""
+        # The verdict in force: an automatic verdict held by an agent's decision is history only.
+        current = [entry for entry in history if not entry.agent_decision_stands]
         return cls(
             **_dispute_fields(dispute),
-            verdict=history[-1] if history else None,
+            verdict=current[-1] if current else None,
             history=history,
             report_url=report_url,
             pending_files=list(pending_files),
@@ -378,6 +407,9 @@ class DisputeSummary(BaseModel):
     decision: Decision | None
     decided_at: datetime | None
     reasons: list[ReasonOut]
+    #: The agent working on it (None: nobody); true while an agent waits for more evidence.
+    assigned_to: str | None = None
+    awaiting_evidence: bool = False
 
     @classmethod
     def from_dispute(cls, dispute: Dispute, latest: VerdictOut | None) -> DisputeSummary:
@@ -390,6 +422,8 @@ class DisputeSummary(BaseModel):
 
 class DisputeListOut(BaseModel):
     disputes: list[DisputeSummary]
+    #: Pass back as ``cursor`` (same filters) for the next page; None on the last page.
+    next_cursor: str | None = None
 
 
 class PlatformDisputeFilters(BaseModel):

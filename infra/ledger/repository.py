@@ -6,12 +6,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, false, func, or_, select
+from sqlalchemy import Text, and_, cast, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import ConflictError
+from infra.ledger.agent_work import AgentWork, hold_for_agent
 from infra.ledger.api_keys import APIKeys, hash_api_key
 from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.jobs import NewJob, add_job
@@ -62,6 +63,8 @@ class Ledger:
         self.api_keys = APIKeys(self._sessions)
         #: Webhook endpoints, deliveries and their log (the outbox is written with its record).
         self.webhooks = WebhookRepository(self._sessions)
+        #: The agents' queue, decisions and report links (infra.ledger.agent_work).
+        self.agent_work = AgentWork(self._sessions, outbox_written=self._outbox_written)
         #: Called after a commit that wrote outbox events (wakes an in-process delivery worker).
         self.outbox_listener: Callable[[], None] | None = None
         #: Called after a commit that wrote background jobs (wakes an in-process job worker).
@@ -451,22 +454,37 @@ class Ledger:
 
         ``change_reason`` says why a re-decision was made; ``reason_codes`` (the verdict's) are
         kept on the dispute row so the platform listing filters by reason in SQL.
+
+        After an agent approved or denied the dispute, the verdict is appended (and signed) with
+        ``agent_decision_stands``, and the dispute keeps the agent's decision; no event is sent.
         """
         codes = ",".join(sorted(set(reason_codes)))
         for _attempt in range(20):
             try:
                 with self._sessions.begin() as session:
-                    # Locked first: a detach (undecided disputes only) waits for the verdict.
+                    # Written first, so SQLite takes its write lock before anything is read,
+                    # as PostgreSQL's row lock does: a detach (undecided disputes only) and an
+                    # agent's decision (infra.ledger.agent_work) wait for the verdict.
+                    session.execute(
+                        update(Dispute)
+                        .where(Dispute.dispute_id == dispute_id)
+                        .values(updated_at=at)
+                        .execution_options(synchronize_session=False)
+                    )
                     dispute = session.get(Dispute, dispute_id, with_for_update=True)
+                    # After an agent's approve or deny, a new automatic verdict is history only.
+                    held = dispute is not None and hold_for_agent(session, dispute_id, at=at)
+                    stored = body | {"agent_decision_stands": True} if held else body
+                    written = () if held else events
                     verdict = Verdict(
                         dispute_id=dispute_id,
                         decision=decision,
-                        body=body,
+                        body=stored,
                         decided_at=at,
                         change_reason=change_reason,
                     )
                     session.add(verdict)
-                    if dispute is not None:
+                    if dispute is not None and not held:
                         dispute.decision = decision
                         dispute.decided_at = at
                         dispute.updated_at = at
@@ -477,7 +495,7 @@ class Ledger:
                             select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
                         )
                         prev = tip or GENESIS_HASH
-                        entry_hash, signature, certificate = audit(prev, verdict.id, body)
+                        entry_hash, signature, certificate = audit(prev, verdict.id, stored)
                         session.add(
                             AuditEntry(
                                 verdict_id=verdict.id,
@@ -489,8 +507,8 @@ class Ledger:
                                 created_at=at,
                             )
                         )
-                    add_outbox_events(session, events)
-                self._outbox_written(events)
+                    add_outbox_events(session, written)
+                self._outbox_written(written)
                 return
             except IntegrityError:
                 continue

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from infra.ledger.webhooks import OutboxEvent
 
@@ -51,6 +51,11 @@ class DisputeDecidedData(_Frozen):
     previous_decision: Literal["allow", "block", "review"] | None
     reason_codes: tuple[str, ...]
     decided_at: datetime
+    #: Set when an agent made this decision (``approve``, ``deny`` or ``request_evidence``: the
+    #: platform asks the buyer for more and decides again); the key is absent otherwise.
+    agent_action: Literal["approve", "deny", "request_evidence"] | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
 
 
 class EvidenceSealedData(_Frozen):
@@ -93,8 +98,12 @@ def dispute_event(
     previous_decision: str | None,
     reason_codes: tuple[str, ...],
     at: datetime,
+    agent_action: str | None = None,
 ) -> OutboxEvent:
-    """The outbox row for a verdict: ``dispute.decided`` first, ``decision_changed`` after."""
+    """The outbox row for a verdict: ``dispute.decided`` first, ``decision_changed`` after.
+
+    ``agent_action`` names the agent decision the verdict records (None: the verifier's).
+    """
     kind = (
         EventType.DISPUTE_DECIDED
         if previous_decision is None
@@ -108,6 +117,7 @@ def dispute_event(
             "previous_decision": previous_decision,
             "reason_codes": reason_codes,
             "decided_at": at,
+            "agent_action": agent_action,
         }
     )
     return _event(kind, data, at)

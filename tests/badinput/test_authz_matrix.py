@@ -36,6 +36,7 @@ from orderseal.authorization import (
     BUYER_ORDER_QR,
     BUYER_SESSION,
     PLATFORM_ENDPOINT,
+    PLATFORM_REPORT_LINK,
     STATION_LABEL,
     STATION_SESSION,
     TABLE,
@@ -184,6 +185,9 @@ def matrix(
         "device_id": a.buyer_device.device_id,
         "name": "missing.js",
         "content_sha256": "0" * 64,
+        "link_id": _report_link(live_api, credentials["platform"], dispute["dispute_id"]),
+        # A well-formed token that opens nothing: the public page answers 404 to everyone.
+        "token": "A" * 43,
     }
     return Matrix(
         live_api,
@@ -196,6 +200,19 @@ def matrix(
         station_session["session_id"],
         shipped.label_token,
     )
+
+
+def _report_link(base_url: str, platform_key: str, dispute_id: str) -> str:
+    """A report link created by the platform key's subject; its id."""
+    answer = httpx.post(
+        f"{base_url}/v1/disputes/{dispute_id}/report-links",
+        headers={"Authorization": f"Bearer {platform_key}"},
+        json={},
+        timeout=60,
+    )
+    assert answer.status_code == 201, answer.text
+    link_id: str = answer.json()["link_id"]
+    return link_id
 
 
 def _path(matrix: Matrix, template: str) -> str:
@@ -346,6 +363,14 @@ def _other_platform(matrix: Matrix) -> Attempt:
     return Attempt("other-platform")
 
 
+def _other_platform_link(matrix: Matrix) -> Attempt:
+    # As for endpoints: a live link of the first platform key, so a 404 means refused.
+    matrix.ids["link_id"] = _report_link(
+        matrix.base_url, matrix.credentials["platform"], matrix.ids["dispute_id"]
+    )
+    return Attempt("other-platform")
+
+
 #: How each ownership rule of the table is attacked. A rule without an attack fails the test.
 ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     # Another station, on the first station's open session and packed order.
@@ -361,6 +386,8 @@ ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     BUYER_APP: lambda m: Attempt("buyer", device=m.b.buyer_device.device_id),
     # A platform key of another subject, on the first one's webhook endpoint.
     PLATFORM_ENDPOINT: _other_platform,
+    # A platform key of another subject, revoking the first one's report link.
+    PLATFORM_REPORT_LINK: _other_platform_link,
 }
 
 OWNED = [

@@ -28,6 +28,7 @@ def test_report_shows_media_side_by_side_checks_and_decision(
     decided: dict[str, object],
     credentials: dict[str, str],
     artifacts: Path,
+    live_api: str,
 ) -> None:
     browser = launch()
     context = browser.new_context(
@@ -37,7 +38,8 @@ def test_report_shows_media_side_by_side_checks_and_decision(
     page = context.new_page()
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text))
-    response = page.goto(str(decided["report_url"]))
+    # report_url is the agents' page; the server-rendered report is behind the agent key.
+    response = page.goto(f"{live_api}/v1/disputes/{decided['dispute_id']}/report")
     assert response is not None
     assert response.status == 200
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -38,6 +38,16 @@ def test_demo_scenario_verdicts(
     ]
     assert len(result.disputes) == 6
     assert result.ok
+    # The agent denies the review; the chain still verifies, the report link opens.
+    step = result.agent_step
+    assert step is not None
+    assert (step.dispute_id, step.action, step.decision) == (
+        by_name["unsigned damage image"].dispute_id,
+        "deny",
+        "block",
+    )
+    assert services.verifier.verify_audit(services.keys.trust_list()).ok
+    assert httpx.get(f"{live_api}{step.report_link}").status_code == 200
     assert len(result.shipment_evidence) == 3
     assert len(result.receipt_evidence) == 2
 
@@ -55,7 +65,10 @@ def test_agent_report_requires_the_agent_role(
     live_api: str, settings: Settings, credentials: dict[str, str], services: Services
 ) -> None:
     result = run_scenario(live_api, settings.resolved_home, credentials, verifier=services.verifier)
-    url = result.disputes[0].report_url
+    # report_url is the agents' page (a browser opens it); the HTML report is behind the key.
+    dispute_id = result.disputes[0].dispute_id
+    assert result.disputes[0].report_url == f"{live_api}/agent#dispute={dispute_id}"
+    url = f"{live_api}/v1/disputes/{dispute_id}/report"
     as_agent = httpx.get(url, headers={"Authorization": f"Bearer {credentials['agent']}"})
     assert as_agent.status_code == 200
     assert 'class="decision allow"' in as_agent.text

@@ -41,6 +41,13 @@ def test_the_demo_receives_each_verdict_and_seal_once(
     }
     recorded = {d.dispute_id: d.decision for d in result.disputes if d.report_url}
     assert decided == recorded
+    # The agent's decision on the review: a decision_changed naming the agent's action.
+    step = result.agent_step
+    assert step is not None
+    changed = [e.data for e in received if e.type == "dispute.decision_changed"]
+    assert [
+        (c["dispute_id"], c["previous_decision"], c["decision"], c["agent_action"]) for c in changed
+    ] == [(step.dispute_id, "review", "block", "deny")]
     sealed = {e.data["evidence_id"] for e in received if e.type == "evidence.sealed"}
     assert {*result.shipment_evidence, *result.receipt_evidence} <= sealed
     assert len({e.webhook_id for e in received}) == len(received)

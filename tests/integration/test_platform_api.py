@@ -503,15 +503,21 @@ def test_agent_list_filters_reason_before_the_limit_in_two_queries(
 
 
 @pytest.mark.parametrize(
-    "params",
-    [{"offset": "2"}, {"cursor": "x"}, {"order_id": "o"}],
-    ids=["offset", "cursor", "order_id"],
+    ("params", "code"),
+    [
+        ({"offset": "2"}, "invalid_request"),
+        ({"page": "2"}, "invalid_request"),
+        ({"cursor": "x"}, "cursor_invalid"),
+        ({"order_id": "not an id"}, "invalid_request"),
+    ],
+    ids=["offset", "page", "altered-cursor", "bad-order-id"],
 )
-def test_agent_list_refuses_unknown_parameters(world: World, params: dict[str, str]) -> None:
-    assert _code(lambda: world.agent.call("GET", DISPUTES, params=params)) == (
-        422,
-        "invalid_request",
-    )
+def test_agent_list_refuses_unknown_parameters(
+    world: World, params: dict[str, str], code: str
+) -> None:
+    # The agents' list pages with a cursor and searches by order and buyer (issue 17):
+    # anything else, or a malformed value, is refused.
+    assert _code(lambda: world.agent.call("GET", DISPUTES, params=params)) == (422, code)
 
 
 def test_the_client_retries_a_filing_with_its_key(world: World) -> None:

@@ -1,18 +1,18 @@
-"""Refund-gate routes: platforms file disputes, attach evidence and ask for decisions; agents
-list them. Every handler uses the dispute service only."""
+"""Refund-gate routes: platforms file disputes, attach evidence and ask for decisions (agents
+list them in ``verifier.routes.agent``). Every handler uses the dispute service only."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from evidence.media import SUPPORTED_MEDIA_TYPES
-from infra.auth import AgentPrincipal, PlatformPrincipal
-from infra.errors import InputError, NotFoundError, OrderSealError
+from infra.auth import PlatformPrincipal
+from infra.errors import NotFoundError, OrderSealError
 from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
@@ -21,7 +21,6 @@ from infra.openapi import raw_body_openapi
 from infra.ratelimit import enforce
 from infra.uploads import receive_body, refuse_multipart
 from verifier.disputes import DisputeService
-from verifier.models import Decision
 from verifier.routes.deps import Disputes, Edge, HTTPEdge, Idempotent
 from verifier.schemas import (
     AttachOut,
@@ -30,12 +29,12 @@ from verifier.schemas import (
     AttachSealedOut,
     DetachOut,
     DisputeIn,
-    DisputeListOut,
     DisputeOut,
     PlatformDisputeFilters,
     PlatformDisputeListOut,
     SealedAttachResult,
 )
+from verifier.workspace import workspace_url
 
 __all__ = ["dispute_out", "router"]
 
@@ -62,7 +61,9 @@ def dispute_out(
     return DisputeOut.from_dispute(
         dispute,
         history,
-        report_url=f"{edge.settings.base_url}/v1/disputes/{dispute.dispute_id}/report",
+        # The page a person opens in a browser (it calls the API with the agent's key); the
+        # HTML report itself is GET /v1/disputes/{id}/report, or a signed report link.
+        report_url=f"{edge.settings.base_url}{workspace_url(dispute.dispute_id)}",
         pending_files=disputes.pending_files(dispute.dispute_id),
     )
 
@@ -110,41 +111,6 @@ def file_dispute(
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return outcome.body
-
-
-_AGENT_LIST_PARAMS = frozenset({"decision", "reason", "since", "until", "limit"})
-
-
-@router.get("/disputes", tags=["agent"])
-def list_disputes(
-    principal: AgentPrincipal,
-    request: Request,
-    disputes: Disputes,
-    decision: Annotated[str | None, Query(pattern="^(allow|review|block)$")] = None,
-    reason: Annotated[str | None, Query(max_length=64)] = None,
-    since: date | None = None,
-    until: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> DisputeListOut:
-    """Disputes for agents, newest first, filtered by decision, reason code and filing date.
-
-    Filters apply before ``limit``; an unknown parameter is ``422 invalid_request``.
-    """
-    unknown = sorted(set(request.query_params) - _AGENT_LIST_PARAMS)
-    if unknown:
-        raise InputError(
-            f"expected only {sorted(_AGENT_LIST_PARAMS)}, found {', '.join(unknown)}",
-            code="invalid_request",
-        )
-    return DisputeListOut(
-        disputes=disputes.summaries(
-            decision=Decision(decision) if decision else None,
-            reason=reason,
-            since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
-            until=datetime.combine(until, time.max, tzinfo=UTC) if until else None,
-            limit=limit,
-        )
-    )
 
 
 @router.put(

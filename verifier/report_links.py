@@ -1,0 +1,102 @@
+"""Signed, short-lived, read-only links to one dispute's report, for the platform's back office.
+
+The token is the credential: 32 random bytes (base64url), shown once in the link, stored only
+as its SHA-256 with the dispute, the creating platform subject, the expiry and the revocation.
+``GET /r/{token}`` serves that one dispute's HTML report and nothing else.
+
+Adversaries (docs/security.md, "Report links"):
+- an anonymous client guessing or altering tokens: 256 bits, looked up by hash; unknown,
+  malformed, expired and revoked tokens all answer the same ``404 report_link_invalid``;
+- a leaked link used later: it expires (60 s to 24 h) and its creator can revoke it;
+- a link of dispute X aimed at dispute Y or another route: the token names its dispute, the
+  path carries nothing else, and the token is accepted by ``/r/`` only;
+- another platform subject revoking someone's link: answered ``404 report_link_not_found``,
+  as a link that does not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from infra.errors import NotFoundError
+from infra.ledger.agent_models import ReportLink
+from infra.ledger.agent_work import AgentWork
+from verifier.agent_schemas import ReportLinkOut, ReportLinkRevokedOut
+from verifier.disputes import DisputeService
+from verifier.wording import utc_text
+
+__all__ = ["ReportLinkService", "hash_token"]
+
+#: ``secrets.token_urlsafe(32)``: 43 base64url characters.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 (hex) a token is stored and looked up by."""
+    return hashlib.sha256(b"orderseal-report-link\0" + token.encode()).hexdigest()
+
+
+def _invalid() -> NotFoundError:
+    # One answer for unknown, malformed, expired and revoked: a prober learns nothing.
+    return NotFoundError("no report at this link", code="report_link_invalid")
+
+
+class ReportLinkService:
+    """Creates, revokes and resolves report links."""
+
+    def __init__(self, *, disputes: DisputeService, work: AgentWork) -> None:
+        self.disputes = disputes
+        self.work = work
+
+    def create(
+        self, dispute_id: str, *, ttl_seconds: int, owner: str, now: datetime
+    ) -> ReportLinkOut:
+        """A new link to the dispute's report, working for ``ttl_seconds``.
+
+        Raises:
+            NotFoundError: ``dispute_not_found``.
+        """
+        self.disputes.dispute(dispute_id)
+        token = secrets.token_urlsafe(32)
+        link = ReportLink(
+            link_id=f"rl_{secrets.token_hex(8)}",
+            token_sha256=hash_token(token),
+            dispute_id=dispute_id,
+            created_by=owner,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+        self.work.add_link(link)
+        return ReportLinkOut(
+            link_id=link.link_id,
+            dispute_id=dispute_id,
+            url=f"/r/{token}",
+            expires_at=utc_text(link.expires_at),
+        )
+
+    def revoke(self, link_id: str, *, owner: str, now: datetime) -> ReportLinkRevokedOut:
+        """Revoke one of the owner's links (again: the first revocation time stays).
+
+        Raises:
+            NotFoundError: ``report_link_not_found`` (unknown, or another subject's link).
+        """
+        link = self.work.revoke_link(link_id, owner=owner, at=now)
+        if link is None or link.revoked_at is None:
+            raise NotFoundError("no such report link", code="report_link_not_found")
+        return ReportLinkRevokedOut(link_id=link.link_id, revoked_at=utc_text(link.revoked_at))
+
+    def resolve(self, token: str, *, now: datetime) -> str:
+        """The dispute a live token opens.
+
+        Raises:
+            NotFoundError: ``report_link_invalid`` for every token that opens nothing.
+        """
+        if not _TOKEN.fullmatch(token):
+            raise _invalid()
+        link = self.work.link_by_token_hash(hash_token(token))
+        if link is None or link.revoked_at is not None or now >= link.expires_at:
+            raise _invalid()
+        return link.dispute_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from infra.errors import OrderSealError
 from infra.ledger.webhooks import ClaimedDelivery, DeliveryOutcome, WebhookRepository
 from infra.secret_box import SecretBox, SecretUnreadableError
 from infra.settings import Settings
-from infra.webhooks.targets import check_target
+from infra.webhooks.targets import pin_target
 from infra.worker import EmbeddedWorker, backoff, drain, worker_id
 from wire.webhooks import sign_ed25519, sign_hmac, signature_header
 
@@ -93,6 +94,8 @@ class Dispatcher:
     poll_seconds: float = 1.0
     allow_private: bool = False
     batch: int = 10
+    #: Trust anchors for the receivers' TLS certificates; None: the system's (production).
+    tls_trust: ssl.SSLContext | None = None
     clock: Callable[[], datetime] = _utc_now
     worker_id: str = field(default_factory=worker_id)
     random: Callable[[], float] = random.random
@@ -171,11 +174,15 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            check_target(delivery.url, allow_private=self.allow_private)
+            # Resolved and checked once; the connection goes to exactly that address.
+            target = pin_target(delivery.url, allow_private=self.allow_private)
+            headers = self.headers(delivery, int(started.timestamp()))
+            headers["host"] = target.host_header
             response = client.post(
-                delivery.url,
+                target.url,
                 content=delivery.body,
-                headers=self.headers(delivery, int(started.timestamp())),
+                headers=headers,
+                extensions={"sni_hostname": target.server_name} if target.server_name else None,
             )
             status = response.status_code
             if not 200 <= status < 300:
@@ -211,7 +218,12 @@ class Dispatcher:
 
     def client(self) -> httpx.Client:
         """The HTTP client of one worker: no redirects (they could lead anywhere), no proxies."""
-        return httpx.Client(timeout=self.timeout_seconds, follow_redirects=False, trust_env=False)
+        return httpx.Client(
+            timeout=self.timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
+            verify=self.tls_trust if self.tls_trust is not None else True,
+        )
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set; a ledger outage pauses the loop, never ends it."""

@@ -5,17 +5,23 @@ registered and its addresses again before every attempt (DNS may change in betwe
 ``https`` to public addresses, unless ``ORDERSEAL_WEBHOOK_ALLOW_PRIVATE_TARGETS`` lets tests and
 the demo use ``http`` and loopback or private hosts. Link-local (cloud metadata at
 169.254.169.254), multicast, unspecified and reserved addresses are refused always.
+
+``pin_target`` resolves once per attempt and names the address that was checked: the
+dispatcher connects to that IP, with the URL's host as ``Host`` and as TLS SNI (the
+certificate is checked against the name), so a name that re-resolves between the check and
+the connect (DNS rebinding) cannot steer the request inside.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from infra.webhooks.errors import WebhookURLError
 
-__all__ = ["MAX_URL_CHARS", "check_target"]
+__all__ = ["MAX_URL_CHARS", "PinnedTarget", "check_target", "pin_target"]
 
 MAX_URL_CHARS = 2048
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -49,6 +55,38 @@ def _unmapped(address: _Address) -> _Address:
     return address
 
 
+@dataclass(frozen=True)
+class PinnedTarget:
+    """Where one attempt connects: the checked address in ``url``, the name beside it."""
+
+    #: The endpoint URL with its host replaced by the checked IP address.
+    url: str
+    #: The ``Host`` header: the URL's host (and its port when not the scheme's default).
+    host_header: str
+    #: The name TLS sends as SNI and checks the certificate against (None for ``http``).
+    server_name: str | None
+
+
+def pin_target(url: str, *, allow_private: bool) -> PinnedTarget:
+    """Check ``url`` as ``check_target`` does and pin the first address it resolved to.
+
+    Raises:
+        WebhookURLError: ``webhook_url_invalid``.
+    """
+    addresses = _checked_addresses(url, allow_private=allow_private)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    pinned = addresses[0]
+    literal = f"[{pinned}]" if isinstance(pinned, ipaddress.IPv6Address) else str(pinned)
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    shown = f"[{host}]" if ":" in host else host
+    return PinnedTarget(
+        url=urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")),
+        host_header=f"{shown}:{parts.port}" if parts.port else shown,
+        server_name=host if parts.scheme == "https" and ":" not in host else None,
+    )
+
+
 def check_target(url: str, *, allow_private: bool, resolve: bool = True) -> str:
     """Refuse a webhook URL the service must not call; return it unchanged otherwise.
 
@@ -64,7 +102,7 @@ def check_target(url: str, *, allow_private: bool, resolve: bool = True) -> str:
         raise WebhookURLError(f"expected a printable ASCII URL of at most {MAX_URL_CHARS} chars")
     try:
         parts = urlsplit(url)
-        port = parts.port
+        _ = parts.port  # a port that is not a number raises here
     except ValueError as exc:
         raise WebhookURLError("expected a URL, found one that does not parse") from exc
     allowed_schemes = ("https", "http") if allow_private else ("https",)
@@ -74,10 +112,18 @@ def check_target(url: str, *, allow_private: bool, resolve: bool = True) -> str:
         )
     if not parts.hostname or parts.username or parts.password:
         raise WebhookURLError("expected a host and no credentials in the URL")
-    if not resolve:
-        return url
+    if resolve:
+        _checked_addresses(url, allow_private=allow_private)
+    return url
+
+
+def _checked_addresses(url: str, *, allow_private: bool) -> list[_Address]:
+    """Every address the URL's host resolves to, each checked; the URL itself too."""
+    check_target(url, allow_private=allow_private, resolve=False)
+    parts = urlsplit(url)
     default_port = 443 if parts.scheme == "https" else 80
-    for found in _addresses(parts.hostname, port or default_port):
+    checked: list[_Address] = []
+    for found in _addresses(parts.hostname or "", parts.port or default_port):
         address = _unmapped(found)
         if _always_refused(address):
             raise WebhookURLError(f"expected a routable address, found {address}")
@@ -85,4 +131,7 @@ def check_target(url: str, *, allow_private: bool, resolve: bool = True) -> str:
             address.is_private or address.is_loopback or not address.is_global
         ):
             raise WebhookURLError(f"expected a public address, found {address}")
-    return url
+        checked.append(address)
+    if not checked:
+        raise WebhookURLError(f"expected a host that resolves, found {parts.hostname!r}")
+    return checked

@@ -477,7 +477,11 @@ def test_the_workspace_shows_one_screen_in_plain_words(world: World) -> None:
     related = {(r["dispute_id"], r["relation"]) for r in space["related_disputes"]}
     assert (earlier, "evidence_reused") in related
     assert (earlier, "same_buyer") in related
-    reused = next(r for r in space["related_disputes"] if r["relation"] == "evidence_reused")
+    reused = next(
+        r
+        for r in space["related_disputes"]
+        if (r["dispute_id"], r["relation"]) == (earlier, "evidence_reused")
+    )
     assert earlier in reused["detail"]
     assert other_order in reused["detail"]
     # Submitted files and the sealed originals, each with its URL.

@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from capture.errors import CaptureError
-from infra.errors import ConflictError, NotFoundError, OrderSealError
+from infra.errors import ConflictError, InputError, NotFoundError, OrderSealError
+from infra.ledger.merchants import DEFAULT_MERCHANT
 from infra.ledger.models import Device
 from infra.ledger.repository import Ledger
 from keys.attestation import verify_key_signature, verify_signature
@@ -109,12 +110,14 @@ def enrol_device(
     owner_id: str | None,
     now: datetime,
     validity: timedelta,
+    merchant_id: str | None = None,
 ) -> IssuedDevice:
     """Approve a CSR from the operator's command line: issue the leaf and record the device.
 
     Raises:
         CertificateError: bad CSR, key or kind (``certificate_invalid``), or a buyer device
             without its owner.
+        MerchantNotFoundError: ``merchant_not_found``, a station for an unregistered merchant.
         ConflictError: the device id (or serial) is already enrolled.
     """
     return _enrol_csr(
@@ -126,6 +129,7 @@ def enrol_device(
         owner_id=owner_id,
         now=now,
         validity=validity,
+        merchant_id=merchant_id,
     )
 
 
@@ -139,19 +143,36 @@ def _enrol_csr(
     owner_id: str | None,
     now: datetime,
     validity: timedelta,
+    merchant_id: str | None = None,
 ) -> IssuedDevice:
     """The one CSR enrolment: the device CA issues the leaf and the ledger records it.
 
     A buyer device is refused without its owner: it could never upload, and an ownerless
-    buyer key is one no ownership check can place.
+    buyer key is one no ownership check can place. A station packs for one merchant
+    (``merchant_id``, default ``default``), which must be registered; a buyer app names none.
     """
     if kind == "buyer" and not owner_id:
         raise CertificateError("expected the owner (the buyer id) for a buyer device")
+    if kind == "buyer" and merchant_id is not None:
+        raise InputError("expected no merchant for a buyer app", code="invalid_request")
+    merchant = (
+        ledger.merchants.require(merchant_id or DEFAULT_MERCHANT).merchant_id
+        if kind == "station"
+        else None
+    )
     device_ca = keys.load_ca("device-ca")
     certificate = certificate_from_csr(
         device_ca, csr_pem, device_id=device_id, kind=kind, now=now, validity=validity
     )
-    _record(ledger, certificate, device_id=device_id, kind=kind, owner_id=owner_id, now=now)
+    _record(
+        ledger,
+        certificate,
+        device_id=device_id,
+        kind=kind,
+        owner_id=owner_id,
+        now=now,
+        merchant_id=merchant,
+    )
     return IssuedDevice(device_id, kind, owner_id, certificate, device_ca.chain_to_root)
 
 
@@ -163,12 +184,14 @@ def _record(
     kind: str,
     owner_id: str | None,
     now: datetime,
+    merchant_id: str | None = None,
 ) -> None:
     ledger.add_device(
         Device(
             device_id=device_id,
             kind=kind,
             owner_id=owner_id,
+            merchant_id=merchant_id,
             certificate_pem=certificates_to_pem((certificate,)),
             serial_hex=format(certificate.serial_number, "x"),
             not_after=certificate.not_valid_after_utc,
@@ -573,7 +596,14 @@ class DeviceService:
 
     # Enrolment ---------------------------------------------------------------
     def enrol(
-        self, *, csr_pem: bytes, device_id: str, kind: str, owner_id: str | None, now: datetime
+        self,
+        *,
+        csr_pem: bytes,
+        device_id: str,
+        kind: str,
+        owner_id: str | None,
+        now: datetime,
+        merchant_id: str | None = None,
     ) -> IssuedDevice:
         """Approve a device's CSR (admin): the device keeps its key, we issue a short leaf.
 
@@ -591,6 +621,7 @@ class DeviceService:
             owner_id=owner_id,
             now=now,
             validity=self.device_validity,
+            merchant_id=merchant_id,
         )
 
     def enrolment_challenge(self, *, buyer_id: str, now: datetime) -> tuple[str, datetime]:

@@ -1,4 +1,5 @@
-"""Sealed evidence files: download by an agent, by the buyer who sealed it, and thumbnails.
+"""Sealed evidence files: download by an agent, by the buyer who sealed it, by the merchant of
+its order, and thumbnails.
 
 Files stream from the store in chunks; a video is never loaded whole.
 """
@@ -48,6 +49,17 @@ class EvidenceFiles:
             raise NotFoundError("no such evidence", code="evidence_not_found")
         return row
 
+    def merchant_evidence(self, evidence_id: str, *, merchant_id: str) -> Evidence:
+        """Sealed evidence of one of the merchant's orders.
+
+        Raises:
+            NotFoundError: ``evidence_not_found``, for another merchant's evidence as for none.
+        """
+        row = self.ledger.merchants.evidence(merchant_id, evidence_id)
+        if row is None:
+            raise NotFoundError("no such evidence", code="evidence_not_found")
+        return row
+
     def buyer_evidence(self, session_id: str, evidence_id: str, *, buyer_id: str) -> Evidence:
         """A buyer's own sealed capture from one of their receipt sessions.
 
@@ -66,7 +78,14 @@ class EvidenceFiles:
         Raises:
             NotFoundError: ``evidence_not_found`` or ``thumbnail_unavailable``.
         """
-        row = self.evidence(evidence_id)
+        return self.thumbnail_of(self.evidence(evidence_id))
+
+    def thumbnail_of(self, row: Evidence) -> bytes:
+        """The thumbnail of evidence the caller may see (see :meth:`thumbnail`).
+
+        Raises:
+            NotFoundError: ``thumbnail_unavailable``.
+        """
         stored = self.thumbnails.stored(row.evidence_id) if self.thumbnails else None
         if stored is not None:  # made by the thumbnail job at sealing time
             if stored.data is None:

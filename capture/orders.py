@@ -5,6 +5,10 @@ pipeline only ever act on a registered, open order. Registering an order id agai
 same content answers the order (``created`` False); with other content ``order_exists``. A
 cancelled order refuses new capture sessions, updates and buyer tokens (``order_cancelled``);
 what it already sealed is kept.
+
+Every order belongs to a merchant (issue 17): the platform names it when it registers the
+order, and an order registered without one belongs to ``default``. Reopening a packed order is
+the platform's or the merchant's admin's; each reopening is logged with who, when and why.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from capture.errors import (
     OrderNotPackedError,
 )
 from infra.errors import ConflictError, NotFoundError
+from infra.ledger.merchants import DEFAULT_MERCHANT, ReopenRecord
 from infra.ledger.models import Evidence, Order
 from infra.ledger.repository import Ledger
 
@@ -46,6 +51,7 @@ _IDENTITY = (
     "carrier",
     "tracking_number",
     "expected_delivery",
+    "merchant_id",
 )
 
 _log = logging.getLogger(__name__)
@@ -81,14 +87,8 @@ class OrderChanges:
     tracking_number: str | None = None
 
 
-@dataclass(frozen=True)
-class ReopenedOrder:
-    """The platform released an order's closed shipment sessions so it can be packed again."""
-
-    order_id: str
-    reopened_by: str
-    reopened_at: datetime
-    released_session_ids: tuple[str, ...]
+#: A reopening is the platform's or a merchant admin's (``ReopenRecord.by_role``).
+ReopenedOrder = ReopenRecord
 
 
 class OrderService:
@@ -109,18 +109,22 @@ class OrderService:
         tracking_number: str | None,
         expected_delivery: date | None,
         now: datetime,
+        merchant_id: str | None = None,
     ) -> RegisteredOrder:
-        """Register an order for capture.
+        """Register an order for capture, owned by ``merchant_id`` (None: ``default``).
 
         Raises:
+            MerchantNotFoundError: ``merchant_not_found``, the merchant is not registered.
             OrderExistsError: ``order_exists``, the id is registered with other content.
 
         Returns:
             The recorded order; ``created`` False when the same order was registered before
             (a retry without an Idempotency-Key).
         """
+        merchant = self.ledger.merchants.require(merchant_id or DEFAULT_MERCHANT)
         order = Order(
             order_id=order_id,
+            merchant_id=merchant.merchant_id,
             buyer_id=buyer_id,
             items=[
                 {"sku": i.sku, "quantity": i.quantity, "serials": list(i.serials)} for i in items
@@ -228,29 +232,63 @@ class OrderService:
             return None
         return order
 
-    def reopen_order(self, order_id: str, *, by: str, now: datetime) -> ReopenedOrder:
+    def reopen_order(
+        self,
+        order_id: str,
+        *,
+        by: str,
+        now: datetime,
+        reason: str | None = None,
+        merchant_id: str | None = None,
+    ) -> ReopenedOrder:
         """Release the order's closed shipment sessions so a station can pack it again.
 
         The released sessions keep their evidence and the labels already printed; they are
-        marked with who reopened the order and when.
+        marked with who reopened the order and when, and the reopen log keeps who (role and
+        subject), when and why.
 
         Args:
             order_id: the packed order.
-            by: the platform caller (API key subject), recorded on each released session.
+            by: the caller (API key subject), recorded on each released session.
             now: the reopening time.
+            reason: why (required of a merchant admin; the platform may leave it out).
+            merchant_id: a merchant admin's merchant: only its own orders (None: the platform).
 
         Raises:
-            NotFoundError: ``order_unknown``.
+            NotFoundError: ``order_unknown`` (absent, or another merchant's).
             OrderNotPackedError: no closed shipment session is left to release.
 
         Returns:
-            The released session ids with who and when.
+            The reopen record.
         """
-        self.order(order_id)
-        released = self.ledger.release_shipment_sessions(order_id, by=by, at=now)
-        if not released:
+        record = self.ledger.merchants.reopen(
+            order_id,
+            merchant_id=merchant_id,
+            by_role="platform" if merchant_id is None else "merchant",
+            by_subject=by,
+            reason=reason,
+            at=now,
+        )
+        if record is None:
             raise OrderNotPackedError(
                 f"expected order {order_id} packed (a closed shipment session), found none"
             )
-        _log.info("order %s reopened for packing by %s (released %s)", order_id, by, released)
-        return ReopenedOrder(order_id, by, now, tuple(released))
+        _log.info(
+            "order %s reopened for packing by %s %s (released %s)",
+            order_id,
+            record.by_role,
+            by,
+            record.released_session_ids,
+        )
+        return record
+
+    def reopens(self, order_id: str, *, merchant_id: str | None = None) -> list[ReopenRecord]:
+        """The order's reopen log, oldest first (``merchant_id``: only that merchant's order).
+
+        Raises:
+            NotFoundError: ``order_unknown`` (absent, or another merchant's).
+        """
+        order = self.ledger.get_order(order_id)
+        if order is None or (merchant_id is not None and order.merchant_id != merchant_id):
+            raise NotFoundError(f"order {order_id} is not registered", code="order_unknown")
+        return self.ledger.merchants.reopens(order_id)

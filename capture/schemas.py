@@ -27,7 +27,9 @@ __all__ = [
     "OrderItemOut",
     "OrderOut",
     "OrderPatchIn",
+    "OrderReopenIn",
     "OrderReopenOut",
+    "OrderReopensOut",
     "QRCheckIn",
     "QRCheckOut",
     "ReceiptOut",
@@ -59,6 +61,9 @@ class OrderIn(_In):
     carrier: str | None = Field(default=None, max_length=64)
     tracking_number: str | None = Field(default=None, max_length=64)
     expected_delivery: date | None = None
+    #: The seller whose stations pack the order (``orderseal merchants add``); left out, the
+    #: ``default`` merchant. An unknown merchant is ``422 merchant_not_found``.
+    merchant_id: str | None = Field(default=None, pattern=_ID)
 
 
 class OrderPatchIn(_In):
@@ -85,6 +90,7 @@ class OrderOut(BaseModel):
     tracking_number: str | None
     expected_delivery: date | None
     status: str = Field(json_schema_extra={"enum": ["open", "cancelled"]})
+    merchant_id: str
     created_at: datetime
     updated_at: datetime | None
     cancelled_at: datetime | None
@@ -107,11 +113,27 @@ class OrderEvidenceListOut(BaseModel):
     evidence: list[OrderEvidenceOut]
 
 
+class OrderReopenIn(_In):
+    """Why a packed order is reopened: kept in the order's reopen log."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class OrderReopenOut(BaseModel):
     order_id: str
     reopened_by: str
+    #: ``platform`` or ``merchant``: whose credential reopened it.
+    reopened_by_role: str
     reopened_at: datetime
+    reason: str | None
     released_session_ids: list[str]
+
+
+class OrderReopensOut(BaseModel):
+    """Every reopening of an order, oldest first."""
+
+    order_id: str
+    reopens: list[OrderReopenOut]
 
 
 class BuyerTokenIn(_In):
@@ -131,6 +153,8 @@ class DeviceEnrolIn(_In):
     kind: str = Field(pattern=r"^(station|buyer)$")
     owner_id: str | None = Field(default=None, pattern=_ID)
     csr_pem: str = Field(max_length=16_384)
+    #: A station packs for this merchant (left out: ``default``); buyer apps name none.
+    merchant_id: str | None = Field(default=None, pattern=_ID)
 
 
 class DeviceEnrolOut(BaseModel):

@@ -5,6 +5,12 @@ parcel's signed label token; the buyer scans that label to open a short receipt 
 the same order. Every session belongs to one caller (the station's device id, or the buyer
 id): another caller's session and an absent one get the same ``404 session_not_found``, so
 session ids cannot be probed.
+
+A station packs only for its merchant (issue 17): an order of another merchant is answered
+exactly like an order that does not exist (``404 order_unknown`` to open a session, ``404
+no_label`` for its label), so a station cannot learn which order ids other merchants hold. A
+station recorded without a merchant (enrolled before tenants) packs for ``default``, as the
+migration assigned.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from capture.orders import OrderService
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
 from evidence.manifest import Stage
 from infra.errors import NotFoundError, OrderSealError
+from infra.ledger.merchants import DEFAULT_MERCHANT
 from infra.ledger.models import CaptureSession, Evidence, Order
 from infra.ledger.repository import Ledger
 from keys.signer import Signer
@@ -90,6 +97,11 @@ class SessionService:
             (station_id is not None and session.device_id == station_id)
             or (buyer_id is not None and session.buyer_id == buyer_id)
         )
+        if session is not None and owned and station_id is not None:
+            # A station's own session on another merchant's order (defence in depth: sessions
+            # open only on the station's merchant's orders) is refused like another's session.
+            order = self.ledger.get_order(session.order_id)
+            owned = order is not None and order.merchant_id == self.station_merchant(station_id)
         if session is None or not owned:
             # Same answer for "absent" and "someone else's": no probing of session ids.
             raise NotFoundError("no such session for this caller", code="session_not_found")
@@ -116,7 +128,7 @@ class SessionService:
         """A station opens a packing session after scanning the order.
 
         Raises:
-            NotFoundError: ``order_unknown``.
+            NotFoundError: ``order_unknown`` (absent, or another merchant's).
             OrderAlreadyPackedError: a shipment session of the order closed (its label is out)
                 and the platform has not reopened it; any station, the packer included.
             OrderCancelledError: ``order_cancelled``.
@@ -124,7 +136,7 @@ class SessionService:
         Returns:
             The new session, owned by ``station_id``.
         """
-        self.orders.refuse_if_cancelled(self.orders.order(order_id))
+        self.orders.refuse_if_cancelled(self._merchant_order(station_id, order_id))
         self._refuse_if_packed(order_id, own_session_id=None)
         row = CaptureSession(
             session_id=f"ss_{secrets.token_urlsafe(12)}",
@@ -164,6 +176,22 @@ class SessionService:
         self.ledger.close_session(session_id, now)
         return self._label(session.order_id, session_id, now=now)
 
+    def station_merchant(self, station_id: str) -> str:
+        """The merchant a station packs for (``default`` for one enrolled before tenants)."""
+        device = self.ledger.get_device(station_id)
+        return (device.merchant_id if device is not None else None) or DEFAULT_MERCHANT
+
+    def _merchant_order(self, station_id: str, order_id: str) -> Order:
+        """The order if it is the station's merchant's.
+
+        Raises:
+            NotFoundError: ``order_unknown``, for another merchant's order as for an absent one.
+        """
+        order = self.ledger.get_order(order_id)
+        if order is None or order.merchant_id != self.station_merchant(station_id):
+            raise NotFoundError(f"order {order_id} is not registered", code="order_unknown")
+        return order
+
     def _refuse_if_packed(self, order_id: str, *, own_session_id: str | None) -> None:
         packed = self.ledger.packed_shipment_session(order_id)
         if packed is not None and packed.session_id != own_session_id:
@@ -187,6 +215,10 @@ class SessionService:
         session = self.ledger.latest_shipment_session(order_id, closed=True)
         if session is None or (station_id is not None and session.device_id != station_id):
             raise NotFoundError("no closed shipment session for this order", code="no_label")
+        if station_id is not None:
+            order = self.ledger.get_order(order_id)
+            if order is None or order.merchant_id != self.station_merchant(station_id):
+                raise NotFoundError("no closed shipment session for this order", code="no_label")
         return self._label(order_id, session.session_id, now=now).token
 
     def _label(self, order_id: str, session_id: str, *, now: datetime) -> IssuedLabel:

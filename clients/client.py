@@ -407,9 +407,11 @@ class PlatformClient:
         carrier: str | None = None,
         tracking_number: str | None = None,
         idempotency_key: str | None = None,
+        merchant_id: str | None = None,
     ) -> OrderResponse:
         """Register an order the stations will pack (``items``: ``sku``, ``quantity``,
-        optional ``serials``). Retries are safe: the call carries an idempotency key."""
+        optional ``serials``), for ``merchant_id``'s stations (None: the ``default``
+        merchant). Retries are safe: the call carries an idempotency key."""
         body: dict[str, Any] = {
             "order_id": order_id,
             "buyer_id": buyer_id,
@@ -421,6 +423,7 @@ class PlatformClient:
             "expected_delivery": expected_delivery,
             "carrier": carrier,
             "tracking_number": tracking_number,
+            "merchant_id": merchant_id,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         headers = {"Idempotency-Key": idempotency_key or _new_idempotency_key()}
@@ -432,9 +435,15 @@ class PlatformClient:
         return cast(BuyerTokenResponse, self.call("POST", "/v1/buyer-tokens", json=body))
 
     def enrol_device(
-        self, device: DeviceKey, *, kind: str, owner_id: str | None = None
+        self,
+        device: DeviceKey,
+        *,
+        kind: str,
+        owner_id: str | None = None,
+        merchant_id: str | None = None,
     ) -> DeviceEnrolResponse:
-        """Enrol a station (``kind="station"``) or a buyer app (``"buyer"``, with its owner)."""
+        """Enrol a station (``kind="station"``, packing for ``merchant_id``; None: ``default``)
+        or a buyer app (``"buyer"``, with its owner)."""
         body: dict[str, str] = {
             "device_id": device.device_id,
             "kind": kind,
@@ -442,6 +451,8 @@ class PlatformClient:
         }
         if owner_id is not None:
             body["owner_id"] = owner_id
+        if merchant_id is not None:
+            body["merchant_id"] = merchant_id
         return cast(DeviceEnrolResponse, self.call("POST", "/v1/devices", json=body))
 
     def file_dispute(

@@ -121,6 +121,8 @@ class CheckResponse(TypedDict):
     detail: str
     #: Agent views only, and only when there is one.
     agent_detail: NotRequired[str]
+    #: Whose side a failure points to (``merchant`` or ``buyer``): only where a check can tell.
+    attribution: NotRequired[Literal["merchant", "buyer"]]
 
 
 class EvidenceVerdictResponse(TypedDict):
@@ -286,6 +288,7 @@ class OrderResponse(TypedDict):
     tracking_number: str | None
     expected_delivery: str | None
     status: Literal["open", "cancelled"]
+    merchant_id: str
     created_at: str
     updated_at: str | None
     cancelled_at: str | None

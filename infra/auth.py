@@ -1,5 +1,5 @@
-"""Roles and authentication: API keys (platform, agent, admin), buyer tokens, signed station
-requests. Every route declares exactly one role through the ``Annotated`` aliases below.
+"""Roles and authentication: API keys (platform, agent, admin, merchant), buyer tokens, signed
+station requests. Every route declares exactly one role through the ``Annotated`` aliases below.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = [
     "AgentPrincipal",
     "AuthError",
     "BuyerPrincipal",
+    "MerchantPrincipal",
     "PlatformPrincipal",
     "Principal",
     "PublicCaller",
@@ -48,6 +49,8 @@ class Role(StrEnum):
     PLATFORM = "platform"
     AGENT = "agent"
     ADMIN = "admin"
+    #: A seller's admin: its own API key, scoped to one merchant (``Principal.merchant_id``).
+    MERCHANT = "merchant"
     PUBLIC = "public"
 
 
@@ -60,10 +63,14 @@ class AuthError(OrderSealError):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: its role and who it is (device, buyer or key owner)."""
+    """An authenticated caller: its role and who it is (device, buyer or key owner).
+
+    ``merchant_id`` is the merchant a ``merchant`` key acts for (None for every other role).
+    """
 
     role: Role
     subject: str
+    merchant_id: str | None = None
 
 
 def streams_body(endpoint: _F) -> _F:
@@ -112,7 +119,7 @@ def _api_key(role: Role) -> Callable[[Request], Awaitable[Principal]]:
         if info.role != role:
             raise AuthError(f"this route needs the {role} role", code="wrong_role", http_status=403)
         api_keys.mark_used(info, now=now)
-        return Principal(role, info.subject)
+        return Principal(role, info.subject, merchant_id=info.merchant_id)
 
     return dependency
 
@@ -143,6 +150,7 @@ BuyerPrincipal = Annotated[Principal, Depends(require_role(Role.BUYER))]
 PlatformPrincipal = Annotated[Principal, Depends(require_role(Role.PLATFORM))]
 AgentPrincipal = Annotated[Principal, Depends(require_role(Role.AGENT))]
 AdminPrincipal = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+MerchantPrincipal = Annotated[Principal, Depends(require_role(Role.MERCHANT))]
 
 
 async def _public(request: Request) -> Principal:

@@ -73,7 +73,7 @@ SECURITY_SCHEMES: Mapping[str, Mapping[str, str]] = {
         "scheme": "bearer",
         "description": (
             "An operator API key (`orderseal keys api`) as `Authorization: Bearer <key>`. "
-            "The requirement names the key's role: platform, agent or admin."
+            "The requirement names the key's role: platform, agent, admin or merchant."
         ),
     },
     "buyerToken": {
@@ -120,6 +120,7 @@ ROLE_SECURITY: Mapping[Role, list[dict[str, list[str]]]] = {
     Role.PLATFORM: [{"apiKey": [str(Role.PLATFORM)]}],
     Role.AGENT: [{"apiKey": [str(Role.AGENT)]}],
     Role.ADMIN: [{"apiKey": [str(Role.ADMIN)]}],
+    Role.MERCHANT: [{"apiKey": [str(Role.MERCHANT)]}],
     Role.BUYER: [{"buyerToken": []}],
     Role.STATION: [
         {"deviceId": [], "deviceTimestamp": [], "deviceNonce": [], "deviceSignature": []}

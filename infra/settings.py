@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     label_token_days: int = 60
     buyer_token_minutes: int = 60
     policy_file: Path | None = Field(default=None, description="refund policy TOML")
+    merchant_buyer_identity: Literal["hidden", "pseudonymous", "full"] = Field(
+        default="pseudonymous",
+        description="what merchants see of the buyer: nothing, a per-merchant pseudonym, the id",
+    )
     device_cert_days: int = 30
     rate_limit_sessions_per_minute: int = Field(default=600, description="0 disables")
     rate_limit_uploads_per_minute: int = Field(default=1200, description="0 disables")

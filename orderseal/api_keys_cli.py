@@ -28,7 +28,7 @@ __all__ = ["MAX_OVERLAP", "api_keys_app", "parse_overlap"]
 api_keys_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
-    help="Operator API keys (platform, agent, admin): list, add, rotate, revoke",
+    help="Operator API keys (platform, agent, admin, merchant): list, add, rotate, revoke",
 )
 #: A longer overlap would leave a rotated-out key working for as long as a forgotten one.
 MAX_OVERLAP = timedelta(days=30)
@@ -43,6 +43,7 @@ class APIRole(StrEnum):
     PLATFORM = "platform"
     AGENT = "agent"
     ADMIN = "admin"
+    MERCHANT = "merchant"
 
 
 def _now() -> datetime:
@@ -132,9 +133,15 @@ def add(
     role: Annotated[APIRole, typer.Option("--role", help="the one role the key acts in")],
     subject: Annotated[str, typer.Option("--subject", help="who the key stands for")],
     label: Annotated[str | None, typer.Option("--label", help="a note: where it is used")] = None,
+    merchant: Annotated[
+        str | None,
+        typer.Option("--merchant", help="the merchant a merchant key acts for (that role only)"),
+    ] = None,
 ) -> None:
     """Issue a new key; its secret is printed once on stdout."""
-    issued = _api_keys().issue(role=role.value, subject=subject, label=label, now=_now())
+    issued = _api_keys().issue(
+        role=role.value, subject=subject, label=label, now=_now(), merchant_id=merchant
+    )
     _show_secret(issued, what="added")
 
 

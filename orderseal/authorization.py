@@ -30,10 +30,14 @@ __all__ = [
     "BUYER_ORDER",
     "BUYER_ORDER_QR",
     "BUYER_SESSION",
+    "MERCHANT_DISPUTE",
+    "MERCHANT_EVIDENCE",
+    "MERCHANT_ORDER",
     "PLATFORM_ENDPOINT",
     "PLATFORM_REPORT_LINK",
     "ROUTES",
     "STATION_LABEL",
+    "STATION_ORDER",
     "STATION_SESSION",
     "TABLE",
     "AuthorizationTableError",
@@ -72,8 +76,18 @@ class Ownership:
 
 #: The session was opened by this station (``session_not_found`` for any other).
 STATION_SESSION = Ownership(Role.STATION, "shipment session", "session_not_found")
-#: This station packed the order's latest closed shipment session (``no_label`` for any other).
+#: This station packed the order's latest closed shipment session, an order of its merchant
+#: (``no_label`` for any other).
 STATION_LABEL = Ownership(Role.STATION, "packed order", "no_label")
+#: The order named in the body is the station's merchant's (``order_unknown`` for another
+#: merchant's, as for one that does not exist).
+STATION_ORDER = Ownership(Role.STATION, "merchant's order", "order_unknown")
+#: The order is the merchant key's merchant's (``order_unknown`` otherwise, as for none).
+MERCHANT_ORDER = Ownership(Role.MERCHANT, "order", "order_unknown")
+#: The dispute is on one of the merchant's orders (``dispute_not_found`` otherwise).
+MERCHANT_DISPUTE = Ownership(Role.MERCHANT, "dispute", "dispute_not_found")
+#: The sealed evidence is of one of the merchant's orders (``evidence_not_found`` otherwise).
+MERCHANT_EVIDENCE = Ownership(Role.MERCHANT, "sealed evidence", "evidence_not_found")
 #: The receipt session was opened by this buyer (``session_not_found`` for any other).
 BUYER_SESSION = Ownership(Role.BUYER, "receipt session", "session_not_found")
 #: The order named by the label token in the body is this buyer's.
@@ -97,7 +111,8 @@ class RouteRule:
     """One route: who may call it and whose resource it reaches.
 
     ``ownership`` is empty for routes with no owner below the role: the platform, agent and
-    admin keys are the merchant's own (one tenant), and public routes serve what anyone may see.
+    admin keys are the marketplace's own (they see every merchant), and public routes serve
+    what anyone may see. Merchant keys and stations are scoped to their merchant.
     """
 
     method: str
@@ -121,6 +136,7 @@ def _r(
 
 _PUBLIC, _STATION, _BUYER = Role.PUBLIC, Role.STATION, Role.BUYER
 _PLATFORM, _AGENT, _ADMIN = Role.PLATFORM, Role.AGENT, Role.ADMIN
+_MERCHANT = Role.MERCHANT
 
 #: Every route of the app, grouped by who calls it. HEAD is not listed: it mirrors GET.
 ROUTES: tuple[RouteRule, ...] = (
@@ -157,6 +173,7 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("POST", "/v1/orders/{order_id}/cancel", _PLATFORM),
     _r("GET", "/v1/orders/{order_id}/evidence", _PLATFORM),
     _r("POST", "/v1/orders/{order_id}/reopen", _PLATFORM),
+    _r("GET", "/v1/orders/{order_id}/reopens", _PLATFORM),
     _r("POST", "/v1/buyer-tokens", _PLATFORM),
     _r("POST", "/v1/disputes", _PLATFORM),
     _r("PUT", "/v1/disputes/{dispute_id}/files", _PLATFORM),
@@ -188,8 +205,22 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("GET", "/v1/disputes/{dispute_id}/submitted/{content_sha256}", _AGENT),
     _r("POST", "/v1/disputes/{dispute_id}/agent-decision", _AGENT),
     _r("POST", "/v1/disputes/{dispute_id}/assignment", _AGENT),
-    # Packing stations: any enrolled station may pack any order of the merchant.
-    _r("POST", "/v1/shipment-sessions", _STATION),
+    # A merchant's admin (issue 17): only its own orders, disputes and evidence.
+    _r("GET", "/v1/merchant/disputes", _MERCHANT),
+    _r("GET", "/v1/merchant/disputes/{dispute_id}", _MERCHANT, MERCHANT_DISPUTE),
+    _r(
+        "GET",
+        "/v1/merchant/disputes/{dispute_id}/files/{content_sha256}",
+        _MERCHANT,
+        MERCHANT_DISPUTE,
+    ),
+    _r("POST", "/v1/merchant/disputes/{dispute_id}/responses", _MERCHANT, MERCHANT_DISPUTE),
+    _r("GET", "/v1/merchant/evidence/{evidence_id}/file", _MERCHANT, MERCHANT_EVIDENCE),
+    _r("GET", "/v1/merchant/evidence/{evidence_id}/thumbnail.jpg", _MERCHANT, MERCHANT_EVIDENCE),
+    _r("POST", "/v1/merchant/orders/{order_id}/reopen", _MERCHANT, MERCHANT_ORDER),
+    _r("GET", "/v1/merchant/orders/{order_id}/reopens", _MERCHANT, MERCHANT_ORDER),
+    # Packing stations: any enrolled station of the order's merchant may pack it.
+    _r("POST", "/v1/shipment-sessions", _STATION, STATION_ORDER),
     _r("PUT", "/v1/shipment-sessions/{session_id}/evidence", _STATION, STATION_SESSION),
     _r("POST", "/v1/shipment-sessions/{session_id}/close", _STATION, STATION_SESSION),
     _r("GET", "/v1/orders/{order_id}/label.png", _STATION, STATION_LABEL),
@@ -241,6 +272,7 @@ def _role_dependencies() -> dict[object, Role]:
         auth.PlatformPrincipal,
         auth.AgentPrincipal,
         auth.AdminPrincipal,
+        auth.MerchantPrincipal,
         auth.PublicCaller,
     ):
         # ``Depends(...)`` is the one metadata item with a ``dependency`` (read by duck typing:

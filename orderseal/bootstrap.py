@@ -9,6 +9,7 @@ from pathlib import Path
 
 from infra.db import create_ledger_engine, create_schema, session_factory
 from infra.ledger.api_keys import API_ROLES
+from infra.ledger.merchants import DEFAULT_MERCHANT
 from infra.ledger.repository import Ledger
 from infra.settings import Settings
 from keys.store import DevelopmentCAWarning, KeyStore
@@ -44,7 +45,12 @@ def initialize_home(settings: Settings, *, quiet_dev_warning: bool = False) -> P
         api_keys = Ledger(session_factory(engine)).api_keys
         keys = {
             role: api_keys.issue(
-                role=role, subject=f"{role}-operator", label="orderseal init", now=utc_now()
+                role=role,
+                subject=f"{role}-operator",
+                label="orderseal init",
+                now=utc_now(),
+                # The merchant key of a new home is the default merchant's admin.
+                merchant_id=DEFAULT_MERCHANT if role == "merchant" else None,
             ).secret
             for role in API_ROLES
         }

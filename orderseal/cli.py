@@ -47,6 +47,9 @@ def _mount_subcommands() -> None:
     from orderseal.keys_cli import keys_app
 
     app.add_typer(keys_app, name="keys")
+    from orderseal.merchants_cli import merchants_app
+
+    app.add_typer(merchants_app, name="merchants")
 
 
 _mount_subcommands()
@@ -187,6 +190,18 @@ def demo(
             console.print(
                 f"Report link (no credentials needed, until {step.report_link_expires_at}): "
                 f"{settings.base_url}{step.report_link}"
+            )
+        seller = result.seller_step
+        if seller is not None:
+            sold = Table(title=f"Seller {seller.merchant_id}: disputes on order {result.order_id}")
+            for column in ("dispute", "decision", "attribution", "reason codes"):
+                sold.add_column(column, overflow="fold")
+            for dispute_id, decision, attribution, codes in seller.disputes:
+                sold.add_row(dispute_id, decision, attribution, ", ".join(codes) or "—")
+            console.print(sold)
+            console.print(
+                f"Seller answered {seller.answered_dispute_id} ({seller.response_id}): "
+                f"{seller.statement} [evidence {', '.join(seller.evidence_ids)}]"
             )
         services = api.state.services
         finding = services.verifier.verify_audit(services.keys.trust_list())

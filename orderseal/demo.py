@@ -5,6 +5,10 @@ forged ones (an unsigned image, a tampered receipt photo, a staged photo the buy
 their own app key wearing the honest receipt's seal, a photo reused on another order); then
 the honest receipt is verified again on its own order, as ``orderseal verify`` does (allow:
 someone else's misuse does not taint it).
+
+The parcels are a seller's (the ``demo-seller`` merchant, with its own packing station): at the
+end the seller's admin lists the disputes on its order, each with whose side the verdict points
+to, and answers one with a statement pointing to its sealed packing video.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ __all__ = [
     "AgentStep",
     "DisputeOutcome",
     "ScenarioResult",
+    "SellerStep",
     "decode_label",
     "forge_with_app_key",
     "run_scenario",
@@ -54,6 +59,9 @@ __all__ = [
 ]
 
 STATION_ID = "station-demo-01"
+#: The demo's seller (a merchant tenant) and its packing station.
+SELLER_ID = "demo-seller"
+SELLER_STATION_ID = "station-seller-01"
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,19 @@ class AgentStep:
 
 
 @dataclass(frozen=True)
+class SellerStep:
+    """The seller's view of its disputed order, and its answer to one dispute."""
+
+    merchant_id: str
+    #: (dispute id, decision, attribution or "-", reason codes) of each dispute on the order.
+    disputes: tuple[tuple[str, str, str, tuple[str, ...]], ...]
+    answered_dispute_id: str
+    response_id: str
+    statement: str
+    evidence_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     """Everything the demo printed, for the CLI and the end-to-end test."""
 
@@ -102,6 +123,7 @@ class ScenarioResult:
     disputes: tuple[DisputeOutcome, ...]
     #: None only if no dispute of the scenario came out ``review``.
     agent_step: AgentStep | None = None
+    seller_step: SellerStep | None = None
 
     @property
     def ok(self) -> bool:
@@ -110,7 +132,12 @@ class ScenarioResult:
 
 
 def _device(
-    home: Path, device_id: str, admin: PlatformClient, kind: str, owner: str | None
+    home: Path,
+    device_id: str,
+    admin: PlatformClient,
+    kind: str,
+    owner: str | None,
+    merchant_id: str | None = None,
 ) -> DeviceKey:
     """Load the device's own key from its folder, enrolling it (CSR → admin) the first time."""
     folder = home / "devices" / device_id
@@ -133,6 +160,8 @@ def _device(
         "owner_id": owner,
         "csr_pem": device.csr_pem(),
     }
+    if merchant_id is not None:
+        body["merchant_id"] = merchant_id
     enrolled = admin.call("POST", "/v1/devices", json=body)
     cert_path.write_text(enrolled["certificate_pem"])
     return DeviceKey(
@@ -235,6 +264,7 @@ def _seed(order_id: str, salt: int) -> int:
 
 
 def _order(platform: PlatformClient, order_id: str, buyer_id: str) -> None:
+    """Register one of the demo seller's orders."""
     delivery = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     platform.call(
         "POST",
@@ -248,6 +278,7 @@ def _order(platform: PlatformClient, order_id: str, buyer_id: str) -> None:
             "carrier": "DemoPost",
             "tracking_number": f"DP{secrets.randbelow(10**9):09d}",
             "expected_delivery": delivery,
+            "merchant_id": SELLER_ID,
         },
     )
 
@@ -324,6 +355,48 @@ def _agent_decides(
     )
 
 
+def _seller_answers(
+    base_url: str, merchant_key: str, order_id: str, dispute_id: str, evidence_ids: list[str]
+) -> SellerStep:
+    """The seller lists the disputes on its order and answers one with its packing video."""
+    seller = PlatformClient(base_url, merchant_key)
+    listed = seller.call("GET", "/v1/merchant/disputes", params={"order_id": order_id})
+    statement = "Packed on camera at our station: the sealed video shows the crab alive and intact."
+    response = seller.call(
+        "POST",
+        f"/v1/merchant/disputes/{dispute_id}/responses",
+        json={"statement": statement, "evidence_ids": evidence_ids},
+    )
+    return SellerStep(
+        merchant_id=SELLER_ID,
+        disputes=tuple(
+            (
+                d["dispute_id"],
+                d["decision"] or "-",
+                d["attribution"] or "-",
+                tuple(d["reason_codes"]),
+            )
+            for d in listed["disputes"]
+        ),
+        answered_dispute_id=dispute_id,
+        response_id=response["response_id"],
+        statement=response["statement"],
+        evidence_ids=tuple(response["evidence_ids"]),
+    )
+
+
+def _seller_key(verifier: DisputeService) -> str:
+    """The demo seller exists (as ``orderseal merchants add`` makes it) and gets an admin key."""
+    merchants = verifier.ledger.merchants
+    now = datetime.now(UTC)
+    if merchants.get(SELLER_ID) is None:
+        merchants.add(SELLER_ID, name="Demo Seafood Co.", now=now)
+    issued = verifier.ledger.api_keys.issue(
+        role="merchant", subject="demo-seller-admin", label="demo", merchant_id=SELLER_ID, now=now
+    )
+    return issued.secret
+
+
 def run_scenario(
     base_url: str,
     home: Path,
@@ -350,7 +423,8 @@ def run_scenario(
         verifier = build_services(Settings(home=home)).verifier
     admin = PlatformClient(base_url, credentials["admin"])
     platform = PlatformClient(base_url, credentials["platform"])
-    station_key = _device(home, STATION_ID, admin, "station", None)
+    merchant_key = _seller_key(verifier)
+    station_key = _device(home, SELLER_STATION_ID, admin, "station", None, merchant_id=SELLER_ID)
     station = StationClient(base_url, station_key)
     run = secrets.token_hex(3).upper()
     # Each run is a new customer with a fresh app install, so repeated demos on one home
@@ -455,4 +529,12 @@ def run_scenario(
         receipt_evidence=(receipt_photo["evidence_id"], receipt_video["evidence_id"]),
         disputes=disputes,
         agent_step=_agent_decides(agent, platform, review) if review else None,
+        # After the agent: the seller answers the dispute that went to a person.
+        seller_step=_seller_answers(
+            base_url,
+            merchant_key,
+            order_id,
+            (review or disputes[0]).dispute_id,
+            shipment[-1:],
+        ),
     )

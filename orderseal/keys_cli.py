@@ -82,6 +82,9 @@ def enroll(
     kind: Annotated[str, typer.Option("--kind", help="station or buyer")],
     owner: Annotated[str | None, typer.Option("--owner", help="buyer id (buyer apps)")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="write certificate + chain")] = None,
+    merchant: Annotated[
+        str | None, typer.Option("--merchant", help="the merchant a station packs for")
+    ] = None,
 ) -> None:
     """Approve a device CSR: issue its short-lived certificate and record the device."""
     from capture.devices import enrol_device
@@ -96,6 +99,7 @@ def enroll(
         owner_id=owner,
         now=_now(),
         validity=timedelta(days=settings.device_cert_days),
+        merchant_id=merchant,
     )
     _write_or_print(issued.certificate_pem + issued.chain_pem, out)
     _console.print(

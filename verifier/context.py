@@ -16,7 +16,9 @@ __all__ = ["VerifierContext"]
 
 
 class VerifierContext(AppContext, Protocol):
-    """The shared view plus the dispute service."""
+    """The shared view plus the dispute service and the service secret (merchant pseudonyms)."""
 
     @property
     def verifier(self) -> DisputeService: ...
+    @property
+    def token_secret(self) -> bytes: ...

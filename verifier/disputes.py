@@ -25,6 +25,7 @@ from infra.storage.base import EvidenceStore
 from infra.webhooks.events import dispute_event
 from keys.signer import Signer
 from keys.trust import TrustList
+from verifier.attribution import dispute_attribution
 from verifier.audit import AuditFinding, AuditLink, make_sealer, verify_audit_chain
 from verifier.engine import evaluate
 from verifier.errors import DisputeDecidedError, DisputeError, VerificationPendingError
@@ -362,6 +363,7 @@ class DisputeService:
             now,
             change_reason=change,
             reason_codes=[r.code.value for r in verdict.reasons],
+            attribution=dispute_attribution(verdict),
             audit=make_sealer(self.audit_signer) if self.audit_signer else None,
             events=[
                 dispute_event(

@@ -13,7 +13,7 @@ from verifier.checks import ALL_CHECKS, Check
 from verifier.models import CheckResult, Decision, DisputeContext, EvidenceFacts
 from verifier.policy import DEFAULT_POLICY, Policy, combine, decide_dispute, decide_evidence
 from verifier.reasons import ReasonCode
-from verifier.rules import apply_rules
+from verifier.rules import MERCHANT_RULE, apply_rules
 from verifier.schemas import CheckOut, EvidenceVerdictOut, ReasonOut, VerdictOut
 
 __all__ = ["evaluate", "evaluate_evidence"]
@@ -65,11 +65,17 @@ def evaluate(
     verdicts = tuple(evaluate_evidence(facts, ctx, policy=policy) for facts in evidence)
     decision, reasons = decide_dispute(verdicts, policy)
     rules = apply_rules(policy, ctx, verdicts)
-    fired = [rule for rule in rules if rule.fired]
+    fired = [rule for rule in rules if rule.fired and rule.rule != MERCHANT_RULE]
     if fired:
         decision = combine([decision, policy.decision_for(ReasonCode.POLICY_REVIEW)])
         detail = "; ".join(rule.detail for rule in fired)
         reasons = (*reasons, ReasonOut(code=ReasonCode.POLICY_REVIEW, message=detail))
+    for rule in rules:
+        if rule.fired and rule.rule == MERCHANT_RULE:
+            # Its own reason, so agents and the merchant see why, apart from claimant rules.
+            code = ReasonCode.MERCHANT_WRONG_ITEM_RATE
+            decision = combine([decision, policy.decision_for(code)])
+            reasons = (*reasons, ReasonOut(code=code, message=rule.detail))
     return VerdictOut(
         decision=Decision.REVIEW if policy.dry_run else decision,
         reasons=reasons,

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from evidence.manifest import ASSERTION_LABEL, CaptureAssertion
 from evidence.media import sniff_media_type
 from evidence.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
-from infra.ledger.models import Dispute, Evidence
+from infra.ledger.models import Dispute, Evidence, Order
 from infra.ledger.repository import Ledger
 from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts
 from verifier.perceptual import fingerprint, near_duplicate
@@ -90,7 +90,13 @@ class FactGatherer:
                 if order.expected_delivery
                 else None
             )
-            facts = OrderFacts(order.order_id, order.buyer_id, order.created_at, delivery)
+            facts = OrderFacts(
+                order.order_id,
+                order.buyer_id,
+                order.created_at,
+                delivery,
+                serials=tuple(str(s) for item in order.items for s in (item.get("serials") or ())),
+            )
         ctx = DisputeContext(
             order_id=order_id,
             buyer_id=buyer_id,
@@ -101,6 +107,7 @@ class FactGatherer:
         if dispute is None:
             return ctx
         since = now - timedelta(days=policy.buyer_window_days)
+        total, wrong = self._merchant_counts(order, dispute, now=now, policy=policy)
         return replace(
             ctx,
             claim_type=dispute.claim_type,
@@ -115,6 +122,23 @@ class FactGatherer:
             prior_disputes_for_buyer=self.ledger.count_disputes_by_buyer(
                 dispute.buyer_id, since=since, excluding=dispute.dispute_id
             ),
+            prior_swaps_for_buyer=self.ledger.merchants.buyer_swaps(
+                dispute.buyer_id, since=since, excluding=dispute.dispute_id
+            ),
+            merchant_disputes=total,
+            merchant_wrong_items=wrong,
+        )
+
+    def _merchant_counts(
+        self, order: Order | None, dispute: Dispute, *, now: datetime, policy: Policy
+    ) -> tuple[int, int]:
+        """The order's merchant's decided and wrong-item disputes in the merchant window."""
+        if order is None or policy.max_wrong_item_rate is None:
+            return 0, 0
+        return self.ledger.merchants.attributed_counts(
+            order.merchant_id,
+            since=now - timedelta(days=policy.merchant_window_days),
+            excluding=dispute.dispute_id,
         )
 
     def gather(

@@ -47,6 +47,9 @@ class CheckResult:
     passed: bool
     detail: str
     agent_detail: str = ""  # names other disputes or accounts: shown to agents only
+    #: Whose side a failure points to (``merchant``: the seller shipped the wrong unit;
+    #: ``buyer``: the unit was swapped after a sealed, correct shipment); None when neither.
+    attribution: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class OrderFacts:
     buyer_id: str
     created_at: datetime
     expected_delivery: datetime | None
+    #: Every unit serial the order lists (the merchant's units the platform named for it).
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,9 @@ class DisputeContext:
     currency: str | None = None
     prior_refunds_for_order: int = 0
     prior_disputes_for_buyer: int = 0
+    #: Other disputes of this buyer in the buyer window whose verdict points to the buyer.
+    prior_swaps_for_buyer: int = 0
+    #: Decided disputes on the order's merchant's orders in the merchant window (this one left
+    #: out), and how many of them point to the merchant (the wrong item shipped).
+    merchant_disputes: int = 0
+    merchant_wrong_items: int = 0

@@ -20,6 +20,12 @@ class Policy:
     Failed checks whose code is in ``block`` block, any other failed check reviews. The
     dispute rules (value thresholds, required video, photo count, claimant limits) can only
     send an otherwise allowed claim to review (``policy_review``); they never allow.
+
+    Merchant rules (issue 17): when the order's merchant's share of decided disputes that point
+    to it (a wrong item shipped, ``attribution`` ``merchant``) within ``merchant_window_days``
+    reaches ``max_wrong_item_rate`` over at least ``wrong_item_min_disputes`` disputes, its new
+    disputes go to review with ``merchant_wrong_item_rate``. Buyer-side swaps count against the
+    buyer: ``max_swaps_per_buyer`` within ``buyer_window_days`` sends the next to review.
     """
 
     block: frozenset[ReasonCode]
@@ -31,6 +37,10 @@ class Policy:
     max_refunds_per_order: int | None = None
     max_disputes_per_buyer: int | None = None
     buyer_window_days: int = 30
+    max_swaps_per_buyer: int | None = None
+    max_wrong_item_rate: Decimal | None = None
+    wrong_item_min_disputes: int = 5
+    merchant_window_days: int = 90
     dry_run: bool = False
 
     def __post_init__(self) -> None:
@@ -75,6 +85,7 @@ DEFAULT_POLICY = Policy(
             ReasonCode.POLICY_REVIEW,
             ReasonCode.CHECK_CRASHED,
             ReasonCode.NO_EVIDENCE,
+            ReasonCode.MERCHANT_WRONG_ITEM_RATE,
         }
     ),
 )

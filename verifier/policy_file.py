@@ -68,7 +68,14 @@ class _Window(_Strict):
 class _Limits(_Strict):
     max_refunds_per_order: int | None = Field(default=None, ge=0)
     max_disputes_per_buyer: int | None = Field(default=None, ge=0)
+    max_swaps_per_buyer: int | None = Field(default=None, ge=0)
     buyer_window_days: int = Field(default=30, ge=1, le=3650)
+
+
+class _Merchants(_Strict):
+    wrong_item_rate_review_at: Decimal | None = Field(default=None, gt=0, le=1)
+    wrong_item_min_disputes: int = Field(default=5, ge=1, le=100_000)
+    window_days: int = Field(default=90, ge=1, le=3650)
 
 
 class _PolicyFile(_Strict):
@@ -78,6 +85,7 @@ class _PolicyFile(_Strict):
     evidence: _Evidence = Field(default_factory=_Evidence)
     window: _Window = Field(default_factory=_Window)
     limits: _Limits = Field(default_factory=_Limits)
+    merchants: _Merchants = Field(default_factory=_Merchants)
 
 
 def parse_policy(text: str, *, source: str = "policy") -> Policy:
@@ -108,6 +116,10 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
             max_refunds_per_order=parsed.limits.max_refunds_per_order,
             max_disputes_per_buyer=parsed.limits.max_disputes_per_buyer,
             buyer_window_days=parsed.limits.buyer_window_days,
+            max_swaps_per_buyer=parsed.limits.max_swaps_per_buyer,
+            max_wrong_item_rate=parsed.merchants.wrong_item_rate_review_at,
+            wrong_item_min_disputes=parsed.merchants.wrong_item_min_disputes,
+            merchant_window_days=parsed.merchants.window_days,
             dry_run=parsed.dry_run,
         )
     except ValueError as exc:

@@ -34,3 +34,4 @@ class ReasonCode(StrEnum):
     NO_EVIDENCE = "no_evidence"
     SERIAL_MISMATCH = "serial_mismatch"
     NOT_AS_SEALED = "not_as_sealed"
+    MERCHANT_WRONG_ITEM_RATE = "merchant_wrong_item_rate"

@@ -1,4 +1,5 @@
-"""Dispute-level policy rules (pure): claim value, required media, claimant history.
+"""Dispute-level policy rules (pure): claim value, required media, claimant history, and the
+merchant's wrong-item rate (whose rule name is :data:`MERCHANT_RULE`).
 
 Each rule returns a ``RuleTraceOut`` whether it fired or not, so the trace shows every rule.
 """
@@ -6,12 +7,16 @@ Each rule returns a ``RuleTraceOut`` whether it fired or not, so the trace shows
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from verifier.models import Decision, DisputeContext
 from verifier.policy import Policy
 from verifier.schemas import EvidenceVerdictOut, RuleTraceOut
 
-__all__ = ["apply_rules"]
+__all__ = ["MERCHANT_RULE", "apply_rules"]
+
+#: The rule whose firing is reported as ``merchant_wrong_item_rate``, not ``policy_review``.
+MERCHANT_RULE = "merchant_wrong_item_rate"
 
 
 def _rule(rule: str, fired: bool, detail: str) -> RuleTraceOut:
@@ -79,4 +84,36 @@ def apply_rules(
                 f"limit {policy.max_disputes_per_buyer}",
             )
         )
+    if policy.max_swaps_per_buyer is not None:
+        swaps = ctx.prior_swaps_for_buyer
+        results.append(
+            _rule(
+                "swaps_per_buyer",
+                swaps >= policy.max_swaps_per_buyer,
+                f"{swaps} other dispute(s) by this buyer in {policy.buyer_window_days} days "
+                f"point to a swapped unit, limit {policy.max_swaps_per_buyer}",
+            )
+        )
+    if policy.max_wrong_item_rate is not None:
+        results.append(_wrong_item_rate(policy, ctx))
     return tuple(results)
+
+
+def _wrong_item_rate(policy: Policy, ctx: DisputeContext) -> RuleTraceOut:
+    total, wrong = ctx.merchant_disputes, ctx.merchant_wrong_items
+    limit = policy.max_wrong_item_rate
+    if limit is None or total < policy.wrong_item_min_disputes:
+        return _rule(
+            MERCHANT_RULE,
+            False,
+            f"{total} decided dispute(s) of the merchant in {policy.merchant_window_days} days, "
+            f"fewer than the {policy.wrong_item_min_disputes} the wrong-item rate needs",
+        )
+    rate = Decimal(wrong) / Decimal(total)
+    return _rule(
+        MERCHANT_RULE,
+        rate >= limit,
+        f"{wrong} of the merchant's {total} decided dispute(s) in "
+        f"{policy.merchant_window_days} days were a wrong item shipped ({rate:.0%}), "
+        f"review from {limit:.0%}",
+    )

@@ -110,6 +110,11 @@ class CheckOut(_Frozen):
     #: Names other disputes or accounts: in agent views only, and only when there is one (the
     #: ledger's verdict leaves the key out otherwise, and so does the API).
     agent_detail: str = Field(default="", exclude_if=lambda value: not value)
+    #: Whose side a failure points to: ``merchant`` (wrong item shipped) or ``buyer`` (swapped
+    #: after a correct sealed shipment); left out when neither (docs/reason-codes.md).
+    attribution: Literal["merchant", "buyer"] | None = Field(
+        default=None, exclude_if=lambda value: value is None, json_schema_extra=_absent_not_null
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -134,7 +139,16 @@ class CheckOut(_Frozen):
             passed=result.passed,
             detail=result.detail,
             agent_detail=result.agent_detail,
+            attribution=_attribution(result.attribution),
         )
+
+
+def _attribution(value: str | None) -> Literal["merchant", "buyer"] | None:
+    if value == "merchant":
+        return "merchant"
+    if value == "buyer":
+        return "buyer"
+    return None
 
 
 class EvidenceVerdictOut(_Frozen):

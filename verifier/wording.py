@@ -105,6 +105,8 @@ REASON_SENTENCES: Final[Mapping[ReasonCode, str]] = MappingProxyType(
         ReasonCode.NO_EVIDENCE: "No file was attached to the claim.",
         ReasonCode.SERIAL_MISMATCH: "The item serial numbers seen do not match the ones shipped.",
         ReasonCode.NOT_AS_SEALED: "The file was changed after OrderSeal sealed it.",
+        ReasonCode.MERCHANT_WRONG_ITEM_RATE: "The seller's recent disputes show many wrong "
+        "items shipped, so a person must look.",
     }
 )
 
@@ -116,6 +118,8 @@ RULE_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "min_photos": "The claim needs a minimum number of sealed photos",
         "refunds_per_order": "Limit on refunds for one order",
         "disputes_per_buyer": "Limit on disputes by one buyer in a period",
+        "swaps_per_buyer": "Limit on swapped units claimed by one buyer in a period",
+        "merchant_wrong_item_rate": "Sellers shipping many wrong items get their claims reviewed",
     }
 )
 

@@ -12,6 +12,7 @@ from capture.routes import (
     buyer_tokens,
     devices,
     evidence,
+    merchant,
     orders,
     receipt_sessions,
     shipment_sessions,
@@ -30,6 +31,7 @@ for _module in (
     uploads,
     receipt_sessions,
     evidence,
+    merchant,
     trust,
 ):
     router.include_router(_module.router)

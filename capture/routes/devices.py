@@ -62,6 +62,7 @@ def enrol_device(
         kind=body.kind,
         owner_id=body.owner_id,
         now=clock(),
+        merchant_id=body.merchant_id,
     )
     return _enrol_out(issued)
 

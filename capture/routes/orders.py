@@ -1,5 +1,8 @@
 """Order routes (platform): register, read, update, cancel and reopen an order; its evidence.
 
+An order names its merchant (``merchant_id``; left out, ``default``): only that merchant's
+stations can pack it. Every reopen is logged (who, when, why): ``GET .../reopens``.
+
 ``POST /v1/orders`` takes an ``Idempotency-Key`` (infra.idempotency): a retry with the same
 key and body answers the first answer (``Idempotent-Replayed: true``). Without a key, the same
 order registered again answers ``200`` with the order, and other content ``409 order_exists``.
@@ -11,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from capture.orders import OrderChanges, OrderItem
+from capture.orders import OrderChanges, OrderItem, ReopenedOrder
 from capture.routes.deps import Clock, Idempotent, Orders
 from capture.schemas import (
     OrderEvidenceListOut,
@@ -20,13 +23,15 @@ from capture.schemas import (
     OrderItemOut,
     OrderOut,
     OrderPatchIn,
+    OrderReopenIn,
     OrderReopenOut,
+    OrderReopensOut,
 )
 from infra.auth import PlatformPrincipal
 from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
 from infra.ledger.models import Order
 
-__all__ = ["order_out", "router"]
+__all__ = ["order_out", "reopen_out", "router"]
 
 router = APIRouter(prefix="/v1")
 
@@ -55,6 +60,7 @@ def order_out(order: Order) -> OrderOut:
         tracking_number=order.tracking_number,
         expected_delivery=order.expected_delivery,
         status=order.status,
+        merchant_id=order.merchant_id,
         created_at=order.created_at,
         updated_at=order.updated_at,
         cancelled_at=order.cancelled_at,
@@ -85,6 +91,7 @@ def register_order(
             tracking_number=body.tracking_number,
             expected_delivery=body.expected_delivery,
             now=now,
+            merchant_id=body.merchant_id,
         )
         return (201 if registered.created else 200), order_out(registered.order)
 
@@ -159,19 +166,42 @@ def order_evidence(
     )
 
 
+def reopen_out(reopened: ReopenedOrder) -> OrderReopenOut:
+    """The API view of one reopening."""
+    return OrderReopenOut(
+        order_id=reopened.order_id,
+        reopened_by=reopened.by_subject,
+        reopened_by_role=reopened.by_role,
+        reopened_at=reopened.reopened_at,
+        reason=reopened.reason,
+        released_session_ids=list(reopened.released_session_ids),
+    )
+
+
 @router.post("/orders/{order_id}/reopen", tags=["platform"])
 def reopen_order(
-    order_id: str, principal: PlatformPrincipal, orders: Orders, clock: Clock
+    order_id: str,
+    principal: PlatformPrincipal,
+    orders: Orders,
+    clock: Clock,
+    body: OrderReopenIn | None = None,
 ) -> OrderReopenOut:
     """Reopen a packed order so a station can open a new shipment session for it.
 
     Without this, ``POST /v1/shipment-sessions`` on a packed order answers
-    ``409 order_already_packed``. The released sessions record who reopened and when.
+    ``409 order_already_packed``. The released sessions record who reopened and when, and the
+    order's reopen log (``GET .../reopens``) who, when and why: send ``{"reason": ...}``
+    (optional here for callers of earlier versions; the merchant's route requires it).
     """
-    reopened = orders.reopen_order(order_id, by=principal.subject, now=clock())
-    return OrderReopenOut(
-        order_id=reopened.order_id,
-        reopened_by=reopened.reopened_by,
-        reopened_at=reopened.reopened_at,
-        released_session_ids=list(reopened.released_session_ids),
+    reopened = orders.reopen_order(
+        order_id, by=principal.subject, now=clock(), reason=body.reason if body else None
+    )
+    return reopen_out(reopened)
+
+
+@router.get("/orders/{order_id}/reopens", tags=["platform"])
+def order_reopens(order_id: str, principal: PlatformPrincipal, orders: Orders) -> OrderReopensOut:
+    """Every reopening of the order (platform and merchant admins), oldest first."""
+    return OrderReopensOut(
+        order_id=order_id, reopens=[reopen_out(r) for r in orders.reopens(order_id)]
     )

@@ -1,9 +1,10 @@
-"""Operator API keys (platform, agent, admin): issue, list, rotate, revoke and authenticate.
+"""Operator API keys (platform, agent, admin, merchant): issue, list, rotate, revoke, authenticate.
 
 A key is a long random secret shown to the operator once; the ledger keeps only its SHA-256
 and a public id (``kid_...``) that lists and logs name instead. A key is refused from the
 moment it is revoked, and from its ``expires_at`` on: rotation gives the old key an expiry
-at the end of the overlap, so callers can switch without an outage.
+at the end of the overlap, so callers can switch without an outage. A ``merchant`` key acts for
+one registered merchant (``merchant_id``, kept through rotation); no other role names one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from infra.errors import ConflictError, InputError, NotFoundError
-from infra.ledger.models import APIKey
+from infra.ledger.merchants import MerchantNotFoundError
+from infra.ledger.models import APIKey, Merchant
 from infra.ledger.sessions import GuardedSessions
 
 __all__ = [
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 #: The roles an API key may carry (stations and buyers hold device credentials instead).
-API_ROLES = ("platform", "agent", "admin")
+API_ROLES = ("platform", "agent", "admin", "merchant")
 #: How long a rotated-out key keeps working unless the operator says otherwise.
 DEFAULT_OVERLAP = timedelta(hours=24)
 #: ``last_used_at`` is written at most this often per key: one write, not one per request.
@@ -62,6 +64,8 @@ class APIKeyInfo:
     revoked_at: datetime | None
     replaced_by: str | None
     last_used_at: datetime | None
+    #: The merchant a ``merchant`` key acts for (None for every other role).
+    merchant_id: str | None = None
 
     @classmethod
     def from_row(cls, row: APIKey) -> APIKeyInfo:
@@ -76,6 +80,7 @@ class APIKeyInfo:
             revoked_at=row.revoked_at,
             replaced_by=row.replaced_by,
             last_used_at=row.last_used_at,
+            merchant_id=row.merchant_id,
         )
 
     def state(self, now: datetime) -> str:
@@ -118,6 +123,12 @@ def _check_subject(subject: str) -> str:
     return subject
 
 
+def _check_merchant(role: str, merchant_id: str | None) -> str | None:
+    if (role == "merchant") != (merchant_id is not None):
+        raise InputError("expected a merchant id for a merchant key, and only for one")
+    return merchant_id
+
+
 def _check_label(label: str | None) -> str | None:
     if label is None:
         return None
@@ -128,7 +139,13 @@ def _check_label(label: str | None) -> str | None:
 
 
 def _new_row(
-    *, role: str, subject: str, label: str | None, now: datetime, expires_at: datetime | None
+    *,
+    role: str,
+    subject: str,
+    label: str | None,
+    now: datetime,
+    expires_at: datetime | None,
+    merchant_id: str | None = None,
 ) -> tuple[APIKey, str]:
     # The role prefix lets secret scanners and operators tell keys apart; the id is separate
     # random, so nothing about the secret can be learned from what lists and logs show.
@@ -144,6 +161,7 @@ def _new_row(
         revoked_at=None,
         replaced_by=None,
         last_used_at=None,
+        merchant_id=merchant_id,
     )
     return row, secret
 
@@ -166,6 +184,7 @@ class APIKeys:
         label: str | None = None,
         now: datetime,
         expires_at: datetime | None = None,
+        merchant_id: str | None = None,
     ) -> IssuedAPIKey:
         """Make and store a new key.
 
@@ -175,9 +194,13 @@ class APIKeys:
             label: an optional note for the operator (where the key is deployed).
             now: the creation time.
             expires_at: when the key stops working (None: until revoked or rotated).
+            merchant_id: the merchant a ``merchant`` key acts for (required for that role,
+                refused for any other).
 
         Raises:
-            InputError: an unknown role, or a subject or label of the wrong shape.
+            InputError: an unknown role, or a subject or label of the wrong shape; a merchant
+                key without a merchant, or another role's key with one.
+            MerchantNotFoundError: ``merchant_not_found``, the merchant is not registered.
             ConflictError: an id or hash collision (retry).
 
         Returns:
@@ -189,9 +212,14 @@ class APIKeys:
             label=_check_label(label),
             now=now,
             expires_at=expires_at,
+            merchant_id=_check_merchant(role, merchant_id),
         )
         try:
             with self._sessions.begin() as session:
+                if row.merchant_id is not None and session.get(Merchant, row.merchant_id) is None:
+                    raise MerchantNotFoundError(
+                        f"expected a registered merchant, found {row.merchant_id!r}"
+                    )
                 session.add(row)
         except IntegrityError as exc:
             raise ConflictError("expected a new API key id, found an existing one") from exc
@@ -251,6 +279,7 @@ class APIKeys:
                 label=new_label if label is not None else old.label,
                 now=now,
                 expires_at=None,
+                merchant_id=old.merchant_id,
             )
             session.add(row)
             old.replaced_by = row.key_id

@@ -31,7 +31,10 @@ __all__ = [
     "Evidence",
     "FlaggedUpload",
     "IdempotencyKey",
+    "Merchant",
+    "MerchantResponse",
     "Order",
+    "OrderReopen",
     "UsedNonce",
     "Verdict",
 ]
@@ -82,6 +85,10 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The seller whose stations pack it (issue 17): ``default`` when the platform names none.
+    merchant_id: Mapped[str] = mapped_column(
+        String(64), index=True, default="default", server_default="default"
+    )
 
 
 class Device(Base):
@@ -96,6 +103,8 @@ class Device(Base):
     enrolled_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoke_reason: Mapped[str | None] = mapped_column(String(128))
+    #: The merchant a station packs for (None for buyer apps): it acts on that merchant's orders.
+    merchant_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class CaptureSession(Base):
@@ -182,6 +191,9 @@ class Dispute(Base):
     updated_at: Mapped[datetime]
     #: The latest verdict's reason codes as ``,a,b,`` (None until decided): filtered in SQL.
     reason_codes: Mapped[str | None] = mapped_column(Text, default=None)
+    #: Whose side the latest verdict points to (``merchant``, ``buyer``) or None: counted by
+    #: the merchant and buyer policy rules.
+    attribution: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class DisputeEvidence(Base):
@@ -252,6 +264,8 @@ class APIKey(Base):
     revoked_at: Mapped[datetime | None]
     replaced_by: Mapped[str | None] = mapped_column(String(32))
     last_used_at: Mapped[datetime | None]
+    #: The merchant a ``merchant`` key acts for (None for every other role).
+    merchant_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class IdempotencyKey(Base):
@@ -279,3 +293,42 @@ class UsedNonce(Base):
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     device_id: Mapped[str] = mapped_column(String(64))
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Merchant(Base):
+    """A seller tenant: it owns stations and orders, and sees only its own disputes."""
+
+    __tablename__ = "merchants"
+
+    merchant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class OrderReopen(Base):
+    """One reopening of a packed order: who (role and subject), when and why."""
+
+    __tablename__ = "order_reopens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    merchant_id: Mapped[str] = mapped_column(String(64))
+    by_role: Mapped[str] = mapped_column(String(16))
+    by_subject: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    released_session_ids: Mapped[list[Any]]
+    reopened_at: Mapped[datetime]
+
+
+class MerchantResponse(Base):
+    """A merchant's answer to a dispute on its order: a statement and its sealed evidence."""
+
+    __tablename__ = "merchant_responses"
+
+    response_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(String(64), index=True)
+    merchant_id: Mapped[str] = mapped_column(String(64))
+    statement: Mapped[str] = mapped_column(Text)
+    evidence_ids: Mapped[list[Any]]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from infra.ledger.agent_work import AgentWork, hold_for_agent
 from infra.ledger.api_keys import APIKeys, hash_api_key
 from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.jobs import NewJob, add_job
+from infra.ledger.merchants import Merchants
 from infra.ledger.models import (
     AuditEntry,
     CaptureSession,
@@ -24,6 +25,7 @@ from infra.ledger.models import (
     DisputeEvidence,
     Evidence,
     FlaggedUpload,
+    MerchantResponse,
     Order,
     UsedNonce,
     Verdict,
@@ -63,6 +65,8 @@ class Ledger:
         self.api_keys = APIKeys(self._sessions)
         #: Webhook endpoints, deliveries and their log (the outbox is written with its record).
         self.webhooks = WebhookRepository(self._sessions)
+        #: Merchant tenants: merchants, scoped reads, the reopen log and merchant responses.
+        self.merchants = Merchants(self._sessions)
         #: The agents' queue, decisions and report links (infra.ledger.agent_work).
         self.agent_work = AgentWork(self._sessions, outbox_written=self._outbox_written)
         #: Called after a commit that wrote outbox events (wakes an in-process delivery worker).
@@ -444,6 +448,7 @@ class Ledger:
         reason_codes: Iterable[str] = (),
         audit: AuditSealer | None = None,
         events: Sequence[OutboxEvent] = (),
+        attribution: str | None = None,
     ) -> None:
         """Append a verdict, set the dispute's decision and extend the audit chain, atomically.
 
@@ -453,7 +458,8 @@ class Ledger:
         A concurrent writer that extended the chain first makes this one retry on the new tip.
 
         ``change_reason`` says why a re-decision was made; ``reason_codes`` (the verdict's) are
-        kept on the dispute row so the platform listing filters by reason in SQL.
+        kept on the dispute row so the platform listing filters by reason in SQL;
+        ``attribution`` (``merchant``, ``buyer`` or None) is kept there for the policy counts.
 
         After an agent approved or denied the dispute, the verdict is appended (and signed) with
         ``agent_decision_stands``, and the dispute keeps the agent's decision; no event is sent.
@@ -489,6 +495,7 @@ class Ledger:
                         dispute.decided_at = at
                         dispute.updated_at = at
                         dispute.reason_codes = f",{codes},"
+                        dispute.attribution = attribution
                     if audit is not None:
                         session.flush()
                         tip = session.scalar(
@@ -673,6 +680,10 @@ class Ledger:
         with self._sessions() as session:
             rows = session.scalars(select(Verdict).where(Verdict.id.in_(latest)))
             return {row.dispute_id: row for row in rows}
+
+    def merchant_responses(self, dispute_id: str) -> list[MerchantResponse]:
+        """The merchants' responses to a dispute, oldest first (for the agent's workspace)."""
+        return self.merchants.responses(dispute_id)
 
     def verdicts(self, dispute_id: str) -> list[Verdict]:
         """Every verdict of a dispute, oldest first."""

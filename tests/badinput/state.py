@@ -8,12 +8,30 @@ import boto3
 from botocore.config import Config as BotoConfig
 from sqlalchemy import create_engine, func, select
 
-from infra.ledger.models import Dispute, DisputeEvidence, Evidence, FlaggedUpload, Order
+from infra.ledger.models import (
+    Dispute,
+    DisputeEvidence,
+    Evidence,
+    FlaggedUpload,
+    Merchant,
+    MerchantResponse,
+    Order,
+    OrderReopen,
+)
 from infra.settings import Settings
 
 __all__ = ["Stored", "stored"]
 
-_MODELS = (Evidence, DisputeEvidence, Dispute, Order, FlaggedUpload)
+_MODELS = (
+    Evidence,
+    DisputeEvidence,
+    Dispute,
+    Order,
+    FlaggedUpload,
+    Merchant,
+    MerchantResponse,
+    OrderReopen,
+)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,18 @@ refusal; the right role is not refused and public routes refuse nobody. Where th
 an ownership rule, it makes the cross-owner attempt (another station's session, another buyer's
 order, session, device or app) and asserts the refusal the rule names, with the status the error
 registry gives that code.
+
+Merchants (issue 17) are tenants below the platform: the ``merchant`` caller holds the
+``default`` merchant's key (the matrix's orders are the default merchant's), and the cross-owner
+attempts use another merchant's key (``other-merchant``) and a station of another merchant
+(``other-merchant-station``), each of which must be answered like a missing object.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json as jsonlib
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +31,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from capture.tokens import issue_buyer_token
-from clients.client import StationClient
+from clients.client import DeviceKey, PlatformClient, StationClient
 from infra.auth import Role
 from infra.error_codes import error_code
 from infra.settings import Settings
@@ -35,9 +42,13 @@ from orderseal.authorization import (
     BUYER_ORDER,
     BUYER_ORDER_QR,
     BUYER_SESSION,
+    MERCHANT_DISPUTE,
+    MERCHANT_EVIDENCE,
+    MERCHANT_ORDER,
     PLATFORM_ENDPOINT,
     PLATFORM_REPORT_LINK,
     STATION_LABEL,
+    STATION_ORDER,
     STATION_SESSION,
     TABLE,
     Ownership,
@@ -66,9 +77,9 @@ def _upload_headers(method: str) -> dict[str, str]:
     }
 
 
-ROLES = ("station", "buyer", "platform", "agent", "admin")
+ROLES = ("station", "buyer", "platform", "agent", "admin", "merchant")
 CALLERS = (*ROLES, "none", "expired-station", "expired-buyer")
-_API_KEY_ROLES = {Role.PLATFORM, Role.AGENT, Role.ADMIN}
+_API_KEY_ROLES = {Role.PLATFORM, Role.AGENT, Role.ADMIN, Role.MERCHANT}
 
 
 def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
@@ -132,6 +143,7 @@ class Matrix:
     receipt_session: str
     station_session: str
     label_token: str
+    other_merchant_station: StationClient
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +187,21 @@ def matrix(
     other_platform = services.ledger.api_keys.issue(
         role="platform", subject="other-platform", now=now
     )
-    credentials = {**credentials, "other-platform": other_platform.secret}
+    # Another merchant, with its own admin key and packing station.
+    other_merchant = f"other-merchant-{secrets.token_hex(3)}"
+    services.ledger.merchants.add(other_merchant, name="Another seller", now=now)
+    merchant_key = services.ledger.api_keys.issue(
+        role="merchant", subject="other-merchant-admin", merchant_id=other_merchant, now=now
+    )
+    station_key = DeviceKey.generate(f"station-{other_merchant}")
+    PlatformClient(live_api, credentials["admin"]).enrol_device(
+        station_key, kind="station", merchant_id=other_merchant
+    )
+    credentials = {
+        **credentials,
+        "other-platform": other_platform.secret,
+        "other-merchant": merchant_key.secret,
+    }
     ids = {
         "endpoint_id": endpoint.endpoint_id,
         "delivery_id": "dlv_missing",
@@ -199,6 +225,7 @@ def matrix(
         receipt["session_id"],
         station_session["session_id"],
         shipped.label_token,
+        StationClient(live_api, station_key),
     )
 
 
@@ -254,7 +281,7 @@ def _buyer_token(matrix: Matrix, actors: flows.Actors, *, expired: bool = False)
 
 
 def _headers(matrix: Matrix, caller: str, method: str, path: str) -> dict[str, str]:
-    if caller in ("platform", "agent", "admin"):
+    if caller in ("platform", "agent", "admin", "merchant", "other-merchant"):
         return {"Authorization": f"Bearer {matrix.credentials[caller]}"}
     if caller == "station":
         return _station_headers(matrix.a.station, method, path)
@@ -262,6 +289,8 @@ def _headers(matrix: Matrix, caller: str, method: str, path: str) -> dict[str, s
         return {"Authorization": f"Bearer {matrix.credentials[caller]}"}
     if caller == "other-station":
         return _station_headers(matrix.b.station, method, path)
+    if caller == "other-merchant-station":
+        return _station_headers(matrix.other_merchant_station, method, path)
     if caller == "expired-station":
         return _station_headers(matrix.a.station, method, path, age=3600)
     if caller == "buyer":
@@ -386,6 +415,15 @@ ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     BUYER_APP: lambda m: Attempt("buyer", device=m.b.buyer_device.device_id),
     # A platform key of another subject, on the first one's webhook endpoint.
     PLATFORM_ENDPOINT: _other_platform,
+    # A station of another merchant naming the first merchant's order.
+    STATION_ORDER: lambda m: Attempt(
+        "other-merchant-station", json={"order_id": m.ids["order_id"]}
+    ),
+    # Another merchant's key on the default merchant's dispute, evidence and order (with the
+    # bodies the POST routes need, so the refusal is for the owner, not a missing field).
+    MERCHANT_DISPUTE: lambda m: Attempt("other-merchant", json={"statement": "not mine"}),
+    MERCHANT_EVIDENCE: lambda m: Attempt("other-merchant"),
+    MERCHANT_ORDER: lambda m: Attempt("other-merchant", json={"reason": "not mine"}),
     # A platform key of another subject, revoking the first one's report link.
     PLATFORM_REPORT_LINK: _other_platform_link,
 }
@@ -411,7 +449,18 @@ def test_another_owner_gets_the_refusal_the_table_names(
     headers = _headers(matrix, attempt.caller, rule.method, path)
     if attempt.device is not None:
         headers["X-OrderSeal-Device"] = attempt.device
-    response = _call(matrix, rule.method, rule.path, headers, json=attempt.json)
+    if attempt.caller == "other-merchant-station" and attempt.json is not None:
+        # A station signs its body's hash: sign the JSON it sends.
+        content = jsonlib.dumps(attempt.json).encode()
+        headers = matrix.other_merchant_station.signed_headers(
+            rule.method, path, hashlib.sha256(content).hexdigest()
+        )
+        headers["Content-Type"] = "application/json"
+        response = httpx.request(
+            rule.method, matrix.base_url + path, headers=headers, content=content, timeout=60
+        )
+    else:
+        response = _call(matrix, rule.method, rule.path, headers, json=attempt.json)
     label = f"{attempt.caller} {rule.method} {rule.path} -> {response.status_code} {response.text}"
     if ownership.refusal is None:
         # Answered, and nothing about the other owner's order is said.

@@ -50,6 +50,15 @@ def test_demo_scenario_verdicts(
     assert httpx.get(f"{live_api}{step.report_link}").status_code == 200
     assert len(result.shipment_evidence) == 3
     assert len(result.receipt_evidence) == 2
+    # The seller lists the disputes on its order (not the other order's) and answers one.
+    seller = result.seller_step
+    assert seller is not None
+    on_order = {d.dispute_id for d in result.disputes[:4]}
+    assert {row[0] for row in seller.disputes} == on_order
+    assert all(row[2] in ("-", "merchant", "buyer") for row in seller.disputes)
+    responses = services.ledger.merchant_responses(seller.answered_dispute_id)
+    assert [r.response_id for r in responses] == [seller.response_id]
+    assert seller.evidence_ids == (result.shipment_evidence[-1],)
 
 
 def test_label_png_round_trips_through_a_real_qr_decoder(

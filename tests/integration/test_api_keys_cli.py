@@ -152,6 +152,7 @@ def test_list_names_each_key_without_secrets(settings: Settings) -> None:
         "revoked_at": None,
         "replaced_by": None,
         "last_used_at": None,
+        "merchant_id": None,
         "state": "active",
     }
     # The keys `orderseal init` wrote were given ids too.

@@ -38,6 +38,13 @@ def check_serial(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]
 
     Runs only when both sides recorded serials: a receipt without a serial, or a shipment of
     an order without serial numbers, has nothing to compare.
+
+    A mismatch says whose side it points to (``attribution``). The merchant's: the buyer holds
+    a unit the order lists (the merchant's own stock named for this order) other than the one
+    the station sealed, or the station sealed a unit the order does not list; either way the
+    seller packed or shipped another unit than its sealed record shows. The buyer's: the
+    station sealed a unit the order lists and the buyer reports one the order never named, a
+    unit from elsewhere (a swap after a correct, sealed shipment).
     """
     assertion = facts.assertion
     if assertion is None or assertion.stage != Stage.RECEIPT or not assertion.serials:
@@ -52,4 +59,19 @@ def check_serial(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]
         else f"received serial(s) {', '.join(unknown)} but shipment sealed "
         f"{', '.join(shipped)}: the wrong item was sent, or the item was swapped"
     )
-    return [CheckResult("serial", ReasonCode.SERIAL_MISMATCH, not unknown, detail)]
+    return [
+        CheckResult(
+            "serial",
+            ReasonCode.SERIAL_MISMATCH,
+            not unknown,
+            detail,
+            attribution=_attribution(unknown, shipped, ctx) if unknown else None,
+        )
+    ]
+
+
+def _attribution(unknown: list[str], shipped: tuple[str, ...], ctx: DisputeContext) -> str:
+    listed = set(ctx.order.serials) if ctx.order is not None else set()
+    if any(s in listed for s in unknown) or any(s not in listed for s in shipped):
+        return "merchant"
+    return "buyer"

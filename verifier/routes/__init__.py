@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from verifier.routes import agent, disputes, report
+from verifier.routes import agent, disputes, merchant, report
 
 __all__ = ["router"]
 
@@ -18,3 +18,4 @@ router = APIRouter()
 router.include_router(disputes.router)
 router.include_router(report.router)
 router.include_router(agent.router)
+router.include_router(merchant.router)

@@ -19,10 +19,11 @@ from infra.idempotency import Idempotency
 from infra.settings import Settings
 from verifier.context import VerifierContext
 from verifier.disputes import DisputeService
+from verifier.merchants import BuyerIdentity, MerchantDisputes
 from verifier.public import PublicVerifier
 from verifier.report import ReportService
 
-__all__ = ["Disputes", "Edge", "HTTPEdge", "Idempotent", "Public", "Reports"]
+__all__ = ["Disputes", "Edge", "HTTPEdge", "Idempotent", "MerchantViews", "Public", "Reports"]
 
 
 def _context(request: Request) -> VerifierContext:
@@ -60,6 +61,16 @@ async def _reports(request: Request) -> ReportService:
     )
 
 
+async def _merchant_views(request: Request) -> MerchantDisputes:
+    context = _context(request)
+    return MerchantDisputes(
+        ledger=context.ledger,
+        store=context.store,
+        identity=BuyerIdentity(context.settings.merchant_buyer_identity, context.token_secret),
+        base_url=context.settings.base_url,
+    )
+
+
 async def _public(request: Request) -> PublicVerifier:
     return PublicVerifier(facts=_context(request).verifier.facts)
 
@@ -68,5 +79,6 @@ Edge = Annotated[HTTPEdge, Depends(_edge)]
 Disputes = Annotated[DisputeService, Depends(_disputes)]
 Reports = Annotated[ReportService, Depends(_reports)]
 Public = Annotated[PublicVerifier, Depends(_public)]
+MerchantViews = Annotated[MerchantDisputes, Depends(_merchant_views)]
 #: ``Idempotency-Key`` handling over the ledger (infra.idempotency).
 Idempotent = Annotated[Idempotency, Depends(_idempotency)]

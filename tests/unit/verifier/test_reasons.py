@@ -30,6 +30,7 @@ PINNED = [
     "no_evidence",
     "serial_mismatch",
     "not_as_sealed",
+    "merchant_wrong_item_rate",
 ]
 
 

@@ -19,7 +19,7 @@ ed25519 keys that sign verdict webhooks (``v1a``), as ``GET /v1/trust/webhook-ke
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 
 from keys.store import KeyStore
 from keys.trust import TrustList, certificates_to_pem
-from keys.webhooks import WEBHOOK_KEY_FILE, WebhookSigningKey
+from keys.webhooks import load_webhook_keys
 
 __all__ = ["c2pa_settings", "claim_signing_trust", "export_trust", "webhook_keys"]
 
@@ -61,10 +61,16 @@ def c2pa_settings(anchors_pem: str) -> dict[str, Any]:
     }
 
 
-def webhook_keys(keys: KeyStore) -> dict[str, Any]:
-    """The published webhook signing keys (the body of ``GET /v1/trust/webhook-keys``)."""
-    key = WebhookSigningKey.load_or_create(keys.directory / WEBHOOK_KEY_FILE)
-    return {"keys": [{"key_id": key.key_id, "algorithm": "ed25519", "public_key": key.public_key}]}
+def webhook_keys(keys: KeyStore, *, now: datetime | None = None) -> dict[str, Any]:
+    """The published webhook signing keys (the body of ``GET /v1/trust/webhook-keys``): the
+    current one, and the previous one during a rotation's overlap."""
+    live = load_webhook_keys(keys.directory).live(now or datetime.now(UTC))
+    return {
+        "keys": [
+            {"key_id": key.key_id, "algorithm": "ed25519", "public_key": key.public_key}
+            for key in live
+        ]
+    }
 
 
 def export_trust(keys: KeyStore, destination: Path, *, now: datetime) -> list[Path]:
@@ -89,6 +95,6 @@ def export_trust(keys: KeyStore, destination: Path, *, now: datetime) -> list[Pa
         path.write_bytes(crl.public_bytes(serialization.Encoding.DER))
         written.append(path)
     hooks = destination / "webhook-keys.json"
-    hooks.write_text(json.dumps(webhook_keys(keys), indent=2) + "\n")
+    hooks.write_text(json.dumps(webhook_keys(keys, now=now), indent=2) + "\n")
     written.append(hooks)
     return written

@@ -3,12 +3,22 @@
 Partners verify verdict webhooks with its public half (``whpk_...``), published at
 ``GET /v1/trust/webhook-keys`` and in the exported trust bundle, so no shared secret is needed.
 The private key is created on first use (mode 0600) and never leaves this object.
+
+Rotation (``orderseal keys webhook rotate``) keeps the previous key for an overlap window:
+during it every delivery carries a ``v1a`` signature under each key and both are published,
+so a receiver that still holds only the old public key keeps verifying until it refreshes.
+The keys are read from the folder on every use, so a rotation by the CLI counts at once in
+every running server and worker.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -17,10 +27,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from keys.backends.pem import save_private_key
 from keys.errors import KeysError
 
-__all__ = ["WEBHOOK_KEY_FILE", "WebhookSigningKey"]
+__all__ = [
+    "PREVIOUS_WEBHOOK_KEY_FILE",
+    "WEBHOOK_KEY_FILE",
+    "WebhookKeyRing",
+    "WebhookSigningKey",
+    "load_webhook_keys",
+    "rotate_webhook_key",
+]
 
 #: The key's file name in the key folder.
 WEBHOOK_KEY_FILE = "webhook-signing.key"
+#: The key rotated out, kept (with its end of overlap beside it) while it still signs.
+PREVIOUS_WEBHOOK_KEY_FILE = "webhook-signing.previous.key"
+_PREVIOUS_UNTIL_FILE = "webhook-signing.previous.json"
 
 
 class WebhookSigningKey:
@@ -61,3 +81,72 @@ class WebhookSigningKey:
     def sign(self, data: bytes) -> bytes:
         """The ed25519 signature of ``data``."""
         return self._key.sign(data)
+
+
+@dataclass(frozen=True)
+class WebhookKeyRing:
+    """The current webhook key and, during a rotation's overlap, the previous one."""
+
+    current: WebhookSigningKey
+    previous: WebhookSigningKey | None = None
+    previous_until: datetime | None = None
+
+    def live(self, now: datetime) -> tuple[WebhookSigningKey, ...]:
+        """The keys that sign and are published at ``now``: the current one first."""
+        if self.previous is not None and self.previous_until and now < self.previous_until:
+            return (self.current, self.previous)
+        return (self.current,)
+
+
+def load_webhook_keys(folder: Path) -> WebhookKeyRing:
+    """The keys in ``folder`` (the current one created when missing).
+
+    Raises:
+        KeysError: ``keys_error`` when a key file is not an ed25519 private key, or the
+            overlap file is unreadable.
+    """
+    current = WebhookSigningKey.load_or_create(folder / WEBHOOK_KEY_FILE)
+    previous_path = folder / PREVIOUS_WEBHOOK_KEY_FILE
+    until_path = folder / _PREVIOUS_UNTIL_FILE
+    if not previous_path.exists() or not until_path.exists():
+        return WebhookKeyRing(current)
+    try:
+        until = datetime.fromisoformat(json.loads(until_path.read_text())["until"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KeysError("expected the previous webhook key's overlap end, found none") from exc
+    if until.tzinfo is None:
+        raise KeysError("expected the previous webhook key's overlap end in UTC")
+    previous = WebhookSigningKey.load_or_create(previous_path)
+    return WebhookKeyRing(current, previous, until)
+
+
+def rotate_webhook_key(folder: Path, *, now: datetime, overlap: timedelta) -> WebhookKeyRing:
+    """Make a new current key; the old one keeps signing and is published for ``overlap``.
+
+    A zero overlap drops the old key at once (a leaked key). A key still in an earlier
+    rotation's overlap is dropped: only one previous key is kept.
+
+    Raises:
+        KeysError: ``keys_error`` when the current key file is not an ed25519 key.
+    """
+    current_path = folder / WEBHOOK_KEY_FILE
+    old = WebhookSigningKey.load_or_create(current_path)
+    previous_path = folder / PREVIOUS_WEBHOOK_KEY_FILE
+    until_path = folder / _PREVIOUS_UNTIL_FILE
+    parts = [folder / f".{name}.part" for name in (WEBHOOK_KEY_FILE, PREVIOUS_WEBHOOK_KEY_FILE)]
+    for part in parts:
+        part.unlink(missing_ok=True)
+    save_private_key(Ed25519PrivateKey.generate(), parts[0])
+    # The old key becomes "previous" (a hard link: the same 0600 file) before the new one
+    # replaces it, and the current file is never missing: a reader in between sees the old
+    # key, never none (and never creates one of its own).
+    os.link(current_path, parts[1])
+    until_part = folder / f".{_PREVIOUS_UNTIL_FILE}.part"
+    until_part.write_text(json.dumps({"until": (now + overlap).isoformat()}) + "\n")
+    os.replace(parts[1], previous_path)
+    os.replace(until_part, until_path)
+    os.replace(parts[0], current_path)
+    ring = load_webhook_keys(folder)
+    if ring.previous is None or ring.previous.key_id != old.key_id:
+        raise KeysError("expected one rotation at a time, found the webhook keys changed")
+    return ring

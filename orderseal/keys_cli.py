@@ -22,6 +22,7 @@ from infra.settings import Settings
 from keys.store import KeyStore
 from keys.trust import certificates_from_pem
 from orderseal.api_keys_cli import api_keys_app
+from orderseal.webhook_keys_cli import webhook_keys_app
 
 __all__ = ["keys_app"]
 
@@ -30,6 +31,7 @@ keys_app = typer.Typer(
 )
 _console = Console(highlight=False)
 keys_app.add_typer(api_keys_app, name="api")
+keys_app.add_typer(webhook_keys_app, name="webhook")
 
 
 def _now() -> datetime:

@@ -18,15 +18,15 @@ from infra.ledger.dispute_files import VERIFY_KIND, DisputeFiles
 from infra.ledger.jobs import JobRepository, QueueBounds
 from infra.ledger.repository import Ledger
 from infra.ledger.sessions import GuardedSessions
+from infra.secret_box import SecretBox
 from infra.settings import Settings
 from infra.storage.base import EvidenceStore
 from infra.storage.local import LocalEvidenceStore
-from infra.secret_box import SecretBox
 from infra.webhooks.delivery import Dispatcher, WebhookSigner
 from infra.webhooks.service import WebhookService
 from keys.publish import claim_signing_trust
 from keys.store import KeyStore
-from keys.webhooks import WEBHOOK_KEY_FILE, WebhookSigningKey
+from keys.webhooks import WEBHOOK_KEY_FILE, WebhookSigningKey, load_webhook_keys
 from orderseal.signing import open_service_signer
 from verifier.context import VerifierContext
 from verifier.disputes import DisputeService, FileQueueing
@@ -169,6 +169,11 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
     job_repository.listener = jobs.wake
     ledger.job_listener = jobs.wake
     webhook_key = WebhookSigningKey.load_or_create(home / "keys" / WEBHOOK_KEY_FILE)
+
+    def live_webhook_keys() -> tuple[WebhookSigningKey, ...]:
+        # Read per use: `orderseal keys webhook rotate` counts at once in every process.
+        return load_webhook_keys(home / "keys").live(clock())
+
     # Webhook secrets are sealed in the ledger under a key only keys/ can give (issue 16).
     webhook_secrets = SecretBox.derive(token_secret, purpose=WEBHOOK_SECRETS_PURPOSE)
     dispatcher = Dispatcher.from_settings(
@@ -177,6 +182,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         signer=WebhookSigner(sign=webhook_key.sign, key_id=webhook_key.key_id),
         secret_box=webhook_secrets,
         clock=clock,
+        signers=lambda: [WebhookSigner(k.sign, k.key_id) for k in live_webhook_keys()],
     )
     # A verdict or seal wakes this process's delivery thread at once (others poll).
     ledger.outbox_listener = dispatcher.wake
@@ -188,6 +194,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         secret_overlap=timedelta(seconds=settings.webhook_secret_overlap_seconds),
         secret_box=webhook_secrets,
         wake=dispatcher.wake,
+        live_keys=lambda: [(k.key_id, k.public_key_raw) for k in live_webhook_keys()],
     )
     return Services(
         settings=settings,

@@ -13,7 +13,7 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -96,6 +96,9 @@ class Dispatcher:
     batch: int = 10
     #: Trust anchors for the receivers' TLS certificates; None: the system's (production).
     tls_trust: ssl.SSLContext | None = None
+    #: The live signing keys, current first, read at every attempt so a key rotation counts
+    #: at once (during its overlap there are two); None: ``signer`` alone.
+    signers: Callable[[], Sequence[WebhookSigner]] | None = None
     clock: Callable[[], datetime] = _utc_now
     worker_id: str = field(default_factory=worker_id)
     random: Callable[[], float] = random.random
@@ -110,6 +113,7 @@ class Dispatcher:
         signer: WebhookSigner,
         secret_box: SecretBox,
         clock: Callable[[], datetime] = _utc_now,
+        signers: Callable[[], Sequence[WebhookSigner]] | None = None,
     ) -> Dispatcher:
         """A dispatcher configured by ``ORDERSEAL_WEBHOOK_*``."""
         return cls(
@@ -121,6 +125,7 @@ class Dispatcher:
             poll_seconds=settings.webhook_poll_seconds,
             allow_private=settings.webhook_allow_private_targets,
             clock=clock,
+            signers=signers,
         )
 
     @property
@@ -152,8 +157,12 @@ class Dispatcher:
         return opened
 
     def headers(self, delivery: ClaimedDelivery, timestamp: int) -> dict[str, str]:
-        """The Standard Webhooks headers for one attempt: ``v1a`` first, then each ``v1``."""
-        signatures = [sign_ed25519(self.signer.sign, delivery.event_id, timestamp, delivery.body)]
+        """The Standard Webhooks headers for one attempt: each ``v1a`` first, then each ``v1``."""
+        live = list(self.signers()) if self.signers is not None else [self.signer]
+        signatures = [
+            sign_ed25519(signer.sign, delivery.event_id, timestamp, delivery.body)
+            for signer in live
+        ]
         signatures += [
             sign_hmac(secret, delivery.event_id, timestamp, delivery.body)
             for secret in self._open_secrets(delivery)
@@ -164,7 +173,7 @@ class Dispatcher:
             "webhook-id": delivery.event_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature_header(signatures),
-            "webhook-key-id": self.signer.key_id,
+            "webhook-key-id": live[0].key_id,
         }
 
     def attempt(self, client: httpx.Client, delivery: ClaimedDelivery) -> DeliveryOutcome:

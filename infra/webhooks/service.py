@@ -57,10 +57,14 @@ class WebhookService:
     secret_box: SecretBox
     #: Called after a redelivery so an in-process worker sends it at once.
     wake: Callable[[], None] = lambda: None
+    #: (key id, raw public key) of the live signing keys, current first, read on every call
+    #: (both during a rotation's overlap); None: the one key above.
+    live_keys: Callable[[], Sequence[tuple[str, bytes]]] | None = None
 
     def published_keys(self) -> list[PublishedKey]:
         """The ed25519 keys receivers verify ``v1a`` signatures with."""
-        return [PublishedKey(self.key_id, "ed25519", encode_public_key(self.public_key_raw))]
+        live = self.live_keys() if self.live_keys else [(self.key_id, self.public_key_raw)]
+        return [PublishedKey(key_id, "ed25519", encode_public_key(raw)) for key_id, raw in live]
 
     def create(
         self, *, owner: str, url: str, events: Sequence[EventType] | None, now: datetime

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from clients.commands import run_command
@@ -199,9 +200,10 @@ def demo(
             for dispute_id, decision, attribution, codes in seller.disputes:
                 sold.add_row(dispute_id, decision, attribution, ", ".join(codes) or "—")
             console.print(sold)
+            # The statement is the seller's text: printed as text, never as console markup.
             console.print(
                 f"Seller answered {seller.answered_dispute_id} ({seller.response_id}): "
-                f"{seller.statement} [evidence {', '.join(seller.evidence_ids)}]"
+                f"{escape(seller.statement)} (sealed evidence: {', '.join(seller.evidence_ids)})"
             )
         services = api.state.services
         finding = services.verifier.verify_audit(services.keys.trust_list())

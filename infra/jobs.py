@@ -37,12 +37,14 @@ class JobKind:
     """What a kind of job does: ``run`` returns the stored result or raises to retry.
 
     ``dead(job, error)`` runs once the attempts are spent, before the job is marked dead; it
-    must be idempotent too (a worker may die between the two).
+    must be idempotent too (a worker may die between the two). ``after(job)`` runs once the
+    job is recorded done (best effort: what must happen belongs in ``run``).
     """
 
     name: str
     run: Callable[[ClaimedJob], dict[str, Any]]
     dead: Callable[[ClaimedJob, str], None] | None = None
+    after: Callable[[ClaimedJob], None] | None = None
 
 
 def _utc_now() -> datetime:
@@ -107,9 +109,11 @@ class JobRunner:
             _log.exception("job %s (%s) crashed", job.job_id, job.kind)
             error = f"crashed: {type(exc).__name__}"
         else:
-            self.repository.finish(
+            finished = self.repository.finish(
                 job.job_id, status="done", result=result, error=None, now=self.clock()
             )
+            if finished and kind.after is not None:
+                kind.after(job)
             return "done"
         if job.attempts >= job.max_attempts:
             self._bury(job, kind, error)

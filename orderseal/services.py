@@ -159,7 +159,9 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         settings,
         repository=job_repository,
         kinds={
-            VERIFY_KIND: JobKind(VERIFY_KIND, verification.run, verification.dead),
+            VERIFY_KIND: JobKind(
+                VERIFY_KIND, verification.run, verification.dead, verification.after
+            ),
             THUMBNAIL_KIND: JobKind(THUMBNAIL_KIND, thumbnails.run),
         },
         clock=clock,

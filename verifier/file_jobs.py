@@ -6,10 +6,12 @@ dispute was decided before the file came, decides again (``change_reason`` ``evi
 the usual ``dispute.decision_changed`` webhook).
 
 Idempotent: the recorded values depend on the bytes only, and the re-decision is skipped once
-the latest verdict already covers the file, so a worker killed mid-job and the one that takes
-over give one result. A job whose attempts are spent (the file crashes or kills the verifier)
-leaves the file attached as ``failed``: it counts as ``check_crashed`` (``review``), and a
-decided dispute is decided again with it, so nothing stays pending forever.
+the latest verdict already covers every file, so a worker killed mid-job and the one that takes
+over give one result. With several large files pending, the job of the last one decides.
+
+A job whose attempts are spent (the file crashes or kills the verifier) leaves the file
+attached as ``failed``: it counts as ``check_crashed`` (``review``), and a decided dispute is
+decided again with it, so nothing stays pending forever.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from evidence.media import sniff_media_type
 from infra.ledger.dispute_files import VERIFY_KIND, DisputeFiles, FileState
 from infra.ledger.jobs import ClaimedJob
 from verifier.disputes import DisputeService
+from verifier.errors import VerificationPendingError
 from verifier.perceptual import fingerprint
 from verifier.schemas import VerdictOut
 
@@ -57,7 +60,7 @@ class FileVerification:
             perceptual_hashes=hashes or None,
         ):
             return {"outcome": "detached"}
-        redecided = self._redecide(attachment.dispute_id, attachment_id, "verified", job)
+        redecided = self._redecide(attachment.dispute_id, {attachment_id: "verified"})
         return {
             "outcome": "verified",
             "media_type": media_type,
@@ -72,19 +75,37 @@ class FileVerification:
         if attachment is None:
             return
         _log.warning("dispute %s: file %s failed (%s)", attachment.dispute_id, attachment_id, error)
-        self._redecide(attachment.dispute_id, attachment_id, "failed", job)
+        self._redecide(attachment.dispute_id, {attachment_id: "failed"})
 
-    def _redecide(
-        self, dispute_id: str, attachment_id: int, state: FileState, job: ClaimedJob
-    ) -> bool:
+    def after(self, job: ClaimedJob) -> None:
+        """Once the job is done: decide again if no file is left pending and nobody did.
+
+        Covers two jobs of one dispute finishing at once, each seeing the other pending.
+        """
+        self._redecide(str(job.payload["dispute_id"]), {})
+
+    def _redecide(self, dispute_id: str, settled: dict[int, FileState]) -> bool:
+        """Decide a decided dispute again once all its files are settled; True if it did.
+
+        With several large files the job of the last one to settle decides, once, with all.
+        """
         dispute = self.disputes.dispute(dispute_id)
         if dispute.decision is None:
             return False  # the platform decides when it asks; decide no longer waits for us
+        attachments = self.disputes.ledger.attachments(dispute_id)
+        states = {**self.disputes.file_states(attachments), **settled}
+        if any(states[a.id] == "pending" for a in attachments):
+            return False  # the job of the last pending file decides, with every file
         history = self.disputes.ledger.verdicts(dispute_id)
-        sha256 = str(job.payload["content_sha256"])
-        if history and any(
-            e.content_sha256 == sha256 for e in VerdictOut.from_body(history[-1].body).evidence
-        ):
-            return False  # an earlier run (or the platform) already decided with this file
-        self.disputes.decide(dispute_id, now=self.clock(), settled={attachment_id: state})
+        covered = (
+            {e.content_sha256 for e in VerdictOut.from_body(history[-1].body).evidence}
+            if history
+            else set()
+        )
+        if {a.content_sha256 for a in attachments} <= covered:
+            return False  # an earlier run (or the platform) already decided with these files
+        try:
+            self.disputes.decide(dispute_id, now=self.clock(), settled=settled)
+        except VerificationPendingError:
+            return False  # a file attached meanwhile: its job decides
         return True

@@ -202,6 +202,25 @@ def test_a_decided_dispute_is_decided_again_by_the_job_once(
     assert len(services.ledger.verdicts(dispute_id)) == 2
 
 
+def test_two_large_files_on_a_decided_dispute_give_one_redecision_with_both(
+    cast: flows.Actors, services: Services, tmp_path: Path
+) -> None:
+    platform = cast.platform
+    _drain(services)
+    dispute_id = _dispute(cast)
+    platform.decide(dispute_id)
+    for name in ("first.bin", "second.bin"):
+        assert _attach(platform, dispute_id, _big(tmp_path, name))[0] == 202
+    assert _drain(services) == 2
+    first, second = (_job(services, dispute_id, index) for index in (0, 1))
+    # The first job saw the second file pending and left the decision to its job.
+    assert (first.result["redecided"], second.result["redecided"]) == (False, True)
+    verdicts = services.ledger.verdicts(dispute_id)
+    assert [v.change_reason for v in verdicts] == [None, "evidence_added"]
+    latest = verdicts[-1].body["evidence"]
+    assert sorted(e["filename"] for e in latest) == ["first.bin", "second.bin"]
+
+
 def test_flooding_the_queue_is_bounded_per_dispute_and_per_key(
     cast: flows.Actors, services: Services, tmp_path: Path
 ) -> None:

@@ -134,6 +134,8 @@ class AgentQueueFilters(_In):
     )
     order_id: str | None = Field(default=None, pattern=_ID)
     buyer_id: str | None = Field(default=None, pattern=_ID)
+    #: The seller of the disputed order (``orders.merchant_id``).
+    merchant_id: str | None = Field(default=None, pattern=_ID)
     cursor: str | None = Field(default=None, max_length=512)
     limit: int = Field(default=200, ge=1, le=500)
 

@@ -90,6 +90,7 @@ class AgentQueue:
                 assigned=assigned,
                 order_id=filters.order_id,
                 buyer_id=filters.buyer_id,
+                merchant_id=filters.merchant_id,
             ),
             after=after,
             limit=filters.limit + 1,

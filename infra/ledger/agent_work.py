@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session, aliased
 from infra.errors import ConflictError
 from infra.ledger.agent_models import AgentDecision, DisputeWork, ReportLink
 from infra.ledger.audit_chain import AuditSealer, append_audit_entry
-from infra.ledger.models import APIKey, CaptureSession, Dispute, DisputeEvidence, Verdict
+from infra.ledger.models import (
+    APIKey,
+    CaptureSession,
+    Dispute,
+    DisputeEvidence,
+    Order,
+    Verdict,
+)
 from infra.ledger.sessions import GuardedSessions
 from infra.ledger.webhooks import OutboxEvent, add_outbox_events
 
@@ -61,6 +68,8 @@ class QueueFilters:
     assigned: str | None = None
     order_id: str | None = None
     buyer_id: str | None = None
+    #: The seller of the disputed order (``orders.merchant_id``).
+    merchant_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +291,11 @@ class AgentWork:
             query = query.where(Dispute.order_id == filters.order_id)
         if filters.buyer_id:
             query = query.where(Dispute.buyer_id == filters.buyer_id)
+        if filters.merchant_id:
+            # A dispute of an unknown order has no merchant: it never matches.
+            query = query.join(Order, Order.order_id == Dispute.order_id).where(
+                Order.merchant_id == filters.merchant_id
+            )
         if after:
             at, last_id = after
             query = query.where(

@@ -576,3 +576,44 @@ def test_expired_assignment_key_is_no_agent(world: World) -> None:
         expires_at=now - timedelta(seconds=1),
     )
     assert _error(_assign(world, _review(world), "agent-expired")) == (422, "agent_unknown")
+
+
+def test_the_queue_searches_by_seller_and_the_workspace_shows_its_answer(world: World) -> None:
+    now = world.services.clock()
+    merchant = f"m-shop-{secrets.token_hex(3)}"
+    world.services.ledger.merchants.add(merchant, name="Shop", now=now)
+    order_id = f"ORD-{secrets.token_hex(4).upper()}"
+    world.cast.platform.call(
+        "POST",
+        "/v1/orders",
+        json={
+            "order_id": order_id,
+            "buyer_id": world.cast.buyer_id,
+            "items": [{"sku": "SKU-1", "quantity": 1}],
+            "declared_value": "10.00",
+            "currency": "USD",
+            "merchant_id": merchant,
+        },
+    )
+    theirs = _review(world, order_id=order_id)
+    _review(world)  # an order of the default merchant
+    listed = _call(world, "GET", DISPUTES, params={"merchant_id": merchant}).json()
+    assert [d["dispute_id"] for d in listed["disputes"]] == [theirs]
+    assert _call(world, "GET", DISPUTES, params={"merchant_id": "m-nobody"}).json() == {
+        "disputes": [],
+        "next_cursor": None,
+    }
+    world.services.ledger.merchants.add_response(
+        theirs,
+        merchant_id=merchant,
+        statement="Packed intact; see the sealed packing video.",
+        evidence_ids=[],
+        created_by="shop-admin",
+        now=now,
+    )
+    space = _call(world, "GET", f"{DISPUTES}/{theirs}/workspace").json()
+    assert [r["statement"] for r in space["merchant_responses"]] == [
+        "Packed intact; see the sealed packing video."
+    ]
+    assert space["merchant_responses"][0]["merchant_id"] == merchant
+    assert "merchant_response" in [e["event"] for e in space["timeline"]]

@@ -244,3 +244,42 @@ def test_the_expiry_boundary_one_second_either_side(world: World) -> None:
         with pytest.raises(NotFoundError) as caught:
             service.resolve(token, now=now + timedelta(seconds=late))
         assert caught.value.code == "report_link_invalid"
+
+
+def test_the_link_shows_the_platform_view_without_agent_only_details(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A platform key makes the link, so the page says no more than the platform's own API:
+    the other dispute that already holds the file stays with the agents."""
+    work = tmp_path_factory.mktemp("links")
+    shared = work / "shared.txt"
+    shared.write_bytes(f"the same text {secrets.token_hex(8)}".encode())
+    cast = world.cast
+    ids = []
+    for _ in range(2):
+        order_id = flows.register_order(cast)
+        created: dict[str, Any] = cast.platform.call(
+            "POST",
+            DISPUTES,
+            json={
+                "order_id": order_id,
+                "buyer_id": cast.buyer_id,
+                "claim_type": "damaged",
+                "amount": "5.00",
+                "currency": "USD",
+            },
+        )
+        cast.platform.attach_file(created["dispute_id"], shared, filename="shared.txt")
+        cast.platform.decide(created["dispute_id"])
+        ids.append(created["dispute_id"])
+    first, second = ids
+    agent_report = httpx.get(
+        f"{world.base}{DISPUTES}/{second}/report",
+        headers={"Authorization": f"Bearer {world.credentials['agent']}"},
+        timeout=30,
+    )
+    assert first in agent_report.text  # the agents' own report names it
+    page = _open(world, _create(world, second).json()["url"])
+    assert page.status_code == 200
+    assert second in page.text
+    assert first not in page.text

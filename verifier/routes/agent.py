@@ -7,6 +7,7 @@ Every handler calls one service; the services are built here per request over th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -32,7 +33,7 @@ from verifier.agent_schemas import (
 )
 from verifier.context import VerifierContext
 from verifier.queue import AgentQueue
-from verifier.report import render_report_html
+from verifier.report import AgentReport, render_report_html
 from verifier.report_links import ReportLinkService
 from verifier.routes.deps import Edge, Reports
 from verifier.schemas import DisputeListOut
@@ -75,7 +76,11 @@ async def _queue(request: Request) -> AgentQueue:
 
 async def _workspace(request: Request) -> WorkspaceService:
     context = _context(request)
-    return WorkspaceService(disputes=context.verifier, work=_work(context))
+    return WorkspaceService(
+        disputes=context.verifier,
+        work=_work(context),
+        merchant_responses=context.ledger.merchant_responses,
+    )
 
 
 async def _links(request: Request) -> ReportLinkService:
@@ -98,7 +103,8 @@ def list_disputes(
     """Disputes for agents, newest filing first, one page per call.
 
     Filters: ``decision``, ``reason``, ``since``/``until`` (filing dates), ``assigned``
-    (``me``, ``none`` or an agent's subject), ``order_id``, ``buyer_id``; all applied before
+    (``me``, ``none`` or an agent's subject), ``order_id``, ``buyer_id``, ``merchant_id`` (the
+    seller of the disputed order); all applied before
     ``limit``. "My queue" is ``assigned=me&decision=review``. Pass ``next_cursor`` back as
     ``cursor`` with the same filters for the next page (``422 cursor_invalid`` otherwise); an
     unknown parameter is ``422 invalid_request``.
@@ -221,9 +227,23 @@ def revoke_report_link(
 def shared_report(
     token: str, caller: PublicCaller, links: Links, reports: Reports, edge: Edge
 ) -> HTMLResponse:
-    """The read-only report of the one dispute the link names (the token is the credential).
+    """The read-only report of the one dispute the link names (the token is the credential),
+    in the platform's view (no agent-only details).
 
     Unknown, altered, expired and revoked links all answer ``404 report_link_invalid``.
     """
     dispute_id = links.resolve(token, now=edge.clock())
-    return HTMLResponse(render_report_html(reports.report(dispute_id)), headers=REPORT_LINK_HEADERS)
+    return HTMLResponse(
+        render_report_html(_platform_view(reports.report(dispute_id))),
+        headers=REPORT_LINK_HEADERS,
+    )
+
+
+def _platform_view(report: AgentReport) -> AgentReport:
+    """The report as the platform may read it: a platform key makes the link, so the page
+    leaves out the agent-only details (other disputes and accounts) its API leaves out too."""
+    return replace(
+        report,
+        verdict=report.verdict.platform_view() if report.verdict else None,
+        history=tuple(entry.platform_view() for entry in report.history),
+    )

@@ -26,7 +26,7 @@ openapi: $(STAMP)
 # The checked-in screenshots of /agent and /seller (desktop 1440x900, phone 390x844), written
 # by the browser test that drives both pages (small palette PNGs).
 screenshots: $(STAMP)
-	ORDERSEAL_SCREENSHOTS=test-artifacts/screenshots $(BIN)/python -m pytest -q tests/browser/test_workspaces.py
+	ORDERSEAL_TEST_SCREENSHOTS=test-artifacts/screenshots $(BIN)/python -m pytest -q tests/browser/test_workspaces.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

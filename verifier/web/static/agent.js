@@ -1,154 +1,369 @@
-// OrderSeal agent pages: sign in with the agent API key, list disputes with filters, and
-// show one dispute's decision and reasons at a glance. Data comes only from the agent API.
+// OrderSeal agent workspace: sign in with the agent API key, work the dispute queue (search,
+// "my queue", cursor pages), and decide one dispute per screen with the buyer's file beside
+// the sealed originals. Data comes only from the agent API; server text is set as text only.
 "use strict";
 
 (() => {
+  const { $, el, APIError, client, time, media } = window.OrderSealUI;
   const KEY = "orderseal.agentKey";
-  const $ = (id) => document.getElementById(id);
+  const api = client(KEY);
   const show = (id, visible) => { $(id).hidden = !visible; };
-  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+  const state = { queue: [], cursor: null, current: null, action: null };
+  const ACTIONS = { approve: "approve", deny: "deny", request_evidence: "request more evidence" };
+  const EVENTS = {
+    packed: "Packed and sealed at the station",
+    label_printed: "Shipping label printed",
+    label_scanned: "Label scanned by the buyer",
+    unboxed: "Unboxing sealed by the buyer",
+    filed: "Dispute filed",
+    decided: "Decided by OrderSeal",
+    agent_decision: "Decision by an agent",
+    evidence_requested: "More evidence requested",
+    merchant_response: "Seller answered",
+  };
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => { if (k === "class") node.className = v; else node.setAttribute(k, v); });
-    children.forEach((c) => node.append(c));
-    return node;
-  }
   function setError(message) { $("error").textContent = message || ""; show("error", Boolean(message)); }
+  function setStatus(message) { $("status").textContent = message || ""; show("status", Boolean(message)); }
+  const decisionOf = (item) => item.decision || (item.verdict && item.verdict.decision) || "pending";
+  const badge = (decision, big) => el("span", { class: `decision ${decision}${big ? " big" : ""}` }, decision);
+  const list = (value) => (Array.isArray(value) ? value : []);
 
-  class APIError extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  function failed(error) {
+    if (error instanceof APIError && error.status === 401) { signOut("The agent key was not accepted."); return true; }
+    if (error instanceof APIError && error.status === 403) { signOut("This key is not an agent key: sign in with an agent API key."); return true; }
+    return false;
   }
 
-  async function api(path) {
-    const response = await fetch(path, { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` } });
-    let data = null;
-    try { data = await response.json(); } catch (_) { data = null; }
-    if (!response.ok) {
-      const error = (data && data.error) || { code: "http_error", message: `HTTP ${response.status}` };
-      throw new APIError(response.status, error.code, error.message);
+  // ---- queue -----------------------------------------------------------------------------
+  function query(cursor) {
+    const params = new URLSearchParams();
+    const add = (name, value) => { if (value) params.set(name, value); };
+    add("order_id", $("f-order").value.trim());
+    add("buyer_id", $("f-buyer").value.trim());
+    add("merchant_id", $("f-merchant").value.trim());
+    add("decision", $("f-decision").value);
+    add("reason", $("f-reason").value.trim());
+    add("since", $("f-since").value);
+    add("until", $("f-until").value);
+    if ($("f-mine").checked) params.set("assigned", "me");
+    add("cursor", cursor);
+    const text = params.toString();
+    return `/v1/disputes${text ? `?${text}` : ""}`;
+  }
+
+  function row(item) {
+    const link = el("a", { href: `#dispute=${encodeURIComponent(item.dispute_id)}` }, item.dispute_id);
+    const codes = list(item.reasons).map((r) => (typeof r === "string" ? r : r.code));
+    return el("tr", { "data-decision": decisionOf(item), "data-id": item.dispute_id },
+      el("td", {}, badge(decisionOf(item))),
+      el("td", {}, link, assignee(item) ? el("span", { class: "small" }, ` · ${assignee(item)}`) : null),
+      el("td", {}, item.order_id || ""),
+      el("td", {}, item.buyer_id || ""),
+      el("td", {}, `${item.claim_type || ""} · ${item.amount || ""} ${item.currency || ""}`),
+      el("td", {}, ...(codes.length ? codes.map((c) => el("code", { class: "code" }, c)) : [el("span", { class: "small" }, "none")])),
+      el("td", { class: "small" }, time(item.filed_at || item.created_at)));
+  }
+  function assignee(item) {
+    const a = item.assignment;
+    return (a && a.agent) || item.assigned_to || null;
+  }
+
+  async function loadQueue(more) {
+    let data;
+    try {
+      data = await api.call(query(more ? state.cursor : null));
+    } catch (error) {
+      if (!failed(error)) setError(`${error.message} (${error.code})`);
+      return false;
     }
-    return data;
-  }
-
-  // A verdict's reasons, whether the API gives codes or {code, message} objects.
-  function reasonsOf(item) {
-    const source = item.reasons || (item.verdict && item.verdict.reasons) || [];
-    return source.map((r) => (typeof r === "string" ? { code: r, message: "" } : r));
-  }
-  function decisionOf(item) { return item.decision || (item.verdict && item.verdict.decision) || "pending"; }
-  function badge(decision, big) {
-    return el("span", { class: `decision ${decision}${big ? " big" : ""}` }, decision);
-  }
-
-  // ---- list ------------------------------------------------------------------------------
-  function filters() {
-    return {
-      decision: $("f-decision").value,
-      reason: $("f-reason").value.trim(),
-      since: $("f-since").value,
-      until: $("f-until").value,
-    };
-  }
-
-  function matches(item, f) {
-    // Applied here as well as by the server, so the view is right whatever the API returns.
-    if (f.decision && decisionOf(item) !== f.decision) return false;
-    if (f.reason && !reasonsOf(item).some((r) => r.code === f.reason)) return false;
-    const day = (item.decided_at || item.created_at || "").slice(0, 10);
-    if (f.since && day && day < f.since) return false;
-    if (f.until && day && day > f.until) return false;
+    setError("");
+    const items = list(data.disputes);
+    state.queue = more ? [...state.queue, ...items.map((i) => i.dispute_id)] : items.map((i) => i.dispute_id);
+    state.cursor = data.next_cursor || null;
+    const body = $("disputes").tBodies[0];
+    if (more) body.append(...items.map(row)); else body.replaceChildren(...items.map(row));
+    show("list-empty", state.queue.length === 0);
+    show("more", Boolean(state.cursor));
     return true;
   }
 
   async function showList() {
-    show("report", false);
+    api.releaseMedia();
+    show("workspace", false);
     show("list", true);
-    const f = filters();
-    const query = new URLSearchParams(Object.entries(f).filter(([, v]) => v));
-    let items;
-    try {
-      const data = await api(`/v1/disputes${query.toString() ? `?${query}` : ""}`);
-      items = Array.isArray(data) ? data : data.disputes || data.items || [];
-      show("list-unavailable", false);
-    } catch (error) {
-      if (error.status === 401) { signOut("The agent key was not accepted."); return; }
-      if (error.status === 404 || error.status === 405 || error.status === 403) {
-        show("list-unavailable", true);
-        items = [];
-      } else { setError(error.message); return; }
-    }
-    const rows = items.filter((item) => matches(item, f)).map((item) => {
-      const link = el("a", { href: `#dispute=${encodeURIComponent(item.dispute_id)}` }, item.dispute_id);
-      const reasons = reasonsOf(item);
-      return el("tr", { "data-decision": decisionOf(item) },
-        el("td", {}, badge(decisionOf(item))),
-        el("td", {}, link),
-        el("td", {}, item.order_id || ""),
-        el("td", {}, `${item.claim_type || ""} · ${item.amount || ""} ${item.currency || ""}`),
-        el("td", {}, ...(reasons.length ? reasons.map((r) => el("code", { class: "code" }, r.code)) : [el("span", { class: "small" }, "none")])),
-        el("td", { class: "small" }, when(item.decided_at)));
-    });
-    $("disputes").tBodies[0].replaceChildren(...rows);
-    show("list-empty", rows.length === 0 && $("list-unavailable").hidden);
+    await loadQueue(false);
   }
 
-  // ---- report ----------------------------------------------------------------------------
-  async function showReport(id) {
+  // ---- one dispute ---------------------------------------------------------------------------
+  function figure(file, fallbackTitle) {
+    const caption = [
+      el("strong", {}, file.filename || file.title || fallbackTitle),
+      el("br"),
+      el("span", { class: "small" }, file.media_type || "unknown type"),
+    ];
+    const sealed = file.sealed_at || file.attached_at;
+    if (sealed) caption.push(el("span", { class: "small" }, file.sealed_at ? " · sealed " : " · attached "), time(sealed));
+    if (file.decision) caption.push(" ", badge(file.decision));
+    list(file.reasons).forEach((r) => caption.push(el("div", { class: "small" }, r.sentence || r.message || r.code)));
+    return media(api, {
+      url: file.url || file.file_url,
+      thumbnailUrl: file.thumbnail_url,
+      mediaType: file.media_type,
+      caption,
+      alt: file.filename || file.title || fallbackTitle,
+    });
+  }
+
+  function fill(id, files, empty) {
+    $(id).replaceChildren(...(files.length ? files.map((f) => figure(f, "file")) : [el("p", { class: "small" }, empty)]));
+  }
+
+  function checkItem(c) {
+    const passed = Boolean(c.passed);
+    const code = c.code || null;
+    const detail = el("details", {},
+      el("summary", {}, "technical detail"),
+      el("p", {}, "check ", el("code", { class: "code" }, c.check || "")),
+      code ? el("p", {}, "reason code ", el("code", { class: "code" }, code)) : null,
+      c.technical_detail || c.detail ? el("p", { class: "small" }, c.technical_detail || c.detail) : null);
+    // Reuse and similar findings name the other dispute: link it, one click from the check.
+    const others = list(c.related_disputes);
+    return el("li", { class: passed ? "pass" : "fail" },
+      el("span", { class: "mark", "aria-hidden": "true" }, passed ? "✓" : "✗"),
+      el("span", { class: "sr-only" }, passed ? "passed: " : "failed: "),
+      el("strong", {}, c.label || c.check || "check"),
+      !passed && c.explanation ? el("span", {}, ` — ${c.explanation}`) : null,
+      others.length ? el("div", { class: "small" }, "Also in ", ...others.map((id, i) => [i ? ", " : "",
+        el("a", { href: `#dispute=${encodeURIComponent(id)}` }, id)])) : null,
+      detail);
+  }
+
+  function renderChecks(checks) {
+    // Grouped by the file they ran on, failed ones first inside each file.
+    const groups = new Map();
+    checks.forEach((c) => {
+      const name = c.filename || "";
+      if (!groups.has(name)) groups.set(name, []);
+      groups.get(name).push(c);
+    });
+    const parts = [];
+    groups.forEach((items, name) => {
+      const sorted = [...items].sort((x, y) => Number(Boolean(x.passed)) - Number(Boolean(y.passed)));
+      if (name) parts.push(el("h3", {}, name));
+      parts.push(el("ul", { class: "checks" }, ...sorted.map(checkItem)));
+    });
+    $("checks").replaceChildren(...(parts.length ? parts : [el("p", { class: "small" }, "No file was checked yet.")]));
+  }
+
+  function renderTimeline(events) {
+    $("timeline").replaceChildren(...(events.length ? events.map((e) => {
+      const what = EVENTS[e.event] || e.event || e.what || "event";
+      return el("li", { "data-event": e.event || "" }, time(e.at), " ", el("strong", {}, what),
+        e.actor ? el("span", { class: "small" }, ` · ${e.actor}`) : null,
+        e.detail ? el("div", { class: "small" }, e.detail) : null);
+    }) : [el("li", { class: "small" }, "Nothing recorded yet.")]));
+  }
+
+  function relationText(relation) {
+    const words = {
+      evidence_reused: "the same file (or a near copy) is attached to this dispute",
+      same_buyer: "another dispute by the same buyer",
+    };
+    return words[relation] || String(relation || "related").replaceAll("_", " ");
+  }
+
+  function renderRelated(related) {
+    $("related").replaceChildren(...(related.length ? related.map((r) => el("li", {},
+      el("a", { href: `#dispute=${encodeURIComponent(r.dispute_id)}` }, r.dispute_id),
+      el("span", {}, ` — ${relationText(r.relation)}${r.order_id ? ` (order ${r.order_id})` : ""}`),
+      r.detail ? el("div", { class: "small" }, r.detail) : null)) : [el("li", { class: "small" }, "None.")]));
+  }
+
+  function renderResponses(responses) {
+    $("responses").replaceChildren(...(responses.length ? responses.map((r) => el("article", { class: "response" },
+      el("p", { class: "small" }, r.merchant_id ? `${r.merchant_id} · ` : "", time(r.created_at)),
+      el("p", { class: "statement" }, r.statement || ""),
+      list(r.evidence_ids).length ? el("p", { class: "small" }, "Points to sealed evidence: ",
+        ...list(r.evidence_ids).map((id) => el("code", { class: "code" }, id))) : null))
+      : [el("p", { class: "small" }, "The seller has not answered.")]));
+  }
+
+  function renderDecisions(decisions) {
+    $("agent-decisions").replaceChildren(...(decisions.length ? decisions.map((d) => el("li", {},
+      time(d.decided_at), " ", el("strong", {}, ACTIONS[d.action] || d.action || ""),
+      d.agent ? el("span", { class: "small" }, ` by ${d.agent}`) : null,
+      el("div", { class: "note" }, d.note || ""))) : [el("li", { class: "small" }, "None yet.")]));
+  }
+
+  function renderAssignment(assignment) {
+    const who = assignment && assignment.agent;
+    $("w-assignee").textContent = who ? `Assigned to ${who}` : "Not assigned";
+    show("unassign", Boolean(who));
+  }
+
+  function render(doc) {
+    const dispute = doc.dispute;
+    const verdict = doc.verdict || {};
+    const decision = decisionOf(dispute);
+    state.current = dispute.dispute_id;
+    $("verdict").className = `card verdict ${decision}`;
+    $("decision").replaceChildren(badge(decision, true));
+    $("w-title").textContent = `Dispute ${dispute.dispute_id}`;
+    $("w-facts").replaceChildren(
+      `Order ${dispute.order_id} · buyer ${dispute.buyer_id}`,
+      dispute.merchant_id ? ` · seller ${dispute.merchant_id}` : "",
+      ` · ${dispute.claim_type} · ${dispute.amount} ${dispute.currency}`,
+      dispute.status === "awaiting_evidence" ? " · waiting for more evidence" : "");
+    $("w-times").replaceChildren("Filed ", time(dispute.filed_at), " · decided ", time(dispute.decided_at),
+      verdict.decided_by === "agent" ? " by an agent" : "");
+    const reasons = list(verdict.reasons);
+    $("reasons").replaceChildren(...(reasons.length
+      ? reasons.map((r) => el("li", {}, r.sentence || r.code, " ", el("code", { class: "code" }, r.code)))
+      : [el("li", { class: "none" }, verdict.decision ? "No objection: every check passed." : "Not decided yet.")]));
+    const sealed = list(doc.sealed_originals).map((m) => ({ ...m, url: m.file_url }));
+    fill("submitted", list(doc.submitted_files), "The buyer attached no file.");
+    fill("shipment", sealed.filter((m) => m.stage === "shipment"), "No packing capture recorded.");
+    fill("receipt", sealed.filter((m) => m.stage === "receipt"), "No unboxing capture recorded.");
+    renderChecks(list(verdict.checks));
+    $("trace").replaceChildren(...list(doc.policy_trace).map((r) => el("tr", { class: r.fired ? "fired" : "silent" },
+      el("td", {}, r.label || r.rule, " ", el("code", { class: "code" }, r.rule)), el("td", {}, r.fired ? "fired" : "silent"), el("td", { class: "small" }, r.detail || ""))));
+    renderTimeline(list(doc.timeline));
+    renderRelated(list(doc.related_disputes));
+    renderResponses(list(doc.merchant_responses));
+    renderDecisions(list(doc.agent_decisions));
+    renderAssignment(dispute.assignment || null);
+    const open = decision === "review";
+    show("decide-form", open);
+    show("decide-closed", !open);
+    $("note").value = "";
+    arm(null);
+    updateButtons();
+    $("prev").disabled = state.queue.indexOf(state.current) <= 0;
+    $("next").disabled = state.queue.indexOf(state.current) === -1 || state.queue.indexOf(state.current) >= state.queue.length - 1;
+  }
+
+  async function showWorkspace(id) {
+    api.releaseMedia();
     show("list", false);
-    let dispute;
+    let doc;
     try {
-      dispute = await api(`/v1/disputes/${encodeURIComponent(id)}/report.json`);
+      doc = await api.call(`/v1/disputes/${encodeURIComponent(id)}/workspace`);
     } catch (error) {
-      if (error.status === 401) { signOut("The agent key was not accepted."); return; }
-      setError(error.status === 404 ? `No dispute ${id}.` : error.message);
+      if (failed(error)) return;
+      setError(error.status === 404 ? `No dispute ${id}.` : `${error.message} (${error.code})`);
       show("list", true);
       return;
     }
     setError("");
-    const verdict = dispute.verdict || {};
-    const decision = decisionOf(dispute);
-    $("verdict").className = `card verdict ${decision}`;
-    $("decision").replaceChildren(badge(decision, true));
-    $("r-title").textContent = `Dispute ${dispute.dispute_id}`;
-    $("r-facts").textContent = `Order ${dispute.order_id} · buyer ${dispute.buyer_id} · ${dispute.claim_type} · ${dispute.amount} ${dispute.currency}`;
-    $("r-decided").textContent = `Filed ${when(dispute.created_at)} · decided ${when(dispute.decided_at)}`;
-    const reasons = reasonsOf(dispute);
-    $("reasons").replaceChildren(...(reasons.length
-      ? reasons.map((r) => el("li", {}, el("code", { class: "code" }, r.code), r.message ? ` — ${r.message}` : ""))
-      : [el("li", { class: "none" }, "No objection: every check passed.")]));
-    $("evidence").replaceChildren(...(verdict.evidence || []).map((ev) => {
-      const checks = (ev.checks || []).map((c) => el("tr", { class: c.passed ? "pass" : "fail" },
-        el("td", {}, c.check || ""),
-        el("td", {}, c.passed ? "pass" : (c.code || "fail")),
-        el("td", { class: "small" }, c.detail || "")));
-      return el("section", { class: "evidence" },
-        el("h3", {}, badge(ev.decision || "pending"), " ", ev.filename || ev.evidence_id || "file"),
-        el("p", { class: "small" }, `Stage ${ev.stage || "—"} · manifest ${ev.manifest_id || "none"} · SHA-256 ${(ev.content_sha256 || "").slice(0, 16)}…`),
-        el("table", { class: "checks" }, el("thead", {}, el("tr", {}, el("th", {}, "Check"), el("th", {}, "Result"), el("th", {}, "Detail"))), el("tbody", {}, ...checks)));
-    }));
-    $("history").replaceChildren(...(dispute.history || []).map((v) => el("li", {}, badge(v.decision), ` ${when(v.decided_at)}`)));
-    show("report", true);
+    if (state.queue.length === 0) await loadQueue(false); // j/k follow the queue's order
+    render(doc);
+    show("workspace", true);
+  }
+
+  // ---- decisions and assignment ------------------------------------------------------------
+  function updateButtons() {
+    const empty = $("note").value.trim() === "";
+    document.querySelectorAll("button.act").forEach((b) => { b.disabled = empty; });
+  }
+  function arm(action) {
+    state.action = action;
+    document.querySelectorAll("button.act").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.action === action)));
+  }
+
+  async function decide(action) {
+    const note = $("note").value.trim();
+    if (!note || !state.current) return;
+    try {
+      await api.call(`/v1/disputes/${encodeURIComponent(state.current)}/agent-decision`, { method: "POST", body: { action, note } });
+    } catch (error) {
+      if (!failed(error)) setError(`${error.message} (${error.code})`);
+      return;
+    }
+    setStatus(`Recorded: ${ACTIONS[action]} on ${state.current}.`);
+    await showWorkspace(state.current);
+  }
+
+  async function assign(agent) {
+    try {
+      await api.call(`/v1/disputes/${encodeURIComponent(state.current)}/assignment`, { method: "POST", body: { agent } });
+    } catch (error) {
+      if (!failed(error)) setError(`${error.message} (${error.code})`);
+      return;
+    }
+    setStatus(agent ? `${state.current} is in your queue.` : `${state.current} is unassigned.`);
+    await showWorkspace(state.current);
+  }
+
+  function step(delta) {
+    const at = state.queue.indexOf(state.current);
+    const next = state.queue[at + delta];
+    if (at !== -1 && next) window.location.hash = `dispute=${encodeURIComponent(next)}`;
+  }
+
+  // ---- keyboard --------------------------------------------------------------------------
+  function typing(target) {
+    return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  }
+  function onKey(event) {
+    if (!sessionStorage.getItem(KEY) || event.altKey || event.metaKey) return;
+    if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
+    if (event.target === $("note") && event.key === "Enter" && event.ctrlKey) {
+      event.preventDefault();
+      if (state.action) decide(state.action);
+      return;
+    }
+    if (typing(event.target) || event.ctrlKey) return;
+    const inWorkspace = !$("workspace").hidden;
+    const keys = {
+      "?": () => toggleHelp(),
+      "/": () => { window.location.hash = ""; $("f-order").focus(); },
+      u: () => { window.location.hash = ""; },
+    };
+    if (inWorkspace) {
+      Object.assign(keys, {
+        j: () => step(1),
+        k: () => step(-1),
+        a: () => focusDecision("approve"),
+        d: () => focusDecision("deny"),
+        e: () => focusDecision("request_evidence"),
+      });
+    }
+    const handler = keys[event.key];
+    if (handler) { event.preventDefault(); handler(); }
+  }
+  function focusDecision(action) {
+    if ($("decide-form").hidden) return;
+    arm(action);
+    $("note").focus();
+  }
+  function toggleHelp() {
+    const open = $("help").hidden;
+    show("help", open);
+    $("help-toggle").setAttribute("aria-expanded", String(open));
   }
 
   // ---- navigation and sign-in --------------------------------------------------------------
   function route() {
-    if (!sessionStorage.getItem(KEY)) { show("signin", true); show("list", false); show("report", false); return; }
-    show("signin", false);
-    show("signout", true);
+    const signedIn = Boolean(sessionStorage.getItem(KEY));
+    show("signin", !signedIn);
+    show("signout", signedIn);
+    show("help-toggle", signedIn);
+    if (!signedIn) { show("list", false); show("workspace", false); return; }
     const id = new URLSearchParams(window.location.hash.slice(1)).get("dispute");
-    if (id) showReport(id); else showList();
+    if (id) showWorkspace(id); else showList();
   }
 
   function signOut(message) {
     sessionStorage.removeItem(KEY);
-    show("signout", false);
+    api.releaseMedia();
     setError(message || "");
+    setStatus("");
     route();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    $("signin-go").addEventListener("click", () => {
+    $("signin-form").addEventListener("submit", (event) => {
+      event.preventDefault();
       const key = $("key").value.trim();
       if (!key) return;
       sessionStorage.setItem(KEY, key);
@@ -157,14 +372,23 @@
       route();
     });
     $("signout").addEventListener("click", () => signOut());
-    $("filters").addEventListener("submit", (event) => { event.preventDefault(); showList(); });
+    $("help-toggle").addEventListener("click", toggleHelp);
+    $("filters").addEventListener("submit", (event) => { event.preventDefault(); if (window.location.hash) window.location.hash = ""; else showList(); });
+    $("more").addEventListener("click", () => loadQueue(true));
     $("open-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const id = $("open-id").value.trim();
       if (id) window.location.hash = `dispute=${encodeURIComponent(id)}`;
     });
     $("back").addEventListener("click", (event) => { event.preventDefault(); window.location.hash = ""; });
-    window.addEventListener("hashchange", route);
+    $("prev").addEventListener("click", () => step(-1));
+    $("next").addEventListener("click", () => step(1));
+    $("note").addEventListener("input", updateButtons);
+    document.querySelectorAll("button.act").forEach((b) => b.addEventListener("click", () => decide(b.dataset.action)));
+    $("assign-me").addEventListener("click", () => assign("me"));
+    $("unassign").addEventListener("click", () => assign(null));
+    document.addEventListener("keydown", onKey);
+    window.addEventListener("hashchange", () => { setStatus(""); route(); });
     route();
   });
 })();

@@ -38,7 +38,8 @@
       el("td", {}, el("a", { href: `#dispute=${encodeURIComponent(item.dispute_id)}` }, item.dispute_id)),
       el("td", {}, item.order_id || ""),
       el("td", {}, `${item.claim_type || ""} · ${item.amount || ""} ${item.currency || ""}`),
-      el("td", { class: item.attribution ? `attr-${item.attribution}` : "" }, attributionText(item)),
+      el("td", { class: item.attribution ? `attr-${item.attribution}` : "" }, attributionText(item), " ",
+        ...list(item.reason_codes).map((code) => el("code", { class: "code" }, code))),
       el("td", { class: "small" }, time(item.created_at)));
   }
 
@@ -62,41 +63,43 @@
 
   // ---- one dispute ---------------------------------------------------------------------------
   function figure(file) {
-    const name = file.filename || file.title || "file";
+    const name = file.title || (file.content_sha256 ? `Buyer's file ${file.content_sha256.slice(0, 12)}…` : "file");
     const caption = [el("strong", {}, name), el("br"), el("span", { class: "small" }, file.media_type || "unknown type")];
     if (file.sealed_at) caption.push(el("span", { class: "small" }, " · sealed "), time(file.sealed_at));
-    return media(api, { url: file.url || file.file_url, thumbnailUrl: file.thumbnail_url, mediaType: file.media_type, caption, alt: name });
+    if (file.attached_at) caption.push(el("span", { class: "small" }, " · submitted "), time(file.attached_at));
+    if (file.decision) caption.push(" ", badge(file.decision));
+    list(file.reason_codes).forEach((code) => caption.push(" ", el("code", { class: "code" }, code)));
+    return media(api, { url: file.file_url, thumbnailUrl: file.thumbnail_url, mediaType: file.media_type, caption, alt: name });
   }
   function fill(id, files, empty) {
     $(id).replaceChildren(...(files.length ? files.map(figure) : [el("p", { class: "small" }, empty)]));
   }
 
-  function render(doc) {
-    const d = doc.dispute || doc;
+  function render(d) {
     state.current = d.dispute_id;
-    const decision = decisionOf(doc) || decisionOf(d);
+    const decision = decisionOf(d);
     $("verdict").className = `card verdict ${decision || ""}`;
     $("decision").replaceChildren(badge(decision, true));
     $("d-title").textContent = `Dispute ${d.dispute_id}`;
-    $("d-facts").textContent = `Order ${d.order_id} · ${d.claim_type} · ${d.amount} ${d.currency}${d.buyer_id ? ` · buyer ${d.buyer_id}` : ""}`;
+    // The buyer only as far as the platform's setting allows (a pseudonym, the id, or none).
+    $("d-facts").textContent = `Order ${d.order_id} · ${d.claim_type} · ${d.amount} ${d.currency}${d.buyer ? ` · buyer ${d.buyer}` : ""}`;
     $("d-times").replaceChildren("Filed ", time(d.created_at), " · decided ", time(d.decided_at));
-    const attribution = doc.attribution || d.attribution || null;
-    $("attribution").className = `attribution ${attribution || ""}`;
-    $("attribution").textContent = attributionText({ ...d, attribution, decision });
-    const reasons = list(doc.reasons || (doc.verdict && doc.verdict.reasons));
+    $("attribution").className = `attribution ${d.attribution || ""}`;
+    $("attribution").textContent = attributionText(d);
+    const reasons = list(d.reasons);
     $("reasons").replaceChildren(...(reasons.length
-      ? reasons.map((r) => el("li", {}, el("strong", {}, r.label || r.message || r.code), r.label && r.message ? ` — ${r.message}` : "", " ", el("code", { class: "code" }, r.code)))
+      ? reasons.map((r) => el("li", {}, r.message || r.code, " ", el("code", { class: "code" }, r.code)))
       : [el("li", {}, decision ? "No objection found in the evidence." : "Not decided yet.")]));
-    const sealed = list(doc.sealed || doc.packing || doc.evidence || doc.packing_evidence);
+    const sealed = list(d.shipment_evidence);
     fill("packing", sealed, "No sealed packing capture for this order.");
-    fill("submitted", list(doc.submitted || doc.submitted_files || doc.buyer_files), "The buyer attached no file.");
-    $("responses").replaceChildren(...list(doc.responses || doc.merchant_responses).map((r) => el("article", { class: "response" },
-      el("p", { class: "small" }, "You answered ", time(r.created_at || r.responded_at)),
+    fill("submitted", list(d.buyer_files), "The buyer attached no file.");
+    $("responses").replaceChildren(...list(d.responses).map((r) => el("article", { class: "response" },
+      el("p", { class: "small" }, "You answered ", time(r.created_at)),
       el("p", { class: "statement" }, r.statement || ""),
       list(r.evidence_ids).length ? el("p", { class: "small" }, "Pointing to ", ...list(r.evidence_ids).map((id) => el("code", { class: "code" }, id))) : null)));
     const choices = sealed.filter((m) => m.evidence_id).map((m, index) => el("label", { class: "check" },
       el("input", { type: "checkbox", name: "evidence", value: m.evidence_id, checked: index === 0 }),
-      `${m.title || m.filename || m.evidence_id} (${m.media_type || "file"})`));
+      `${m.title || m.evidence_id} (${m.media_type || "file"})`));
     $("pick").replaceChildren(el("legend", {}, "Point to your sealed evidence"),
       ...(choices.length ? choices : [el("p", { class: "small" }, "No sealed packing capture to point to.")]));
     $("statement").value = "";

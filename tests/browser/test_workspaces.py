@@ -1,0 +1,409 @@
+"""The agent workspace (/agent), the seller page (/seller) and signed report links, in Chromium.
+
+One server for the module; the flows share two merchants' shipped and disputed orders:
+
+- an agent decides a ``review`` dispute on /agent (note required, keyboard shortcut) and the
+  signed audit chain verifies afterwards (``orderseal audit verify``);
+- merchant A sees only its own disputes on /seller (B's id answers like a missing one) and
+  answers one; the agent sees that answer;
+- a signed report link opens with no credentials, and stops after revocation and after expiry.
+
+Adversaries, next to the honest paths: a buyer whose attached file is named with HTML/JS and a
+merchant whose statement is HTML/JS (both must render as inert text on the agent's screen), a
+merchant key used on /agent (refused, signed out), a report link used after revocation or
+expiry (refused like a missing page).
+
+Screenshots of both pages, desktop 1440 x 900 and phone 390 x 844, go to ``test-artifacts/browser``;
+with ``ORDERSEAL_TEST_SCREENSHOTS=<folder>`` (``make screenshots``) small copies are also written
+there (``test-artifacts/screenshots`` is checked in).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography import x509
+from PIL import Image
+from playwright.sync_api import Browser, Page, Playwright, expect
+
+from clients.client import DeviceKey, PlatformClient, StationClient
+from infra.settings import Settings
+from orderseal.samples import make_jpeg, make_mp4
+from orderseal.services import Services, build_services
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support.cli import run_main
+from tests.support.paths import repo_root
+
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+#: A buyer-chosen filename and a merchant statement that would run script if set as HTML.
+HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">.jpg'
+HOSTILE_STATEMENT = (
+    'Packed as ordered. <img src=x onerror="window.__pwned=2"><script>window.__pwned=3</script>'
+)
+_SHIFT = [timedelta(0)]
+
+
+@pytest.fixture(scope="module")
+def services(settings: Settings) -> Services:
+    """The module's services on a clock the expiry test moves forward."""
+    return replace(build_services(settings), clock=lambda: datetime.now(UTC) + _SHIFT[0])
+
+
+@dataclass(frozen=True)
+class Disputed:
+    """A merchant's packed order and the dispute filed on it."""
+
+    merchant_id: str
+    order_id: str
+    dispute_id: str
+    decision: str
+
+
+@dataclass(frozen=True)
+class World:
+    """Two merchants with their keys and a dispute on an order of each (A review, B block)."""
+
+    a: Disputed
+    b: Disputed
+    merchant_keys: dict[str, str]
+    platform: PlatformClient
+
+
+def _cli(settings: Settings, *args: str) -> str:
+    result = run_main(settings, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.strip()
+
+
+def _station(admin: PlatformClient, base_url: str, merchant_id: str) -> StationClient:
+    device = DeviceKey.generate(f"station-{merchant_id}-{secrets.token_hex(3)}")
+    enrolled = admin.call(
+        "POST",
+        "/v1/devices",
+        json={
+            "device_id": device.device_id,
+            "kind": "station",
+            "csr_pem": device.csr_pem(),
+            "merchant_id": merchant_id,
+        },
+    )
+    certificate = x509.load_pem_x509_certificate(enrolled["certificate_pem"].encode())
+    return StationClient(base_url, DeviceKey(device.device_id, device.private_key, certificate))
+
+
+def _disputed(
+    platform: PlatformClient, station: StationClient, merchant_id: str, work: Path
+) -> Disputed:
+    """Register, pack (photo + video) and dispute an order with one unsealed claim photo.
+
+    The first dispute is ``review`` (``no_manifest``); the second reuses the same photo on
+    another order, so it is ``block`` (``evidence_reused``) and names the first.
+    """
+    order_id = f"ORD-{merchant_id.upper()}-{secrets.token_hex(3).upper()}"
+    buyer_id = f"buyer-{secrets.token_hex(3)}"
+    platform.call(
+        "POST",
+        "/v1/orders",
+        json={
+            "order_id": order_id,
+            "buyer_id": buyer_id,
+            "merchant_id": merchant_id,
+            "items": [{"sku": "LAMP-OAK-01", "quantity": 1}],
+            "declared_value": "49.00",
+            "currency": "USD",
+            "expected_delivery": (datetime.now(UTC) + timedelta(days=2)).date().isoformat(),
+        },
+    )
+    session = station.open_session(order_id)
+    photo = make_jpeg(work / f"{order_id}.jpg", seed=5, size=(320, 240))
+    station.upload(session, photo, title="packing.jpg")
+    clip = make_mp4(work / f"{order_id}.mp4", seed=6, seconds=1, size=(160, 120))
+    station.upload(session, clip, title="packing.mp4")
+    station.close(session)
+    dispute = platform.call(
+        "POST",
+        "/v1/disputes",
+        json={
+            "order_id": order_id,
+            "buyer_id": buyer_id,
+            "claim_type": "damaged",
+            "amount": "49.00",
+            "currency": "USD",
+        },
+    )
+    claim = make_jpeg(work / f"{order_id}-claim.jpg", seed=77, caption="no provenance")
+    platform.attach_file(dispute["dispute_id"], claim, filename=HOSTILE_NAME)
+    decided = platform.call("POST", f"/v1/disputes/{dispute['dispute_id']}/decide")
+    return Disputed(merchant_id, order_id, dispute["dispute_id"], decided["decision"])
+
+
+@pytest.fixture(scope="module")
+def world(
+    settings: Settings,
+    live_api: str,
+    credentials: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> World:
+    work = tmp_path_factory.mktemp("workspaces")
+    admin = PlatformClient(live_api, credentials["admin"])
+    platform = PlatformClient(live_api, credentials["platform"])
+    keys: dict[str, str] = {}
+    disputed: list[Disputed] = []
+    for merchant_id in ("shop-a", "shop-b"):
+        _cli(settings, "merchants", "add", merchant_id, "--name", merchant_id.title())
+        keys[merchant_id] = _cli(
+            settings,
+            *("keys", "api", "add", "--role", "merchant", "--merchant", merchant_id),
+            *("--subject", f"{merchant_id}-admin"),
+        )
+        station = _station(admin, live_api, merchant_id)
+        disputed.append(_disputed(platform, station, merchant_id, work))
+    assert [d.decision for d in disputed] == ["review", "block"]
+    return World(disputed[0], disputed[1], keys, platform)
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One headless Chromium for the module (each test opens its own contexts)."""
+    launched = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield launched
+    launched.close()
+
+
+def _page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
+    context = browser.new_context(viewport=viewport, timezone_id="Europe/Berlin")  # type: ignore[arg-type]
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    page.on("pageerror", lambda error: refused.append(str(error)))
+    page.refused = refused  # type: ignore[attr-defined]
+    return page
+
+
+def _no_csp_refusal(page: Page) -> None:
+    assert not [t for t in page.refused if "Content Security Policy" in t]  # type: ignore[attr-defined]
+
+
+def _sign_in(page: Page, key: str) -> None:
+    page.fill("#key", key)
+    page.click("#signin-go")
+
+
+def _media_loaded(page: Page, scope: str) -> None:
+    """Every picture of ``scope`` decoded and every video's metadata loaded (from blob: URLs)."""
+    page.wait_for_function(
+        """scope => {
+            const root = document.querySelector(scope);
+            const imgs = [...root.querySelectorAll('img')];
+            const videos = [...root.querySelectorAll('video')];
+            return root.querySelectorAll('.media-frame .small').length === 0
+              && imgs.every(i => i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'))
+              && videos.every(v => v.readyState >= 1 && v.src.startsWith('blob:'));
+        }""",
+        arg=scope,
+    )
+
+
+def _shoot(page: Page, artifacts: Path, name: str, *, at: str | None = None) -> None:
+    """A viewport screenshot (from the top, or from ``at``); a small palette copy for the
+    checked-in folder when asked."""
+    path = artifacts / f"{name}.png"
+    if at is None:
+        page.evaluate("window.scrollTo(0, 0)")
+    else:
+        page.locator(at).evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    keep = os.environ.get("ORDERSEAL_TEST_SCREENSHOTS")
+    if keep:
+        folder = repo_root() / keep
+        folder.mkdir(parents=True, exist_ok=True)
+        with Image.open(path) as shot:
+            small = shot.convert("RGB").quantize(colors=96)
+            small.save(folder / f"{name}.png", optimize=True)
+
+
+def _xss_inert(page: Page) -> None:
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator("img[onerror], script:not([src])").count() == 0
+
+
+# ---- the agent decides ---------------------------------------------------------------------
+def test_agent_decides_a_review_and_the_audit_chain_verifies(
+    browser: Browser,
+    world: World,
+    credentials: dict[str, str],
+    live_api: str,
+    settings: Settings,
+    artifacts: Path,
+) -> None:
+    page = _page(browser)
+    page.goto(f"{live_api}/agent")
+    # A merchant key is not an agent key: refused, signed out, nothing shown.
+    _sign_in(page, world.merchant_keys["shop-a"])
+    expect(page.locator("#error")).to_contain_text("not an agent key")
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#list")).to_be_hidden()
+
+    _sign_in(page, credentials["agent"])
+    row = page.locator(f'#disputes tr[data-id="{world.a.dispute_id}"]')
+    expect(row).to_be_visible()
+    # Search by order finds exactly that dispute.
+    page.fill("#f-order", world.a.order_id)
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#disputes tbody tr")).to_have_count(1)
+    row.locator("a").click()
+
+    expect(page.locator("#decision .decision")).to_have_text("review")
+    # The buyer's file beside the sealed originals: picture, picture and playable video.
+    expect(page.locator("#submitted figure")).to_have_count(1)
+    expect(page.locator("#submitted figcaption strong")).to_have_text(HOSTILE_NAME)
+    expect(page.locator("#shipment video")).to_have_count(1)
+    _media_loaded(page, "#workspace")
+    assert page.locator("#shipment video").get_attribute("controls") is not None
+    # Checks in plain words; the reason code one click away.
+    failed = page.locator("#checks li.fail").first
+    expect(failed).to_contain_text("carries Content Credentials")
+    expect(failed.locator("details")).not_to_have_attribute("open", "")
+    failed.locator("summary").click()
+    expect(failed.locator("details")).to_contain_text("no_manifest")
+    # Local time shown, UTC on hover.
+    filed = page.locator("#w-times time").first
+    assert (filed.get_attribute("title") or "").endswith(" UTC")
+    expect(page.locator("#trace tr").first).to_be_visible()
+    expect(page.locator("#timeline li[data-event=packed]")).to_have_count(2)  # photo, video
+    _xss_inert(page)
+    _shoot(page, artifacts, "agent-workspace-desktop")
+
+    # The decision needs a note: the buttons stay disabled until one is typed.
+    expect(page.locator("button.act[data-action=deny]")).to_be_disabled()
+    page.locator("body").press("d")  # shortcut: deny, focus in the note
+    expect(page.locator("#note")).to_be_focused()
+    expect(page.locator("button.act[data-action=deny]")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.type("Photo carries no seal; the packing video shows the lamp intact.")
+    expect(page.locator("button.act[data-action=deny]")).to_be_enabled()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#status")).to_contain_text("deny")
+    expect(page.locator("#decision .decision")).to_have_text("block")
+    expect(page.locator("#agent-decisions")).to_contain_text("the packing video shows the lamp")
+    expect(page.locator("#decide-form")).to_be_hidden()
+    _no_csp_refusal(page)
+
+    # Assignment and "my queue": only what this agent took.
+    page.click("#assign-me")
+    expect(page.locator("#w-assignee")).to_contain_text("Assigned to")
+    page.locator("body").press("u")
+    page.fill("#f-order", "")
+    page.check("#f-mine")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#disputes tbody tr")).to_have_count(1)
+    expect(page.locator(f'#disputes tr[data-id="{world.a.dispute_id}"]')).to_be_visible()
+
+    # The server refuses an empty note too (the page never sends one).
+    answer = httpx.post(
+        f"{live_api}/v1/disputes/{world.b.dispute_id}/agent-decision",
+        headers={"Authorization": f"Bearer {credentials['agent']}"},
+        json={"action": "approve", "note": "   "},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid_request"
+
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    page.goto(f"{live_api}/agent#dispute={world.b.dispute_id}")
+    # Reuse says which dispute already holds the photo, as a link.
+    expect(page.locator("#related a").first).to_have_text(world.a.dispute_id)
+    expect(page.locator("#related")).to_contain_text("the same file")
+    _media_loaded(page, "#workspace")
+    _shoot(page, artifacts, "agent-workspace-phone", at="#media-title")
+
+    audit = run_main(settings, "audit", "verify")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    page.context.close()
+
+
+# ---- the seller answers; the agent reads it -----------------------------------------------------
+def test_merchant_sees_only_its_disputes_and_answers_one(
+    browser: Browser, world: World, live_api: str, artifacts: Path
+) -> None:
+    page = _page(browser)
+    page.goto(f"{live_api}/seller")
+    _sign_in(page, world.merchant_keys["shop-b"])
+    expect(page.locator(f'#disputes tr[data-id="{world.b.dispute_id}"]')).to_be_visible()
+    expect(page.locator(f'#disputes tr[data-id="{world.a.dispute_id}"]')).to_have_count(0)
+    # Another store's dispute by its id: answered exactly like a missing one.
+    page.goto(f"{live_api}/seller#dispute={world.a.dispute_id}")
+    expect(page.locator("#error")).to_contain_text("on your orders")
+    expect(page.locator("#detail")).to_be_hidden()
+
+    page.goto(f"{live_api}/seller#dispute={world.b.dispute_id}")
+    expect(page.locator("#d-title")).to_contain_text(world.b.dispute_id)
+    expect(page.locator("#packing figure")).to_have_count(2)
+    expect(page.locator("#packing video")).to_have_count(1)
+    expect(page.locator("#submitted figure")).to_have_count(1)
+    _media_loaded(page, "#detail")
+    _shoot(page, artifacts, "seller-desktop")
+    expect(page.locator("#respond-go")).to_be_disabled()
+    page.fill("#statement", HOSTILE_STATEMENT)
+    page.locator('#pick input[name="evidence"]').last.check()
+    page.click("#respond-go")
+    expect(page.locator("#status")).to_contain_text("sent")
+    expect(page.locator("#responses .statement")).to_have_text(HOSTILE_STATEMENT)
+    _xss_inert(page)
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    _shoot(page, artifacts, "seller-phone", at="#media-title")
+    _no_csp_refusal(page)
+    page.context.close()
+
+
+# ---- signed report links ---------------------------------------------------------------------
+def test_report_link_opens_without_credentials_until_revoked_or_expired(
+    browser: Browser, world: World, live_api: str
+) -> None:
+    page = _page(browser)
+
+    def link() -> dict[str, Any]:
+        made: dict[str, Any] = world.platform.call(
+            "POST", f"/v1/disputes/{world.a.dispute_id}/report-links", json={"ttl_seconds": 60}
+        )
+        return made
+
+    revocable, expiring = link(), link()
+    opened = page.goto(f"{live_api}{revocable['url']}")
+    assert opened is not None
+    assert opened.status == 200
+    expect(page.locator("h1")).to_contain_text(world.a.dispute_id)
+    expect(page.locator("#media #submitted img")).to_have_count(1)
+    _no_csp_refusal(page)
+
+    world.platform.call("DELETE", f"/v1/report-links/{revocable['link_id']}")
+    again = page.goto(f"{live_api}{revocable['url']}")
+    assert again is not None
+    assert again.status == 404
+    assert again.json()["error"]["code"] == "report_link_invalid"
+    assert world.a.dispute_id not in page.content()
+
+    try:
+        _SHIFT[0] = timedelta(seconds=59)  # a second before the link's 60 s are up
+        still = page.goto(f"{live_api}{expiring['url']}")
+        _SHIFT[0] = timedelta(seconds=61)  # a second after
+        late = page.goto(f"{live_api}{expiring['url']}")
+    finally:
+        _SHIFT[0] = timedelta(0)
+    assert still is not None
+    assert still.status == 200
+    assert late is not None
+    assert late.status == 404
+    assert late.json()["error"]["code"] == "report_link_invalid"
+    page.context.close()

@@ -26,6 +26,7 @@ from clients.client import APIError, BuyerClient, PlatformClient
 from infra.errors import UnavailableError
 from infra.ledger.api_keys import APIKeyInfo, APIKeys
 from infra.ledger.idempotency import IdempotencyRecords
+from infra.ledger.merchants import Merchants
 from infra.ledger.models import (
     CaptureSession,
     Device,
@@ -442,6 +443,7 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
     "latest_verdicts": lambda ledger: ledger.latest_verdicts(["x"]),
     "disputes_since": lambda ledger: ledger.disputes_since(None),
     "verdicts": lambda ledger: ledger.verdicts("x"),
+    "merchant_responses": lambda ledger: ledger.merchant_responses("x"),
     "packed_shipment_session": lambda ledger: ledger.packed_shipment_session("o"),
     "release_shipment_sessions": lambda ledger: ledger.release_shipment_sessions(
         "o", by="p", at=_NOW
@@ -485,6 +487,49 @@ IDEMPOTENCY_CALLS: dict[str, Callable[[IdempotencyRecords], object]] = {
     "release": lambda records: records.release(scope="s", route="r", key="k"),
     "prune": lambda records: records.prune(before=_NOW),
 }
+
+
+#: One call per public Merchants method (the merchant tenants' repository).
+MERCHANT_CALLS: dict[str, Callable[[Merchants], object]] = {
+    "add": lambda merchants: merchants.add("m-down", name="M", now=_NOW),
+    "get": lambda merchants: merchants.get("m"),
+    "require": lambda merchants: merchants.require("m"),
+    "list_merchants": lambda merchants: merchants.list_merchants(),
+    "order": lambda merchants: merchants.order("m", "o"),
+    "dispute": lambda merchants: merchants.dispute("m", "d"),
+    "evidence": lambda merchants: merchants.evidence("m", "e"),
+    "disputes": lambda merchants: merchants.disputes("m"),
+    "attributed_counts": lambda merchants: merchants.attributed_counts(
+        "m", since=_NOW, excluding="d"
+    ),
+    "buyer_swaps": lambda merchants: merchants.buyer_swaps("b", since=_NOW, excluding="d"),
+    "reopen": lambda merchants: merchants.reopen(
+        "o", merchant_id=None, by_role="platform", by_subject="p", reason=None, at=_NOW
+    ),
+    "reopens": lambda merchants: merchants.reopens("o"),
+    "add_response": lambda merchants: merchants.add_response(
+        "d", merchant_id="m", statement="s", evidence_ids=(), created_by="a", now=_NOW
+    ),
+    "responses": lambda merchants: merchants.responses("d"),
+}
+
+
+def test_every_merchant_query_is_listed_and_maps_an_outage(stack: Stack) -> None:
+    public = {
+        name
+        for name, member in inspect.getmembers(Merchants, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    assert public == set(MERCHANT_CALLS)
+    answers: dict[str, str] = {}
+    with _database_down(stack):
+        for name, call in sorted(MERCHANT_CALLS.items()):
+            try:
+                call(stack.services.ledger.merchants)
+                answers[name] = "answered"
+            except UnavailableError as exc:
+                answers[name] = exc.code
+    assert answers == dict.fromkeys(MERCHANT_CALLS, "ledger_unavailable")
 
 
 def test_every_idempotency_query_is_listed_and_maps_an_outage(stack: Stack) -> None:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from infra.ledger.agent_models import DisputeWork
 from infra.ledger.agent_work import AWAITING_EVIDENCE, AgentWork, ReuseLink
-from infra.ledger.models import CaptureSession, Dispute, Evidence
+from infra.ledger.models import CaptureSession, Dispute, DisputeEvidence, Evidence
 from verifier.agent_decisions import decision_out
 from verifier.agent_schemas import (
     DisputeStatus,
@@ -31,6 +31,7 @@ from verifier.agent_schemas import (
     WorkspaceVerdictOut,
 )
 from verifier.disputes import DisputeService
+from verifier.perceptual import near_duplicate
 from verifier.queue import assignment_out
 from verifier.schemas import EvidenceVerdictOut, HistoryEntryOut, ReasonOut
 from verifier.wording import plain_check, plain_rule, reason_sentence, utc_text
@@ -136,7 +137,12 @@ def _related(
         if (link.dispute_id, "evidence_reused") in seen:
             continue
         seen.add((link.dispute_id, "evidence_reused"))
-        what = "the same file" if link.same_bytes else "a file with the same Content Credentials"
+        if link.same_bytes:
+            what = "the same file"
+        elif link.near_copy:
+            what = "a near-identical copy of the picture"
+        else:
+            what = "a file with the same Content Credentials"
         out.append(
             RelatedDisputeOut(
                 dispute_id=link.dispute_id,
@@ -207,6 +213,18 @@ def _timeline(
     return tuple(event for _, event in events[:MAX_TIMELINE])
 
 
+def _reuse_failed(entry: HistoryEntryOut | None) -> set[str]:
+    """The files whose reuse check failed in the verdict in force."""
+    if entry is None:
+        return set()
+    return {
+        item.content_sha256
+        for item in entry.evidence
+        for check in item.checks
+        if check.check == "reuse" and not check.passed
+    }
+
+
 class WorkspaceService:
     """Builds the workspace document over the dispute service and the agents' ledger."""
 
@@ -221,6 +239,42 @@ class WorkspaceService:
         self.work = work
         self.merchant_responses = merchant_responses
 
+    def _near_copies(
+        self,
+        dispute_id: str,
+        current: HistoryEntryOut | None,
+        attachments: Sequence[DisputeEvidence],
+        exact: Sequence[ReuseLink],
+    ) -> list[ReuseLink]:
+        """Disputes holding a near-identical picture of a file whose reuse check failed and
+        that no exact link explains (the verifier's own perceptual test, verifier.perceptual).
+
+        The scan over other disputes' fingerprints is the one the verifier makes when it
+        decides; it runs only for such a file, so most screens never make it.
+        """
+        explained = {link.content_sha256 for link in exact}
+        wanted = {
+            row.content_sha256: list(row.perceptual_hashes or [])
+            for row in attachments
+            if row.content_sha256 in _reuse_failed(current) - explained and row.perceptual_hashes
+        }
+        if not wanted:
+            return []
+        ledger = self.disputes.ledger
+        found = sorted(
+            {
+                (other, sha)
+                for other, theirs in ledger.perceptual_candidates(dispute_id)
+                for sha, ours in wanted.items()
+                if near_duplicate(ours, theirs)
+            }
+        )[:MAX_RELATED]
+        orders = ledger.dispute_orders(other for other, _ in found)
+        return [
+            ReuseLink(other, orders.get(other, ""), sha, same_bytes=False, near_copy=True)
+            for other, sha in found
+        ]
+
     def workspace(self, dispute_id: str) -> WorkspaceOut:
         """The one-screen document of a dispute.
 
@@ -232,7 +286,9 @@ class WorkspaceService:
         history = self.disputes.history_entries(dispute_id)
         current = next((e for e in reversed(history) if not e.agent_decision_stands), None)
         work = self.work.work_of([dispute_id]).get(dispute_id)
+        attachments = ledger.attachments(dispute_id)[:MAX_SUBMITTED]
         links = self.work.reuse_links(dispute_id, limit=MAX_RELATED)
+        links += self._near_copies(dispute_id, current, attachments, links)
         reused: dict[str, list[str]] = {}
         for link in links:
             reused.setdefault(link.content_sha256, []).append(link.dispute_id)
@@ -252,7 +308,7 @@ class WorkspaceService:
                 else (),
                 url=f"/v1/disputes/{dispute_id}/submitted/{row.content_sha256}",
             )
-            for row in ledger.attachments(dispute_id)[:MAX_SUBMITTED]
+            for row in attachments
         ]
         originals = ledger.evidence_for_order(dispute.order_id)[:MAX_ORIGINALS]
         responses = list(self.merchant_responses(dispute_id))[:_MAX_RESPONSES]

@@ -74,12 +74,15 @@ class QueueFilters:
 
 @dataclass(frozen=True)
 class ReuseLink:
-    """Another dispute holding one of this dispute's files (the same bytes or manifest)."""
+    """Another dispute holding one of this dispute's files (the same bytes or manifest, or a
+    near-identical copy)."""
 
     dispute_id: str
     order_id: str
     content_sha256: str
     same_bytes: bool
+    #: Found by the perceptual fingerprint (a re-encoded or resized copy), not by the ledger.
+    near_copy: bool = False
 
 
 def hold_for_agent(session: Session, dispute_id: str, *, at: datetime) -> bool:

@@ -23,9 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from infra.ledger.webhook_models import WebhookEvent
 from infra.settings import Settings
+from orderseal.samples import make_jpeg
 from orderseal.services import Services
 from tests.support import flows
 from tests.support.cli import run_main
@@ -617,3 +619,41 @@ def test_the_queue_searches_by_seller_and_the_workspace_shows_its_answer(world: 
     ]
     assert space["merchant_responses"][0]["merchant_id"] == merchant
     assert "merchant_response" in [e["event"] for e in space["timeline"]]
+
+
+def test_a_near_copy_on_another_orders_dispute_names_that_dispute(world: World) -> None:
+    """A re-encoded, resized copy of a picture (new bytes, same scene) on another order."""
+    original = make_jpeg(
+        world.work / f"{secrets.token_hex(4)}-crab.jpg", seed=4242, size=(320, 240)
+    )
+    copy = world.work / f"{secrets.token_hex(4)}-crab-copy.jpg"
+    with Image.open(original) as image:
+        image.resize((300, 225)).save(copy, quality=60)
+    assert copy.read_bytes() != original.read_bytes()
+
+    def filed(order_id: str, path: Path) -> str:
+        created = world.cast.platform.call(
+            "POST",
+            DISPUTES,
+            json={
+                "order_id": order_id,
+                "buyer_id": world.cast.buyer_id,
+                "claim_type": "damaged",
+                "amount": "10.00",
+                "currency": "USD",
+            },
+        )
+        world.cast.platform.attach_file(created["dispute_id"], path, filename=path.name)
+        world.cast.platform.decide(created["dispute_id"])
+        dispute_id: str = created["dispute_id"]
+        return dispute_id
+
+    earlier = filed(flows.register_order(world.cast), original)
+    later = filed(world.shipped.order_id, copy)
+    space = _call(world, "GET", f"{DISPUTES}/{later}/workspace").json()
+    reuse = next(c for c in space["verdict"]["checks"] if c["check"] == "reuse")
+    assert (reuse["passed"], reuse["code"]) == (False, "evidence_reused")
+    assert reuse["related_disputes"] == [earlier]
+    link = next(r for r in space["related_disputes"] if r["relation"] == "evidence_reused")
+    assert link["dispute_id"] == earlier
+    assert "near-identical" in link["detail"]

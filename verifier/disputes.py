@@ -322,7 +322,14 @@ class DisputeService:
             with self.store.open_local(attachment.storage_key) as path:
                 facts.append(
                     self.facts.gather(
-                        AttachedFile(path, attachment.filename, attachment.content_sha256),
+                        AttachedFile(
+                            path,
+                            attachment.filename,
+                            attachment.content_sha256,
+                            perceptual_hashes=tuple(attachment.perceptual_hashes)
+                            if attachment.perceptual_hashes
+                            else None,
+                        ),
                         dispute_id=dispute_id,
                     )
                 )

@@ -37,6 +37,9 @@ class AttachedFile:
     path: Path
     filename: str
     sha256: str
+    #: The perceptual hashes recorded when the file was attached (they depend on the bytes
+    #: only), so deciding does not decode a long video's frames again; None: compute them.
+    perceptual_hashes: tuple[str, ...] | None = None
 
 
 class FactGatherer:
@@ -220,7 +223,11 @@ class FactGatherer:
     def _similar_disputes(
         self, file: AttachedFile, media_type: str | None, dispute_id: str | None
     ) -> tuple[str, ...]:
-        ours = fingerprint(file.path, media_type)
+        ours = (
+            list(file.perceptual_hashes)
+            if file.perceptual_hashes is not None
+            else fingerprint(file.path, media_type)
+        )
         if not ours:
             return ()
         return tuple(

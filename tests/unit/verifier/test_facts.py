@@ -66,6 +66,31 @@ def test_public_gather_skips_the_dispute_lookups(world: World) -> None:
     assert public.similar_disputes == ()
 
 
+def test_recorded_perceptual_hashes_are_used_instead_of_decoding_again(world: World) -> None:
+    # Deciding reads the hashes the attach (or its job) recorded: a long video's frames are
+    # not decoded a second time. Shown by a picture whose recorded hashes are another's.
+    world.order("ORD-1", "B-1")
+    shipped = world.seal("ORD-1", Stage.SHIPMENT)
+    first = world.disputes.file_dispute(
+        order_id="ORD-1",
+        buyer_id="B-1",
+        claim_type="damaged",
+        amount=Decimal(1),
+        currency="USD",
+        now=NOW,
+    )
+    world.disputes.attach_sealed(first.dispute_id, shipped.row.evidence_id, now=NOW)
+    (stored,) = world.ledger.attachments(first.dispute_id)
+    assert stored.perceptual_hashes
+    other = make_png(world.work / "other.png", seed=9, size=(64, 64))
+    fresh = world.facts.gather(AttachedFile(other, "o.png", "1" * 64), dispute_id="dp_x")
+    assert fresh.similar_disputes == ()
+    recorded = AttachedFile(
+        other, "o.png", "1" * 64, perceptual_hashes=tuple(stored.perceptual_hashes)
+    )
+    assert world.facts.gather(recorded, dispute_id="dp_x").similar_disputes == (first.dispute_id,)
+
+
 def test_context_carries_the_claim_and_the_claimant_history(world: World) -> None:
     world.order("ORD-1", "B-1")
     dispute = world.disputes.file_dispute(

@@ -605,3 +605,19 @@ def test_a_merchant_key_is_issued_for_a_registered_merchant_only(settings: Setti
     assert _cli_code(_cli(settings, *base)) == "invalid_input"
     platform = ("keys", "api", "add", "--role", "platform", "--subject", "p")
     assert _cli_code(_cli(settings, *platform, "--merchant", merchant_id)) == "invalid_input"
+
+
+def test_a_rotated_merchant_key_keeps_its_merchant(
+    world: World, disputed_a: Disputed, services: Services
+) -> None:
+    now = services.clock()
+    issued = services.ledger.api_keys.issue(
+        role="merchant", subject="a-rotating", merchant_id=world.a.merchant_id, now=now
+    )
+    rotated = services.ledger.api_keys.rotate(issued.info.key_id, now=now, overlap=timedelta(0))
+    assert rotated.info.merchant_id == world.a.merchant_id
+    status, body = _answer(world.base_url, rotated.secret, "/v1/merchant/disputes")
+    assert status == 200
+    assert disputed_a.dispute_id in {d["dispute_id"] for d in body["disputes"]}
+    status, body = _answer(world.base_url, issued.secret, "/v1/merchant/disputes")
+    assert (status, body["error"]["code"]) == (401, "credentials_invalid")

@@ -283,3 +283,16 @@ def test_the_link_shows_the_platform_view_without_agent_only_details(
     assert page.status_code == 200
     assert second in page.text
     assert first not in page.text
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(world: World) -> None:
+    answer = httpx.post(
+        f"{world.base}{DISPUTES}/{world.x}/report-links",
+        headers={
+            "Authorization": f"Bearer {world.credentials['platform']}",
+            "Content-Type": "application/json",
+        },
+        content=b'{"ttl_seconds": 3600, "pad": "' + b"x" * 100_000 + b'"}',
+        timeout=30,
+    )
+    assert _error(answer) == (413, "payload_too_large")

@@ -50,10 +50,11 @@ class EvidenceFiles:
         return row
 
     def merchant_evidence(self, evidence_id: str, *, merchant_id: str) -> Evidence:
-        """Sealed evidence of one of the merchant's orders.
+        """The merchant's own sealed packing evidence (shipment stage, one of its orders).
 
         Raises:
-            NotFoundError: ``evidence_not_found``, for another merchant's evidence as for none.
+            NotFoundError: ``evidence_not_found``, for another merchant's evidence, a buyer's
+                receipt capture and a missing id alike.
         """
         row = self.ledger.merchants.evidence(merchant_id, evidence_id)
         if row is None:

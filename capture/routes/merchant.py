@@ -78,7 +78,11 @@ def merchant_order_reopens(
 def merchant_evidence_file(
     evidence_id: str, principal: MerchantPrincipal, files: Files
 ) -> StreamingResponse:
-    """Sealed evidence of one of the merchant's orders (streams; never loaded whole)."""
+    """The merchant's own sealed packing evidence (shipment stage; streams, never loaded whole).
+
+    A buyer's receipt capture, another merchant's evidence and a missing id all answer
+    ``404 evidence_not_found``.
+    """
     row = files.merchant_evidence(evidence_id, merchant_id=merchant_of(principal))
     return StreamingResponse(
         files.chunks(row),

@@ -180,12 +180,20 @@ class Merchants:
             ).one_or_none()
 
     def evidence(self, merchant_id: str, evidence_id: str) -> Evidence | None:
-        """Sealed evidence of one of the merchant's orders, or None."""
+        """The merchant's own sealed evidence (shipment stage, one of its orders), or None.
+
+        A buyer's receipt captures are the buyer's: they reach the merchant only as files the
+        platform attached to a dispute, never by evidence id.
+        """
         with self._sessions() as session:
             return session.scalars(
                 select(Evidence)
                 .join(Order, Order.order_id == Evidence.order_id)
-                .where(Evidence.evidence_id == evidence_id[:64], Order.merchant_id == merchant_id)
+                .where(
+                    Evidence.evidence_id == evidence_id[:64],
+                    Evidence.stage == "shipment",
+                    Order.merchant_id == merchant_id,
+                )
             ).one_or_none()
 
     def disputes(

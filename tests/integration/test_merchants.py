@@ -149,6 +149,13 @@ def _ship(
 
 
 def _receive(world: World, order_id: str, token: str, work: Path, serial: str | None) -> Path:
+    return _receive_with_id(world, order_id, token, work, serial)[0]
+
+
+def _receive_with_id(
+    world: World, order_id: str, token: str, work: Path, serial: str | None
+) -> tuple[Path, str]:
+    """The buyer's sealed unboxing photo and its evidence id."""
     buyer = world.buyer()
     session = buyer.open_receipt(token)
     result = buyer.upload(
@@ -160,7 +167,7 @@ def _receive(world: World, order_id: str, token: str, work: Path, serial: str | 
     sealed = work / f"{order_id}-sealed-unbox.jpg"
     sealed.write_bytes(buyer.download(session, result["evidence_id"]))
     buyer.finish(session)
-    return sealed
+    return sealed, str(result["evidence_id"])
 
 
 def _dispute(world: World, order_id: str, files: list[Path]) -> dict[str, Any]:
@@ -621,3 +628,19 @@ def test_a_rotated_merchant_key_keeps_its_merchant(
     assert disputed_a.dispute_id in {d["dispute_id"] for d in body["disputes"]}
     status, body = _answer(world.base_url, issued.secret, "/v1/merchant/disputes")
     assert (status, body["error"]["code"]) == (401, "credentials_invalid")
+
+
+def test_a_merchant_downloads_its_packing_evidence_not_the_buyers_captures(
+    world: World, work: Path
+) -> None:
+    order_id = _register(world, world.a)
+    packed, token = _ship(world, world.a, order_id, work)
+    _, receipt_id = _receive_with_id(world, order_id, token, work, None)
+    base, key = world.base_url, world.a.key
+    own = httpx.get(
+        f"{base}/v1/merchant/evidence/{packed['evidence_id']}/file", headers=_bearer(key)
+    )
+    assert own.status_code == 200
+    # The buyer's sealed unboxing of the merchant's own order is the buyer's: not by id.
+    status, body = _answer(base, key, f"/v1/merchant/evidence/{receipt_id}/file")
+    assert (status, body["error"]["code"]) == (404, "evidence_not_found")

@@ -367,6 +367,34 @@ def test_merchant_sees_only_its_disputes_and_answers_one(
     page.context.close()
 
 
+def test_agent_sees_the_merchant_answer_as_text(
+    browser: Browser, world: World, credentials: dict[str, str], live_api: str
+) -> None:
+    page = _page(browser)
+    page.goto(f"{live_api}/agent")
+    _sign_in(page, credentials["agent"])
+    # Search by seller: only that merchant's dispute.
+    page.fill("#f-merchant", world.b.merchant_id)
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#disputes tbody tr")).to_have_count(1)
+    expect(page.locator(f'#disputes tr[data-id="{world.b.dispute_id}"]')).to_be_visible()
+    page.fill("#f-merchant", "")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#disputes tbody tr")).to_have_count(2)
+    ids = page.locator("#disputes tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert ids[:2] == [world.b.dispute_id, world.a.dispute_id]  # newest first
+    page.locator(f'#disputes tr[data-id="{world.b.dispute_id}"] a').click()
+    expect(page.locator("#w-title")).to_contain_text(world.b.dispute_id)
+    page.locator("body").press("j")  # next in the queue
+    expect(page.locator("#w-title")).to_contain_text(world.a.dispute_id)
+    page.locator("body").press("k")  # and back
+    expect(page.locator("#w-title")).to_contain_text(world.b.dispute_id)
+    expect(page.locator("#responses .statement")).to_have_text(HOSTILE_STATEMENT)
+    expect(page.locator("#timeline li[data-event=merchant_response]")).to_have_count(1)
+    _xss_inert(page)
+    page.context.close()
+
+
 # ---- signed report links ---------------------------------------------------------------------
 def test_report_link_opens_without_credentials_until_revoked_or_expired(
     browser: Browser, world: World, live_api: str
@@ -385,6 +413,8 @@ def test_report_link_opens_without_credentials_until_revoked_or_expired(
     assert opened.status == 200
     expect(page.locator("h1")).to_contain_text(world.a.dispute_id)
     expect(page.locator("#media #submitted img")).to_have_count(1)
+    expect(page.locator("#media #submitted figcaption strong")).to_have_text(HOSTILE_NAME)
+    _xss_inert(page)
     _no_csp_refusal(page)
 
     world.platform.call("DELETE", f"/v1/report-links/{revocable['link_id']}")

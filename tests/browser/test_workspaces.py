@@ -235,6 +235,19 @@ def _shoot(page: Page, artifacts: Path, name: str, *, at: str | None = None) -> 
             small.save(folder / f"{name}.png", optimize=True)
 
 
+def _usable(page: Page) -> None:
+    """Every visible form control has a label, and nothing is wider than the viewport."""
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+            .map(e => e.id || e.name)"""
+    )
+    assert unlabelled == []
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1]
+
+
 def _xss_inert(page: Page) -> None:
     assert page.evaluate("window.__pwned === undefined")
     assert page.locator("img[onerror], script:not([src])").count() == 0
@@ -285,6 +298,7 @@ def test_agent_decides_a_review_and_the_audit_chain_verifies(
     expect(page.locator("#trace tr").first).to_be_visible()
     expect(page.locator("#timeline li[data-event=packed]")).to_have_count(2)  # photo, video
     _xss_inert(page)
+    _usable(page)
     _shoot(page, artifacts, "agent-workspace-desktop")
 
     # The decision needs a note: the buttons stay disabled until one is typed.
@@ -294,6 +308,11 @@ def test_agent_decides_a_review_and_the_audit_chain_verifies(
     expect(page.locator("button.act[data-action=deny]")).to_have_attribute("aria-pressed", "true")
     page.keyboard.type("Photo carries no seal; the packing video shows the lamp intact.")
     expect(page.locator("button.act[data-action=deny]")).to_be_enabled()
+    # Focus order: from the note straight to the decision buttons, and back.
+    page.keyboard.press("Tab")
+    expect(page.locator("button.act[data-action=approve]")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator("#note")).to_be_focused()
     page.keyboard.press("Control+Enter")
     expect(page.locator("#status")).to_contain_text("deny")
     expect(page.locator("#decision .decision")).to_have_text("block")
@@ -326,6 +345,7 @@ def test_agent_decides_a_review_and_the_audit_chain_verifies(
     expect(page.locator("#related a").first).to_have_text(world.a.dispute_id)
     expect(page.locator("#related")).to_contain_text("the same file")
     _media_loaded(page, "#workspace")
+    _usable(page)
     _shoot(page, artifacts, "agent-workspace-phone", at="#media-title")
 
     audit = run_main(settings, "audit", "verify")
@@ -353,6 +373,7 @@ def test_merchant_sees_only_its_disputes_and_answers_one(
     expect(page.locator("#packing video")).to_have_count(1)
     expect(page.locator("#submitted figure")).to_have_count(1)
     _media_loaded(page, "#detail")
+    _usable(page)
     _shoot(page, artifacts, "seller-desktop")
     expect(page.locator("#respond-go")).to_be_disabled()
     page.fill("#statement", HOSTILE_STATEMENT)
@@ -362,6 +383,7 @@ def test_merchant_sees_only_its_disputes_and_answers_one(
     expect(page.locator("#responses .statement")).to_have_text(HOSTILE_STATEMENT)
     _xss_inert(page)
     page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    _usable(page)
     _shoot(page, artifacts, "seller-phone", at="#media-title")
     _no_csp_refusal(page)
     page.context.close()
@@ -381,6 +403,14 @@ def test_agent_sees_the_merchant_answer_as_text(
     page.fill("#f-merchant", "")
     page.click("#filters button[type=submit]")
     expect(page.locator("#disputes tbody tr")).to_have_count(2)
+    expect(page.locator("#more")).to_be_hidden()
+    # Cursor pages: one dispute per page, "More" follows next_cursor to the last page.
+    page.locator("#disputes").evaluate("t => { t.dataset.pageSize = '1'; }")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#disputes tbody tr")).to_have_count(1)
+    page.click("#more")
+    expect(page.locator("#disputes tbody tr")).to_have_count(2)
+    expect(page.locator("#more")).to_be_hidden()
     ids = page.locator("#disputes tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
     assert ids[:2] == [world.b.dispute_id, world.a.dispute_id]  # newest first
     page.locator(f'#disputes tr[data-id="{world.b.dispute_id}"] a').click()

@@ -46,6 +46,7 @@
     add("since", $("f-since").value);
     add("until", $("f-until").value);
     if ($("f-mine").checked) params.set("assigned", "me");
+    add("limit", $("disputes").dataset.pageSize); // one screenful; "More" follows next_cursor
     add("cursor", cursor);
     const text = params.toString();
     return `/v1/disputes${text ? `?${text}` : ""}`;

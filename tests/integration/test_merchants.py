@@ -644,3 +644,25 @@ def test_a_merchant_downloads_its_packing_evidence_not_the_buyers_captures(
     # The buyer's sealed unboxing of the merchant's own order is the buyer's: not by id.
     status, body = _answer(base, key, f"/v1/merchant/evidence/{receipt_id}/file")
     assert (status, body["error"]["code"]) == (404, "evidence_not_found")
+
+
+def test_a_retried_registration_must_name_the_same_merchant(world: World) -> None:
+    order_id = f"ORD-R-{secrets.token_hex(3)}"
+    body: dict[str, Any] = {
+        "order_id": order_id,
+        "buyer_id": world.buyer_id,
+        "items": [{"sku": "SKU-1", "quantity": 1}],
+        "declared_value": "1.00",
+        "currency": "USD",
+        "merchant_id": world.a.merchant_id,
+    }
+    key = {"Idempotency-Key": f"idem-{order_id}"}
+    world.platform.call("POST", "/v1/orders", json=body, headers=key)
+    other = {**body, "merchant_id": world.b.merchant_id}
+    reused = lambda: world.platform.call("POST", "/v1/orders", json=other, headers=key)  # noqa: E731
+    assert _refused(reused) == (409, "idempotency_key_reused")
+    # Without a key, the same id for another merchant is another order's content.
+    assert _refused(lambda: world.platform.call("POST", "/v1/orders", json=other)) == (
+        409,
+        "order_exists",
+    )

@@ -28,7 +28,7 @@ from verifier.agent_schemas import ReportLinkOut, ReportLinkRevokedOut
 from verifier.disputes import DisputeService
 from verifier.wording import utc_text
 
-__all__ = ["ReportLinkService", "hash_token"]
+__all__ = ["DEAD_LINK_HEADERS", "ReportLinkInvalidError", "ReportLinkService", "hash_token"]
 
 #: ``secrets.token_urlsafe(32)``: 43 base64url characters.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -39,9 +39,28 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(b"orderseal-report-link\0" + token.encode()).hexdigest()
 
 
-def _invalid() -> NotFoundError:
+#: A dead link's answer is not cached, indexed or referred either (the URL held a token).
+DEAD_LINK_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow, noarchive",
+}
+
+
+class ReportLinkInvalidError(NotFoundError):
+    """The link opens nothing: unknown, malformed, altered, expired or revoked, all alike."""
+
+    code = "report_link_invalid"
+
+    def __init__(self) -> None:
+        super().__init__("no report at this link")
+        #: Read by the app's error handler (as for rate limits' Retry-After).
+        self.headers = dict(DEAD_LINK_HEADERS)
+
+
+def _invalid() -> ReportLinkInvalidError:
     # One answer for unknown, malformed, expired and revoked: a prober learns nothing.
-    return NotFoundError("no report at this link", code="report_link_invalid")
+    return ReportLinkInvalidError()
 
 
 class ReportLinkService:
@@ -92,7 +111,7 @@ class ReportLinkService:
         """The dispute a live token opens.
 
         Raises:
-            NotFoundError: ``report_link_invalid`` for every token that opens nothing.
+            ReportLinkInvalidError: ``report_link_invalid`` for every token that opens nothing.
         """
         if not _TOKEN.fullmatch(token):
             raise _invalid()

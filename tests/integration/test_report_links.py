@@ -174,6 +174,8 @@ def test_guessed_and_altered_tokens_all_get_the_same_404(world: World) -> None:
             assert world.x not in answer.text
             continue
         assert _error(answer) == (404, "report_link_invalid"), candidate
+        assert answer.headers["cache-control"] == "no-store", candidate
+        assert "noindex" in answer.headers["x-robots-tag"], candidate
 
 
 def test_a_link_of_one_dispute_reaches_nothing_else(world: World) -> None:

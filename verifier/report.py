@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from evidence.thumbnails import make_thumbnail
 from infra.ledger.models import Dispute, DisputeEvidence, Evidence
 from verifier.disputes import DisputeService
-from verifier.schemas import VerdictOut
+from verifier.schemas import HistoryEntryOut, VerdictOut
 from verifier.wording import plain_check, plain_rule, reason_sentence
 
 __all__ = [
@@ -177,10 +177,7 @@ class AgentReport:
                     TimelineEntry(f.attached_at, "file submitted", "platform", f.filename)
                     for f in submitted or ()
                 ),
-                *(
-                    TimelineEntry(v.decided_at, f"decided {v.decision}", "OrderSeal verifier", "")
-                    for v in history
-                ),
+                *(_decided(v) for v in history),
             ],
             key=lambda item: _instant(item.at),
         )
@@ -199,6 +196,25 @@ class AgentReport:
             timeline=tuple(timeline),
             submitted=tuple(submitted or ()),
         )
+
+
+#: How the report names an agent's action (the agent and the note stay in the agents' views:
+#: a report link is read by the platform's back office too).
+_AGENT_ACTIONS = {
+    "approve": "approved by an agent",
+    "deny": "denied by an agent",
+    "request_evidence": "more evidence requested by an agent",
+}
+
+
+def _decided(verdict: VerdictOut) -> TimelineEntry:
+    ref = verdict.agent_decision if isinstance(verdict, HistoryEntryOut) else None
+    if ref is not None:
+        what = f"{_AGENT_ACTIONS.get(ref.action, 'decided by an agent')}: {verdict.decision}"
+        return TimelineEntry(verdict.decided_at, what, "agent", "")
+    return TimelineEntry(
+        verdict.decided_at, f"decided {verdict.decision}", "OrderSeal verifier", ""
+    )
 
 
 def _instant(at: str) -> datetime:
@@ -243,7 +259,8 @@ class ReportService:
             )
             for row in self.disputes.ledger.attachments(dispute_id)
         ]
-        return AgentReport.build(dispute, self.disputes.history(dispute_id), media, submitted)
+        history: list[VerdictOut] = list(self.disputes.history_entries(dispute_id))
+        return AgentReport.build(dispute, history, media, submitted)
 
     def _thumbnail(self, storage_key: str, media_type: str, sha256: str) -> str:
         if not media_type.startswith(("image/", "video/")):

@@ -24,7 +24,15 @@ from verifier.report import (
     render_report_html,
     shown_time,
 )
-from verifier.schemas import CheckOut, EvidenceVerdictOut, ReasonOut, RuleTraceOut, VerdictOut
+from verifier.schemas import (
+    AgentDecisionRef,
+    CheckOut,
+    EvidenceVerdictOut,
+    HistoryEntryOut,
+    ReasonOut,
+    RuleTraceOut,
+    VerdictOut,
+)
 
 FILED = datetime(2026, 12, 2, 7, 41, 9, 123456, tzinfo=UTC)
 EVIL = '<img src=x onerror="alert(1)">.jpg'
@@ -58,7 +66,7 @@ def _verdict() -> VerdictOut:
     )
 
 
-def _report() -> AgentReport:
+def _report(*, agent_denied: bool = False) -> AgentReport:
     dispute = Dispute(
         dispute_id="dp_1",
         order_id="ORD-1",
@@ -88,7 +96,18 @@ def _report() -> AgentReport:
         manifest_id="",
         thumbnail_url="data:image/jpeg;base64,AAAA",
     )
-    return AgentReport.build(dispute, [_verdict()], [packed], [submitted])
+    history: list[VerdictOut] = [_verdict()]
+    if agent_denied:
+        ref = AgentDecisionRef(
+            decision_id="ad_1", action="deny", agent="agent-ann", note="private reasoning"
+        )
+        denied = HistoryEntryOut.model_validate(
+            {**_verdict().to_body(), "decided_at": "2026-12-02T09:00:00+00:00"}
+        )
+        history.append(
+            denied.model_copy(update={"change_reason": "agent_decision", "agent_decision": ref})
+        )
+    return AgentReport.build(dispute, history, [packed], [submitted])
 
 
 class _Visible(HTMLParser):
@@ -170,3 +189,15 @@ def test_every_time_has_one_form() -> None:
 )
 def test_shown_time(value: str | None, shown: str) -> None:
     assert shown_time(value) == shown
+
+
+def test_an_agent_decision_is_named_as_such_without_the_note() -> None:
+    """The report is read through links by the platform's back office: the action, not the
+    agent's name or note (those stay in the agents' workspace)."""
+    html = render_report_html(_report(agent_denied=True))
+    timeline = html.split('id="timeline"')[1].split("</table>")[0]
+    assert "denied by an agent: block" in timeline
+    assert "2026-12-02 09:00 UTC" in timeline
+    assert "by an agent" in html.split('id="history"')[1]
+    assert "private reasoning" not in html
+    assert "agent-ann" not in html

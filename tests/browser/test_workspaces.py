@@ -39,6 +39,7 @@ from infra.settings import Settings
 from orderseal.samples import make_jpeg, make_mp4
 from orderseal.services import Services, build_services
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support import flows
 from tests.support.cli import run_main
 from tests.support.paths import repo_root
 
@@ -101,9 +102,14 @@ def _station(admin: PlatformClient, base_url: str, merchant_id: str) -> StationC
 
 
 def _disputed(
-    platform: PlatformClient, station: StationClient, merchant_id: str, work: Path
+    admin: PlatformClient,
+    platform: PlatformClient,
+    station: StationClient,
+    merchant_id: str,
+    work: Path,
 ) -> Disputed:
-    """Register, pack (photo + video) and dispute an order with one unsealed claim photo.
+    """Register, pack (photo + video), let the buyer seal the unboxing, and dispute the order
+    with one unsealed claim photo (not the sealed unboxing: what the buyer chose to submit).
 
     The first dispute is ``review`` (``no_manifest``); the second reuses the same photo on
     another order, so it is ``block`` (``evidence_reused``) and names the first.
@@ -128,7 +134,15 @@ def _disputed(
     station.upload(session, photo, title="packing.jpg")
     clip = make_mp4(work / f"{order_id}.mp4", seed=6, seconds=1, size=(160, 120))
     station.upload(session, clip, title="packing.mp4")
-    station.close(session)
+    label = station.close(session)
+    buyer = flows.Actors(
+        str(station.http.base_url).rstrip("/"),
+        platform,
+        station,
+        flows.enrol(admin, "buyer", buyer_id),
+        buyer_id,
+    )
+    flows.receive(buyer, flows.Shipped(order_id, [], label["token"]), work)
     dispute = platform.call(
         "POST",
         "/v1/disputes",
@@ -166,7 +180,7 @@ def world(
             *("--subject", f"{merchant_id}-admin"),
         )
         station = _station(admin, live_api, merchant_id)
-        disputed.append(_disputed(platform, station, merchant_id, work))
+        disputed.append(_disputed(admin, platform, station, merchant_id, work))
     assert [d.decision for d in disputed] == ["review", "block"]
     return World(disputed[0], disputed[1], keys, platform)
 
@@ -284,6 +298,7 @@ def test_agent_decides_a_review_and_the_audit_chain_verifies(
     expect(page.locator("#submitted figure")).to_have_count(1)
     expect(page.locator("#submitted figcaption strong")).to_have_text(HOSTILE_NAME)
     expect(page.locator("#shipment video")).to_have_count(1)
+    expect(page.locator("#receipt img")).to_have_count(1)  # the buyer's own sealed unboxing
     _media_loaded(page, "#workspace")
     assert page.locator("#shipment video").get_attribute("controls") is not None
     # Checks in plain words; the reason code one click away.
@@ -355,10 +370,18 @@ def test_agent_decides_a_review_and_the_audit_chain_verifies(
 
 # ---- the seller answers; the agent reads it -----------------------------------------------------
 def test_merchant_sees_only_its_disputes_and_answers_one(
-    browser: Browser, world: World, live_api: str, artifacts: Path
+    browser: Browser,
+    world: World,
+    credentials: dict[str, str],
+    live_api: str,
+    artifacts: Path,
 ) -> None:
     page = _page(browser)
     page.goto(f"{live_api}/seller")
+    # An agent key is not a merchant key: the merchant routes refuse it and the page signs out.
+    _sign_in(page, credentials["agent"])
+    expect(page.locator("#error")).to_contain_text("not a merchant key")
+    expect(page.locator("#signin")).to_be_visible()
     _sign_in(page, world.merchant_keys["shop-b"])
     expect(page.locator(f'#disputes tr[data-id="{world.b.dispute_id}"]')).to_be_visible()
     expect(page.locator(f'#disputes tr[data-id="{world.a.dispute_id}"]')).to_have_count(0)

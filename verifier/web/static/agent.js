@@ -162,7 +162,7 @@
       return el("li", { "data-event": e.event || "" }, time(e.at), " ", el("strong", {}, what),
         e.actor ? el("span", { class: "small" }, ` · ${e.actor}`) : null,
         e.detail ? el("div", { class: "small" }, e.detail) : null);
-    }) : [el("li", { class: "small" }, "Nothing recorded yet.")]));
+    }) : [el("li", { class: "small empty" }, "Nothing recorded yet.")]));
   }
 
   function relationText(relation) {
@@ -177,7 +177,7 @@
     $("related").replaceChildren(...(related.length ? related.map((r) => el("li", {},
       el("a", { href: `#dispute=${encodeURIComponent(r.dispute_id)}` }, r.dispute_id),
       el("span", {}, ` — ${relationText(r.relation)}${r.order_id ? ` (order ${r.order_id})` : ""}`),
-      r.detail ? el("div", { class: "small" }, r.detail) : null)) : [el("li", { class: "small" }, "None.")]));
+      r.detail ? el("div", { class: "small" }, r.detail) : null)) : [el("li", { class: "small empty" }, "None.")]));
   }
 
   function renderResponses(responses) {
@@ -193,7 +193,7 @@
     $("agent-decisions").replaceChildren(...(decisions.length ? decisions.map((d) => el("li", {},
       time(d.decided_at), " ", el("strong", {}, ACTIONS[d.action] || d.action || ""),
       d.agent ? el("span", { class: "small" }, ` by ${d.agent}`) : null,
-      el("div", { class: "note" }, d.note || ""))) : [el("li", { class: "small" }, "None yet.")]));
+      el("div", { class: "note" }, d.note || ""))) : [el("li", { class: "small empty" }, "None yet.")]));
   }
 
   function renderAssignment(assignment) {

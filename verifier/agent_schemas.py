@@ -24,7 +24,6 @@ __all__ = [
     "AssignmentIn",
     "AssignmentOut",
     "DisputeStatus",
-    "MerchantResponseOut",
     "PlainReasonOut",
     "RelatedDisputeOut",
     "ReportLinkIn",
@@ -35,6 +34,7 @@ __all__ = [
     "TimelineEventOut",
     "WorkspaceCheckOut",
     "WorkspaceDisputeOut",
+    "WorkspaceMerchantResponseOut",
     "WorkspaceOut",
     "WorkspaceVerdictOut",
 ]
@@ -250,7 +250,7 @@ class RelatedDisputeOut(_Frozen):
     order_id: str
 
 
-class MerchantResponseOut(_Frozen):
+class WorkspaceMerchantResponseOut(_Frozen):
     """A merchant's answer to the dispute: its statement and the sealed evidence it names."""
 
     response_id: str
@@ -271,7 +271,7 @@ class WorkspaceOut(_Frozen):
     timeline: tuple[TimelineEventOut, ...]
     related_disputes: tuple[RelatedDisputeOut, ...]
     agent_decisions: tuple[AgentDecisionOut, ...]
-    merchant_responses: tuple[MerchantResponseOut, ...]
+    merchant_responses: tuple[WorkspaceMerchantResponseOut, ...]
 
 
 # Report links ------------------------------------------------------------------

@@ -19,7 +19,6 @@ from infra.ledger.models import CaptureSession, Dispute, DisputeEvidence, Eviden
 from verifier.agent_decisions import decision_out
 from verifier.agent_schemas import (
     DisputeStatus,
-    MerchantResponseOut,
     PlainReasonOut,
     RelatedDisputeOut,
     SealedOriginalOut,
@@ -27,6 +26,7 @@ from verifier.agent_schemas import (
     TimelineEventOut,
     WorkspaceCheckOut,
     WorkspaceDisputeOut,
+    WorkspaceMerchantResponseOut,
     WorkspaceOut,
     WorkspaceVerdictOut,
 )
@@ -357,7 +357,7 @@ class WorkspaceService:
                 decision_out(row) for row in self.work.decisions(dispute_id, limit=_MAX_DECISIONS)
             ),
             merchant_responses=tuple(
-                MerchantResponseOut(
+                WorkspaceMerchantResponseOut(
                     response_id=r.response_id,
                     merchant_id=r.merchant_id,
                     statement=r.statement,

@@ -8,7 +8,7 @@
   const KEY = "orderseal.agentKey";
   const api = client(KEY);
   const show = (id, visible) => { $(id).hidden = !visible; };
-  const state = { queue: [], cursor: null, current: null, action: null };
+  const state = { queue: [], cursor: null, current: null, loading: null, action: null };
   const ACTIONS = { approve: "approve", deny: "deny", request_evidence: "request more evidence" };
   const EVENTS = {
     packed: "Packed and sealed at the station",
@@ -246,10 +246,12 @@
   async function showWorkspace(id) {
     api.releaseMedia();
     show("list", false);
+    state.loading = id;
     let doc;
     try {
       doc = await api.call(`/v1/disputes/${encodeURIComponent(id)}/workspace`);
     } catch (error) {
+      if (state.loading !== id) return;
       if (failed(error)) return;
       setError(error.status === 404 ? `No dispute ${id}.` : `${error.message} (${error.code})`);
       show("list", true);
@@ -257,8 +259,11 @@
     }
     setError("");
     if (state.queue.length === 0) await loadQueue(false); // j/k follow the queue's order
+    if (state.loading !== id) return; // the agent moved on (j/k) while this one loaded
+    const moved = state.current !== id;
     render(doc);
     show("workspace", true);
+    if (moved) $("w-title").focus(); // a screen reader starts at the new dispute's title
   }
 
   // ---- decisions and assignment ------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support import flows
 
-PAGES = ["/capture", "/agent", "/verify", "report"]
+PAGES = ["/capture", "/agent", "/seller", "/verify", "report"]
 
 
 @pytest.fixture(scope="module")

@@ -441,6 +441,11 @@ def test_agent_sees_the_merchant_answer_as_text(
     page.locator("body").press("j")  # next in the queue
     expect(page.locator("#w-title")).to_contain_text(world.a.dispute_id)
     expect(page.locator("#w-title")).to_be_focused()  # where a screen reader starts
+    page.locator("body").press("?")  # the shortcut list, written in the page itself
+    expect(page.locator("#help")).to_be_visible()
+    expect(page.locator("#help")).to_contain_text("request more evidence")
+    page.locator("body").press("?")
+    expect(page.locator("#help")).to_be_hidden()
     page.locator("body").press("k")  # and back
     expect(page.locator("#w-title")).to_contain_text(world.b.dispute_id)
     expect(page.locator("#responses .statement")).to_have_text(HOSTILE_STATEMENT)

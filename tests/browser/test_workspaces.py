@@ -310,6 +310,7 @@ def test_agent_decides_a_review_and_the_audit_chain_verifies(
     # Local time shown, UTC on hover.
     filed = page.locator("#w-times time").first
     assert (filed.get_attribute("title") or "").endswith(" UTC")
+    expect(filed).to_contain_text("GMT+1")  # the context's zone is Europe/Berlin
     expect(page.locator("#trace tr").first).to_be_visible()
     expect(page.locator("#timeline li[data-event=packed]")).to_have_count(2)  # photo, video
     _xss_inert(page)

@@ -18,11 +18,13 @@ from capture.routes.orders import reopen_out
 from capture.schemas import OrderReopenIn, OrderReopenOut, OrderReopensOut
 from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AuthError, MerchantPrincipal, Principal
+from infra.json_body import TOO_LARGE, BoundedJSONRoute
 from infra.openapi import file_responses
 
 __all__ = ["merchant_of", "router"]
 
-router = APIRouter(prefix="/v1/merchant")
+#: Bodies read with a size limit before parsing (a reason is short).
+router = APIRouter(prefix="/v1/merchant", route_class=BoundedJSONRoute)
 _SEALED_FILE = file_responses(*sorted(SUPPORTED_MEDIA_TYPES), description="The sealed file")
 
 
@@ -37,7 +39,7 @@ def merchant_of(principal: Principal) -> str:
     return principal.merchant_id
 
 
-@router.post("/orders/{order_id}/reopen", tags=["merchant"])
+@router.post("/orders/{order_id}/reopen", tags=["merchant"], responses=TOO_LARGE)
 def merchant_reopen_order(
     order_id: str,
     body: OrderReopenIn,

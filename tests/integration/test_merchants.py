@@ -23,7 +23,7 @@ import dataclasses
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -468,6 +468,45 @@ def test_a_merchant_answers_its_dispute_with_its_own_sealed_evidence(
     assert [r.response_id for r in responses] == [stored["response_id"]]
     detail = world.a.admin.call("GET", f"/v1/merchant/disputes/{disputed_a.dispute_id}")
     assert [r["response_id"] for r in detail["responses"]] == [stored["response_id"]]
+
+
+def test_a_merchants_huge_body_is_refused_before_it_is_read(
+    world: World, disputed_a: Disputed
+) -> None:
+    """Adversary: a merchant key (or anyone: FastAPI reads a JSON body before the key is
+    checked) sending a statement or reason of many megabytes to fill the server's memory."""
+    respond = f"{world.base_url}/v1/merchant/disputes/{disputed_a.dispute_id}/responses"
+    reopen = f"{world.base_url}/v1/merchant/orders/{disputed_a.order_id}/reopen"
+    big = json.dumps({"statement": "x" * 10_000_000}).encode()
+    for url, headers in (
+        (respond, _bearer(world.a.key)),
+        (reopen, _bearer(world.a.key)),
+        (respond, {}),
+    ):
+        declared = httpx.post(url, content=big, headers=headers, timeout=60)
+        assert (declared.status_code, declared.json()["error"]["code"]) == (
+            413,
+            "payload_too_large",
+        ), url
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: cut off at the limit
+        yield b'{"statement": "'
+        for _ in range(200):
+            yield b"x" * 65536
+        yield b'"}'
+
+    chunked = httpx.post(respond, content=chunks(), headers=_bearer(world.a.key), timeout=60)
+    assert (chunked.status_code, chunked.json()["error"]["code"]) == (413, "payload_too_large")
+    # The largest valid statement still fits: 4000 characters escaped as surrogate pairs.
+    widest = json.dumps({"statement": "\U0001f4e6" * 4000}).encode()
+    assert len(widest) > 32 * 1024
+    taken = httpx.post(
+        respond,
+        content=widest,
+        headers={**_bearer(world.a.key), "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert taken.status_code == 201, taken.text
 
 
 def test_merchant_keys_and_operator_keys_stay_in_their_roles(world: World) -> None:

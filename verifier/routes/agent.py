@@ -7,20 +7,18 @@ Every handler calls one service; the services are built here per request over th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from fastapi.routing import APIRoute
 
 from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AgentPrincipal, PlatformPrincipal, PublicCaller
 from infra.errors import NotFoundError
+from infra.json_body import MAX_JSON_BYTES, TOO_LARGE, BoundedJSONRoute
 from infra.ledger.agent_work import AgentWork
-from infra.media import PayloadTooLargeError
-from infra.openapi import ErrorOut, file_responses
+from infra.openapi import file_responses
 from infra.web import PAGE_HEADERS
 from verifier.agent_decisions import AgentDecisionService
 from verifier.agent_schemas import (
@@ -44,47 +42,10 @@ from verifier.workspace import WorkspaceService
 
 __all__ = ["INLINE_MEDIA_TYPES", "MAX_JSON_BYTES", "REPORT_LINK_HEADERS", "router"]
 
-#: The largest JSON body these routes read (a 2000-character note, escaped, fits many times).
-MAX_JSON_BYTES = 32 * 1024
-
-
-class _BoundedJSONRoute(APIRoute):
-    """A route whose JSON body is read with a size limit before FastAPI parses it.
-
-    The framework reads a body whole; a 10 MB note would be held in memory before the model
-    refused it. Here a declared ``Content-Length`` over the limit is refused before a byte is
-    read, and a chunked body is cut off at the limit (``413 payload_too_large``).
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        parse = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
-                raise PayloadTooLargeError(
-                    f"expected a JSON body of at most {MAX_JSON_BYTES} bytes, declared {declared}"
-                )
-            body = bytearray()
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_JSON_BYTES:
-                    raise PayloadTooLargeError(
-                        f"expected a JSON body of at most {MAX_JSON_BYTES} bytes"
-                    )
-            # Starlette keeps a read body here; FastAPI's parser then reads this copy.
-            request._body = bytes(body)
-            return await parse(request)
-
-        return handler
-
-
 router = APIRouter()
 #: The routes that take a JSON body (decisions, assignment, report links): bounded.
-_json = APIRouter(route_class=_BoundedJSONRoute)
-_TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorOut, "description": "The body is larger than the limit"}
-}
+_json = APIRouter(route_class=BoundedJSONRoute)
+_TOO_LARGE = TOO_LARGE
 
 #: Types our capture produces: shown inline; anything else the buyer sent is a download.
 INLINE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "video/mp4", "video/webm"})

@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AuthError, MerchantPrincipal, Principal
+from infra.json_body import TOO_LARGE, bounded_json_route
 from infra.openapi import file_responses
 from infra.ratelimit import enforce
 from verifier.merchant_schemas import (
@@ -28,7 +29,9 @@ from verifier.routes.deps import Edge, MerchantViews
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/merchant")
+#: Bodies read with a size limit before parsing: 64 KiB holds the largest valid response
+#: (4000 characters, each escaped as a 12-byte surrogate pair, and 20 evidence ids).
+router = APIRouter(prefix="/v1/merchant", route_class=bounded_json_route(64 * 1024))
 #: A buyer's file is whatever the buyer sent: served as a download in a sandbox, never as a page.
 _BUYER_FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -100,7 +103,9 @@ def merchant_buyer_file(
     return StreamingResponse(chunks, media_type=media_type, headers=headers)
 
 
-@router.post("/disputes/{dispute_id}/responses", status_code=201, tags=["merchant"])
+@router.post(
+    "/disputes/{dispute_id}/responses", status_code=201, tags=["merchant"], responses=TOO_LARGE
+)
 def merchant_respond(
     dispute_id: str,
     body: MerchantResponseIn,
@@ -110,7 +115,9 @@ def merchant_respond(
     edge: Edge,
 ) -> MerchantResponseOut:
     """Answer a dispute on the merchant's order: a statement (1-4000 characters) and up to 20
-    sealed evidence ids of this order (``422 response_evidence_invalid`` for any other)."""
+    sealed evidence ids of this order (``422 response_evidence_invalid`` for any other).
+
+    A body over 64 KiB is ``413 payload_too_large``, refused before it is read whole."""
     enforce(request, "disputes", principal)
     return views.respond(
         _merchant(principal), dispute_id, body, by=principal.subject, now=edge.clock()

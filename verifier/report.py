@@ -19,7 +19,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evidence.thumbnails import make_thumbnail
-from infra.ledger.models import Dispute, DisputeEvidence, Evidence
+from infra.ledger.models import Dispute, DisputeEvidence, Evidence, MerchantResponse
 from verifier.disputes import DisputeService
 from verifier.schemas import HistoryEntryOut, VerdictOut
 from verifier.wording import plain_check, plain_rule, reason_sentence
@@ -28,6 +28,7 @@ __all__ = [
     "AgentReport",
     "ReportMedia",
     "ReportService",
+    "SellerAnswer",
     "SubmittedFile",
     "TimelineEntry",
     "render_report_html",
@@ -121,6 +122,26 @@ class SubmittedFile:
 
 
 @dataclass(frozen=True)
+class SellerAnswer:
+    """The merchant's answer to the dispute: its statement and the sealed evidence it names."""
+
+    merchant_id: str
+    statement: str
+    evidence_ids: tuple[str, ...]
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: MerchantResponse) -> SellerAnswer:
+        """The ledger's merchant response row."""
+        return cls(
+            merchant_id=row.merchant_id,
+            statement=row.statement,
+            evidence_ids=tuple(str(e) for e in row.evidence_ids or ()),
+            created_at=row.created_at.isoformat(),
+        )
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     """Something that happened to the order or the dispute."""
 
@@ -148,6 +169,8 @@ class AgentReport:
     timeline: tuple[TimelineEntry, ...]
     #: What was attached to the dispute, which is not always the order's sealed originals.
     submitted: tuple[SubmittedFile, ...] = ()
+    #: The seller's answers, oldest first.
+    answers: tuple[SellerAnswer, ...] = ()
 
     @classmethod
     def build(
@@ -156,6 +179,7 @@ class AgentReport:
         history: list[VerdictOut],
         media: list[ReportMedia],
         submitted: list[SubmittedFile] | None = None,
+        answers: list[SellerAnswer] | None = None,
     ) -> AgentReport:
         """The report of ``dispute``: its verdicts (oldest first), its order's media and the
         files attached to it."""
@@ -177,6 +201,10 @@ class AgentReport:
                     TimelineEntry(f.attached_at, "file submitted", "platform", f.filename)
                     for f in submitted or ()
                 ),
+                *(
+                    TimelineEntry(a.created_at, "seller answered", a.merchant_id, "")
+                    for a in answers or ()
+                ),
                 *(_decided(v) for v in history),
             ],
             key=lambda item: _instant(item.at),
@@ -195,8 +223,12 @@ class AgentReport:
             receipt_media=receipt,
             timeline=tuple(timeline),
             submitted=tuple(submitted or ()),
+            answers=tuple(answers or ()),
         )
 
+
+#: A page shows at most this many seller answers (the merchant API bounds them too).
+_MAX_ANSWERS = 50
 
 #: How the report names an agent's action (the agent and the note stay in the agents' views:
 #: a report link is read by the platform's back office too).
@@ -260,7 +292,11 @@ class ReportService:
             for row in self.disputes.ledger.attachments(dispute_id)
         ]
         history: list[VerdictOut] = list(self.disputes.history_entries(dispute_id))
-        return AgentReport.build(dispute, history, media, submitted)
+        answers = [
+            SellerAnswer.from_row(row)
+            for row in self.disputes.ledger.merchant_responses(dispute_id)[:_MAX_ANSWERS]
+        ]
+        return AgentReport.build(dispute, history, media, submitted, answers)
 
     def _thumbnail(self, storage_key: str, media_type: str, sha256: str) -> str:
         if not media_type.startswith(("image/", "video/")):

@@ -50,13 +50,18 @@ HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">.jpg'
 HOSTILE_STATEMENT = (
     'Packed as ordered. <img src=x onerror="window.__pwned=2"><script>window.__pwned=3</script>'
 )
-_SHIFT = [timedelta(0)]
+#: The server's clock: the real time, or a frozen instant while the expiry test holds it.
+_FROZEN: list[datetime | None] = [None]
+
+
+def _clock() -> datetime:
+    return _FROZEN[0] or datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
 def services(settings: Settings) -> Services:
-    """The module's services on a clock the expiry test moves forward."""
-    return replace(build_services(settings), clock=lambda: datetime.now(UTC) + _SHIFT[0])
+    """The module's services on a clock the expiry test can hold still and move."""
+    return replace(build_services(settings), clock=_clock)
 
 
 @dataclass(frozen=True)
@@ -467,7 +472,7 @@ def test_report_link_opens_without_credentials_until_revoked_or_expired(
         )
         return made
 
-    revocable, expiring = link(), link()
+    revocable = link()
     opened = page.goto(f"{live_api}{revocable['url']}")
     assert opened is not None
     assert opened.status == 200
@@ -477,6 +482,12 @@ def test_report_link_opens_without_credentials_until_revoked_or_expired(
     _xss_inert(page)
     _no_csp_refusal(page)
 
+    # The seller's answer is in the report too, as text.
+    answered = world.platform.call("POST", f"/v1/disputes/{world.b.dispute_id}/report-links")
+    page.goto(f"{live_api}{answered['url']}")
+    expect(page.locator("#answers .statement")).to_have_text(HOSTILE_STATEMENT)
+    _xss_inert(page)
+
     world.platform.call("DELETE", f"/v1/report-links/{revocable['link_id']}")
     again = page.goto(f"{live_api}{revocable['url']}")
     assert again is not None
@@ -485,12 +496,14 @@ def test_report_link_opens_without_credentials_until_revoked_or_expired(
     assert world.a.dispute_id not in page.content()
 
     try:
-        _SHIFT[0] = timedelta(seconds=59)  # a second before the link's 60 s are up
+        made_at = _FROZEN[0] = datetime.now(UTC).replace(microsecond=0)
+        expiring = link()
+        _FROZEN[0] = made_at + timedelta(seconds=59)  # a second before its 60 s are up
         still = page.goto(f"{live_api}{expiring['url']}")
-        _SHIFT[0] = timedelta(seconds=61)  # a second after
+        _FROZEN[0] = made_at + timedelta(seconds=61)  # a second after
         late = page.goto(f"{live_api}{expiring['url']}")
     finally:
-        _SHIFT[0] = timedelta(0)
+        _FROZEN[0] = None
     assert still is not None
     assert still.status == 200
     assert late is not None

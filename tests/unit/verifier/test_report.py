@@ -20,6 +20,7 @@ from verifier.reasons import ReasonCode
 from verifier.report import (
     AgentReport,
     ReportMedia,
+    SellerAnswer,
     SubmittedFile,
     render_report_html,
     shown_time,
@@ -107,7 +108,13 @@ def _report(*, agent_denied: bool = False) -> AgentReport:
         history.append(
             denied.model_copy(update={"change_reason": "agent_decision", "agent_decision": ref})
         )
-    return AgentReport.build(dispute, history, [packed], [submitted])
+    answer = SellerAnswer(
+        merchant_id="shop-a",
+        statement="Packed as ordered. <script>alert(2)</script>",
+        evidence_ids=("ev_1",),
+        created_at="2026-12-02T08:10:00+00:00",
+    )
+    return AgentReport.build(dispute, history, [packed], [submitted], [answer])
 
 
 class _Visible(HTMLParser):
@@ -201,3 +208,12 @@ def test_an_agent_decision_is_named_as_such_without_the_note() -> None:
     assert "by an agent" in html.split('id="history"')[1]
     assert "private reasoning" not in html
     assert "agent-ann" not in html
+
+
+def test_the_sellers_answer_is_shown_as_text() -> None:
+    html = render_report_html(_report())
+    answers = html.split('id="answers"')[1].split("</div>")[0]
+    assert "Packed as ordered. &lt;script&gt;alert(2)&lt;/script&gt;" in answers
+    assert "<code>ev_1</code>" in answers
+    assert "seller answered" in html.split('id="timeline"')[1]
+    assert _parse(html).tags.count("script") == 0

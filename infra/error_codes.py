@@ -152,6 +152,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("renewal_key_mismatch", 422, "the renewal CSR is for another key than the enrolled one"),
     _e("renewal_proof_invalid", 422, "the renewal request is not signed by the enrolled key"),
     _e("report_link_invalid", 404, "the report link is unknown, altered, expired or revoked"),
+    _e(
+        "report_link_limit_reached",
+        409,
+        "this platform subject already holds the most live links to the dispute (20)",
+    ),
     _e("report_link_not_found", 404, "no report link has this id (for this platform subject)"),
     _e(
         "response_evidence_invalid",
@@ -219,6 +224,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ),
     _e("video_too_large", 422, "the video's frames, duration or pixel rate exceed the limits"),
     _e("webhook_delivery_not_found", 404, "no webhook delivery has this id"),
+    _e(
+        "webhook_endpoint_limit_reached",
+        409,
+        "this platform subject already has the most live webhook endpoints (20)",
+    ),
     _e("webhook_endpoint_not_found", 404, "no live webhook endpoint of this caller has this id"),
     _e(
         "webhook_invalid",

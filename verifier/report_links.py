@@ -11,7 +11,9 @@ Adversaries (docs/security.md, "Report links"):
 - a link of dispute X aimed at dispute Y or another route: the token names its dispute, the
   path carries nothing else, and the token is accepted by ``/r/`` only;
 - another platform subject revoking someone's link: answered ``404 report_link_not_found``,
-  as a link that does not exist.
+  as a link that does not exist;
+- a platform key minting links in a loop to fill the ledger: at most 20 live links per
+  subject and dispute (``409 report_link_limit_reached``).
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ from datetime import datetime, timedelta
 
 from infra.errors import NotFoundError
 from infra.ledger.agent_models import ReportLink
-from infra.ledger.agent_work import AgentWork
+from infra.ledger.agent_work import MAX_LIVE_LINKS, AgentWork
 from verifier.agent_schemas import ReportLinkOut, ReportLinkRevokedOut
 from verifier.disputes import DisputeService
 from verifier.wording import utc_text
 
-__all__ = ["DEAD_LINK_HEADERS", "ReportLinkInvalidError", "ReportLinkService", "hash_token"]
+__all__ = [
+    "DEAD_LINK_HEADERS",
+    "MAX_LIVE_LINKS",
+    "ReportLinkInvalidError",
+    "ReportLinkService",
+    "hash_token",
+]
 
 #: ``secrets.token_urlsafe(32)``: 43 base64url characters.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -77,6 +85,7 @@ class ReportLinkService:
 
         Raises:
             NotFoundError: ``dispute_not_found``.
+            ConflictError: ``report_link_limit_reached`` (:data:`MAX_LIVE_LINKS` live already).
         """
         self.disputes.dispute(dispute_id)
         token = secrets.token_urlsafe(32)
@@ -88,7 +97,7 @@ class ReportLinkService:
             created_at=now,
             expires_at=now + timedelta(seconds=ttl_seconds),
         )
-        self.work.add_link(link)
+        self.work.add_link(link, max_live=MAX_LIVE_LINKS)
         return ReportLinkOut(
             link_id=link.link_id,
             dispute_id=dispute_id,

@@ -36,6 +36,7 @@ from infra.ledger.webhooks import OutboxEvent, add_outbox_events
 __all__ = [
     "AGENT_DECIDED",
     "AWAITING_EVIDENCE",
+    "MAX_LIVE_LINKS",
     "AgentWork",
     "DecisionOutcome",
     "QueueFilters",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 AWAITING_EVIDENCE = "awaiting_evidence"
+#: Live report links one platform subject holds to one dispute (``report_link_limit_reached``):
+#: a back office opening a report makes one; a key minting them in a loop fills no table.
+MAX_LIVE_LINKS = 20
 AGENT_DECIDED = "agent_decided"
 
 
@@ -374,14 +378,31 @@ class AgentWork:
             ).first()
 
     # Report links --------------------------------------------------------------
-    def add_link(self, link: ReportLink) -> None:
-        """Store a new report link (its token's hash only).
+    def add_link(self, link: ReportLink, *, max_live: int = MAX_LIVE_LINKS) -> None:
+        """Store a new report link (its token's hash only), unless its creator already holds
+        ``max_live`` live (unrevoked, unexpired) links to the dispute.
 
         Raises:
-            ConflictError: an id or token hash collision (retry).
+            ConflictError: ``report_link_limit_reached``; an id or token hash collision (retry).
         """
         try:
             with self._sessions.begin() as session:
+                live = session.scalar(
+                    select(func.count())
+                    .select_from(ReportLink)
+                    .where(
+                        ReportLink.dispute_id == link.dispute_id,
+                        ReportLink.created_by == link.created_by,
+                        ReportLink.revoked_at.is_(None),
+                        ReportLink.expires_at > link.created_at,
+                    )
+                )
+                if (live or 0) >= max_live:
+                    raise ConflictError(
+                        f"expected at most {max_live} live report links to one dispute per "
+                        "platform subject: revoke one or let one expire",
+                        code="report_link_limit_reached",
+                    )
                 session.add(link)
         except IntegrityError as exc:
             raise ConflictError("expected a new report link, found an existing one") from exc

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from infra.ledger.leases import LeaseColumns, claim_due
@@ -27,12 +27,18 @@ from infra.ledger.webhook_models import (
 )
 
 __all__ = [
+    "MAX_ENDPOINTS_PER_OWNER",
     "ClaimedDelivery",
     "DeliveryOutcome",
     "OutboxEvent",
     "WebhookRepository",
     "add_outbox_events",
 ]
+
+#: Live endpoints one platform subject registers (``webhook_endpoint_limit_reached``): each
+#: one receives every event, so a key registering endpoints in a loop would multiply the
+#: delivery work of every verdict.
+MAX_ENDPOINTS_PER_OWNER = 20
 
 _DELIVERY_LEASES = LeaseColumns(
     table=WebhookDelivery,
@@ -131,10 +137,26 @@ class WebhookRepository:
         self._sessions = sessions
 
     # Endpoints -----------------------------------------------------------------
-    def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        """Register an endpoint."""
+    def add_endpoint(
+        self, endpoint: WebhookEndpoint, *, max_live: int = MAX_ENDPOINTS_PER_OWNER
+    ) -> bool:
+        """Register an endpoint unless its owner already has ``max_live`` live ones.
+
+        Returns:
+            False (nothing stored) when the owner is at the limit.
+        """
         with self._sessions.begin() as session:
+            live = session.scalar(
+                select(func.count())
+                .select_from(WebhookEndpoint)
+                .where(
+                    WebhookEndpoint.owner == endpoint.owner, WebhookEndpoint.deleted_at.is_(None)
+                )
+            )
+            if (live or 0) >= max_live:
+                return False
             session.add(endpoint)
+            return True
 
     def endpoints(self, owner: str) -> list[WebhookEndpoint]:
         """The owner's live endpoints, oldest first."""

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from infra.errors import InputError, NotFoundError
+from infra.errors import ConflictError, InputError, NotFoundError
 
-__all__ = ["DeliveryNotFoundError", "EndpointNotFoundError", "WebhookURLError"]
+__all__ = [
+    "DeliveryNotFoundError",
+    "EndpointLimitError",
+    "EndpointNotFoundError",
+    "WebhookURLError",
+]
 
 
 class WebhookURLError(InputError):
@@ -19,6 +24,13 @@ class EndpointNotFoundError(NotFoundError):
 
     code = "webhook_endpoint_not_found"
     http_status = 404
+
+
+class EndpointLimitError(ConflictError):
+    """The caller already has the most live endpoints; another would multiply every event."""
+
+    code = "webhook_endpoint_limit_reached"
+    http_status = 409
 
 
 class DeliveryNotFoundError(NotFoundError):

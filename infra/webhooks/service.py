@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from infra.ledger.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from infra.ledger.webhooks import WebhookRepository
+from infra.ledger.webhooks import MAX_ENDPOINTS_PER_OWNER, WebhookRepository
 from infra.secret_box import SecretBox
-from infra.webhooks.errors import DeliveryNotFoundError, EndpointNotFoundError
+from infra.webhooks.errors import (
+    DeliveryNotFoundError,
+    EndpointLimitError,
+    EndpointNotFoundError,
+)
 from infra.webhooks.events import EventType
 from infra.webhooks.targets import check_target
 from wire.webhooks import encode_public_key, new_secret
@@ -73,6 +77,7 @@ class WebhookService:
 
         Raises:
             WebhookURLError: ``webhook_url_invalid`` (not https, private or unresolvable host).
+            EndpointLimitError: ``webhook_endpoint_limit_reached`` (20 live endpoints already).
         """
         check_target(url, allow_private=self.allow_private)
         endpoint_id = f"we_{secrets.token_hex(10)}"
@@ -88,7 +93,11 @@ class WebhookService:
             created_at=now,
             deleted_at=None,
         )
-        self.repository.add_endpoint(row)
+        if not self.repository.add_endpoint(row, max_live=MAX_ENDPOINTS_PER_OWNER):
+            raise EndpointLimitError(
+                f"expected at most {MAX_ENDPOINTS_PER_OWNER} live webhook endpoints per "
+                "platform subject: delete one first"
+            )
         return IssuedEndpoint(row, secret)
 
     def endpoints(self, owner: str) -> list[WebhookEndpoint]:

@@ -21,7 +21,7 @@ from infra.errors import NotFoundError
 from infra.ledger.agent_models import ReportLink
 from orderseal.services import Services
 from tests.support import flows
-from verifier.report_links import ReportLinkService, hash_token
+from verifier.report_links import MAX_LIVE_LINKS, ReportLinkService, hash_token
 
 DISPUTES = "/v1/disputes"
 
@@ -298,3 +298,28 @@ def test_an_oversized_body_is_refused_before_it_is_read(world: World) -> None:
         timeout=30,
     )
     assert _error(answer) == (413, "payload_too_large")
+
+
+def test_live_links_per_subject_and_dispute_are_bounded(world: World) -> None:
+    """Adversary: a platform key minting links in a loop to fill the ledger."""
+    order_id = flows.register_order(world.cast)
+    dispute_id = world.cast.platform.call(
+        "POST",
+        DISPUTES,
+        json={
+            "order_id": order_id,
+            "buyer_id": world.cast.buyer_id,
+            "claim_type": "damaged",
+            "amount": "5.00",
+            "currency": "USD",
+        },
+    )["dispute_id"]
+    links = [_create(world, dispute_id) for _ in range(MAX_LIVE_LINKS)]
+    assert [r.status_code for r in links] == [201] * MAX_LIVE_LINKS
+    assert _error(_create(world, dispute_id)) == (409, "report_link_limit_reached")
+    # The bound is the subject's: another platform subject still makes its own.
+    assert _create(world, dispute_id, key=world.other_platform).status_code == 201
+    # Revoking one frees its place; the links made before still open.
+    assert _revoke(world, links[0].json()["link_id"], world.credentials["platform"]).is_success
+    assert _create(world, dispute_id).status_code == 201
+    assert _open(world, links[-1].json()["url"]).status_code == 200

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from clients.client import APIError, PlatformClient
+from infra.ledger.webhooks import MAX_ENDPOINTS_PER_OWNER
 from infra.secret_box import SEALED_PREFIX
 from infra.settings import Settings
 from infra.webhooks.delivery import EmbeddedWorker
@@ -236,3 +237,24 @@ def test_the_ledger_keeps_endpoint_secrets_sealed(
     box = services.dispatcher.secret_box
     assert box.open(row.secret, context=endpoint_id) == second
     assert box.open(row.previous_secret, context=endpoint_id) == first
+
+
+def test_live_endpoints_per_subject_are_bounded(live_api: str, services: Services) -> None:
+    """Adversary: a platform key registering endpoints in a loop, so that every verdict is
+    delivered (signed, retried for days) once per endpoint."""
+    key = services.ledger.api_keys.issue(
+        role="platform", subject="endpoint-flooder", now=services.clock()
+    ).secret
+    url = "http://127.0.0.1:9/hook"
+    with _api(live_api, key) as platform:
+        made = [platform.post("/v1/webhook-endpoints", json={"url": url}) for _ in range(20)]
+        assert [r.status_code for r in made] == [201] * MAX_ENDPOINTS_PER_OWNER
+        refused = platform.post("/v1/webhook-endpoints", json={"url": url})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (
+            409,
+            "webhook_endpoint_limit_reached",
+        )
+        # Deleting one frees its place.
+        gone = platform.delete(f"/v1/webhook-endpoints/{made[0].json()['endpoint_id']}")
+        assert gone.is_success
+        assert platform.post("/v1/webhook-endpoints", json={"url": url}).status_code == 201

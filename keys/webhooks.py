@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keys.backends.pem import save_private_key
-from keys.errors import KeysError
+from keys.errors import KeyPermissionError, KeysError
 
 __all__ = [
     "PREVIOUS_WEBHOOK_KEY_FILE",
@@ -65,14 +66,25 @@ class WebhookSigningKey:
     def load_or_create(cls, path: Path) -> WebhookSigningKey:
         """The key at ``path``, created there (0600) when missing.
 
+        A key file that group or others may read (restored from a backup, copied by hand) is
+        refused, as the sealing key's is (``keys.backends.pem``): whoever reads it forges
+        every verdict webhook until the key is rotated.
+
         Raises:
             KeysError: ``keys_error`` when the file is not an ed25519 private key.
+            KeyPermissionError: ``key_permissions_too_open``.
         """
         if not path.exists():
             try:
                 save_private_key(Ed25519PrivateKey.generate(), path)
             except FileExistsError:
                 pass  # another worker created it first: load theirs
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyPermissionError(
+                f"expected webhook key file mode 0600, found {stat.S_IMODE(mode):04o}: "
+                f"chmod 600 {path.name}, and rotate the key if others could read it"
+            )
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise KeysError("expected an ed25519 webhook signing key, found another key type")

@@ -207,13 +207,20 @@ class SessionService:
         """A fresh label token for the order's latest closed shipment session.
 
         With ``station_id`` only the station that packed the parcel may (re)print its label;
-        any other caller gets the same ``no_label`` as for an order never shipped.
+        any other caller gets the same ``no_label`` as for an order never shipped. Once the
+        order is reopened, the released session prints no fresh label either: the labels it
+        printed stay valid, but the packing is to be redone (a station that lost the order to
+        a reopen would otherwise keep labelling it until another station packs it again).
 
         Raises:
             NotFoundError: ``no_label``.
         """
         session = self.ledger.latest_shipment_session(order_id, closed=True)
-        if session is None or (station_id is not None and session.device_id != station_id):
+        if (
+            session is None
+            or session.released_at is not None
+            or (station_id is not None and session.device_id != station_id)
+        ):
             raise NotFoundError("no closed shipment session for this order", code="no_label")
         if station_id is not None:
             order = self.ledger.get_order(order_id)

@@ -304,6 +304,26 @@ def test_reopening_is_the_merchant_admins_with_a_reason_and_logged(
     assert _refused(other_log) == (404, "order_unknown")
 
 
+def test_a_reopened_orders_released_session_prints_no_fresh_label(world: World, work: Path) -> None:
+    """Adversary: the station whose packing was reopened (a wrong or damaged parcel) keeps
+    printing fresh labels for the released session until another station packs again."""
+    order_a = _register(world, world.a)
+    _, token = _ship(world, world.a, order_a, work)
+    assert world.a.station.label_png(order_a).startswith(b"\x89PNG")
+    world.a.admin.call(
+        "POST", f"/v1/merchant/orders/{order_a}/reopen", json={"reason": "wrong box"}
+    )
+    assert _refused(lambda: world.a.station.label_png(order_a)) == (404, "no_label")
+    assert _refused(lambda: world.a.station.label_pdf(order_a)) == (404, "no_label")
+    # The label printed before the reopen still opens the buyer's receipt session.
+    assert world.buyer().open_receipt(token)["order_id"] == order_a
+    # Packed again, the new session's label prints.
+    session = world.a.station.open_session(order_a)
+    world.a.station.upload(session, _photo(work, f"{order_a}-repack"), title="repack.jpg")
+    world.a.station.close(session)
+    assert world.a.station.label_png(order_a).startswith(b"\x89PNG")
+
+
 def test_a_platform_reopen_is_logged_with_its_reason(world: World, work: Path) -> None:
     order_a = _register(world, world.a)
     _ship(world, world.a, order_a, work)

@@ -55,6 +55,15 @@ def _unmapped(address: _Address) -> _Address:
     return address
 
 
+def _embedded(address: _Address) -> list[_Address]:
+    # A 6to4 address (2002:V4::/48) reaches the IPv4 host it embeds through a relay:
+    # 2002:7f00:1:: is loopback and 2002:a9fe:a9fe:: the metadata host in disguise, though
+    # ``ipaddress`` calls 2002::/16 global.
+    if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
+        return [address.sixtofour]
+    return []
+
+
 @dataclass(frozen=True)
 class PinnedTarget:
     """Where one attempt connects: the checked address in ``url``, the name beside it."""
@@ -125,12 +134,11 @@ def _checked_addresses(url: str, *, allow_private: bool) -> list[_Address]:
     checked: list[_Address] = []
     for found in _addresses(parts.hostname or "", parts.port or default_port):
         address = _unmapped(found)
-        if _always_refused(address):
-            raise WebhookURLError(f"expected a routable address, found {address}")
-        if not allow_private and (
-            address.is_private or address.is_loopback or not address.is_global
-        ):
-            raise WebhookURLError(f"expected a public address, found {address}")
+        for each in (address, *_embedded(address)):
+            if _always_refused(each):
+                raise WebhookURLError(f"expected a routable address, found {each}")
+            if not allow_private and (each.is_private or each.is_loopback or not each.is_global):
+                raise WebhookURLError(f"expected a public address, found {each}")
         checked.append(address)
     if not checked:
         raise WebhookURLError(f"expected a host that resolves, found {parts.hostname!r}")

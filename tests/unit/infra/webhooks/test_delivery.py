@@ -77,6 +77,13 @@ def test_the_whole_schedule_spans_three_days_then_dead_letters() -> None:
         pytest.param("http://169.254.169.254/latest", True, False, id="metadata-always"),
         pytest.param("http://[::ffff:169.254.169.254]/", True, False, id="mapped-metadata"),
         pytest.param("http://0.0.0.0/", True, False, id="unspecified"),
+        # Other spellings of loopback and of the metadata host.
+        pytest.param("https://2130706433/", False, False, id="decimal-loopback"),
+        pytest.param("https://0x7f.1/", False, False, id="hex-loopback"),
+        pytest.param("https://[::ffff:127.0.0.1]/", False, False, id="mapped-loopback"),
+        pytest.param("https://[2002:7f00:1::]/", False, False, id="6to4-loopback"),
+        pytest.param("http://[2002:a9fe:a9fe::]/", True, False, id="6to4-metadata-always"),
+        pytest.param("https://[2002:5db8:d70e::]/", False, True, id="6to4-public"),
         pytest.param("https://user:pw@93.184.215.14/", False, False, id="credentials"),
         pytest.param("ftp://93.184.215.14/", True, False, id="scheme"),
     ],

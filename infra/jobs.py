@@ -10,6 +10,11 @@ lease to expire, and another worker runs the job again. A claim counts an attemp
 ``max_attempts`` claims are used (a handler that raises each time, or an input that kills the
 worker outright), the kind's ``dead`` hook settles what the job was about and the job is
 ``dead``, so nothing waits for it forever.
+
+A running job keeps its lease by heartbeat (every third of the lease), so a verification
+longer than the lease is not run a second time beside itself. The heartbeat stops at
+``max_run``: a handler that hangs then loses its lease, and the job is claimed again and in
+the end dead-lettered, instead of holding its row for ever.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,6 +64,8 @@ class JobRunner:
     repository: JobRepository
     kinds: Mapping[str, JobKind]
     lease: timedelta = timedelta(minutes=5)
+    #: The longest a job's lease is kept by heartbeat (a hung handler loses it after this).
+    max_run: timedelta = timedelta(minutes=30)
     retry_base: timedelta = timedelta(seconds=5)
     retry_max: timedelta = timedelta(minutes=5)
     poll_seconds: float = 1.0
@@ -80,6 +88,7 @@ class JobRunner:
             repository=repository,
             kinds=kinds,
             lease=timedelta(seconds=settings.jobs_lease_seconds),
+            max_run=timedelta(seconds=settings.jobs_max_run_seconds),
             retry_base=timedelta(seconds=settings.jobs_retry_base_seconds),
             retry_max=timedelta(seconds=settings.jobs_retry_max_seconds),
             poll_seconds=settings.jobs_poll_seconds,
@@ -101,7 +110,8 @@ class JobRunner:
             self._bury(job, kind, "attempts_exhausted")
             return "dead"
         try:
-            result = kind.run(job)
+            with self._heartbeat(job):
+                result = kind.run(job)
         except OrderSealError as exc:
             error = exc.code
         except Exception as exc:  # noqa: BLE001 - like the check runner: a job that crashes
@@ -121,6 +131,36 @@ class JobRunner:
         delay = backoff(self.retry_base, self.retry_max, job.attempts, jitter=self.random())
         self.repository.retry(job.job_id, self.worker_id, error=error, at=self.clock() + delay)
         return "retry"
+
+    @contextmanager
+    def _heartbeat(self, job: ClaimedJob) -> Iterator[None]:
+        """Extend ``job``'s lease while the block runs, up to ``max_run``."""
+        done = threading.Event()
+        interval = self.lease.total_seconds() / 3
+        deadline = self.clock() + self.max_run
+
+        def beat() -> None:
+            while not done.wait(interval):
+                now = self.clock()
+                if now >= deadline:
+                    _log.warning("job %s (%s) passed its run limit", job.job_id, job.kind)
+                    return
+                try:
+                    if not self.repository.extend_lease(
+                        job.job_id, self.worker_id, now=now, lease=self.lease
+                    ):
+                        return  # finished, cancelled or taken over: nothing left to keep
+                except OrderSealError:
+                    # A ledger outage: try again at the next beat (the lease has margin).
+                    _log.warning("job %s lease heartbeat failed", job.job_id)
+
+        beater = threading.Thread(target=beat, name=f"job-lease-{job.job_id}", daemon=True)
+        beater.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beater.join()
 
     def _bury(self, job: ClaimedJob, kind: JobKind | None, error: str) -> None:
         if kind is not None and kind.dead is not None:

@@ -198,6 +198,9 @@ class Settings(BaseSettings):
     jobs_lease_seconds: float = Field(
         default=300.0, gt=0, description="a claimed job is run again after this (killed worker)"
     )
+    jobs_max_run_seconds: float = Field(
+        default=1800.0, gt=0, description="a running job's lease is kept this long at most"
+    )
     jobs_retry_base_seconds: float = Field(default=5.0, description="first retry delay")
     jobs_retry_max_seconds: float = Field(default=300.0, description="longest retry delay")
     jobs_poll_seconds: float = Field(default=1.0, description="idle job worker polling interval")

@@ -206,6 +206,17 @@ class JobRepository:
             )
             return getattr(moved, "rowcount", 0) == 1
 
+    def extend_lease(self, job_id: str, worker: str, *, now: datetime, lease: timedelta) -> bool:
+        """Keep a running job's lease (only while this worker still holds it); False if lost."""
+        with self._sessions.begin() as session:
+            kept = session.execute(
+                update(Job)
+                .where(Job.job_id == job_id, Job.status == "pending", Job.leased_by == worker)
+                .values(lease_expires_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            return getattr(kept, "rowcount", 0) == 1
+
     def retry(self, job_id: str, worker: str, *, error: str, at: datetime) -> None:
         """Release a failed attempt for another try at ``at`` (only while this worker holds it)."""
         with self._sessions.begin() as session:

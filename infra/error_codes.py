@@ -96,6 +96,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("dispute_not_found", 404, "no such dispute"),
     _e("dispute_not_in_review", 409, "agents decide only a dispute whose decision is review"),
     _e("empty_file", 422, "the body or file is empty"),
+    _e(
+        "evidence_already_requested",
+        409,
+        "an agent already asked for more evidence on the dispute and none has come yet",
+    ),
     _e("evidence_corrupt", 500, "the stored evidence bytes no longer hash to their key"),
     _e("evidence_missing", 503, "the evidence store holds no object for a recorded key"),
     _e("evidence_not_found", 404, "no such evidence (for this caller, session or dispute)"),

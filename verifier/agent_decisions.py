@@ -2,9 +2,11 @@
 
 Adversaries: an agent (or a stolen agent key) deciding a dispute that is not in review, or
 deciding twice at once to pay twice; a platform key trying the agent's route; a note large
-enough to bloat the signed chain. The ledger's compare-and-set (``decision = 'review'``) gives
-one decision and one ``409 dispute_not_in_review``; the role dependency answers ``403
-wrong_role``; the note is 1..2000 characters.
+enough to bloat the signed chain; requests for evidence in a loop, each a signed verdict and a
+webhook. The ledger's compare-and-set (``decision = 'review'``) gives one decision and one
+``409 dispute_not_in_review``; the role dependency answers ``403 wrong_role``; the note is
+1..2000 characters; a request for evidence while the last one is unanswered is ``409
+evidence_already_requested``.
 
 Each decision is a verdict row appended to the signed audit chain (``change_reason``
 ``agent_decision``, the agent's subject, key id and note inside the signed body), and
@@ -30,7 +32,12 @@ from verifier.disputes import DisputeService
 from verifier.schemas import VerdictOut
 from verifier.wording import utc_text
 
-__all__ = ["AgentDecisionService", "DisputeNotInReviewError", "decision_out"]
+__all__ = [
+    "AgentDecisionService",
+    "DisputeNotInReviewError",
+    "EvidenceAlreadyRequestedError",
+    "decision_out",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -39,6 +46,12 @@ class DisputeNotInReviewError(ConflictError):
     """Agents decide only a dispute whose current decision is ``review``."""
 
     code = "dispute_not_in_review"
+
+
+class EvidenceAlreadyRequestedError(ConflictError):
+    """More evidence was asked for and has not come yet: asking again changes nothing."""
+
+    code = "evidence_already_requested"
 
 
 def decision_out(row: AgentDecision) -> AgentDecisionOut:
@@ -74,6 +87,8 @@ class AgentDecisionService:
             NotFoundError: ``dispute_not_found``.
             DisputeNotInReviewError: ``dispute_not_in_review`` (decided otherwise, never
                 decided, or another agent's decision came first).
+            EvidenceAlreadyRequestedError: ``evidence_already_requested`` (a request for
+                evidence while the last one is unanswered).
         """
         decision_id = f"ad_{secrets.token_hex(8)}"
         decision = AGENT_ACTIONS[request.action]
@@ -124,6 +139,11 @@ class AgentDecisionService:
         )
         if outcome.status == "no_dispute":
             raise NotFoundError("no such dispute", code="dispute_not_found")
+        if outcome.status == "already_requested":
+            raise EvidenceAlreadyRequestedError(
+                f"expected new evidence on dispute {dispute_id} before another request for it; "
+                "approve or deny meanwhile"
+            )
         if outcome.status == "not_in_review" or outcome.decision is None:
             raise DisputeNotInReviewError(
                 f"expected dispute {dispute_id} in review, found it decided otherwise "

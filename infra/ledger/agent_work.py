@@ -55,7 +55,7 @@ AGENT_DECIDED = "agent_decided"
 class DecisionOutcome:
     """What became of an agent decision: recorded (with its rows) or why not."""
 
-    status: Literal["recorded", "no_dispute", "not_in_review"]
+    status: Literal["recorded", "no_dispute", "not_in_review", "already_requested"]
     decision: AgentDecision | None = None
     dispute: Dispute | None = None
 
@@ -87,6 +87,10 @@ class ReuseLink:
     same_bytes: bool
     #: Found by the perceptual fingerprint (a re-encoded or resized copy), not by the ledger.
     near_copy: bool = False
+
+
+class _AlreadyRequestedError(Exception):
+    """Rolls back a request for evidence on a dispute already waiting for it."""
 
 
 def hold_for_agent(session: Session, dispute_id: str, *, at: datetime) -> bool:
@@ -148,7 +152,11 @@ class AgentWork:
         """Record an agent's decision on a dispute whose decision is ``review``, atomically.
 
         ``body(latest_body)`` gives the verdict body to append (built from the latest verdict);
-        ``event(dispute)`` the outbox row announcing it (None: no webhook).
+        ``event(dispute)`` the outbox row announcing it (None: no webhook). A request for
+        evidence on a dispute still waiting for the evidence asked before is
+        ``already_requested`` and writes nothing: each request would append a signed verdict
+        and send a webhook while nothing changed, so they are bounded by the evidence the
+        platform brings.
 
         Raises:
             ConflictError: ``audit_contention`` when the chain stays too busy.
@@ -157,6 +165,7 @@ class AgentWork:
         for _attempt in range(20):
             try:
                 with self._sessions.begin() as session:
+                    # The guarded UPDATE stays the first statement (SQLite's write lock).
                     values: dict[str, Any] = {"decision": decision, "updated_at": at}
                     if final:
                         values["decided_at"] = at
@@ -169,6 +178,9 @@ class AgentWork:
                     if getattr(changed, "rowcount", 0) != 1:
                         exists = session.get(Dispute, dispute_id) is not None
                         return DecisionOutcome("not_in_review" if exists else "no_dispute")
+                    work = _work_row(session, dispute_id, at)
+                    if not final and work.agent_status == AWAITING_EVIDENCE:
+                        raise _AlreadyRequestedError
                     dispute = session.get(Dispute, dispute_id, populate_existing=True)
                     latest = session.scalars(
                         select(Verdict)
@@ -208,13 +220,14 @@ class AgentWork:
                         decided_at=at,
                     )
                     session.add(row)
-                    work = _work_row(session, dispute_id, at)
                     work.agent_status = AGENT_DECIDED if final else AWAITING_EVIDENCE
                     work.updated_at = at
                     events = [event(dispute)] if event is not None and dispute else []
                     add_outbox_events(session, events)
                 self._outbox_written(events)
                 return DecisionOutcome("recorded", row, dispute)
+            except _AlreadyRequestedError:
+                return DecisionOutcome("already_requested")
             except IntegrityError:
                 continue
         raise ConflictError("the audit chain is too busy; retry", code="audit_contention")

@@ -227,6 +227,23 @@ def test_a_request_for_evidence_waits_then_the_next_verdict_applies(world: World
     assert space["dispute"]["status"] == "decided"
 
 
+def test_a_request_for_evidence_is_not_repeated_before_the_evidence_comes(world: World) -> None:
+    """Adversary: an agent key asking for evidence in a loop, each request a signed verdict in
+    the audit chain and a dispute.decision_changed webhook while nothing changed."""
+    dispute_id = _review(world)
+    assert _decide(world, dispute_id, "request_evidence", "Send the video.").status_code == 201
+    verdicts = len(world.services.ledger.verdicts(dispute_id))
+    events = len(_events(world, dispute_id))
+    for _ in range(3):
+        again = _decide(world, dispute_id, "request_evidence", "Send it now.")
+        assert _error(again) == (409, "evidence_already_requested")
+    assert len(world.services.ledger.verdicts(dispute_id)) == verdicts
+    assert len(_events(world, dispute_id)) == events
+    # Deciding is still open to the agent meanwhile.
+    assert _decide(world, dispute_id, "deny", "No video came.").status_code == 201
+    assert _dispute(world, dispute_id)["decision"] == "block"
+
+
 def test_a_later_automatic_verdict_keeps_the_agents_decision(world: World) -> None:
     dispute_id = _review(world)
     assert _decide(world, dispute_id, "deny", "Looks staged.").status_code == 201

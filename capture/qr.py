@@ -1,4 +1,5 @@
-"""Parcel label: a QR code holding the signed label token, with the order number in clear.
+"""Parcel label: a QR code holding our capture page's URL with the signed label token in its
+fragment (``capture.label_url``; any phone camera opens it), the order number in clear.
 
 Rendered as PNG or as a one-page 4x6 inch PDF (bilevel, CCITT G4: lossless, printer-sized).
 """
@@ -10,6 +11,8 @@ import io
 import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
+
+from capture.label_url import label_url
 
 __all__ = ["LABEL_DPIS", "render_label_pdf", "render_label_png"]
 
@@ -27,7 +30,8 @@ def render_label_png(
         token: the signed label token the QR carries.
         order_id: printed in clear text under the code.
         dpi: printer resolution (203 or 300).
-        base_url: optional prefix, printed as a hint for buyers without the app.
+        base_url: our public base URL: the QR carries ``<base_url>/capture#t=<token>`` and
+            the base URL is printed under it. Empty: the bare token (labels before the URL).
 
     Returns:
         PNG bytes.
@@ -63,7 +67,7 @@ def _render(token: str, *, order_id: str, dpi: int, base_url: str) -> Image.Imag
     width, height = 4 * dpi, 6 * dpi
     label = Image.new("L", (width, height), 255)
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
-    code.add_data(token)
+    code.add_data(label_url(base_url, token) if base_url else token)
     code.make(fit=True)
     qr_image = code.make_image(fill_color="black", back_color="white").get_image().convert("L")
     side = int(width * 0.85)
@@ -74,7 +78,7 @@ def _render(token: str, *, order_id: str, dpi: int, base_url: str) -> Image.Imag
     small = ImageFont.load_default(size=max(10, dpi // 12))
     y = dpi // 3 + side + dpi // 6
     draw.text((width // 2, y), f"ORDER {order_id}", fill=0, font=font, anchor="mt")
-    hint = "Scan with your OrderSeal app when you open the parcel"
+    hint = "Scan with your phone camera when you open the parcel"
     draw.text((width // 2, y + dpi // 4), hint, fill=0, font=small, anchor="mt")
     if base_url:
         draw.text((width // 2, y + dpi // 2), base_url, fill=0, font=small, anchor="mt")

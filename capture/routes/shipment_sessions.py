@@ -9,12 +9,13 @@ from capture.qr import LABEL_DPIS, render_label_pdf, render_label_png
 from capture.routes.deps import Clock, Sessions
 from capture.schemas import LabelOut, SessionOut, ShipmentSessionIn
 from infra.auth import StationPrincipal
+from infra.json_body import BoundedJSONRoute
 from infra.openapi import file_responses
 from infra.ratelimit import enforce
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 
 
 @router.post("/shipment-sessions", status_code=201, tags=["station"])
@@ -61,7 +62,7 @@ def label_png(
 ) -> Response:
     """The 4x6 inch parcel label (203 or 300 dpi)."""
     token = _label_token(order_id, principal.subject, sessions, clock, dpi)
-    png = render_label_png(token, order_id=order_id, dpi=dpi)
+    png = render_label_png(token, order_id=order_id, dpi=dpi, base_url=sessions.base_url)
     return Response(content=png, media_type="image/png")
 
 
@@ -76,5 +77,5 @@ def label_pdf(
 ) -> Response:
     """The same 4x6 inch parcel label as a one-page PDF (203 or 300 dpi)."""
     token = _label_token(order_id, principal.subject, sessions, clock, dpi)
-    pdf = render_label_pdf(token, order_id=order_id, dpi=dpi)
+    pdf = render_label_pdf(token, order_id=order_id, dpi=dpi, base_url=sessions.base_url)
     return Response(content=pdf, media_type="application/pdf")

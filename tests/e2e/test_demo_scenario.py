@@ -65,9 +65,10 @@ def test_label_png_round_trips_through_a_real_qr_decoder(
     live_api: str, settings: Settings, credentials: dict[str, str], services: Services
 ) -> None:
     result = run_scenario(live_api, settings.resolved_home, credentials, verifier=services.verifier)
-    token = decode_label(Path(result.label_png))
-    assert token.startswith("OS1.")
-    assert result.order_id not in token  # the order id travels signed, not as plain text
+    scanned = decode_label(Path(result.label_png))
+    # Our capture page's URL (any camera opens it), the signed token in the fragment.
+    assert scanned.startswith(f"{live_api}/capture#t=OS1.")
+    assert result.order_id not in scanned  # the order id travels signed, not as plain text
 
 
 def test_agent_report_requires_the_agent_role(

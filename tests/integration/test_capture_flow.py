@@ -20,6 +20,7 @@ import zxingcpp
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from capture.label_url import label_token_from_payload
 from capture.tokens import verify_label_token
 from clients.client import APIError, PlatformClient
 from evidence.manifest import ASSERTION_LABEL
@@ -258,12 +259,18 @@ def test_label_png_round_trip_opens_a_receipt_session(
     png = cast.station.label_png(labelled.order_id, dpi=dpi)
     with Image.open(io.BytesIO(png)) as image:
         assert image.size == (4 * dpi, 6 * dpi)
-        token = _decode(image)
+        scanned = _decode(image)
+    # Any camera opens it: our capture page, the token in the fragment (never sent to a server).
+    token = label_token_from_payload(scanned, base_url=cast.base_url)
+    assert token is not None
+    assert scanned == f"{cast.base_url}/capture#t={token}"
     certificates = _published_label_certificates(cast.base_url, services.keys.trust_list().pem)
     label = verify_label_token(token, certificates, now=datetime.now(UTC))
     assert label.order_id == labelled.order_id
-    session = cast.buyer().open_receipt(token)
+    assert cast.buyer().check_qr(scanned)["official"] is True
+    session = cast.buyer().open_receipt(scanned)
     assert session["order_id"] == labelled.order_id
+    assert cast.buyer().open_receipt(token)["order_id"] == labelled.order_id
 
 
 @pytest.mark.parametrize("dpi", [203, 300], ids=["203dpi", "300dpi"])
@@ -316,15 +323,27 @@ def test_qr_check_tells_official_labels_from_lures(
     assert (not_mine["official"], not_mine["order_id"]) == (False, None)
 
     payload, body, _sig = labelled.label_token.split(".")
+    genuine = labelled.label_token
+    host = cast.base_url.split("://", 1)[1]
     lures = [
         "https://after-sales-refund.example/claim?order=" + labelled.order_id,
         f"{payload}.{body}.{'A' * 86}",
         labelled.order_id,
+        # A scam card copying a real label's token into a look-alike URL.
+        f"https://after-sales-refund.example/capture#t={genuine}",
+        f"http://{host}@after-sales-refund.example/capture#t={genuine}",
+        f"http://{host}.after-sales-refund.example/capture#t={genuine}",
+        f"http://xn--after-sales-refnd-usb.example/capture#t={genuine}",
+        f"{cast.base_url}/capture?t={genuine}",
     ]
     for lure in lures:
         answer = cast.buyer().check_qr(lure)
         assert (answer["official"], answer["order_id"]) == (False, None), lure
         assert "not an official" in answer["message"].lower()
+    # Nor does a look-alike URL open a receipt session, though its token is genuine.
+    assert _code(
+        lambda: cast.buyer().open_receipt(f"https://after-sales-refund.example/capture#t={genuine}")
+    ) == (401, "token_malformed")
 
 
 # Intake screening --------------------------------------------------------------------------

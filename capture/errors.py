@@ -7,6 +7,7 @@ from infra.errors import ConflictError, InputError, OrderSealError
 __all__ = [
     "BuyerNotOnOrderError",
     "CaptureError",
+    "CaptureSealedElsewhereError",
     "IdempotencyKeyReusedError",
     "IntakeFlaggedError",
     "OrderAlreadyPackedError",
@@ -61,6 +62,16 @@ class IdempotencyKeyReusedError(ConflictError):
     """
 
     code = "idempotency_key_reused"
+
+
+class CaptureSealedElsewhereError(ConflictError):
+    """The same bytes are already sealed as packing evidence of another order of the merchant.
+
+    One photo evidences one parcel: the old photo of the previous parcel, or one photo for
+    several orders, is refused rather than sealed again under a new order.
+    """
+
+    code = "capture_sealed_elsewhere"
 
 
 class OrderAlreadyPackedError(ConflictError):

@@ -21,7 +21,9 @@ before it is known to own a live session, and nothing is stored before every che
    order, session, stage and the received SHA-256 (``attestation_mismatch``).
 5. **Serials.** At most 1000 well-formed serials (``invalid_serial``); at shipment each is
    one the order lists (``409 serial_mismatch``: the wrong item); at receipt they are what
-   the buyer read off the unit, recorded for the verifier.
+   the buyer read off the unit, recorded for the verifier. At shipment the bytes must not be
+   packing evidence of another order of the same merchant already
+   (``409 capture_sealed_elsewhere``: an old photo, or one photo for several parcels).
 6. **Media.** A WebM is converted to MP4 under the transcode budget (normally done before,
    by :meth:`UploadService.transcode_upload` on its own thread limit; the signed SHA-256
    stays the one the device sent). The sniffed type must be sealable
@@ -58,6 +60,7 @@ from cryptography.hazmat.primitives import serialization
 from capture.devices import DeviceIdentity, DeviceService
 from capture.errors import (
     CaptureError,
+    CaptureSealedElsewhereError,
     IdempotencyKeyReusedError,
     IntakeFlaggedError,
     SerialMismatchError,
@@ -211,6 +214,7 @@ class UploadService:
             OrderSealError: ``attestation_invalid``.
             SerialMismatchError: a station scanned a serial the order does not list.
             PayloadTooLargeError: a photo above ``max_photo_bytes``.
+            CaptureSealedElsewhereError: a station's bytes already evidence another order.
             IntakeFlaggedError: a receipt upload failed intake screening (kept, not sealed).
 
         Returns:
@@ -227,6 +231,7 @@ class UploadService:
             )
             self._check_serials(session, serials)
             received, sniffed = self._as_sealable(received)
+            self._check_not_sealed_elsewhere(session, received)
             media_type = self._check_media(received, sniffed)
             if session.stage == Stage.RECEIPT.value:
                 self._screen(session, device, received, media_type, now)
@@ -402,6 +407,24 @@ class UploadService:
             )
 
     # Step 6: media -----------------------------------------------------------
+    def _check_not_sealed_elsewhere(self, session: CaptureSession, received: ReceivedFile) -> None:
+        """At shipment: the bytes are not packing evidence of another order of the merchant.
+
+        Raises:
+            CaptureSealedElsewhereError: 409 ``capture_sealed_elsewhere``.
+        """
+        if session.stage != Stage.SHIPMENT.value:
+            return
+        order = self.orders.order(session.order_id)
+        earlier = self.ledger.shipment_evidence_elsewhere(
+            received.sha256, merchant_id=order.merchant_id, order_id=session.order_id
+        )
+        if earlier is not None:
+            raise CaptureSealedElsewhereError(
+                f"these bytes are already sealed for order {earlier.order_id} "
+                f"({earlier.evidence_id}): one photo evidences one parcel, take a new one"
+            )
+
     def _as_sealable(self, received: ReceivedFile) -> tuple[ReceivedFile, str | None]:
         """The file and its sniffed type, a WebM converted (consumed) to MP4 first."""
         media_type = sniff_media_type(received.path)

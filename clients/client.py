@@ -274,6 +274,32 @@ class StationClient:
         data: bytes = _check(self.http.get(path, headers=headers))
         return data
 
+    def renew(self) -> DeviceEnrolResponse:
+        """A fresh certificate for the same key, before the current one expires.
+
+        The request proves possession twice: the CSR's self-signature, and an
+        ``ORDERSEAL-RENEW-V1`` statement (device id, unix time, CSR SHA-256) signed by the key
+        (``capture.devices.renewal_payload``; the integration test pins the two together).
+        """
+        csr_pem = self.device.csr_pem()
+        timestamp = str(int(time.time()))
+        digest = hashlib.sha256(csr_pem.strip().encode()).hexdigest()
+        payload = "\n".join(["ORDERSEAL-RENEW-V1", self.device.device_id, timestamp, digest])
+        body = {
+            "csr_pem": csr_pem,
+            "timestamp": timestamp,
+            "signature": sign_bytes(self.device.private_key, payload.encode()),
+        }
+        answer = self.http.post(f"/v1/devices/{self.device.device_id}/renewal", json=body)
+        return cast(DeviceEnrolResponse, _check(answer))
+
+    def healthy(self, *, timeout: float = 2.0) -> bool:
+        """Whether the service answers ``/healthz`` within ``timeout`` seconds."""
+        try:
+            return self.http.get("/healthz", timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
+
 
 class BuyerClient:
     """The buyer's app: a platform-issued token plus its enrolled device key."""

@@ -2,7 +2,8 @@
 
 Both ``orderseal`` and ``orderseal-station`` exit 0 on success, 3 (``EXIT_INPUT_ERROR``) with
 ``error <code>: <message>`` for one of our errors or ``usage error ...`` for a bad command
-line, and 4 with the exception's name for anything else.
+line (an error with its own ``exit_code``, such as the station's, exits with that), and 4
+with the exception's name for anything else.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def run_command(invoke: Callable[[], object], console: Console) -> NoReturn:
         sys.exit(exc.exit_code)
     except OrderSealError as exc:
         console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
-        sys.exit(EXIT_INPUT_ERROR)
+        # An error may name its own status (the station's, clients/station/errors.py).
+        status = getattr(exc, "exit_code", EXIT_INPUT_ERROR)
+        sys.exit(status if isinstance(status, int) else EXIT_INPUT_ERROR)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback, distinct status
         if exc.__class__.__name__ in _USAGE_ERRORS:
             console.print(f"[red]usage error[/] {exc}", highlight=False)

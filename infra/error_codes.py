@@ -37,6 +37,16 @@ def _e(code: str, http_status: int | None, meaning: str) -> ErrorCode:
 
 #: Every error code, in alphabetical order (the docs table follows the same order).
 ERROR_CODES: tuple[ErrorCode, ...] = (
+    _e(
+        "admin_key_file_unsafe",
+        400,
+        "station tool: the admin key file is readable or writable by other users",
+    ),
+    _e(
+        "admin_key_missing",
+        400,
+        "station tool: no admin key in ORDERSEAL_ADMIN_KEY or --admin-key-file",
+    ),
     _e("agent_unknown", 422, "no usable agent API key has the subject a dispute is assigned to"),
     _e("api_key_inactive", 409, "the API key is revoked, expired or already rotated"),
     _e("api_key_not_found", 404, "no API key has this id (kid_...)"),
@@ -58,7 +68,22 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("body_too_slow", 408, "the request body paused too long or arrived below the minimum rate"),
     _e("buyer_not_on_order", 403, "a buyer token was asked for a buyer the order does not name"),
     _e("ca_unknown", 500, "a CA name other than service-ca or device-ca was asked for"),
+    _e(
+        "capture_already_taken",
+        400,
+        "station tool: this station already took the same bytes for another order",
+    ),
+    _e(
+        "capture_older_than_session",
+        400,
+        "station tool: the file was written before the session opened (--force)",
+    ),
     _e("capture_refused", 422, "an upload or session request cannot be accepted as it is"),
+    _e(
+        "capture_sealed_elsewhere",
+        409,
+        "the same bytes are already sealed as packing evidence of another order",
+    ),
     _e("certificate_expired", 422, "a certificate is not valid at the time it is checked"),
     _e("certificate_invalid", 422, "a certificate or CSR does not meet the required profile"),
     _e("certificate_unknown", 500, "the serial names none of our sealing certificates"),
@@ -124,6 +149,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "intake_flagged", 422, "a receipt's own metadata contradicts a live capture; kept, unsealed"
     ),
     _e("internal_error", 500, "an unexpected error; it has been logged"),
+    _e("invalid_arguments", 400, "station tool: the command's arguments do not fit together"),
     _e("invalid_filename", 422, "the client file name is not plain UTF-8 text"),
     _e("invalid_input", 422, "the request or file is malformed"),
     _e("invalid_key", 503, "a storage key that the evidence store did not make"),
@@ -147,12 +173,18 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("order_cancelled", 409, "the order is cancelled: no new capture session, update or token"),
     _e("order_exists", 409, "an order with this id is registered with other content"),
     _e("order_not_packed", 409, "a reopen for an order with no closed shipment session"),
+    _e(
+        "order_shipped_before",
+        400,
+        "station tool: this station already closed the order (--force after a reopen)",
+    ),
     _e("order_unknown", 404, "the order is not registered"),
     _e("payload_too_large", 413, "the body is larger than the limit for its kind"),
     _e("policy_invalid", 422, "the policy file is missing, not TOML, or breaks a rule"),
     _e("queue_not_empty", 400, "station tool: captures of the session are still queued"),
     _e("rate_limited", 429, "too many calls of one kind by one caller; see Retry-After"),
     _e("rate_limiter_unavailable", 503, "the rate limiter's store is unavailable; retry"),
+    _e("rejected_unknown", 400, "station tool: no refused capture has this id"),
     _e("renewal_expired", 422, "the device renewal request is not signed within 5 minutes"),
     _e("renewal_key_mismatch", 422, "the renewal CSR is for another key than the enrolled one"),
     _e("renewal_proof_invalid", 422, "the renewal request is not signed by the enrolled key"),
@@ -183,8 +215,14 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("service_unavailable", 503, "a dependency (database, storage, signer) is down; retry"),
     _e("service_unreachable", 400, "station tool: the capture service cannot be reached"),
     _e("session_closed", 409, "the capture session is closed or expired"),
-    _e("session_empty", 422, "a label was asked for before any sealed capture"),
+    _e("session_empty", 422, "a label was asked for before a sealed capture of the session"),
+    _e(
+        "session_no_new_captures",
+        400,
+        "station tool: this station sealed nothing in the session (--force)",
+    ),
     _e("session_not_found", 404, "no such session for this caller"),
+    _e("session_open", 400, "station tool: another packing session is open (--abandon)"),
     _e("signature_invalid", 422, "a device signature is malformed or does not verify"),
     _e("signer_misconfigured", 500, "the chosen signer backend lacks its settings"),
     _e("signer_unavailable", 503, "a signer backend failed to produce a signature"),

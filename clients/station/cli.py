@@ -2,21 +2,26 @@
 
 enrol (generate the device key, send a CSR to the admin route), open a session from a scanned
 order number, capture files or watch a hot folder, upload with a progress bar, and keep an
-offline queue that uploads exactly once when the service is back.
+offline queue that uploads exactly once when the service is back. Every command exits with a
+status that tells sealed from queued from refused (:mod:`clients.station.errors`), and warns
+before sealing what is probably wrong evidence (:mod:`clients.station.checks`).
 
 State lives in ``--home`` (``ORDERSEAL_STATION_HOME``, default ``~/.orderseal-station``):
 ``station.json`` (service URL, device id), ``device-key.pem`` (mode 0600; never leaves the
-station), ``device-cert.pem``, ``session.json`` (the open packing session) and ``queue/``.
+station), ``device-cert.pem``, ``session.json`` (the open packing session), ``queue/`` and
+``records.sqlite`` (what this station sealed and closed).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +35,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TextColumn,
     TransferSpeedColumn,
 )
@@ -37,11 +43,30 @@ from rich.progress import (
 from clients.client import APIError, DeviceKey, PlatformClient, StationClient
 from clients.commands import EXIT_INPUT_ERROR, run_command
 from clients.schemas import SessionResponse
+from clients.station.admin_key import read_admin_key
+from clients.station.checks import capture_warnings, refuse_unless_forced
+from clients.station.errors import (
+    EXIT_OK,
+    EXIT_QUEUED,
+    EXIT_REFUSED,
+    NeedsForceError,
+    QueuedError,
+    ServiceRefusedError,
+    ServiceUnreachableError,
+    StationError,
+)
 from clients.station.queue import CaptureQueue, FlushResult, QueuedCapture
-from wire.errors import OrderSealError
+from clients.station.records import StationRecords
 from wire.keyfile import save_private_key
 
-__all__ = ["CAPTURE_SUFFIXES", "EXIT_INPUT_ERROR", "StationState", "main", "station_app"]
+__all__ = [
+    "CAPTURE_SUFFIXES",
+    "EXIT_INPUT_ERROR",
+    "StationError",
+    "StationState",
+    "main",
+    "station_app",
+]
 
 station_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Packing-station client (enrol, capture)"
@@ -51,15 +76,8 @@ console = Console()
 #: File types a tethered camera drops that the service seals.
 CAPTURE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".mp4", ".mov"})
 _DEFAULT_HOME = Path("~/.orderseal-station")
-#: Exit status of a station not ready for the command or a failed service call, as
-#: ``orderseal station`` gives it through ``orderseal.cli:main``.
-
-
-class StationError(OrderSealError):
-    """The station is not set up for the command (not enrolled, no open session, ...)."""
-
-    code = "station_not_ready"
-    http_status = 400
+#: ``status`` warns when the device certificate expires sooner than this (``renew`` it).
+_EXPIRY_WARNING = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -84,9 +102,19 @@ class StationState:
         return self.home / "session.json"
 
     @property
+    def cert_path(self) -> Path:
+        """The device certificate and its chain (PEM)."""
+        return self.home / "device-cert.pem"
+
+    @property
     def queue(self) -> CaptureQueue:
         """The offline queue."""
         return CaptureQueue(self.home / "queue")
+
+    @property
+    def records(self) -> StationRecords:
+        """What this station sealed and closed."""
+        return StationRecords(self.home / "records.sqlite")
 
     def config(self) -> dict[str, str]:
         """The saved configuration.
@@ -105,7 +133,7 @@ class StationState:
         key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise StationError("expected an EC P-256 device key", code="station_key_invalid")
-        certificate = x509.load_pem_x509_certificate((self.home / "device-cert.pem").read_bytes())
+        certificate = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
         return DeviceKey(config["device_id"], key, certificate)
 
     def client(self, *, timeout: float = 300.0) -> StationClient:
@@ -125,6 +153,13 @@ class StationState:
             )
         data: SessionResponse = json.loads(self.session_path.read_text())
         return data
+
+    def session_opened_at(self) -> datetime:
+        """When the open session was opened, by the station clock (older files: written)."""
+        raw = json.loads(self.session_path.read_text()).get("opened_at")
+        if isinstance(raw, str):
+            return datetime.fromisoformat(raw)
+        return datetime.fromtimestamp(self.session_path.stat().st_mtime, tz=UTC)
 
 
 HomeOption = Annotated[
@@ -149,57 +184,139 @@ def _write_json(path: Path, data: Mapping[str, object]) -> None:
 
 @contextmanager
 def _service_calls() -> Iterator[None]:
-    """Client failures become OrderSeal errors: one line and exit status 3 from ``main``."""
+    """Client failures become station errors: one line, and exit 1 (refused) or 5 (down)."""
     try:
         yield
     except APIError as exc:
-        raise StationError(exc.message, code=exc.code) from exc
+        if exc.status >= 500 or exc.status == 429:
+            raise ServiceUnreachableError(
+                f"the capture service is busy or failing ({exc.code}): try again shortly"
+            ) from exc
+        raise ServiceRefusedError(exc.message, code=exc.code) from exc
     except httpx.TransportError as exc:
-        raise StationError(
-            "the capture service is unreachable", code="service_unreachable"
-        ) from exc
+        raise ServiceUnreachableError("the capture service is unreachable") from exc
+
+
+AdminKeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--admin-key-file",
+        help="file holding the enrolment key (mode 0600); default: $ORDERSEAL_ADMIN_KEY",
+    ),
+]
+MerchantOption = Annotated[
+    str | None, typer.Option("--merchant", help="merchant this station packs for")
+]
+
+
+def _enrol_key(
+    state: StationState, *, url: str, device_id: str, admin_key: str, merchant: str | None
+) -> str:
+    """Enrol a fresh key as ``device_id``; only after the service issued it are files written.
+
+    Returns:
+        The certificate's ``not_after``.
+    """
+    device = DeviceKey.generate(device_id)
+    body = {"device_id": device_id, "kind": "station", "csr_pem": device.csr_pem()}
+    if merchant:
+        body["merchant_id"] = merchant
+    with _service_calls():
+        issued = PlatformClient(url, admin_key).call("POST", "/v1/devices", json=body)
+    # Written beside, then swapped in (0600 from the start): a reset replaces the old key.
+    fresh = state.key_path.with_suffix(".new")
+    fresh.unlink(missing_ok=True)
+    save_private_key(device.private_key, fresh)
+    os.replace(fresh, state.key_path)
+    state.cert_path.write_text(issued["certificate_pem"] + issued["chain_pem"])
+    config = {"base_url": url.rstrip("/"), "device_id": device_id}
+    if merchant:
+        config["merchant_id"] = merchant
+    _write_json(state.config_path, config)
+    return str(issued["not_after"])
 
 
 @station_app.command()
 def enrol(
     url: Annotated[str, typer.Option("--url", help="capture service base URL")],
     device_id: Annotated[str, typer.Option("--device-id", help="this station's name")],
-    admin_key: Annotated[
-        str, typer.Option("--admin-key", envvar="ORDERSEAL_ADMIN_KEY", help="enrolment credential")
-    ],
+    admin_key_file: AdminKeyFileOption = None,
+    merchant: MerchantOption = None,
     home: HomeOption = _DEFAULT_HOME,
 ) -> None:
-    """Generate this station's key and have the service's device CA certify it (CSR)."""
+    """Generate this station's key and have the service's device CA certify it (CSR).
+
+    The enrolment key comes from ``ORDERSEAL_ADMIN_KEY`` or ``--admin-key-file``, never the
+    command line (shell history).
+    """
     state = _state(home)
     if state.key_path.exists():
         raise StationError(
-            f"this station is already enrolled as {state.config().get('device_id')}",
+            f"this station is already enrolled as {state.config().get('device_id')}: "
+            "`orderseal station renew` before expiry, `orderseal station reset` after",
             code="station_enrolled",
         )
-    device = DeviceKey.generate(device_id)
-    with _service_calls():
-        issued = PlatformClient(url, admin_key).call(
-            "POST",
-            "/v1/devices",
-            json={"device_id": device_id, "kind": "station", "csr_pem": device.csr_pem()},
-        )
-    save_private_key(device.private_key, state.key_path)
-    (state.home / "device-cert.pem").write_text(issued["certificate_pem"] + issued["chain_pem"])
-    _write_json(state.config_path, {"base_url": url.rstrip("/"), "device_id": device_id})
-    console.print(f"enrolled [bold]{device_id}[/] (certificate valid until {issued['not_after']})")
+    admin_key = read_admin_key(admin_key_file)
+    not_after = _enrol_key(
+        state, url=url, device_id=device_id, admin_key=admin_key, merchant=merchant
+    )
+    console.print(f"enrolled [bold]{device_id}[/] (certificate valid until {not_after})")
 
 
 @station_app.command("open")
 def open_session(
     order_id: Annotated[str | None, typer.Argument(help="scanned order number")] = None,
+    abandon: Annotated[
+        bool, typer.Option("--abandon", help="leave the session still open on this station")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="pack again an order this station already closed")
+    ] = False,
     home: HomeOption = _DEFAULT_HOME,
 ) -> None:
-    """Open a packing session for a scanned order (a barcode scanner types the number)."""
+    """Open a packing session for a scanned order (a barcode scanner types the number).
+
+    Refused while another session is open (``session_open``, unless ``--abandon``) and for an
+    order this station already closed (``order_shipped_before``, unless ``--force``: the
+    platform or the merchant admin reopened it for a repack).
+    """
     state = _state(home)
+    if state.session_path.exists() and not abandon:
+        current = state.session()
+        raise NeedsForceError(
+            f"session {current['session_id']} for order {current['order_id']} is still open: "
+            "close it (`orderseal station close`) or pass --abandon",
+            code="session_open",
+        )
     scanned = (order_id or typer.prompt("Scan the order barcode")).strip()
-    with _service_calls():
-        session = state.client().open_session(scanned)
-    _write_json(state.session_path, session)
+    shipped = state.records.closed_before(scanned)
+    if shipped is not None and not force:
+        raise NeedsForceError(
+            f"this station already closed order {scanned} at {shipped} (its label is out): "
+            "scan the parcel again? To repack it, the platform or merchant admin reopens the "
+            "order, then pass --force",
+            code="order_shipped_before",
+        )
+    try:
+        with _service_calls():
+            session = state.client().open_session(scanned)
+    except ServiceRefusedError as exc:
+        if exc.code != "order_already_packed":
+            raise
+        raise ServiceRefusedError(
+            f"order {scanned} is already packed (its label is out): only the platform or the "
+            "merchant admin can reopen it for a repack",
+            code=exc.code,
+        ) from exc
+    if state.session_path.exists():
+        old = state.session()
+        console.print(f"[yellow]abandoned[/] session {old['session_id']} (order {old['order_id']})")
+    opened_at = datetime.now(UTC).isoformat()
+    _write_json(state.session_path, {**session, "opened_at": opened_at})
+    if shipped is not None:
+        console.print(
+            f"[yellow]forced[/]: order {scanned} is packed again (closed before {shipped})"
+        )
     console.print(f"session [bold]{session['session_id']}[/] open for order {scanned}")
 
 
@@ -214,41 +331,108 @@ def _progress_bar() -> Progress:
     )
 
 
+def _open_session_or_none(state: StationState) -> SessionResponse | None:
+    return state.session() if state.session_path.exists() else None
+
+
 def _flush(state: StationState) -> FlushResult:
-    """Upload the queue with a progress bar per capture."""
+    """Upload the queue, a progress bar per capture, and remember what was sealed."""
     client = state.client()
+    records = state.records
     with _progress_bar() as progress:
 
         def bar(entry: QueuedCapture) -> Callable[[int], None]:
-            task = progress.add_task(entry.title, total=entry.size)
-            return lambda sent: progress.advance(task, sent)
+            # The bar appears with the first byte sent, named by the capture being sent: a
+            # service that is down shows no bar at all.
+            task: list[TaskID] = []
 
-        result = state.queue.flush(client, progress=bar)
+            def advance(sent: int) -> None:
+                if not task:
+                    task.append(progress.add_task(entry.title, total=entry.size))
+                progress.advance(task[0], sent)
+
+            return advance
+
+        result = state.queue.flush(client, progress=bar, session=_open_session_or_none(state))
+    for entry, answer in result.sealed:
+        records.record_sealed(
+            content_sha256=entry.content_sha256,
+            order_id=entry.order_id,
+            session_id=entry.session_id,
+            evidence_id=answer["evidence_id"],
+            forced=entry.forced,
+        )
     for answer in result.uploaded:
         console.print(f"sealed {answer['evidence_id']} ({answer['media_type']})")
     for answer in result.replayed:
         console.print(f"already sealed {answer['evidence_id']} (retry answered once)")
-    for capture_id, code in result.rejected:
-        console.print(f"[red]refused[/] {capture_id}: {code} (kept in queue/rejected)")
+    for entry, refusal in result.rejected:
+        console.print(
+            f"[red]refused[/] {entry.capture_id} ({entry.title}): {refusal.code}: "
+            f"{refusal.message} (kept: `orderseal station rejected`)",
+            highlight=False,
+        )
+    if result.held:
+        orders = ", ".join(sorted({e.order_id for e in result.held}))
+        console.print(
+            f"[yellow]held[/]: {len(result.held)} capture(s) of a previous enrolment wait for "
+            f"a session of order {orders} (`orderseal station open ORDER`)"
+        )
     if result.offline:
         console.print(
-            f"[yellow]service unreachable[/]: {result.remaining} capture(s) stay queued; "
-            "run `orderseal station flush` when it is back"
+            f"[yellow]service unreachable[/]: {result.remaining} capture(s) stay queued, "
+            "not sealed yet; run `orderseal station flush` when it is back"
+        )
+    if result.blocked is not None:
+        console.print(
+            f"[red]this station is refused[/] ({result.blocked.code}: {result.blocked.message}): "
+            f"{result.remaining} capture(s) stay queued; `orderseal station renew` before the "
+            "certificate expires, `orderseal station reset` after revocation or expiry",
+            highlight=False,
         )
     return result
 
 
-@station_app.command()
-def capture(
-    files: Annotated[list[Path], typer.Argument(help="photos or videos to seal", exists=True)],
-    serial: Annotated[
-        list[str] | None, typer.Option("--serial", help="unit serial scanned (repeatable)")
-    ] = None,
-    home: HomeOption = _DEFAULT_HOME,
+def _exit_for(result: FlushResult) -> int:
+    """0 all sealed, 1 something (or this station) refused, 2 something still queued."""
+    if result.rejected or result.blocked is not None:
+        return EXIT_REFUSED
+    if result.offline or result.held:
+        return EXIT_QUEUED
+    return EXIT_OK
+
+
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="seal despite the station's warnings (recorded)")
+]
+
+
+def _queue_checked(
+    state: StationState,
+    session: SessionResponse,
+    files: list[Path],
+    *,
+    force: bool,
+    serials: tuple[str, ...] = (),
 ) -> None:
-    """Attest and queue captures for the open session, then upload what the service takes."""
-    state = _state(home)
-    session = state.session()
+    """Check every file first, then attest and queue them all (nothing queued on a refusal)."""
+    opened_at = state.session_opened_at()
+    warnings = [
+        warning
+        for path in files
+        for warning in capture_warnings(
+            path,
+            order_id=session["order_id"],
+            opened_at=opened_at,
+            records=state.records,
+            queue=state.queue,
+        )
+    ]
+    forced = refuse_unless_forced(warnings, force=force)
+    if forced:
+        console.print(
+            f"[yellow]forced[/] ({', '.join(forced)}): " + "; ".join(w.message for w in warnings)
+        )
     device = state.device()
     for path in files:
         state.queue.add(
@@ -257,11 +441,28 @@ def capture(
             order_id=session["order_id"],
             session_id=session["session_id"],
             title=path.name,
-            serials=tuple(serial or ()),
+            serials=serials,
+            forced=forced,
         )
-    result = _flush(state)
-    if result.rejected:
-        raise typer.Exit(1)
+
+
+@station_app.command()
+def capture(
+    files: Annotated[list[Path], typer.Argument(help="photos or videos to seal", exists=True)],
+    serial: Annotated[
+        list[str] | None, typer.Option("--serial", help="unit serial scanned (repeatable)")
+    ] = None,
+    force: ForceOption = False,
+    home: HomeOption = _DEFAULT_HOME,
+) -> None:
+    """Attest and queue captures for the open session, then upload what the service takes.
+
+    Exit 0 sealed, 1 refused, 2 queued (not sealed yet), 6 a warning (``--force``).
+    """
+    state = _state(home)
+    session = state.session()
+    _queue_checked(state, session, files, force=force, serials=tuple(serial or ()))
+    raise typer.Exit(_exit_for(_flush(state)))
 
 
 def _stable_new_files(folder: Path, seen: set[str], sizes: dict[str, int]) -> list[Path]:
@@ -298,6 +499,34 @@ def _write_json_list(path: Path, data: list[str]) -> None:
     os.replace(temp, path)
 
 
+@dataclass
+class Backoff:
+    """Exponential retry delay with jitter, capped: a station down for an hour makes tens of
+    attempts, not thousands, and a line of stations does not retry in lockstep."""
+
+    base: float
+    cap: float
+    failures: int = 0
+    next_at: float = 0.0
+
+    def due(self, now: float) -> bool:
+        """Whether the next attempt may run at ``now`` (monotonic seconds)."""
+        return now >= self.next_at
+
+    def failed(self, now: float) -> float:
+        """Record a failed attempt; the delay until the next (half to all of the step)."""
+        step = min(self.cap, self.base * 2.0**self.failures)
+        self.failures += 1
+        delay = step * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+        self.next_at = now + delay
+        return delay
+
+    def succeeded(self) -> None:
+        """The service answered: retry at once next time."""
+        self.failures = 0
+        self.next_at = 0.0
+
+
 @station_app.command()
 def watch(
     folder: Annotated[Path, typer.Argument(help="hot folder the tethered camera writes to")],
@@ -305,80 +534,295 @@ def watch(
     max_seconds: Annotated[
         float | None, typer.Option(help="stop after N seconds (default: until Ctrl-C)")
     ] = None,
+    retry_max: Annotated[
+        float, typer.Option(min=0.1, help="longest wait between tries while the service is down")
+    ] = 300.0,
+    force: ForceOption = False,
     home: HomeOption = _DEFAULT_HOME,
 ) -> None:
-    """Poll a hot folder: each new file is attested, queued and uploaded."""
+    """Poll a hot folder: each new file is attested, queued and uploaded.
+
+    A file written before the session opened is skipped with a warning (``--force`` takes it);
+    bytes already taken for another order are skipped. While the service is down, uploads
+    are retried after 1 s, 2 s, 4 s ... (with jitter) up to ``--retry-max``; new files are
+    still attested and queued at once. Exit 0 when everything taken is sealed, 1 if something
+    was refused, 2 if captures are still queued.
+    """
     state = _state(home)
     session = state.session()
-    device = state.device()
     deadline = time.monotonic() + max_seconds if max_seconds is not None else None
     sizes: dict[str, int] = {}
+    backoff = Backoff(base=max(interval, 1.0), cap=retry_max)
+    refused = False
+    skipped: set[Path] = set()
     console.print(f"watching {folder} for order {session['order_id']} (Ctrl-C to stop)")
     with _seen_files(state) as seen:
         try:
             while deadline is None or time.monotonic() < deadline:
-                new = _stable_new_files(folder, seen, sizes)
-                for path in new:
-                    state.queue.add(
-                        path,
-                        device=device,
-                        order_id=session["order_id"],
-                        session_id=session["session_id"],
-                        title=path.name,
-                    )
-                if new or state.queue.pending():
-                    _flush(state)
+                for path in _stable_new_files(folder, seen, sizes):
+                    try:
+                        _queue_checked(state, session, [path], force=force)
+                        console.print(f"queued {path.name}")
+                    except StationError as exc:
+                        # Not taken: forget it was seen, so a run with --force can take it.
+                        seen.discard(f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}")
+                        if path not in skipped:
+                            console.print(f"[yellow]skipped[/] {exc.code}: {exc.message}")
+                            skipped.add(path)
+                now = time.monotonic()
+                if state.queue.pending() and backoff.due(now):
+                    result = _flush(state)
+                    refused = refused or bool(result.rejected) or result.blocked is not None
+                    if result.offline or result.blocked is not None:
+                        delay = backoff.failed(time.monotonic())
+                        console.print(f"next try in {delay:.1f} s")
+                    else:
+                        backoff.succeeded()
                 time.sleep(interval)
         except KeyboardInterrupt:
             pass
+    if refused:
+        raise typer.Exit(EXIT_REFUSED)
+    raise typer.Exit(EXIT_QUEUED if state.queue.pending() else EXIT_OK)
 
 
 @station_app.command()
 def flush(home: HomeOption = _DEFAULT_HOME) -> None:
-    """Upload every queued capture (exactly once each)."""
-    result = _flush(_state(home))
-    if result.offline:
-        raise typer.Exit(2)
-    if result.rejected:
-        raise typer.Exit(1)
+    """Upload every queued capture (exactly once each). Exit 0, 1 refused, 2 still queued."""
+    raise typer.Exit(_exit_for(_flush(_state(home))))
+
+
+def _certificate_status(state: StationState) -> dict[str, object]:
+    certificate = x509.load_pem_x509_certificate(state.cert_path.read_bytes())
+    not_after = certificate.not_valid_after_utc
+    left = not_after - datetime.now(UTC)
+    return {
+        "not_after": not_after.isoformat(),
+        "days_left": round(left.total_seconds() / 86400, 1),
+        "expired": left.total_seconds() <= 0,
+        "expiring_soon": left < _EXPIRY_WARNING,
+    }
 
 
 @station_app.command()
 def status(home: HomeOption = _DEFAULT_HOME) -> None:
-    """The open session and the queue."""
+    """Identity, service and its reachability, certificate expiry, the session and the queue
+    (JSON; ``warnings`` lists what needs the operator)."""
     state = _state(home)
     summary = state.queue.summary()
     session = state.session() if state.session_path.exists() else None
-    console.print_json(data={"session": session, "queue": summary})
+    warnings: list[str] = []
+    identity = service = certificate = None
+    if state.config_path.exists() and state.key_path.exists():
+        config = state.config()
+        identity = {
+            "device_id": config["device_id"],
+            "station_id": config["device_id"],
+            "merchant_id": config.get("merchant_id"),
+        }
+        reachable = state.client(timeout=2.0).healthy(timeout=2.0)
+        service = {"url": config["base_url"], "reachable": reachable}
+        if not reachable:
+            warnings.append("service unreachable: captures are queued, not sealed")
+        certificate = _certificate_status(state)
+        if certificate["expired"]:
+            warnings.append("device certificate expired: `orderseal station reset`")
+        elif certificate["expiring_soon"]:
+            warnings.append("device certificate expires soon: `orderseal station renew`")
+    else:
+        warnings.append("not enrolled: `orderseal station enrol`")
+    if summary["rejected"]:
+        warnings.append(f"{summary['rejected']} refused capture(s): `orderseal station rejected`")
+    other = [d for d in summary["devices"] if identity is None or d != identity["device_id"]]
+    if other:
+        warnings.append(f"captures of a previous enrolment ({', '.join(other)}) are held")
+    console.print_json(
+        data={
+            "identity": identity,
+            "service": service,
+            "certificate": certificate,
+            "session": session,
+            "queue": summary,
+            "warnings": warnings,
+        }
+    )
+
+
+def _write_label(client: StationClient, order_id: str, out: Path, dpi: int) -> None:
+    is_pdf = out.suffix.lower() == ".pdf"
+    fetch = client.label_pdf if is_pdf else client.label_png
+    out.write_bytes(fetch(order_id, dpi=dpi))
+    console.print(f"label written to {out}")
+
+
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="write the label here (.png or .pdf)")
+]
+DpiOption = Annotated[int, typer.Option(help="printer resolution: 203 or 300")]
 
 
 @station_app.command()
 def close(
-    out: Annotated[
-        Path | None, typer.Option("--out", help="write the label here (.png or .pdf)")
-    ] = None,
-    dpi: Annotated[int, typer.Option(help="printer resolution: 203 or 300")] = 203,
+    out: OutOption = None,
+    dpi: DpiOption = 203,
+    force: Annotated[
+        bool, typer.Option("--force", help="close although this station sealed nothing new")
+    ] = False,
     home: HomeOption = _DEFAULT_HOME,
 ) -> None:
-    """Finish packing: upload the queue, close the session and fetch the parcel label."""
+    """Finish packing: upload the queue, close the session and fetch the parcel label.
+
+    Exit 2 (no label yet) while captures of the session are queued; 6 when this station
+    sealed nothing in the session (``--force`` asks the service, which refuses a session
+    with no capture of its own: ``session_empty``).
+    """
     state = _state(home)
     session = state.session()
     _flush(state)
     if state.queue.pending(session_id=session["session_id"]):
-        raise StationError(
-            "captures of this session are still queued: the label waits until they are sealed",
-            code="queue_not_empty",
+        raise QueuedError(
+            "captures of this session are still queued, not sealed: the label waits until "
+            "they are (`orderseal station flush`)"
+        )
+    if not state.records.sealed_in_session(session["session_id"]) and not force:
+        raise NeedsForceError(
+            f"this station sealed no capture in session {session['session_id']}: a label "
+            "without new evidence of this parcel? (--force to ask the service anyway)",
+            code="session_no_new_captures",
         )
     client = state.client()
     with _service_calls():
         label = client.close(session)
+        state.records.record_closed(order_id=session["order_id"], session_id=session["session_id"])
         state.session_path.unlink()
         console.print(f"session closed; label token for order {label['order_id']}")
         if out is not None:
-            is_pdf = out.suffix.lower() == ".pdf"
-            fetch = client.label_pdf if is_pdf else client.label_png
-            out.write_bytes(fetch(label["order_id"], dpi=dpi))
-            console.print(f"label written to {out}")
+            _write_label(client, label["order_id"], out, dpi)
+
+
+@station_app.command()
+def label(
+    order_id: Annotated[str, typer.Argument(help="order whose label to print again")],
+    out: Annotated[Path, typer.Option("--out", help="write the label here (.png or .pdf)")],
+    dpi: DpiOption = 203,
+    home: HomeOption = _DEFAULT_HOME,
+) -> None:
+    """Print again the label of an order this station packed (the service refuses any other
+    order, another merchant's or one another station packed, with ``no_label``)."""
+    state = _state(home)
+    with _service_calls():
+        _write_label(state.client(), order_id.strip(), out, dpi)
+
+
+@station_app.command()
+def rejected(home: HomeOption = _DEFAULT_HOME) -> None:
+    """Captures the service refused, with its code and message (oldest first)."""
+    entries = _state(home).queue.rejected()
+    if not entries:
+        console.print("no refused captures")
+    for entry, refusal in entries:
+        console.print(
+            f"{entry.capture_id}  order {entry.order_id}  {entry.title}  "
+            f"{refusal.code}: {refusal.message or '(no message kept)'}  {refusal.refused_at}",
+            highlight=False,
+        )
+
+
+def _selected(capture_id: str | None, every: bool) -> str | None:
+    if (capture_id is not None) != every:  # exactly one of them
+        return capture_id
+    raise StationError("name one capture id or pass --all", code="invalid_arguments")
+
+
+CaptureIdArgument = Annotated[
+    str | None, typer.Argument(help="capture id (see `orderseal station rejected`)")
+]
+AllOption = Annotated[bool, typer.Option("--all", help="every refused capture")]
+
+
+@station_app.command()
+def retry(
+    capture_id: CaptureIdArgument = None,
+    every: AllOption = False,
+    home: HomeOption = _DEFAULT_HOME,
+) -> None:
+    """Queue refused captures again (e.g. after the order was corrected) and upload them."""
+    state = _state(home)
+    moved = state.queue.retry(_selected(capture_id, every))
+    if not moved:
+        raise StationError("no such refused capture", code="rejected_unknown")
+    console.print(f"queued again: {', '.join(moved)}")
+    raise typer.Exit(_exit_for(_flush(state)))
+
+
+@station_app.command()
+def drop(
+    capture_id: CaptureIdArgument = None,
+    every: AllOption = False,
+    home: HomeOption = _DEFAULT_HOME,
+) -> None:
+    """Delete refused captures for good (their files leave the station's queue)."""
+    dropped = _state(home).queue.drop(_selected(capture_id, every))
+    if not dropped:
+        raise StationError("no such refused capture", code="rejected_unknown")
+    console.print(f"dropped: {', '.join(dropped)}")
+
+
+@station_app.command()
+def renew(home: HomeOption = _DEFAULT_HOME) -> None:
+    """Renew the device certificate with the same key, before it expires (after: ``reset``)."""
+    state = _state(home)
+    with _service_calls():
+        issued = state.client(timeout=30.0).renew()
+    state.cert_path.write_text(issued["certificate_pem"] + issued["chain_pem"])
+    console.print(f"renewed {issued['device_id']} (certificate valid until {issued['not_after']})")
+
+
+@station_app.command()
+def reset(
+    device_id: Annotated[
+        str, typer.Option("--device-id", help="the new device id (the old one stays revoked)")
+    ],
+    url: Annotated[
+        str | None, typer.Option("--url", help="capture service base URL (default: the same)")
+    ] = None,
+    admin_key_file: AdminKeyFileOption = None,
+    merchant: MerchantOption = None,
+    home: HomeOption = _DEFAULT_HOME,
+) -> None:
+    """Enrol again with a new key after revocation or expiry, keeping the queue.
+
+    Queued captures of the previous identity are held; opening a session for their order
+    attests them again with the new key (same ``captured_at``) and uploads them.
+    """
+    state = _state(home)
+    old = state.config()
+    if device_id == old["device_id"]:
+        raise StationError(
+            f"expected a new device id: {device_id} is the enrolment being replaced",
+            code="invalid_arguments",
+        )
+    admin_key = read_admin_key(admin_key_file)
+    not_after = _enrol_key(
+        state,
+        url=url or old["base_url"],
+        device_id=device_id,
+        admin_key=admin_key,
+        merchant=merchant or old.get("merchant_id"),
+    )
+    if state.session_path.exists():
+        # The open session belongs to the old device: the service answers the new one 404.
+        stale = state.session()
+        state.session_path.unlink()
+        console.print(
+            f"session {stale['session_id']} (order {stale['order_id']}) of {old['device_id']} "
+            "is dropped on this station; open the order again to seal its queued captures"
+        )
+    held = [e for e in state.queue.pending() if e.device_id != device_id]
+    console.print(
+        f"reset: enrolled [bold]{device_id}[/] (certificate valid until {not_after}) in place "
+        f"of {old['device_id']}; {len(held)} queued capture(s) kept"
+    )
 
 
 def main() -> None:

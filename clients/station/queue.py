@@ -5,8 +5,14 @@ time (``captured_at`` is the device clock then), so nothing depends on the servi
 An entry is written under ``tmp/`` and renamed into ``pending/`` (atomic: a crash never leaves
 half an entry). Uploading sends the entry's id as ``Idempotency-Key``: if the service sealed it
 but the answer was lost, the retry gets the first result, so every capture lands exactly once.
-A capture the service refuses for good (4xx) moves to ``rejected/`` with the error code: it is
-never lost silently.
+A capture the service refuses for good (4xx) moves to ``rejected/`` with the service's code
+and message (``error.json``): it is never lost silently, and ``retry`` or ``drop`` acts on it.
+
+After ``orderseal station reset`` (a new key and device id on the same folder) the entries
+attested by the previous identity are kept. The service would refuse them (that device is
+revoked or expired, and its sessions are not the new device's), so they are held until this
+station opens a session for the same order; then each is attested again by the current key
+into that session, keeping its original ``captured_at``.
 """
 
 from __future__ import annotations
@@ -25,12 +31,28 @@ from typing import Any
 import httpx
 
 from clients.client import APIError, DeviceKey, StationClient
-from clients.schemas import EvidenceResponse
+from clients.schemas import EvidenceResponse, SessionResponse
+from wire.attestation import CaptureStatement, b64url_decode
 
-__all__ = ["CaptureQueue", "FlushResult", "QueuedCapture"]
+__all__ = ["CaptureQueue", "FlushResult", "QueuedCapture", "Refusal"]
 
 _ENTRY = "capture.json"
 _MEDIA = "media"
+#: Refusals of the station itself, not of one capture: the flush stops and keeps every entry
+#: pending (a revoked or expired station must not turn its whole queue into rejects).
+_IDENTITY_REFUSALS = frozenset(
+    {
+        "credentials_expired",
+        "credentials_forged",
+        "credentials_malformed",
+        "credentials_missing",
+        "credentials_replayed",
+        "device_certificate_invalid",
+        "device_revoked",
+        "device_unknown",
+        "wrong_role",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,10 @@ class QueuedCapture:
     size: int
     captured_at: str
     folder: Path
+    #: The device whose key signed the statement (older entries: read from the statement).
+    device_id: str = ""
+    #: Station checks the operator overrode with ``--force`` for this capture.
+    forced: tuple[str, ...] = ()
 
     @property
     def media(self) -> Path:
@@ -75,9 +101,27 @@ class QueuedCapture:
                 size=int(data["size"]),
                 captured_at=str(data["captured_at"]),
                 folder=folder,
+                device_id=str(
+                    data.get("device_id") or _statement(str(data["statement"])).device_id
+                ),
+                forced=tuple(str(f) for f in data.get("forced", ())),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"unreadable queue entry {folder.name}") from exc
+
+
+def _statement(encoded: str) -> CaptureStatement:
+    return CaptureStatement.from_json(b64url_decode(encoded).decode())
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The service's answer to a capture it refused for good."""
+
+    code: str
+    message: str
+    status: int
+    refused_at: str
 
 
 @dataclass
@@ -86,9 +130,15 @@ class FlushResult:
 
     uploaded: list[EvidenceResponse] = field(default_factory=list)
     replayed: list[EvidenceResponse] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
+    #: Every capture sealed in this pass (new or replayed), with its entry.
+    sealed: list[tuple[QueuedCapture, EvidenceResponse]] = field(default_factory=list)
+    rejected: list[tuple[QueuedCapture, Refusal]] = field(default_factory=list)
+    #: Entries of a previous enrolment waiting for a session of their order.
+    held: list[QueuedCapture] = field(default_factory=list)
     remaining: int = 0
     offline: bool = False
+    #: The service refused this station itself (revoked, expired): ``renew`` or ``reset``.
+    blocked: Refusal | None = None
 
 
 class CaptureQueue:
@@ -108,6 +158,7 @@ class CaptureQueue:
         session_id: str,
         title: str = "",
         serials: tuple[str, ...] = (),
+        forced: tuple[str, ...] = (),
     ) -> QueuedCapture:
         """Copy ``source`` into the queue and attest it with the device key, now."""
         capture_id = f"cap-{uuid.uuid4().hex}"
@@ -134,6 +185,8 @@ class CaptureQueue:
                 "size": (staging / _MEDIA).stat().st_size,
                 "captured_at": datetime.now(UTC).isoformat(),
                 "source": str(source),
+                "device_id": device.device_id,
+                "forced": list(forced),
             }
             (staging / _ENTRY).write_text(json.dumps(entry, indent=2))
             # Sortable by queue time, so uploads keep the packing order.
@@ -149,33 +202,68 @@ class CaptureQueue:
         entries = [QueuedCapture.from_folder(p) for p in sorted((self.root / "pending").iterdir())]
         return [e for e in entries if session_id is None or e.session_id == session_id]
 
-    def rejected(self) -> list[tuple[QueuedCapture, str]]:
-        """Entries the service refused, with the error code it gave."""
-        found = []
-        for folder in sorted((self.root / "rejected").iterdir()):
-            code = (
-                (folder / "error.txt").read_text().strip()
-                if (folder / "error.txt").exists()
-                else ""
-            )
-            found.append((QueuedCapture.from_folder(folder), code))
-        return found
+    def queued_elsewhere(self, content_sha256: str, *, order_id: str) -> QueuedCapture | None:
+        """A pending entry of the same bytes for another order (not sealed yet)."""
+        for entry in self.pending():
+            if entry.content_sha256 == content_sha256 and entry.order_id != order_id:
+                return entry
+        return None
+
+    def rejected(self) -> list[tuple[QueuedCapture, Refusal]]:
+        """Entries the service refused, with its code and message, oldest first."""
+        return [
+            (QueuedCapture.from_folder(folder), _refusal(folder))
+            for folder in sorted((self.root / "rejected").iterdir())
+        ]
+
+    def _rejected_folders(self, capture_id: str | None) -> list[Path]:
+        folders = sorted((self.root / "rejected").iterdir())
+        return [f for f in folders if capture_id is None or f.name.endswith(f"-{capture_id}")]
+
+    def retry(self, capture_id: str | None) -> list[str]:
+        """Move one refused entry (or all, for ``None``) back to pending; their ids.
+
+        The entry keeps its id, so a retry that the service seals lands once.
+        """
+        moved = []
+        for folder in self._rejected_folders(capture_id):
+            for name in ("error.json", "error.txt"):
+                (folder / name).unlink(missing_ok=True)
+            os.replace(folder, self.root / "pending" / folder.name)
+            moved.append(folder.name.split("-", 1)[1])
+        return moved
+
+    def drop(self, capture_id: str | None) -> list[str]:
+        """Delete one refused entry (or all, for ``None``); their ids."""
+        dropped = []
+        for folder in self._rejected_folders(capture_id):
+            shutil.rmtree(folder)
+            dropped.append(folder.name.split("-", 1)[1])
+        return dropped
 
     def flush(
         self,
         client: StationClient,
         *,
         progress: Callable[[QueuedCapture], Callable[[int], None] | None] | None = None,
+        session: SessionResponse | None = None,
     ) -> FlushResult:
         """Upload pending entries in order; stop at the first sign the service is down.
 
         Args:
             client: the station's signed client.
             progress: optional factory of a per-entry byte-count callback (progress bars).
+            session: the station's open session: entries of a previous enrolment for its
+                order are attested again into it (the others are held).
         """
         result = FlushResult()
         entries = self.pending()
         for index, entry in enumerate(entries):
+            if entry.device_id != client.device.device_id:
+                if session is None or session["order_id"] != entry.order_id:
+                    result.held.append(entry)
+                    continue
+                entry = self._attest_again(entry, client.device, session)
             try:
                 answer = client.upload_attested(
                     entry.session_id,
@@ -197,15 +285,50 @@ class CaptureQueue:
                     result.remaining = len(entries) - index
                     result.offline = True
                     return result
-                self._reject(entry, exc.code)
-                result.rejected.append((entry.capture_id, exc.code))
+                if exc.code in _IDENTITY_REFUSALS:
+                    result.remaining = len(entries) - index
+                    result.blocked = Refusal(
+                        exc.code, exc.message, exc.status, datetime.now(UTC).isoformat()
+                    )
+                    return result
+                refusal = Refusal(exc.code, exc.message, exc.status, datetime.now(UTC).isoformat())
+                self._reject(entry, refusal)
+                result.rejected.append((entry, refusal))
                 continue
             (result.replayed if answer.get("replayed") else result.uploaded).append(answer)
+            result.sealed.append((entry, answer))
             shutil.rmtree(entry.folder, ignore_errors=True)
+        result.remaining = len(result.held)
         return result
 
-    def _reject(self, entry: QueuedCapture, code: str) -> None:
-        (entry.folder / "error.txt").write_text(code + "\n")
+    def _attest_again(
+        self, entry: QueuedCapture, device: DeviceKey, session: SessionResponse
+    ) -> QueuedCapture:
+        """Sign the entry again with the current key, into ``session``, same ``captured_at``."""
+        statement, signature, digest = device.attest(
+            order_id=entry.order_id,
+            session_id=session["session_id"],
+            stage="shipment",
+            path=entry.media,
+            captured_at=_statement(entry.statement).captured_time,
+        )
+        path = entry.folder / _ENTRY
+        data = json.loads(path.read_text())
+        data.update(
+            statement=statement,
+            signature=signature,
+            content_sha256=digest,
+            session_id=session["session_id"],
+            device_id=device.device_id,
+            attested_again_from=entry.device_id,
+        )
+        temp = path.with_suffix(".tmp")
+        temp.write_text(json.dumps(data, indent=2))
+        os.replace(temp, path)
+        return QueuedCapture.from_folder(entry.folder)
+
+    def _reject(self, entry: QueuedCapture, refusal: Refusal) -> None:
+        (entry.folder / "error.json").write_text(json.dumps(refusal.__dict__, indent=2))
         os.replace(entry.folder, self.root / "rejected" / entry.folder.name)
 
     def summary(self) -> dict[str, Any]:
@@ -216,4 +339,18 @@ class CaptureQueue:
             "pending_bytes": sum(e.size for e in pending),
             "rejected": len(list((self.root / "rejected").iterdir())),
             "sessions": sorted({e.session_id for e in pending}),
+            "devices": sorted({e.device_id for e in pending}),
         }
+
+
+def _refusal(folder: Path) -> Refusal:
+    """The stored refusal (``error.json``; entries of older versions kept only the code)."""
+    try:
+        data = json.loads((folder / "error.json").read_text())
+        return Refusal(
+            str(data["code"]), str(data["message"]), int(data["status"]), str(data["refused_at"])
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        path = folder / "error.txt"
+        code = path.read_text().strip() if path.exists() else "unknown"
+        return Refusal(code, "", 0, "")

@@ -322,6 +322,28 @@ class Ledger:
             return False
         return True
 
+    def shipment_evidence_elsewhere(
+        self, original_sha256: str, *, merchant_id: str, order_id: str
+    ) -> Evidence | None:
+        """Shipment evidence of the same original bytes in another order of the merchant.
+
+        One packing photo evidences one parcel; ``original_sha256`` is indexed.
+        """
+        query = (
+            select(Evidence)
+            .join(Order, Order.order_id == Evidence.order_id)
+            .where(
+                Evidence.original_sha256 == original_sha256,
+                Evidence.stage == "shipment",
+                Evidence.order_id != order_id,
+                Order.merchant_id == merchant_id,
+            )
+            .order_by(Evidence.sealed_at)
+            .limit(1)
+        )
+        with self._sessions() as session:
+            return session.scalars(query).first()
+
     def flagged_uploads(self, order_id: str) -> list[FlaggedUpload]:
         """Flagged receipt uploads of an order, oldest first."""
         with self._sessions() as session:

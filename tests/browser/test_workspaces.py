@@ -135,7 +135,9 @@ def _disputed(
         },
     )
     session = station.open_session(order_id)
-    photo = make_jpeg(work / f"{order_id}.jpg", seed=5, size=(320, 240))
+    # Its own packing photo per order (the id's hex tail): the same bytes in a second order
+    # are refused (409 capture_sealed_elsewhere).
+    photo = make_jpeg(work / f"{order_id}.jpg", seed=int(order_id[-6:], 16), size=(320, 240))
     station.upload(session, photo, title="packing.jpg")
     clip = make_mp4(work / f"{order_id}.mp4", seed=6, seconds=1, size=(160, 120))
     station.upload(session, clip, title="packing.mp4")

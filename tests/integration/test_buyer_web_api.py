@@ -92,7 +92,8 @@ def api(
             },
         )
         session = station.open_session(order_id)
-        photo = make_jpeg(work / f"{order_id}.jpg", seed=3)
+        # Each parcel its own photo: the same bytes in a second order are refused.
+        photo = make_jpeg(work / f"{order_id}.jpg", seed=3, caption=order_id)
         station.upload(session, photo, title="pack.jpg")
         orders[order_id] = station.close(session)["token"]
     tokens = {b: flows.buyer_token_response(platform, b)["token"] for b in (BUYER, OTHER)}

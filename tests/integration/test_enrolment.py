@@ -269,4 +269,6 @@ def test_device_enrolled_before_the_profile_change_works_until_renewed_into_it(
     assert renewed.public_key() == legacy.public_key()
     station = StationClient(live_api, dataclasses.replace(device, certificate=renewed))
     session = station.open_session(flows.register_order(cast))
+    # A new photo: the same bytes in a second order are refused (capture_sealed_elsewhere).
+    photo = make_jpeg(tmp_path / "renewed.jpg", seed=32, size=(320, 240))
     assert station.upload(session, photo, title="renewed.jpg")["evidence_id"]

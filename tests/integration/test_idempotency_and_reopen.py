@@ -150,7 +150,8 @@ def test_concurrent_insert_with_a_used_key_follows_the_same_rule(
     order_id = flows.register_order(cast)
     session = cast.station.open_session(order_id)
     key = f"idem-race-{same_capture}"
-    photo = _photo(work, f"race-{same_capture}", 47)
+    # Bytes of their own per case: the same bytes in a second order are refused outright.
+    photo = _photo(work, f"race-{same_capture}", 47 if same_capture else 49)
     first = cast.station.upload(session, photo, title="r.jpg", idempotency_key=key)
     second = photo if same_capture else _photo(work, f"race-other-{same_capture}", 48)
     _lookup_misses_once(monkeypatch, services)

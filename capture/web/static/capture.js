@@ -211,9 +211,13 @@
   async function onScanned(payload) {
     $("camera-status").textContent = "Checking the code…";
     try {
+      // A label's QR is our capture URL with the token in its fragment (older labels: the
+      // bare OS1. token). The server decides whether the URL is ours; the page only unwraps.
       const check = await api("POST", "/v1/qr/check", { payload });
       if (!check.official) { showWarning(); return; }
-      await openSession(() => api("POST", "/v1/receipt-sessions", { token: payload }));
+      const hash = payload.indexOf("#t=");
+      const token = hash >= 0 ? payload.slice(hash + 3) : payload;
+      await openSession(() => api("POST", "/v1/receipt-sessions", { token }));
     } catch (error) {
       handleError(error);
     }

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -44,6 +43,7 @@ from clients.client import APIError, DeviceKey, PlatformClient, StationClient
 from clients.commands import EXIT_INPUT_ERROR, run_command
 from clients.schemas import SessionResponse
 from clients.station.admin_key import read_admin_key
+from clients.station.backoff import Backoff
 from clients.station.checks import capture_warnings, refuse_unless_forced
 from clients.station.errors import (
     EXIT_OK,
@@ -499,34 +499,6 @@ def _write_json_list(path: Path, data: list[str]) -> None:
     os.replace(temp, path)
 
 
-@dataclass
-class Backoff:
-    """Exponential retry delay with jitter, capped: a station down for an hour makes tens of
-    attempts, not thousands, and a line of stations does not retry in lockstep."""
-
-    base: float
-    cap: float
-    failures: int = 0
-    next_at: float = 0.0
-
-    def due(self, now: float) -> bool:
-        """Whether the next attempt may run at ``now`` (monotonic seconds)."""
-        return now >= self.next_at
-
-    def failed(self, now: float) -> float:
-        """Record a failed attempt; the delay until the next (half to all of the step)."""
-        step = min(self.cap, self.base * 2.0**self.failures)
-        self.failures += 1
-        delay = step * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
-        self.next_at = now + delay
-        return delay
-
-    def succeeded(self) -> None:
-        """The service answered: retry at once next time."""
-        self.failures = 0
-        self.next_at = 0.0
-
-
 @station_app.command()
 def watch(
     folder: Annotated[Path, typer.Argument(help="hot folder the tethered camera writes to")],
@@ -554,7 +526,9 @@ def watch(
     sizes: dict[str, int] = {}
     backoff = Backoff(base=max(interval, 1.0), cap=retry_max)
     refused = False
-    skipped: set[Path] = set()
+    # Files a station check refused: not polled again in this run, and not remembered as
+    # taken, so a later run with --force can take them.
+    skipped: set[str] = set()
     console.print(f"watching {folder} for order {session['order_id']} (Ctrl-C to stop)")
     with _seen_files(state) as seen:
         try:
@@ -563,12 +537,10 @@ def watch(
                     try:
                         _queue_checked(state, session, [path], force=force)
                         console.print(f"queued {path.name}")
-                    except StationError as exc:
-                        # Not taken: forget it was seen, so a run with --force can take it.
-                        seen.discard(f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}")
-                        if path not in skipped:
-                            console.print(f"[yellow]skipped[/] {exc.code}: {exc.message}")
-                            skipped.add(path)
+                    except (NeedsForceError, ServiceRefusedError) as exc:
+                        stat = path.stat()
+                        skipped.add(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+                        console.print(f"[yellow]skipped[/] {exc.code}: {exc.message}")
                 now = time.monotonic()
                 if state.queue.pending() and backoff.due(now):
                     result = _flush(state)
@@ -581,6 +553,8 @@ def watch(
                 time.sleep(interval)
         except KeyboardInterrupt:
             pass
+        finally:
+            seen.difference_update(skipped)
     if refused:
         raise typer.Exit(EXIT_REFUSED)
     raise typer.Exit(EXIT_QUEUED if state.queue.pending() else EXIT_OK)

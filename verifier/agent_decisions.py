@@ -6,7 +6,8 @@ enough to bloat the signed chain; requests for evidence in a loop, each a signed
 webhook. The ledger's compare-and-set (``decision = 'review'``) gives one decision and one
 ``409 dispute_not_in_review``; the role dependency answers ``403 wrong_role``; the note is
 1..2000 characters; a request for evidence while the last one is unanswered is ``409
-evidence_already_requested``.
+evidence_already_requested``; a decision while a file is still being verified by a job is
+``409 verification_pending`` (the job's verdict would otherwise be only history under it).
 
 Each decision is a verdict row appended to the signed audit chain (``change_reason``
 ``agent_decision``, the agent's subject, key id and note inside the signed body), and
@@ -29,6 +30,7 @@ from infra.webhooks.events import dispute_event
 from verifier.agent_schemas import AGENT_ACTIONS, AgentDecisionIn, AgentDecisionOut
 from verifier.audit import make_sealer
 from verifier.disputes import DisputeService
+from verifier.errors import VerificationPendingError
 from verifier.schemas import VerdictOut
 from verifier.wording import utc_text
 
@@ -89,7 +91,14 @@ class AgentDecisionService:
                 decided, or another agent's decision came first).
             EvidenceAlreadyRequestedError: ``evidence_already_requested`` (a request for
                 evidence while the last one is unanswered).
+            VerificationPendingError: ``verification_pending``: a job still verifies a file,
+                whose verdict would otherwise be only history under the agent's decision.
         """
+        if self.disputes.pending_files(dispute_id):
+            raise VerificationPendingError(
+                "expected every file verified before an agent decides; decide again once the "
+                "workspace lists no pending file"
+            )
         decision_id = f"ad_{secrets.token_hex(8)}"
         decision = AGENT_ACTIONS[request.action]
         ref = {

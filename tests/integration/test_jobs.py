@@ -202,6 +202,30 @@ def test_a_decided_dispute_is_decided_again_by_the_job_once(
     assert len(services.ledger.verdicts(dispute_id)) == 2
 
 
+def test_an_agent_does_not_decide_over_a_file_still_being_verified(
+    cast: flows.Actors,
+    services: Services,
+    tmp_path: Path,
+    live_api: str,
+    credentials: dict[str, str],
+) -> None:
+    """Adversary: a buyer (or a hurried agent) getting a review approved while the file that
+    would block it is still being verified; the job's verdict would then only be history
+    under the agent's decision."""
+    agent = PlatformClient(live_api, credentials["agent"])
+    dispute_id = _dispute(cast)
+    assert cast.platform.decide(dispute_id)["decision"] == "review"
+    assert _attach(cast.platform, dispute_id, _big(tmp_path, "pending.bin"))[0] == 202
+    path = f"{DISPUTES}/{dispute_id}/agent-decision"
+    approve = {"action": "approve", "note": "Looks fine."}
+    assert _code(lambda: agent.call("POST", path, json=approve)) == (409, "verification_pending")
+    assert len(services.ledger.verdicts(dispute_id)) == 1
+    # Once the job has decided again with the file, the agent decides what is still review.
+    assert _drain(services) == 1
+    assert _view(cast.platform, dispute_id)["decision"] == "review"
+    assert agent.call("POST", path, json=approve)["decision"] == "allow"
+
+
 def test_two_large_files_on_a_decided_dispute_give_one_redecision_with_both(
     cast: flows.Actors, services: Services, tmp_path: Path
 ) -> None:

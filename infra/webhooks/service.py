@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from infra.ledger.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -40,7 +40,8 @@ class IssuedEndpoint:
     """An endpoint with its new ``whsec_`` secret in the clear: answered once, never stored so."""
 
     endpoint: WebhookEndpoint
-    secret: str
+    #: Kept out of ``repr``: a log line or an assertion message never shows the secret.
+    secret: str = field(repr=False)
 
     @property
     def endpoint_id(self) -> str:

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.backends import postgres_s3_env
+from bench.fingerprints import RADII, run_all
 from bench.inputs import make_mp4, make_noisy_jpeg, make_noisy_png
 from bench.load import run_http_benchmark
 from bench.report import write_markdown
 from bench.webhooks import run_webhook_latency
+from verifier.perceptual import RECOVERY_DISTANCE
 
 _MB = 1_000_000
 
@@ -228,6 +230,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
             "upload_phases_postgres_s3": phases_pg,
             "webhooks": webhooks,
+            **run_all(
+                work,
+                quick=args.quick,
+                postgres=not args.quick and not args.no_postgres_s3,
+                radius=RECOVERY_DISTANCE,
+                radii=RADII,
+            ),
             "seconds": round(time.perf_counter() - started, 1),
         }
     finally:

@@ -315,6 +315,85 @@ def _webhooks_section(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+_RECOVERY_HEADING = "## Stripped copies: recovery and the fingerprint index"
+
+
+def recovery_section(document: dict[str, Any]) -> list[str]:
+    """Recall per transformation, false matches, and index lookup latency (issue 19 §1)."""
+    calibration = document.get("recovery_calibration")
+    if not calibration:
+        return []
+    radii = [str(r) for r in calibration["radii"]]
+    lines = [
+        "",
+        _RECOVERY_HEADING,
+        "",
+        f"`bench/fingerprints.py`: {calibration['originals']} generated photos, each as sealed",
+        "(its pHash, `evidence.fingerprints`) and as a stripped copy made 14 ways; a copy is",
+        "looked up the way the gate does it (the picture and its app-bar-trimmed variants,",
+        "nearest of them). Recall is the share of copies within each radius of their original.",
+        f"False matches: {calibration['unrelated']} unrelated generated pictures against every",
+        "original (*pair*: share of (picture, original) pairs within the radius; *query*: share",
+        "of unrelated pictures within the radius of any original).",
+        "",
+        "| copy | p50 bits | max bits | " + " | ".join(f"r={r}" for r in radii) + " |",
+        "|---|---|---|" + "---|" * len(radii),
+    ]
+    for name, recall in calibration["recall"].items():
+        lines.append(
+            f"| {name} | {calibration['distance_p50'][name]:g} "
+            f"| {calibration['distance_max'][name]} | "
+            + " | ".join(f"{recall[r]:.0%}" for r in radii)
+            + " |"
+        )
+    lines += [
+        "| false match, pair | | | "
+        + " | ".join(f"{calibration['false_pair_rate'][r]:.2g}" for r in radii)
+        + " |",
+        "| false match, query | | | "
+        + " | ".join(f"{calibration['false_query_rate'][r]:.2g}" for r in radii)
+        + " |",
+        "",
+        f"Nearest unrelated picture to any original: {calibration['unrelated_nearest_min']} bits"
+        f" (1st percentile {calibration['unrelated_nearest_p01']}). The threshold",
+        "(`verifier.perceptual.RECOVERY_DISTANCE`) is chosen from this table: the largest radius",
+        "with no false match here that the index serves with one-bit band neighbourhoods.",
+    ]
+    runs = document.get("fingerprint_index") or []
+    if runs:
+        lines += [
+            "",
+            "Index lookup (`infra.ledger.fingerprint_index`, 4 bands of 16 bits): random 64-bit",
+            "hashes bulk-loaded, then lookups of a hash two bits from an indexed one (half) or",
+            "from a random one (half), after 50 warm-up lookups. Target: p99 under 10 ms at 10^6.",
+            "",
+            "| backend | indexed | radius | lookups | p50 ms | p99 ms | max ms | planted found "
+            "| load s | p99 < 10 ms |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['backend']} | {r['items']:,} | {r['radius']} | {r['lookups']} "
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} "
+            f"| {r['planted_found']:.0%} | {r['load_s']:.0f} | {_mark(r['p99_ms'] < 10)} |"
+            for r in runs
+        ]
+    return lines
+
+
+def splice_recovery_section(path: Path, document: dict[str, Any]) -> None:
+    """Replace (or append) the recovery section of an existing benchmark page."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = "\n".join(recovery_section(document)).strip("\n")
+    if _RECOVERY_HEADING in text:
+        start = text.index(_RECOVERY_HEADING)
+        following = text.find("\n## ", start + len(_RECOVERY_HEADING))
+        end = following + 1 if following != -1 else len(text)
+        text = text[:start] + section + "\n" + ("\n" + text[end:] if following != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
 def write_markdown(document: dict[str, Any], path: Path) -> None:
     """Write the benchmark page for ``document`` to ``path``."""
     machine = document["machine"]
@@ -385,6 +464,7 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
     for http in document.get("http_runs") or [document["http"]]:
         lines += _http_section(http)
     lines += _webhooks_section(document.get("webhooks") or [])
+    lines += recovery_section(document)
     lines += [
         "",
         _ANALYSIS.replace(

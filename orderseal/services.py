@@ -138,6 +138,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         trust=TrustSettings(anchors_pem=claim_signing_trust(keys).pem),
         revoked_service_certificates=keys.revocations.service_serials,
         sealing_certificates=keys.service_certificates,
+        open_sealed=store.open_local,
     )
     verifier = DisputeService(
         facts=facts,

@@ -63,6 +63,16 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert webhooks["deliveries"] == 30
     assert 0 < webhooks["p50_ms"] <= webhooks["p99_ms"]
 
+    calibration = document["recovery_calibration"]
+    assert calibration["originals"] > 0
+    assert calibration["unrelated"] > 0
+    assert set(calibration["recall"]) >= {"jpeg q30", "screenshot", "crop 10%"}
+    assert calibration["recall"]["jpeg q95"]["7"] == 1.0
+    (index,) = document["fingerprint_index"]
+    assert index["backend"] == "SQLite"
+    assert index["planted_found"] == 1.0
+    assert 0 < index["p50_ms"] <= index["p99_ms"]
+
     page = tmp_path / "benchmarks.md"
     write_markdown(document, page)
     text = page.read_text()
@@ -71,6 +81,8 @@ def test_bench_quick_writes_every_section(tmp_path: Path) -> None:
     assert "## HTTP service (" in text
     assert "| &nbsp;&nbsp;sealing function |" in text
     assert "## Webhook delivery latency" in text
+    assert "## Stripped copies: recovery and the fingerprint index" in text
+    assert "| false match, query |" in text
 
 
 def test_every_profiled_phase_names_a_real_function() -> None:

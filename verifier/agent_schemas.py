@@ -203,6 +203,10 @@ class SubmittedFileOut(_Frozen):
     decision: Decision | None
     reasons: tuple[PlainReasonOut, ...]
     url: str
+    #: The sealed original a file without Content Credentials was traced to (issue 19 §1,
+    #: ``manifest_recovered`` or reuse of another order's): shown beside the copy.
+    recovered_evidence_id: str | None = None
+    recovered_file_url: str | None = None
 
 
 class SealedOriginalOut(_Frozen):

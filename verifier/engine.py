@@ -42,15 +42,19 @@ def evaluate_evidence(
     decision, reasons = decide_evidence(results, policy)
     assertion = facts.assertion
     return EvidenceVerdictOut(
-        filename=facts.filename,
+        filename=facts.recovered.submitted_filename if facts.recovered else facts.filename,
         media_type=facts.media_type,
-        content_sha256=facts.content_sha256,
+        # A recovered copy keeps its own hash: it names the submitted file, not the original.
+        content_sha256=facts.recovered.submitted_sha256
+        if facts.recovered
+        else facts.content_sha256,
         decision=decision,
         reasons=reasons,
         checks=tuple(CheckOut.from_result(result) for result in results),
         manifest_id=facts.report.active_manifest.label if facts.report else None,
         stage=assertion.stage.value if assertion else None,
         evidence_id=facts.ledger_record.evidence_id if facts.ledger_record else None,
+        recovered_evidence_id=facts.recovered.original.evidence_id if facts.recovered else None,
     )
 
 

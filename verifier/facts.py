@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -17,13 +18,28 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
+from evidence.fingerprints import query_fingerprints, to_int
 from evidence.manifest import ASSERTION_LABEL, CaptureAssertion
-from evidence.media import sniff_media_type
-from evidence.reader import ReaderError, ReaderReport, TrustSettings, read_evidence
+from evidence.media import IMAGE_TYPES, sniff_media_type
+from evidence.reader import (
+    NoManifestError,
+    ReaderError,
+    ReaderReport,
+    TrustSettings,
+    read_evidence,
+)
+from infra.errors import OrderSealError
+from infra.ledger.fingerprint_index import FingerprintMatch
 from infra.ledger.models import Dispute, Evidence, Order
 from infra.ledger.repository import Ledger
-from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, OrderFacts
-from verifier.perceptual import fingerprint, near_duplicate
+from verifier.models import (
+    DisputeContext,
+    EvidenceFacts,
+    LedgerEvidence,
+    OrderFacts,
+    RecoveredCopy,
+)
+from verifier.perceptual import RECOVERY_DISTANCE, fingerprint, near_duplicate
 from verifier.policy import Policy
 from verifier.reasons import ReasonCode
 
@@ -52,8 +68,12 @@ class FactGatherer:
         trust: TrustSettings,
         revoked_service_certificates: Callable[[], Mapping[str, datetime]] | None = None,
         sealing_certificates: Callable[[], Iterable[x509.Certificate]] | None = None,
+        open_sealed: Callable[[str], AbstractContextManager[Path]] | None = None,
     ) -> None:
         self.ledger = ledger
+        # Opens a sealed original by its storage key (the evidence store), so a stripped copy
+        # is judged on what we sealed; None turns recovery off.
+        self.open_sealed = open_sealed
         self.trust = trust
         # Decimal serial (as c2pa reports it) -> revocation time; read on every check.
         self.revoked_service_certificates = revoked_service_certificates or dict
@@ -158,6 +178,13 @@ class FactGatherer:
             report: ReaderReport = read_evidence(file.path, trust=self.trust)
         except ReaderError as exc:
             other = self._other_disputes(file, dispute_id, None) if with_reuse else ()
+            recovered = (
+                self._recover(file, media_type, dispute_id, other, similar)
+                if with_reuse and isinstance(exc, NoManifestError)
+                else None
+            )
+            if recovered is not None:
+                return recovered
             return EvidenceFacts(
                 filename=file.filename,
                 content_sha256=file.sha256,
@@ -195,6 +222,62 @@ class FactGatherer:
             revoked_devices=self.ledger.revoked_devices(),
             revoked_service_certificates=self.revoked_service_certificates(),
             sealing_fingerprints=self.sealing_fingerprints(),
+        )
+
+    def _recover(
+        self,
+        file: AttachedFile,
+        media_type: str | None,
+        dispute_id: str | None,
+        other: tuple[str, ...],
+        similar: tuple[str, ...],
+    ) -> EvidenceFacts | None:
+        """The sealed original of a stripped copy, as facts, or None when none is near.
+
+        The lookup is the fingerprint index (no scan); a video needs most of its sampled
+        frames to match the same original, like :func:`verifier.perceptual.near_duplicate`.
+        """
+        if self.open_sealed is None:
+            return None
+        if media_type in IMAGE_TYPES or file.perceptual_hashes is None:
+            hashes = query_fingerprints(file.path, media_type)
+        else:
+            hashes = list(file.perceptual_hashes)
+        if not hashes:
+            return None
+        queries = [to_int(h) for h in hashes]
+        found = self.ledger.fingerprints.lookup(queries, radius=RECOVERY_DISTANCE)
+        best = _best_original(
+            found.matches, frames=0 if media_type in IMAGE_TYPES else len(queries)
+        )
+        if best is None:
+            return None
+        evidence_id, distance = best
+        row = self.ledger.get_evidence(evidence_id)
+        if row is None:
+            return None
+        try:
+            with self.open_sealed(row.storage_key) as path:
+                original = self.gather(
+                    AttachedFile(path, row.title, row.sealed_sha256),
+                    dispute_id=None,
+                    with_reuse=False,
+                )
+        except (OSError, OrderSealError):
+            return None  # the original is unreadable: the copy stays a file without a manifest
+        record = self._ledger_facts([row])[row.manifest_id]
+        return replace(
+            original,
+            other_disputes=other,
+            similar_disputes=similar,
+            dispute_orders=self.ledger.dispute_orders((*other, *similar)),
+            recovered=RecoveredCopy(
+                submitted_sha256=file.sha256,
+                submitted_filename=file.filename,
+                original=record,
+                distance=distance,
+                truncated=found.truncated,
+            ),
         )
 
     def _ledger_facts(self, rows: Sequence[Evidence]) -> dict[str, LedgerEvidence]:
@@ -239,6 +322,25 @@ class FactGatherer:
                 }
             )
         )
+
+
+def _best_original(matches: Sequence[FingerprintMatch], *, frames: int) -> tuple[str, int] | None:
+    """(evidence id, distance) of the nearest original; for a video of ``frames`` query
+    frames, only an original most of them match counts (the nearest such)."""
+    if not matches:
+        return None
+    if frames == 0:
+        return matches[0].evidence_id, matches[0].distance
+    per_original: dict[str, set[int]] = {}
+    nearest: dict[str, int] = {}
+    for match in matches:
+        per_original.setdefault(match.evidence_id, set()).add(match.query)
+        nearest.setdefault(match.evidence_id, match.distance)
+    enough = [e for e, hit in per_original.items() if len(hit) * 2 > frames]
+    if not enough:
+        return None
+    chosen = min(enough, key=lambda e: (-len(per_original[e]), nearest[e], e))
+    return chosen, nearest[chosen]
 
 
 def _assertion(report: ReaderReport) -> CaptureAssertion | None:

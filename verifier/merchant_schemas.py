@@ -63,6 +63,9 @@ MERCHANT_MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.MERCHANT_WRONG_ITEM_RATE: (
         "Your recent disputes show a high share of wrong items shipped; a person decides."
     ),
+    ReasonCode.MANIFEST_RECOVERED: (
+        "The buyer's file is a copy of their sealed capture; it was judged on the original."
+    ),
 }
 _OTHER = "See the reason code."
 

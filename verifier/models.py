@@ -81,6 +81,21 @@ class LedgerEvidence:
 
 
 @dataclass(frozen=True)
+class RecoveredCopy:
+    """A submitted file without Content Credentials, traced by its perceptual hash to sealed
+    evidence we hold (issue 19 §1). The facts around it are the sealed original's."""
+
+    #: The submitted file as received (its own bytes, not the original's).
+    submitted_sha256: str
+    submitted_filename: str
+    #: The sealed original's ledger row, and how far its hash is from the copy's (bits).
+    original: LedgerEvidence
+    distance: int
+    #: The lookup read its candidate bound: a nearer original may exist unread.
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
 class EvidenceFacts:
     """Everything known about one attached file, parsed before any check runs."""
 
@@ -105,6 +120,9 @@ class EvidenceFacts:
     revoked_devices: Mapping[str, datetime] = field(default_factory=dict)
     #: Revoked sealing certificates: decimal serial (c2pa's ``cert_serial_number``) -> time.
     revoked_service_certificates: Mapping[str, datetime] = field(default_factory=dict)
+    #: Set when the submitted file had no manifest and was traced to a sealed original: every
+    #: other field then describes that original (so the checks judge what we sealed).
+    recovered: RecoveredCopy | None = None
 
     @property
     def sealed_by_orderseal(self) -> bool:

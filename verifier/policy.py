@@ -30,6 +30,8 @@ class Policy:
 
     block: frozenset[ReasonCode]
     review: frozenset[ReasonCode]
+    #: Failed checks that still allow; only codes in ``ALLOWABLE`` (a recovered copy).
+    allow: frozenset[ReasonCode] = frozenset()
     review_above: Mapping[str, Decimal] = field(default_factory=dict)
     video_required_for: frozenset[str] = frozenset()
     min_photos: int = 0
@@ -49,10 +51,23 @@ class Policy:
         overlap = self.block & self.review
         if overlap:
             raise ValueError(f"codes both block and review: {sorted(overlap)}")
+        if self.allow - ALLOWABLE:
+            raise ValueError(
+                f"only {sorted(ALLOWABLE)} may allow, found {sorted(self.allow - ALLOWABLE)}"
+            )
+        if self.allow & (self.block | self.review):
+            raise ValueError(f"codes both allow and block or review: {sorted(self.allow)}")
 
     def decision_for(self, code: ReasonCode) -> Decision:
         """The decision one failed check leads to (fail closed: unknown codes review)."""
+        if code in self.allow:
+            return Decision.ALLOW
         return Decision.BLOCK if code in self.block else Decision.REVIEW
+
+
+#: The only codes a policy may map to allow: a stripped copy traced to this order's and this
+#: buyer's sealed original (the check fails it otherwise, with a blocking code).
+ALLOWABLE = frozenset({ReasonCode.MANIFEST_RECOVERED})
 
 
 DEFAULT_POLICY = Policy(
@@ -86,6 +101,9 @@ DEFAULT_POLICY = Policy(
             ReasonCode.CHECK_CRASHED,
             ReasonCode.NO_EVIDENCE,
             ReasonCode.MERCHANT_WRONG_ITEM_RATE,
+            # A stripped copy of this claim's own sealed original: a person looks, unless
+            # the platform allows it (``[decisions] allow``).
+            ReasonCode.MANIFEST_RECOVERED,
         }
     ),
 )

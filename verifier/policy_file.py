@@ -30,6 +30,7 @@ class _Strict(BaseModel):
 class _Decisions(_Strict):
     block: list[ReasonCode] = Field(default_factory=lambda: sorted(DEFAULT_POLICY.block))
     review: list[ReasonCode] = Field(default_factory=lambda: sorted(DEFAULT_POLICY.review))
+    allow: list[ReasonCode] = Field(default_factory=list)
 
 
 class _Thresholds(_Strict):
@@ -108,7 +109,10 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
     try:
         return Policy(
             block=frozenset(parsed.decisions.block),
-            review=frozenset(parsed.decisions.review),
+            review=frozenset(parsed.decisions.review) - frozenset(parsed.decisions.allow)
+            if "review" not in parsed.decisions.model_fields_set
+            else frozenset(parsed.decisions.review),
+            allow=frozenset(parsed.decisions.allow),
             review_above=dict(parsed.thresholds.review_above),
             video_required_for=frozenset(parsed.evidence.video_required_for),
             min_photos=parsed.evidence.min_photos,

@@ -35,3 +35,4 @@ class ReasonCode(StrEnum):
     SERIAL_MISMATCH = "serial_mismatch"
     NOT_AS_SEALED = "not_as_sealed"
     MERCHANT_WRONG_ITEM_RATE = "merchant_wrong_item_rate"
+    MANIFEST_RECOVERED = "manifest_recovered"

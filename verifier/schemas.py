@@ -164,6 +164,12 @@ class EvidenceVerdictOut(_Frozen):
     #: Where in the order's life the file was sealed; None for a file with no OrderSeal seal.
     stage: Stage | None
     evidence_id: str | None
+    #: The sealed original a file without Content Credentials was traced to (issue 19 §1):
+    #: ``manifest_id``, ``stage`` and ``evidence_id`` are then that original's.
+    #: Absent when None, so verdicts stored before it keep their exact body (audit chain).
+    recovered_evidence_id: str | None = Field(
+        default=None, exclude_if=lambda value: value is None, json_schema_extra=_absent_not_null
+    )
 
     def platform_view(self) -> EvidenceVerdictOut:
         """The same verdict without the agent-only details (other disputes and accounts)."""

@@ -55,6 +55,8 @@ CHECK_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "window": "The recording was made in the expected delivery window",
         "reuse": "The file was not already used on another order's dispute",
         "serial": "The item serial numbers seen match the ones shipped",
+        "recovered": "The file carries its own Content Credentials (not a copy traced to a "
+        "sealed original)",
         # A check that crashed is reported under its function's name (verifier.engine._run).
         "check_integrity": "The file's signature and seal could be checked",
         "check_identity": "The file could be compared with the sealed original",
@@ -68,6 +70,7 @@ CHECK_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "check_window": "The recording time could be checked",
         "check_reuse": "Earlier use of the file could be checked",
         "check_serial": "The item serial numbers could be checked",
+        "check_recovered": "The file's sealed original could be looked up",
     }
 )
 
@@ -90,6 +93,9 @@ REASON_SENTENCES: Final[Mapping[ReasonCode, str]] = MappingProxyType(
         ReasonCode.WRONG_STAGE: "The file shows the parcel being packed, not being received.",
         ReasonCode.CHAIN_BROKEN: "The receipt recording does not link to this order's sealed "
         "packing recording.",
+        ReasonCode.MANIFEST_RECOVERED: "The file had lost its Content Credentials (a "
+        "screenshot or a re-sent copy); it was traced to the sealed original OrderSeal holds, "
+        "and the claim was judged on that original.",
         ReasonCode.EVIDENCE_REUSED: "The same file, or a near copy of it, was already attached "
         "to another order's dispute.",
         ReasonCode.CAPTURE_OUTSIDE_WINDOW: "The recording was made outside the expected "

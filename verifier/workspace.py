@@ -213,6 +213,17 @@ def _timeline(
     return tuple(event for _, event in events[:MAX_TIMELINE])
 
 
+def _recovered(verdict: EvidenceVerdictOut | None) -> dict[str, str]:
+    """The sealed original a stripped copy was traced to, for the side-by-side view."""
+    if verdict is None or verdict.recovered_evidence_id is None:
+        return {}
+    evidence_id = verdict.recovered_evidence_id
+    return {
+        "recovered_evidence_id": evidence_id,
+        "recovered_file_url": f"/v1/evidence/{evidence_id}/file",
+    }
+
+
 def _reuse_failed(entry: HistoryEntryOut | None) -> set[str]:
     """The files whose reuse check failed in the verdict in force."""
     if entry is None:
@@ -307,6 +318,7 @@ class WorkspaceService:
                 if row.content_sha256 in by_file
                 else (),
                 url=f"/v1/disputes/{dispute_id}/submitted/{row.content_sha256}",
+                **_recovered(by_file.get(row.content_sha256)),
             )
             for row in attachments
         ]

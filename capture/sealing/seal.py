@@ -20,6 +20,7 @@ import c2pa
 
 from capture.errors import SealError
 from capture.sealing import embed, native_io
+from evidence.fingerprints import SOFT_BINDING_ALG, SOFT_BINDING_LABEL
 from evidence.manifest import DIGITAL_CAPTURE, CaptureAssertion
 from keys.signer import Signer
 from keys.trust import certificates_to_pem
@@ -70,6 +71,25 @@ def _sign_file(
         builder.sign(signer, media_type, src, dst)
 
 
+def _soft_binding(fingerprints: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``c2pa.soft-binding`` assertion (C2PA 2.2, "Soft binding"): ``alg`` names the
+    algorithm, one block per hash; the scope is the whole asset for a photo and, for a video,
+    a sampled frame (``alg_params`` says which: frames sampled evenly, in order)."""
+    if not fingerprints:
+        return []
+    return [
+        {
+            "label": SOFT_BINDING_LABEL,
+            "data": {
+                "alg": SOFT_BINDING_ALG,
+                "alg_params": "phash 8x8 of a 32x32 DCT; video: frames sampled evenly, in order",
+                "blocks": [{"scope": {}, "value": value} for value in fingerprints],
+                "pad": [],
+            },
+        }
+    ]
+
+
 @dataclass(frozen=True)
 class Sealer:
     """Seals media with the capture service's signer."""
@@ -113,8 +133,12 @@ class Sealer:
         assertion: CaptureAssertion,
         title: str,
         ingredient_archives: Sequence[Path] = (),
+        fingerprints: Sequence[str] = (),
     ) -> str:
         """Write a sealed copy of ``source`` to ``dest`` and return its manifest id.
+
+        ``fingerprints`` (perceptual hashes, :mod:`evidence.fingerprints`) go into a
+        ``c2pa.soft-binding`` assertion, so a stripped copy can be traced to this manifest.
 
         Raises:
             SealError: the media type is not sealable or c2pa rejects the file.
@@ -139,6 +163,7 @@ class Sealer:
                     },
                 },
                 assertion.to_assertion(),
+                *_soft_binding(fingerprints),
             ],
         }
         try:

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from infra.errors import ConflictError
 from infra.ledger.agent_work import AgentWork, hold_for_agent
 from infra.ledger.api_keys import APIKeys, hash_api_key
+from infra.ledger.fingerprint_index import FingerprintIndex, fingerprint_rows
 from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.jobs import NewJob, add_job
 from infra.ledger.merchants import Merchants
@@ -69,6 +70,8 @@ class Ledger:
         self.merchants = Merchants(self._sessions)
         #: The agents' queue, decisions and report links (infra.ledger.agent_work).
         self.agent_work = AgentWork(self._sessions, outbox_written=self._outbox_written)
+        #: Perceptual hashes of sealed evidence, for Hamming lookups (issue 19 §1).
+        self.fingerprints = FingerprintIndex(self._sessions)
         #: Called after a commit that wrote outbox events (wakes an in-process delivery worker).
         self.outbox_listener: Callable[[], None] | None = None
         #: Called after a commit that wrote background jobs (wakes an in-process job worker).
@@ -246,9 +249,10 @@ class Ledger:
         *,
         events: Sequence[OutboxEvent] = (),
         jobs: Sequence[NewJob] = (),
+        fingerprints: Sequence[int] = (),
     ) -> None:
-        """Record sealed evidence (and its webhook ``events`` and background ``jobs``, in the
-        same transaction).
+        """Record sealed evidence (and its webhook ``events``, background ``jobs`` and
+        perceptual ``fingerprints`` for the index, in the same transaction).
 
         Unique manifest and sealed hash keep it single.
         """
@@ -256,6 +260,9 @@ class Ledger:
             with self._sessions.begin() as session:
                 session.add(evidence)
                 session.flush()
+                session.add_all(
+                    fingerprint_rows(evidence.evidence_id, evidence.order_id, fingerprints)
+                )
                 add_outbox_events(session, events)
                 for job in jobs:
                     add_job(session, job)

@@ -9,6 +9,7 @@ from verifier.checks.content import check_ai_declared, check_edited_after_captur
 from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
 from verifier.checks.order import check_buyer, check_order, check_stage
+from verifier.checks.recovered import check_recovered
 from verifier.checks.reuse import check_reuse
 from verifier.checks.revocation import check_revocation
 from verifier.checks.serial import check_serial
@@ -33,4 +34,5 @@ ALL_CHECKS: tuple[Check, ...] = (
     check_window,
     check_reuse,
     check_serial,
+    check_recovered,
 )

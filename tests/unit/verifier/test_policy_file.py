@@ -68,6 +68,13 @@ buyer_window_days = 90
         ("[evidence]\nmin_photos = -1", "evidence.min_photos"),
         ("[limits]\nsurprise = 1", "limits.surprise"),
         ('[decisions]\nblock = ["no_manifest"]\nreview = ["no_manifest"]', "both block and review"),
+        # Only a recovered copy may allow: never a bad signature or another order's file.
+        ('[decisions]\nallow = ["signature_invalid"]', "may allow"),
+        ('[decisions]\nallow = ["evidence_reused"]', "may allow"),
+        (
+            '[decisions]\nallow = ["manifest_recovered"]\nreview = ["manifest_recovered"]',
+            "both allow and block or review",
+        ),
     ],
     ids=[
         "bad-toml",
@@ -77,6 +84,9 @@ buyer_window_days = 90
         "negative",
         "unknown-key",
         "overlap",
+        "allow-signature-invalid",
+        "allow-reused",
+        "allow-and-review",
     ],
 )
 def test_invalid_policy_names_the_problem(text: str, names: str) -> None:
@@ -90,3 +100,11 @@ def test_missing_file_is_a_policy_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyFileError) as caught:
         load_policy(tmp_path / "absent.toml")
     assert caught.value.code == "policy_invalid"
+
+
+def test_a_recovered_copy_reviews_by_default_and_may_allow() -> None:
+    assert default_policy().decision_for(ReasonCode.MANIFEST_RECOVERED) == "review"
+    allowing = parse_policy('[decisions]\nallow = ["manifest_recovered"]\n')
+    assert allowing.decision_for(ReasonCode.MANIFEST_RECOVERED) == "allow"
+    assert ReasonCode.MANIFEST_RECOVERED not in allowing.review
+    assert allowing.decision_for(ReasonCode.BUYER_MISMATCH) == "block"

@@ -31,6 +31,7 @@ PINNED = [
     "serial_mismatch",
     "not_as_sealed",
     "merchant_wrong_item_rate",
+    "manifest_recovered",
 ]
 
 

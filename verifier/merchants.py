@@ -5,7 +5,8 @@ Every read is scoped to the caller's merchant in the ledger query itself
 (``infra.ledger.merchants``): another merchant's dispute, file or evidence is answered exactly
 like one that does not exist. Adversaries: a seller reading a competitor's disputes, buyers
 or packing videos by guessing ids; a seller "answering" a dispute with another order's sealed
-video to make its own parcel look packed (``422 response_evidence_invalid``).
+video to make its own parcel look packed, or with a capture sealed after the claim (the order
+reopened and packed again for the camera) (``422 response_evidence_invalid``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from infra.cursor import from_cursor, to_cursor
 from infra.errors import ConflictError, InputError, NotFoundError
@@ -75,6 +76,11 @@ def response_out(row: MerchantResponse) -> MerchantResponseOut:
         created_by=row.created_by,
         created_at=row.created_at,
     )
+
+
+def _utc(at: datetime) -> datetime:
+    # SQLite hands back naive UTC times, PostgreSQL aware ones.
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _codes(dispute: Dispute) -> list[ReasonCode]:
@@ -240,8 +246,10 @@ class MerchantDisputes:
 
         Raises:
             NotFoundError: ``dispute_not_found``.
-            InputError: ``response_evidence_invalid``: an id that is not sealed evidence of
-                the dispute's order (another order's, another merchant's, or none).
+            InputError: ``response_evidence_invalid``: an id that is not the merchant's own
+                packing evidence of the dispute's order sealed before the dispute was filed
+                (another order's, another merchant's, the buyer's receipt capture, a capture
+                sealed after the claim, or none).
             ConflictError: ``response_limit_reached``.
         """
         row = self.dispute(merchant_id, dispute_id)
@@ -249,8 +257,14 @@ class MerchantDisputes:
             raise InputError("expected a statement with text", code="invalid_request")
         evidence_ids = list(dict.fromkeys(body.evidence_ids))
         for evidence_id in evidence_ids:
-            evidence = self.ledger.get_evidence(evidence_id)
-            if evidence is None or evidence.order_id != row.order_id:
+            # Packing evidence is sealed before the parcel left: a capture sealed after the
+            # claim (the order reopened and "packed" again) shows nothing about what shipped.
+            evidence = self.ledger.merchants.evidence(merchant_id, evidence_id)
+            if (
+                evidence is None
+                or evidence.order_id != row.order_id
+                or _utc(evidence.sealed_at) > _utc(row.created_at)
+            ):
                 raise InputError(
                     f"expected sealed evidence of order {row.order_id}, found {evidence_id[:64]!r}",
                     code="response_evidence_invalid",

@@ -490,6 +490,33 @@ def test_a_merchant_answers_its_dispute_with_its_own_sealed_evidence(
     assert [r["response_id"] for r in detail["responses"]] == [stored["response_id"]]
 
 
+def test_a_merchant_cannot_answer_with_a_capture_sealed_after_the_claim(
+    world: World, work: Path
+) -> None:
+    """Adversary: a seller reopening its disputed order and "packing" it again for the camera,
+    then citing that fresh sealed video as its packing evidence; or citing the buyer's own
+    receipt capture as its evidence."""
+    order_id = _register(world, world.a)
+    packed, token = _ship(world, world.a, order_id, work)
+    receipt, receipt_id = _receive_with_id(world, order_id, token, work, None)
+    dispute_id = _dispute(world, order_id, [receipt])["dispute_id"]
+    world.a.admin.call(
+        "POST", f"/v1/merchant/orders/{order_id}/reopen", json={"reason": "re-shoot"}
+    )
+    session = world.a.station.open_session(order_id)
+    staged = world.a.station.upload(session, _photo(work, f"{order_id}-staged"), title="s.jpg")
+    world.a.station.close(session)
+    path = f"/v1/merchant/disputes/{dispute_id}/responses"
+    for cited in (staged["evidence_id"], receipt_id):
+        with pytest.raises(APIError) as caught:
+            world.a.admin.call(
+                "POST", path, json={"statement": "Packed right.", "evidence_ids": [cited]}
+            )
+        assert (caught.value.status, caught.value.code) == (422, "response_evidence_invalid")
+    honest = {"statement": "Packed right.", "evidence_ids": [packed["evidence_id"]]}
+    assert world.a.admin.call("POST", path, json=honest)["evidence_ids"] == [packed["evidence_id"]]
+
+
 def test_a_merchants_huge_body_is_refused_before_it_is_read(
     world: World, disputed_a: Disputed
 ) -> None:

@@ -6,6 +6,9 @@ from a caller with no credential. A route of this class refuses a declared ``Con
 over the limit before a byte is read and cuts a chunked body off at the limit (``413
 payload_too_large``). Adversaries: a merchant or agent key (or anyone, since the body is read
 before the key is checked) sending bodies of gigabytes to exhaust the server's memory.
+
+Every router of the app uses this class (``tests/unit/orderseal/test_json_limits.py`` pins
+it), so no route with a body model reads an unbounded body.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class BoundedJSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         parse = super().get_route_handler()
+        if self.body_field is None:
+            # No body model: the framework reads no body (GETs, and the upload routes, which
+            # stream theirs through ``infra.uploads`` with their own limits).
+            return parse
         limit = self.max_bytes
 
         async def handler(request: Request) -> Response:

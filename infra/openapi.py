@@ -223,6 +223,9 @@ def _statuses(
     body = operation.get("requestBody", {}).get("content", {})
     if any(schema.get("schema", {}).get("format") == "binary" for schema in body.values()):
         statuses.update(RAW_BODY_STATUSES)
+    if "application/json" in body:
+        # Every JSON body is read with a limit (``infra.json_body``): 413 past it.
+        statuses.add(413)
     for code in refusals:
         status = error_code(code).http_status
         if status is not None:

@@ -12,10 +12,11 @@ from fastapi import APIRouter
 from capture.routes.deps import BuyerTokens, Clock, Orders
 from capture.schemas import BuyerTokenIn, BuyerTokenOut
 from infra.auth import PlatformPrincipal
+from infra.json_body import BoundedJSONRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 
 
 @router.post("/buyer-tokens", status_code=201, tags=["platform"])

@@ -25,11 +25,12 @@ from capture.schemas import (
     DeviceRenewalIn,
 )
 from infra.auth import AdminPrincipal, BuyerPrincipal, PublicCaller
+from infra.json_body import BoundedJSONRoute
 from infra.ratelimit import enforce
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 
 
 def _enrol_out(issued: IssuedDevice) -> DeviceEnrolOut:

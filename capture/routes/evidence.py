@@ -8,11 +8,12 @@ from fastapi.responses import StreamingResponse
 from capture.routes.deps import Files
 from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AgentPrincipal, BuyerPrincipal
+from infra.json_body import BoundedJSONRoute
 from infra.openapi import file_responses
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 #: A sealed capture, in the media type it was sealed in.
 _SEALED_FILE = file_responses(*sorted(SUPPORTED_MEDIA_TYPES), description="The sealed file")
 

@@ -29,11 +29,13 @@ from capture.schemas import (
 )
 from infra.auth import PlatformPrincipal
 from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
+from infra.json_body import bounded_json_route
 from infra.ledger.models import Order
 
 __all__ = ["order_out", "reopen_out", "router"]
 
-router = APIRouter(prefix="/v1")
+#: An order lists up to 1000 items with their serials: its body may be larger than most.
+router = APIRouter(prefix="/v1", route_class=bounded_json_route(2 * 1024 * 1024))
 
 IdempotencyKeyHeader = Annotated[
     str | None,

@@ -19,12 +19,13 @@ from capture.schemas import (
     SessionOut,
 )
 from infra.auth import BuyerPrincipal
+from infra.json_body import BoundedJSONRoute
 from infra.ledger.models import Evidence
 from infra.ratelimit import enforce
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 
 _NOT_OFFICIAL = (
     "This is not an official OrderSeal label for one of your orders. "

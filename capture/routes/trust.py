@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from capture.routes.deps import Clock, Trust
 from infra.auth import PublicCaller
+from infra.json_body import BoundedJSONRoute
 from infra.openapi import file_responses
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 #: DER by default, PEM on request.
 _CRL = file_responses("application/pkix-crl", "application/x-pem-file", description="The CRL")
 

@@ -7,7 +7,8 @@ converted first on its own thread and rate limits, sealing runs on the heavy-wor
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 
@@ -20,6 +21,7 @@ from capture.transcode import TRANSCODED_MEDIA_TYPES
 from capture.uploads import UploadService
 from evidence.media import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from infra.auth import AuthError, BuyerPrincipal, Principal, StationPrincipal, streams_body
+from infra.json_body import BoundedJSONRoute
 from infra.names import check_client_name
 from infra.offload import run_heavy, run_transcode
 from infra.openapi import raw_body_openapi
@@ -27,9 +29,13 @@ from infra.ratelimit import RateLimitedError, enforce
 from infra.uploads import receive_body
 from keys.attestation import b64url_decode
 
-__all__ = ["router"]
+__all__ = ["StationCheck", "router"]
 
-router = APIRouter(prefix="/v1")
+_log = logging.getLogger(__name__)
+#: Station warnings an operator may override with ``--force`` (clients/station/checks.py).
+StationCheck = Literal["capture_older_than_session"]
+
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 #: The capture, streamed: any type we seal, or a WebM (converted to MP4 first).
 _CAPTURE_BODY = raw_body_openapi(
     SUPPORTED_MEDIA_TYPES | TRANSCODED_MEDIA_TYPES,
@@ -53,6 +59,7 @@ async def _upload(
     serials: list[str] | None = None,
     *,
     principal: Principal,
+    forced: list[StationCheck] | None = None,
 ) -> EvidenceOut:
     try:
         statement_json = b64url_decode(statement).decode()
@@ -106,6 +113,15 @@ async def _upload(
     )
     if not sealed.replayed:
         request.app.state.metrics.seals.labels(sealed.stage, sealed.media_type).inc()
+        if forced:
+            # The operator overrode a station warning: the server log says so, by evidence id.
+            _log.warning(
+                "station %s forced %s for %s (order %s)",
+                device.device_id,
+                ",".join(sorted(set(forced))),
+                sealed.evidence_id,
+                sealed.order_id,
+            )
     return EvidenceOut(**sealed.__dict__)
 
 
@@ -128,11 +144,14 @@ async def upload_shipment_evidence(
     x_orderseal_title: Annotated[str, Header(max_length=200)] = "",
     idempotency_key: Annotated[str | None, Header()] = None,
     serial: Annotated[list[str] | None, Query()] = None,
+    forced: Annotated[list[StationCheck] | None, Query()] = None,
 ) -> EvidenceOut:
     """Stream one photo or video (raw body) into the station's own session and seal it.
 
     ``?serial=`` (repeatable) names the unit serials the station scanned for this capture;
-    they are part of the signed request path and must be serials of the order.
+    they are part of the signed request path and must be serials of the order. ``?forced=``
+    names a station warning the operator overrode with ``--force`` (logged with the evidence
+    id; docs/capture.md, *Warnings before sealing*).
     """
     enforce(request, "uploads", principal)
     return await _upload(
@@ -149,6 +168,7 @@ async def upload_shipment_evidence(
         x_orderseal_content_sha256,
         serial,
         principal=principal,
+        forced=forced,
     )
 
 

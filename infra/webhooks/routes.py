@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from infra.auth import AdminPrincipal, PlatformPrincipal, PublicCaller
+from infra.json_body import BoundedJSONRoute
 from infra.ledger.webhook_models import WebhookDelivery, WebhookEndpoint
 from infra.webhooks.events import EventType
 from infra.webhooks.service import WebhookService
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 
 
 async def _service(request: Request) -> WebhookService:

@@ -14,6 +14,7 @@ from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import PlatformPrincipal
 from infra.errors import NotFoundError, OrderSealError
 from infra.idempotency import IDEMPOTENCY_KEY_MAX_CHARS
+from infra.json_body import BoundedJSONRoute
 from infra.ledger.models import Dispute
 from infra.names import check_client_name
 from infra.offload import run_heavy
@@ -38,7 +39,7 @@ from verifier.workspace import workspace_url
 
 __all__ = ["dispute_out", "router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 _log = logging.getLogger(__name__)
 
 IdempotencyKeyHeader = Annotated[

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import PublicCaller
+from infra.json_body import BoundedJSONRoute
 from infra.offload import run_heavy
 from infra.openapi import raw_body_openapi
 from infra.uploads import receive_body
@@ -19,7 +20,7 @@ from verifier.routes.deps import Edge, Public
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJSONRoute)
 _PAGE = Path(__file__).parent.parent / "templates" / "verify.html"
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from infra.auth import AgentPrincipal
+from infra.json_body import BoundedJSONRoute
 from infra.web import PAGE_HEADERS
 from verifier.report import render_report_html
 from verifier.routes.deps import Disputes, Edge, Reports
@@ -14,7 +15,7 @@ from verifier.schemas import DisputeOut
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
 
 
 @router.get("/disputes/{dispute_id}/report", tags=["agent"], response_class=HTMLResponse)

@@ -20,6 +20,7 @@ _MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".json": "application/json",  # the pages' string catalogues
     ".LICENSE": "text/plain; charset=utf-8",
 }
 

@@ -6,9 +6,14 @@
 (() => {
   const TOKEN_KEY = "orderseal.buyerToken";
   const DB_NAME = "orderseal";
+  const SESSION_KEY = "orderseal.receiptSession";
   const DB_STORE = "devices";
-  const MAX_VIDEO_MS = 20000;
-  const MAX_ATTEMPTS = 8;
+  // Captures wait here until the server has sealed them (issue 18.3): a dropped connection,
+  // a reload or a closed tab never loses the unboxing. Receipts: this browser's sealed list.
+  const CAPTURE_STORE = "captures";
+  const RECEIPT_STORE = "receipts";
+  const DEFAULT_VIDEO_SECONDS = 180;
+  const MAX_BACKOFF_MS = 30000;
   const VIDEO_TYPES = ["video/mp4;codecs=avc1", "video/mp4", "video/webm;codecs=vp9", "video/webm"];
 
   const $ = (id) => document.getElementById(id);
@@ -21,6 +26,7 @@
     session: null, // SessionOut
     captures: [],
     recorder: null,
+    check: null, // the QR check answer of the label that opened the session
     counter: { photo: 0, video: 0 },
   };
 
@@ -36,12 +42,53 @@
   function b64url(bytes) { return b64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""); }
   function hex(bytes) { return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join(""); }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
-  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     Object.entries(attrs || {}).forEach(([k, v]) => { if (k === "class") node.className = v; else node.setAttribute(k, v); });
     children.forEach((c) => node.append(c));
     return node;
+  }
+
+  // ---- languages: strings live in i18n/<lang>.json, never in code -------------------------
+  const LANGUAGES = ["en", "zh-CN", "zh-TW"];
+  const LANGUAGE_KEY = "orderseal.language";
+  let strings = {};
+  function pickLanguage() {
+    const saved = localStorage.getItem(LANGUAGE_KEY);
+    if (LANGUAGES.includes(saved)) return saved;
+    for (const wanted of navigator.languages || [navigator.language || "en"]) {
+      const tag = String(wanted).toLowerCase();
+      if (tag === "zh-tw" || tag === "zh-hk" || tag === "zh-mo" || tag.startsWith("zh-hant")) return "zh-TW";
+      if (tag.startsWith("zh")) return "zh-CN";
+      if (tag.startsWith("en")) return "en";
+    }
+    return "en";
+  }
+  async function loadLanguage(lang) {
+    try {
+      const response = await fetch(`/capture/static/i18n/${lang}.json`);
+      strings = await response.json();
+    } catch (_) {
+      strings = {};
+    }
+    document.documentElement.lang = lang;
+    $("language").value = lang;
+    document.querySelectorAll("[data-i18n]").forEach((node) => { node.textContent = t(node.dataset.i18n); });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((node) => { node.placeholder = t(node.dataset.i18nPlaceholder); });
+    document.title = t("page.title");
+  }
+  async function setLanguage(lang) {
+    if (!LANGUAGES.includes(lang)) return;
+    localStorage.setItem(LANGUAGE_KEY, lang);
+    await loadLanguage(lang);
+    // Texts the page set itself follow on the next change; the fixed ones switch now.
+    if (state.session && !$("step-order").hidden) showSession(state.session);
+    if (state.check && !$("step-warning").hidden) showWarning(state.check);
+  }
+  // Values are inserted as text: an order item name or a QR payload is never markup.
+  function t(key, values) {
+    const text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+    return String(text).replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
   }
 
   class APIError extends Error {
@@ -76,24 +123,41 @@
   // ---- IndexedDB: this browser's device keys -------------------------------------------
   function openDb() {
     return new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(DB_STORE, { keyPath: "device_id" });
+      const request = indexedDB.open(DB_NAME, 2);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        const names = Array.from(db.objectStoreNames);
+        if (!names.includes(DB_STORE)) db.createObjectStore(DB_STORE, { keyPath: "device_id" });
+        if (!names.includes(CAPTURE_STORE)) db.createObjectStore(CAPTURE_STORE, { keyPath: "key" });
+        if (!names.includes(RECEIPT_STORE)) db.createObjectStore(RECEIPT_STORE, { keyPath: "session_id" });
+      };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
     });
   }
-  async function dbRun(mode, work) {
+  async function dbRun(mode, work, storeName = DB_STORE) {
     const db = await openDb();
     return new Promise((resolve, reject) => {
-      const tx = db.transaction(DB_STORE, mode);
-      const result = work(tx.objectStore(DB_STORE));
-      tx.oncomplete = () => resolve(result.result);
-      tx.onerror = () => reject(tx.error);
+      const tx = db.transaction(storeName, mode);
+      const result = work(tx.objectStore(storeName));
+      tx.oncomplete = () => { db.close(); resolve(result.result); };
+      tx.onerror = () => { db.close(); reject(tx.error); };
     });
   }
-  const dbAll = () => dbRun("readonly", (store) => store.getAll());
-  const dbPut = (record) => dbRun("readwrite", (store) => store.put(record));
-  const dbDelete = (id) => dbRun("readwrite", (store) => store.delete(id));
+  const dbAll = (storeName = DB_STORE) => dbRun("readonly", (store) => store.getAll(), storeName);
+  const dbPut = (record, storeName = DB_STORE) => dbRun("readwrite", (store) => store.put(record), storeName);
+  const dbDelete = (id, storeName = DB_STORE) => dbRun("readwrite", (store) => store.delete(id), storeName);
+  // A stored capture keeps what a retry needs: the bytes, the signed statement and its key.
+  // A tampered entry only fails: the server checks the signature, the hash and the session.
+  function storedCapture(capture) {
+    return {
+      key: capture.key, buyer_id: capture.buyerId, session_id: capture.sessionId,
+      order_id: capture.orderId, title: capture.title, kind: capture.kind, blob: capture.blob,
+      captured_at: capture.capturedAt, headers: capture.headers, status: capture.status,
+      result: capture.result, refusal: capture.refusal || null,
+    };
+  }
+  const saveCapture = (capture) => dbPut(storedCapture(capture), CAPTURE_STORE);
 
   async function sign(data) {
     const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, state.device.keyPair.privateKey, data);
@@ -102,7 +166,7 @@
 
   async function ensureDevice() {
     show("step-device", true);
-    $("device-status").textContent = "Preparing this device…";
+    $("device-status").textContent = t("device.preparing");
     const records = (await dbAll()).filter((r) => r.buyer_id === state.buyerId);
     for (const record of records) {
       try {
@@ -115,7 +179,7 @@
         await dbDelete(record.device_id);
       }
     }
-    $("device-status").textContent = "Registering this device with OrderSeal…";
+    $("device-status").textContent = t("device.registering");
     const keyPair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
     const spki = b64(await crypto.subtle.exportKey("spki", keyPair.publicKey));
     // The proof signs a single-use nonce from the service, so it cannot be replayed.
@@ -133,7 +197,7 @@
     setError("");
     state.token = token.trim();
     state.buyerId = buyerOf(state.token);
-    if (!state.buyerId) { setError("That does not look like a sign-in token. Copy it again from the shop's app."); return; }
+    if (!state.buyerId) { setError(t("signin.malformed")); return; }
     show("step-signin", false);
     try {
       await ensureDevice();
@@ -141,17 +205,26 @@
       show("step-device", false);
       show("step-signin", true);
       sessionStorage.removeItem(TOKEN_KEY);
-      setError(error.status === 401 ? "The sign-in token was not accepted or has expired. Get a fresh one from the shop's app." : `Could not prepare this device: ${error.message}`);
+      setError(error.status === 401 ? t("signin.refused") : t("signin.deviceFailed", { reason: error.message }));
       return;
     }
     sessionStorage.setItem(TOKEN_KEY, state.token);
-    $("who").textContent = `Signed in as ${state.buyerId}`;
+    $("who").textContent = t("signin.as", { buyer: state.buyerId });
     show("who", true);
     show("signout", true);
     await startCamera();
+    if (!(await restore())) beginScan();
   }
 
   // ---- camera and QR scanning -----------------------------------------------------------
+  function cameraStatus(text) {
+    $("camera-status").textContent = text;
+    $("camera-live").textContent = text; // announced once, politely
+  }
+  function announce(text) { if (text) $("upload-live").textContent = text; }
+
+  // The camera or a clear dead end: denied or missing, the page says how to allow it and
+  // never claims "Camera ready" over a black viewfinder; photo and video stay disabled.
   async function startCamera() {
     show("step-camera", true);
     if (!state.stream) {
@@ -161,25 +234,47 @@
           audio: false,
         });
       } catch (error) {
-        $("camera-status").textContent = "The camera is not available. Allow camera access for this page, or paste the label's code.";
-        show("step-scan", true);
+        const denied = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
+        $("camera-denied-text").textContent = t(denied ? "camera.deniedHelp" : "camera.missingHelp");
+        show("camera-denied", true);
+        show("target", false);
+        cameraStatus(t(denied ? "camera.denied" : "camera.missing"));
+        cameraControls();
         $("typed").open = true;
-        return;
+        return false;
       }
+      show("camera-denied", false);
       $("preview").srcObject = state.stream;
       await $("preview").play().catch(() => undefined);
     }
-    beginScan();
+    cameraControls();
+    return true;
+  }
+
+  function cameraControls() {
+    const live = Boolean(state.stream);
+    $("take-photo").disabled = !live || Boolean(state.recorder);
+    $("record").disabled = !live;
+  }
+
+  async function retryCamera() {
+    if (!(await startCamera())) return;
+    if (state.session) cameraStatus(t("camera.ready"));
+    else if (!$("step-scan").hidden) beginScan();
   }
 
   function beginScan() {
     state.session = null;
-    state.captures = [];
-    $("captures").replaceChildren();
+    state.check = null;
+    // Captures of earlier parcels still sending stay listed; sealed ones are done.
+    state.captures.filter((c) => c.status === "sealed" || c.status === "refused").forEach((c) => c.ui.item.remove());
+    state.captures = state.captures.filter((c) => c.status !== "sealed" && c.status !== "refused");
+    sessionStorage.removeItem(SESSION_KEY);
     ["step-warning", "step-order", "step-result"].forEach((id) => show(id, false));
     show("step-scan", true);
+    if (!state.stream) { cameraStatus(t("camera.denied")); return; }
     show("target", true);
-    $("camera-status").textContent = "Looking for the QR code…";
+    cameraStatus(t("camera.looking"));
     state.scanning = true;
     requestAnimationFrame(scanFrame);
   }
@@ -209,12 +304,13 @@
   }
 
   async function onScanned(payload) {
-    $("camera-status").textContent = "Checking the code…";
+    cameraStatus(t("camera.checking"));
     try {
       // A label's QR is our capture URL with the token in its fragment (older labels: the
       // bare OS1. token). The server decides whether the URL is ours; the page only unwraps.
       const check = await api("POST", "/v1/qr/check", { payload });
-      if (!check.official) { showWarning(); return; }
+      state.check = check;
+      if (!check.official) { showWarning(check); return; }
       const hash = payload.indexOf("#t=");
       const token = hash >= 0 ? payload.slice(hash + 3) : payload;
       await openSession(() => api("POST", "/v1/receipt-sessions", { token }));
@@ -223,12 +319,26 @@
     }
   }
 
-  function showWarning(text) {
+  // The QR check's state picks the card: only a scam card (not ours at all) gets the
+  // "do not contact anyone" warning; our own labels that cannot open a capture say why.
+  function showWarning(check) {
+    const kind = (check && check.state) || "not_official";
     show("step-scan", false);
     show("target", false);
-    $("warning-text").textContent = text || "This QR code is not an official OrderSeal label for one of your orders.";
+    const scam = kind === "not_official";
+    $("step-warning").classList.toggle("scam", scam);
+    $("warning-title").textContent = t(`qr.${kind}.title`);
+    $("warning-text").textContent = t(`qr.${kind}.text`);
+    show("warning-scam", scam);
+    const help = check && check.help_url;
+    if (scam && help && /^https:\/\//.test(help)) {
+      $("warning-help").href = help;
+      show("warning-help", true);
+    } else {
+      show("warning-help", false);
+    }
     show("step-warning", true);
-    $("camera-status").textContent = "Scanning stopped.";
+    cameraStatus(t("camera.stopped"));
   }
 
   async function onTyped() {
@@ -236,29 +346,38 @@
     if (!code) return;
     state.scanning = false;
     try {
-      if (!code.startsWith("OS1.")) {
-        // Only the signed label proves the parcel is in hand (issue 14.18): no order numbers.
-        showWarning("Paste the code from the parcel's QR label (it starts with OS1.); the order number alone cannot open a capture.");
-        return;
-      }
-      await openSession(() => api("POST", "/v1/receipt-sessions", { token: code }));
+      // Only the signed label proves the parcel is in hand (issue 14.18): no order numbers.
+      const check = await api("POST", "/v1/qr/check", { payload: code });
+      state.check = check;
+      if (!check.official) { showWarning(check); return; }
+      const hash = code.indexOf("#t=");
+      const token = hash >= 0 ? code.slice(hash + 3) : code;
+      await openSession(() => api("POST", "/v1/receipt-sessions", { token }));
     } catch (error) {
-      const code = error.code || "";
-      if (code === "not_your_order" || code === "invalid_request" || code.startsWith("token_")) {
-        showWarning("That code is not one of your orders with an OrderSeal label.");
-      } else {
-        handleError(error);
-      }
+      handleError(error);
     }
   }
 
   async function openSession(open) {
     state.session = await open();
-    show("step-scan", false);
+    sessionStorage.setItem(SESSION_KEY, state.session.session_id);
+    await rememberSession(false);
+    showSession(state.session);
+  }
+
+  function showSession(session) {
+    state.session = session;
+    state.scanning = false;
+    ["step-scan", "step-warning", "step-result"].forEach((id) => show(id, false));
     show("target", false);
-    $("order-id").textContent = state.session.order_id;
-    $("session-until").textContent = `You can capture until ${new Date(state.session.expires_at).toLocaleTimeString()}.`;
-    $("camera-status").textContent = "Camera ready: take photos and a short video of the parcel as you open it.";
+    $("order-id").textContent = session.order_id;
+    $("session-until").textContent = t("order.until", { time: new Date(session.expires_at).toLocaleTimeString() });
+    const items = (state.check && state.check.items) || [];
+    $("order-items").replaceChildren(...items.map((item) => el("li", {}, t("order.item", { quantity: item.quantity, name: item.name || item.sku }))));
+    show("order-items-box", items.length > 0);
+    $("video-limit").textContent = t("video.limit", { limit: clock(videoLimit().seconds) });
+    cameraControls();
+    cameraStatus(state.stream ? t("camera.ready") : t("camera.denied"));
     show("step-order", true);
     updateFinish();
   }
@@ -266,6 +385,7 @@
   // ---- capture -------------------------------------------------------------------------
   function takePhoto() {
     const video = $("preview");
+    if (!state.stream || !video.videoWidth) { setError(t("camera.notReady")); return; }
     const canvas = $("frame");
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
@@ -276,24 +396,50 @@
     }, "image/jpeg", 0.92);
   }
 
+  function clock(seconds) { return `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`; }
+  // The server's limits, told by the QR check (defaults before it answers).
+  function videoLimit() {
+    const check = state.check || {};
+    return {
+      seconds: check.max_video_seconds || DEFAULT_VIDEO_SECONDS,
+      bytes: check.max_video_bytes || 8 * 1024 * 1024,
+    };
+  }
+
   function toggleRecording() {
     if (state.recorder) { state.recorder.stop(); return; }
-    const mimeType = VIDEO_TYPES.find((t) => window.MediaRecorder && MediaRecorder.isTypeSupported(t));
-    if (!mimeType) { setError("This browser cannot record video here; photos still work."); return; }
+    if (!state.stream) { setError(t("camera.notReady")); return; }
+    const mimeType = VIDEO_TYPES.find((type) => window.MediaRecorder && MediaRecorder.isTypeSupported(type));
+    if (!mimeType) { setError(t("video.unsupported")); return; }
+    const limit = videoLimit();
+    // A bit rate that keeps the longest allowed video inside the size limit, with headroom.
+    const videoBitsPerSecond = Math.max(150000, Math.floor((limit.bytes * 8 * 0.85) / limit.seconds));
     const chunks = [];
-    const recorder = new MediaRecorder(state.stream, { mimeType });
+    let size = 0;
+    const recorder = new MediaRecorder(state.stream, { mimeType, videoBitsPerSecond });
     const started = Date.now();
+    const stopForLimit = () => {
+      if (recorder.state !== "recording") return;
+      $("rec-note").textContent = t("video.limitReached", { limit: clock(limit.seconds) });
+      recorder.stop();
+    };
     const tick = setInterval(() => {
-      const seconds = Math.floor((Date.now() - started) / 1000);
-      $("rec-time").textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-      if (Date.now() - started > MAX_VIDEO_MS && recorder.state === "recording") recorder.stop();
+      const seconds = (Date.now() - started) / 1000;
+      $("rec-time").textContent = `${clock(seconds)} / ${clock(limit.seconds)}`;
+      if (seconds >= limit.seconds) stopForLimit();
+      else if (limit.seconds - seconds <= 10) $("rec-note").textContent = t("video.endingSoon", { left: Math.ceil(limit.seconds - seconds) });
     }, 250);
-    recorder.ondataavailable = (event) => { if (event.data && event.data.size) chunks.push(event.data); };
+    recorder.ondataavailable = (event) => {
+      if (!event.data || !event.data.size) return;
+      chunks.push(event.data);
+      size += event.data.size;
+      if (size >= limit.bytes * 0.95) stopForLimit();
+    };
     recorder.onstop = () => {
       clearInterval(tick);
       state.recorder = null;
       show("rec", false);
-      $("record").textContent = "Record video";
+      $("record").textContent = t("capture.record");
       $("record").classList.remove("recording");
       $("take-photo").disabled = false;
       const type = mimeType.split(";")[0];
@@ -303,49 +449,38 @@
     };
     state.recorder = recorder;
     recorder.start(1000);
-    $("rec-time").textContent = "0:00";
+    $("rec-time").textContent = `0:00 / ${clock(limit.seconds)}`;
+    $("rec-note").textContent = "";
     show("rec", true);
-    $("record").textContent = "Stop recording";
+    $("record").textContent = t("capture.stop");
     $("record").classList.add("recording");
     $("take-photo").disabled = true;
   }
 
-  function addCapture(blob, title, kind) {
+  async function addCapture(blob, title, kind) {
     const capture = {
       blob, title, kind,
       key: crypto.randomUUID(), // the same Idempotency-Key for every retry of this capture
       capturedAt: new Date().toISOString(),
-      status: "queued",
+      buyerId: state.buyerId,
+      sessionId: state.session.session_id,
+      orderId: state.session.order_id,
+      headers: null,
+      status: "pending",
       result: null,
     };
-    const preview = kind === "photo"
-      ? el("img", { src: URL.createObjectURL(blob), alt: title })
-      : el("video", { src: URL.createObjectURL(blob), muted: "", playsinline: "" });
-    const bar = el("progress", { max: "100", value: "0" });
-    const status = el("span", { class: "small" }, "Waiting…");
-    const item = el("li", { class: "capture", "data-title": title }, preview, el("div", { class: "meta" }, el("strong", {}, title), bar, status));
-    capture.ui = { item, bar, status };
-    $("captures").append(item);
-    state.captures.push(capture);
-    updateFinish();
-    upload(capture).catch((error) => fail(capture, error)).finally(updateFinish);
+    showCapture(capture);
+    try {
+      capture.headers = await signedHeaders(capture);
+      await saveCapture(capture); // kept before the first byte is sent
+    } catch (error) {
+      capture.ui.status.textContent = t("upload.notSaved");
+    }
+    deliver(capture);
   }
 
-  function fail(capture, error) {
-    capture.status = "failed";
-    capture.ui.item.classList.add("failed");
-    capture.ui.status.textContent = `Not sealed: ${error.message}`;
-    if (error.status === 401) setError("Your sign-in has expired. Sign in again and re-take this capture.");
-  }
-
-  function updateFinish() {
-    const busy = state.captures.some((c) => c.status === "queued" || c.status === "uploading");
-    const sealed = state.captures.some((c) => c.status === "sealed");
-    $("finish").disabled = busy || !sealed;
-  }
-
-  // ---- upload with progress and retries --------------------------------------------------
-  async function upload(capture) {
+  // Sign the capture statement once, at capture time: retries resend the same statement.
+  async function signedHeaders(capture) {
     const bytes = await capture.blob.arrayBuffer();
     const sha256 = hex(await crypto.subtle.digest("SHA-256", bytes));
     // Keys in sorted order, compact: the same bytes the server's canonical() produces.
@@ -353,13 +488,12 @@
       captured_at: capture.capturedAt,
       content_sha256: sha256,
       device_id: state.device.device_id,
-      order_id: state.session.order_id,
-      session_id: state.session.session_id,
+      order_id: capture.orderId,
+      session_id: capture.sessionId,
       stage: "receipt",
     });
     const encoded = new TextEncoder().encode(statement);
-    const headers = {
-      Authorization: `Bearer ${state.token}`,
+    return {
       "Content-Type": "application/octet-stream",
       "X-OrderSeal-Device": state.device.device_id,
       "X-OrderSeal-Statement": b64url(encoded),
@@ -368,33 +502,122 @@
       "X-OrderSeal-Title": capture.title,
       "Idempotency-Key": capture.key,
     };
-    const url = `/v1/receipt-sessions/${encodeURIComponent(state.session.session_id)}/evidence`;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      capture.status = "uploading";
-      capture.ui.status.textContent = attempt === 1 ? "Uploading…" : `Connection lost — retrying (attempt ${attempt})…`;
-      const outcome = await send(url, headers, capture.blob, capture.ui.bar);
-      if (outcome.ok) {
-        capture.status = "sealed";
-        capture.result = outcome.data;
-        capture.ui.bar.value = 100;
-        capture.ui.item.classList.add("sealed");
-        capture.ui.status.textContent = `Sealed ${new Date(outcome.data.sealed_at).toLocaleTimeString()}`;
-        return;
-      }
-      if (!outcome.retry) throw new APIError(outcome.status, outcome.code, outcome.message);
-      await sleep(Math.min(8000, 500 * 2 ** (attempt - 1)));
-    }
-    throw new APIError(0, "network_error", "the connection kept dropping; try again when you are online");
   }
 
-  function send(url, headers, blob, bar) {
+  function showCapture(capture) {
+    const preview = capture.kind === "photo"
+      ? el("img", { src: URL.createObjectURL(capture.blob), alt: capture.title })
+      : el("video", { src: URL.createObjectURL(capture.blob), muted: "", playsinline: "" });
+    const bar = el("progress", { max: "100", value: "0" });
+    const status = el("span", { class: "small" }, t("upload.waiting"));
+    const retry = el("button", { type: "button", class: "retry" }, t("upload.retryNow"));
+    const remove = el("button", { type: "button", class: "link remove" }, t("upload.remove"));
+    retry.hidden = true;
+    remove.hidden = true;
+    retry.addEventListener("click", () => { deliver(capture); wake(); });
+    remove.addEventListener("click", () => forget(capture));
+    const meta = el("div", { class: "meta" }, el("strong", {}, capture.title), bar, status, el("div", { class: "row" }, retry, remove));
+    if (capture.orderId !== (state.session && state.session.order_id)) meta.prepend(el("span", { class: "small" }, t("upload.otherOrder", { order: capture.orderId })));
+    const item = el("li", { class: "capture", "data-title": capture.title, "data-key": capture.key }, preview, meta);
+    capture.ui = { item, bar, status, retry, remove };
+    $("captures").append(item);
+    state.captures.push(capture);
+    updateFinish();
+  }
+
+  function setCapture(capture, status, text) {
+    capture.status = status;
+    const { item, status: line, retry, remove, bar } = capture.ui;
+    item.classList.toggle("sealed", status === "sealed");
+    item.classList.toggle("failed", status === "waiting" || status === "refused");
+    item.dataset.status = status;
+    line.textContent = text;
+    retry.hidden = status !== "waiting";
+    remove.hidden = status !== "refused";
+    if (status === "sealed") bar.value = 100;
+    announce(text === t("upload.uploading") ? "" : `${capture.title}: ${text}`);
+    updateFinish();
+  }
+
+  async function forget(capture) {
+    await dbDelete(capture.key, CAPTURE_STORE).catch(() => undefined);
+    capture.ui.item.remove();
+    state.captures = state.captures.filter((c) => c !== capture);
+    updateFinish();
+  }
+
+  // Wake every capture waiting out its backoff: the buyer pressed retry, or we are online.
+  const wakers = new Set();
+  function wake() { wakers.forEach((resolve) => resolve()); wakers.clear(); }
+  function backoff(ms) {
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(timer); wakers.delete(done); resolve(); };
+      const timer = setTimeout(done, ms);
+      wakers.add(done);
+    });
+  }
+
+  // Send until sealed or refused; backs off up to 30 s between tries and never gives up
+  // while the page is open (the capture stays in IndexedDB if the page closes).
+  async function deliver(capture) {
+    if (capture.running || !capture.headers || capture.status === "sealed") return;
+    capture.running = true;
+    try {
+      for (let attempt = 1; state.token; attempt += 1) {
+        setCapture(capture, "uploading", attempt === 1 ? t("upload.uploading") : t("upload.retrying", { n: attempt }));
+        const outcome = await send(capture);
+        if (outcome.ok) {
+          capture.result = outcome.data;
+          setCapture(capture, "sealed", t("upload.sealed", { time: new Date(outcome.data.sealed_at).toLocaleTimeString() }));
+          await saveCapture(capture).catch(() => undefined);
+          return;
+        }
+        // A 401 is either our sign-in (expired: keep the capture for the next one) or the
+        // capture's own proof (bytes not matching the signed hash): ask which.
+        if (outcome.status === 401 && !(await signedInStill())) {
+          setCapture(capture, "waiting", t("upload.signInAgain"));
+          handleError(new APIError(401, outcome.code, outcome.message));
+          return;
+        }
+        if (!outcome.retry) {
+          capture.refusal = { code: outcome.code, message: outcome.message };
+          setCapture(capture, "refused", t("upload.refused", { reason: refusalText(outcome.code, outcome.message) }));
+          await saveCapture(capture).catch(() => undefined);
+          return;
+        }
+        const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempt - 1, 10));
+        setCapture(capture, "waiting", t("upload.offline", { seconds: Math.round(wait / 1000) }));
+        await backoff(wait);
+      }
+    } finally {
+      capture.running = false;
+      updateFinish();
+    }
+  }
+
+  async function signedInStill() {
+    try {
+      await api("GET", `/v1/buyer-devices/${encodeURIComponent(state.device.device_id)}`);
+      return true;
+    } catch (error) {
+      return !(error instanceof APIError && error.status === 401);
+    }
+  }
+
+  function refusalText(code, message) {
+    const known = `refusal.${code}`;
+    return t(known) !== known ? t(known) : (message || code);
+  }
+
+  function send(capture) {
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
-      xhr.open("PUT", url);
-      Object.entries(headers).forEach(([k, v]) => xhr.setRequestHeader(k, v));
+      xhr.open("PUT", `/v1/receipt-sessions/${encodeURIComponent(capture.sessionId)}/evidence`);
+      xhr.setRequestHeader("Authorization", `Bearer ${state.token}`);
+      Object.entries(capture.headers).forEach(([k, v]) => xhr.setRequestHeader(k, v));
       xhr.timeout = 120000;
       xhr.upload.onprogress = (event) => {
-        if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 99);
+        if (event.lengthComputable) capture.ui.bar.value = Math.round((event.loaded / event.total) * 99);
       };
       xhr.onload = () => {
         let data = null;
@@ -408,16 +631,81 @@
       xhr.onerror = dropped;
       xhr.ontimeout = dropped;
       xhr.onabort = dropped;
-      xhr.send(blob);
+      xhr.send(capture.blob);
     });
+  }
+
+  function sessionCaptures() {
+    return state.captures.filter((c) => state.session && c.sessionId === state.session.session_id);
+  }
+
+  // Finish only when every capture of this session is sealed or refused, and say which not.
+  function updateFinish() {
+    const mine = sessionCaptures();
+    const unsealed = mine.filter((c) => c.status !== "sealed" && c.status !== "refused");
+    const refused = mine.filter((c) => c.status === "refused");
+    const sealed = mine.some((c) => c.status === "sealed");
+    $("finish").disabled = unsealed.length > 0 || !sealed;
+    const notes = [];
+    if (unsealed.length) notes.push(t("finish.waiting", { titles: unsealed.map((c) => c.title).join(", ") }));
+    if (refused.length) notes.push(t("finish.refused", { titles: refused.map((c) => c.title).join(", ") }));
+    $("finish-note").textContent = notes.join(" ");
+    show("finish-note", notes.length > 0);
+    show("retry-all", mine.some((c) => c.status === "waiting"));
+  }
+
+  // ---- sessions kept across reloads -------------------------------------------------------
+  async function rememberSession(finished, receipt) {
+    const record = {
+      session_id: state.session.session_id, buyer_id: state.buyerId,
+      order_id: state.session.order_id, expires_at: state.session.expires_at,
+      opened_at: new Date().toISOString(), check: state.check, finished, receipt: receipt || null,
+    };
+    const known = (await dbAll(RECEIPT_STORE).catch(() => [])).find((r) => r.session_id === record.session_id);
+    if (known) record.opened_at = known.opened_at;
+    await dbPut(record, RECEIPT_STORE).catch(() => undefined);
+  }
+
+  // Bring back what this browser holds for the buyer: captures not sealed yet (whatever their
+  // session) and the last unfinished session. True when a session was restored.
+  async function restore() {
+    const stored = (await dbAll(CAPTURE_STORE).catch(() => [])).filter((r) => r.buyer_id === state.buyerId);
+    const receipts = (await dbAll(RECEIPT_STORE).catch(() => [])).filter((r) => r.buyer_id === state.buyerId);
+    renderReceipts(receipts);
+    const open = receipts.filter((r) => !r.finished && (new Date(r.expires_at) > new Date() || stored.some((c) => c.session_id === r.session_id)))
+      .sort((a, b) => (a.opened_at < b.opened_at ? 1 : -1))[0];
+    if (open) {
+      state.check = open.check;
+      showSession({ session_id: open.session_id, order_id: open.order_id, expires_at: open.expires_at });
+    }
+    const known = new Set(state.captures.map((c) => c.key));
+    stored.filter((r) => !known.has(r.key)).sort((a, b) => (a.captured_at < b.captured_at ? -1 : 1)).forEach((r) => {
+      if (r.status === "sealed" && !(open && r.session_id === open.session_id)) return;
+      const capture = {
+        blob: r.blob, title: r.title, kind: r.kind, key: r.key, capturedAt: r.captured_at,
+        buyerId: r.buyer_id, sessionId: r.session_id, orderId: r.order_id, headers: r.headers,
+        status: r.status, result: r.result, refusal: r.refusal,
+      };
+      showCapture(capture);
+      const n = Number((/-(\d+)\./.exec(r.title) || [])[1] || 0);
+      state.counter[r.kind] = Math.max(state.counter[r.kind] || 0, n);
+      if (r.status === "sealed") setCapture(capture, "sealed", t("upload.sealed", { time: new Date(r.result.sealed_at).toLocaleTimeString() }));
+      else if (r.status === "refused") setCapture(capture, "refused", t("upload.refused", { reason: refusalText(r.refusal && r.refusal.code, r.refusal && r.refusal.message) }));
+      else deliver(capture);
+    });
+    return Boolean(open);
   }
 
   // ---- finish and result ----------------------------------------------------------------
   async function finish() {
     $("finish").disabled = true;
     try {
-      await api("POST", `/v1/receipt-sessions/${encodeURIComponent(state.session.session_id)}/finish`);
-      const receipt = await api("GET", `/v1/receipt-sessions/${encodeURIComponent(state.session.session_id)}/receipt`);
+      const sessionId = state.session.session_id;
+      await api("POST", `/v1/receipt-sessions/${encodeURIComponent(sessionId)}/finish`);
+      const receipt = await api("GET", `/v1/receipt-sessions/${encodeURIComponent(sessionId)}/receipt`);
+      await rememberSession(true, receipt);
+      // Sealed on the server and listed in the receipt: the local copies may go.
+      await Promise.all(sessionCaptures().map((c) => dbDelete(c.key, CAPTURE_STORE).catch(() => undefined)));
       renderResult(receipt);
     } catch (error) {
       handleError(error);
@@ -426,30 +714,82 @@
   }
 
   function renderResult(receipt) {
-    show("step-order", false);
+    state.scanning = false;
+    ["step-scan", "step-warning", "step-order"].forEach((id) => show(id, false));
+    show("target", false);
     $("result-order").textContent = receipt.order_id;
-    $("result-sealed").replaceChildren(...receipt.sealed.map((item) => el("li", {},
-      el("strong", {}, item.title), " ",
-      el("span", { class: "badge" }, item.media_type), el("br"),
-      el("span", { class: "small" }, `Captured ${when(item.captured_at)} · sealed ${when(item.sealed_at)}`), el("br"),
-      el("code", { class: "small", title: item.sealed_sha256 }, `SHA-256 ${item.sealed_sha256.slice(0, 16)}…`))));
+    $("result-sealed").replaceChildren(...receipt.sealed.map((item) => sealedItem(receipt, item)));
     const shipment = receipt.shipment.map((item) => el("li", {},
-      el("span", { class: "small" }, `${item.media_type} sealed at packing ${when(item.sealed_at)}`)));
+      el("span", { class: "small" }, t(item.media_type.startsWith("video/") ? "result.packVideo" : "result.packPhoto", { time: when(item.sealed_at) }))));
     $("result-chain").replaceChildren(
-      el("li", {}, el("strong", {}, "Packed and sealed"), ` — ${receipt.shipment.length} capture(s) at the packing station, label printed ${when(receipt.shipped_at)}`, el("ul", {}, ...shipment)),
-      el("li", {}, el("strong", {}, "Label scanned"), ` — receipt session opened ${when(receipt.opened_at)}`),
-      el("li", {}, el("strong", {}, "Unboxing sealed"), ` — ${receipt.sealed.length} capture(s), chained to the shipment evidence, session closed ${when(receipt.closed_at)}`));
+      el("li", {}, el("strong", {}, t("result.packed")), " — ", t("result.packedDetail", { n: receipt.shipment.length, time: when(receipt.shipped_at) }), el("ul", {}, ...shipment)),
+      el("li", {}, el("strong", {}, t("result.scanned")), " — ", t("result.scannedDetail", { time: when(receipt.opened_at) })),
+      el("li", {}, el("strong", {}, t("result.unboxed")), " — ", t("result.unboxedDetail", { n: receipt.sealed.length, time: when(receipt.closed_at) })));
     show("step-result", true);
-    $("camera-status").textContent = "Done.";
+    cameraStatus(t("camera.done"));
+  }
+
+  // One sealed file: its thumbnail from the sealed copy on the server, download and share.
+  function sealedItem(receipt, item) {
+    const video = item.media_type.startsWith("video/");
+    const thumb = el("div", { class: "thumb" });
+    const save = el("a", { class: "button", download: item.title, hidden: "" }, t("result.download"));
+    const share = el("button", { type: "button", hidden: "" }, t("result.share"));
+    const tech = el("details", { class: "tech" }, el("summary", {}, t("result.details")),
+      el("p", { class: "small" }, t("result.fileType", { type: item.media_type })),
+      el("p", { class: "small" }, el("code", {}, `SHA-256 ${item.sealed_sha256}`)),
+      el("p", { class: "small" }, el("code", {}, item.manifest_id)));
+    const node = el("li", { "data-evidence": item.evidence_id }, thumb,
+      el("div", { class: "meta" }, el("strong", {}, t(video ? "result.video" : "result.photo")), " ", el("span", { class: "small" }, item.title),
+        el("span", { class: "small" }, t("result.when", { captured: when(item.captured_at), sealed: when(item.sealed_at) })),
+        el("div", { class: "row" }, save, share), tech));
+    const url = `/v1/receipt-sessions/${encodeURIComponent(receipt.session_id)}/evidence/${encodeURIComponent(item.evidence_id)}/file`;
+    fetch(url, { headers: { Authorization: `Bearer ${state.token}` } })
+      .then((response) => (response.ok ? response.blob() : Promise.reject(new Error(String(response.status)))))
+      .then((blob) => {
+        const href = URL.createObjectURL(blob);
+        thumb.replaceChildren(video ? el("video", { src: href, muted: "", playsinline: "", controls: "" }) : el("img", { src: href, alt: item.title }));
+        save.href = href;
+        save.hidden = false;
+        const file = new File([blob], item.title, { type: item.media_type });
+        if (navigator.canShare && navigator.canShare({ files: [file] })) {
+          share.hidden = false;
+          share.addEventListener("click", () => navigator.share({ files: [file], title: t("result.shareTitle", { order: receipt.order_id }) }).catch(() => undefined));
+        }
+      })
+      .catch(() => thumb.replaceChildren(el("span", { class: "small" }, t("result.noPreview"))));
+    return node;
+  }
+
+  // "My sealed receipts": what this browser finished (the server keeps the sealed files).
+  function renderReceipts(receipts) {
+    const done = receipts.filter((r) => r.finished && r.receipt).sort((a, b) => (a.opened_at < b.opened_at ? 1 : -1));
+    $("receipts-list").replaceChildren(...done.map((r) => {
+      const open = el("button", { type: "button", class: "link" }, t("receipts.open"));
+      open.addEventListener("click", () => showReceipt(r));
+      return el("li", { "data-session": r.session_id }, el("strong", {}, t("receipts.order", { order: r.order_id })), " ",
+        el("span", { class: "small" }, t("receipts.summary", { n: r.receipt.sealed.length, time: when(r.receipt.closed_at) })), " ", open);
+    }));
+    show("step-receipts", done.length > 0);
+  }
+
+  async function showReceipt(record) {
+    setError("");
+    try {
+      renderResult(await api("GET", `/v1/receipt-sessions/${encodeURIComponent(record.session_id)}/receipt`));
+    } catch (error) {
+      if (error instanceof APIError && error.status === 401) { handleError(error); return; }
+      renderResult(record.receipt); // offline: what the server answered when it was sealed
+    }
   }
 
   function handleError(error) {
     if (error.status === 401) {
-      setError("Your sign-in has expired. Sign in again.");
+      setError(t("signin.expired"));
       signOut(false);
       return;
     }
-    setError(error.message || "Something went wrong.");
+    setError(error.message || t("error.generic"));
   }
 
   function signOut(clearError = true) {
@@ -458,7 +798,12 @@
     state.stream = null;
     sessionStorage.removeItem(TOKEN_KEY);
     state.token = null;
-    ["step-camera", "step-scan", "step-warning", "step-order", "step-result", "who", "signout"].forEach((id) => show(id, false));
+    ["step-camera", "step-scan", "step-warning", "step-order", "step-result", "step-receipts", "camera-denied", "who", "signout"].forEach((id) => show(id, false));
+    // Captures still sending stop with the token; they wait in IndexedDB for the next sign-in.
+    state.captures.forEach((c) => c.ui.item.remove());
+    state.captures = [];
+    state.session = null;
+    wake();
     show("step-signin", true);
     if (clearError) setError("");
   }
@@ -473,10 +818,15 @@
     $("take-photo").addEventListener("click", takePhoto);
     $("record").addEventListener("click", toggleRecording);
     $("finish").addEventListener("click", finish);
+    $("retry-all").addEventListener("click", () => { state.captures.forEach(deliver); wake(); });
+    $("camera-retry").addEventListener("click", retryCamera);
+    $("language").addEventListener("change", (event) => setLanguage(event.target.value));
+    // Back online: every waiting capture tries at once instead of sitting out its backoff.
+    window.addEventListener("online", () => { state.captures.forEach(deliver); wake(); });
     const fragment = new URLSearchParams(window.location.hash.slice(1));
     const fromLink = fragment.get("token");
     if (fromLink) history.replaceState(null, "", window.location.pathname);
     const token = fromLink || sessionStorage.getItem(TOKEN_KEY);
-    if (token) signIn(token);
+    loadLanguage(pickLanguage()).then(() => { if (token) signIn(token); });
   });
 })();

@@ -149,9 +149,11 @@ def _file_chunks(path: Path, progress: Callable[[int], None] | None = None) -> I
             yield chunk
 
 
-def _with_serials(url: str, serials: tuple[str, ...]) -> str:
-    """Serials travel in the query string, which the station's request signature covers."""
-    return f"{url}?{urlencode([('serial', s) for s in serials])}" if serials else url
+def _with_serials(url: str, serials: tuple[str, ...], forced: tuple[str, ...] = ()) -> str:
+    """Serials (and overridden station warnings) travel in the query string, which the
+    station's request signature covers."""
+    query = [("serial", s) for s in serials] + [("forced", f) for f in forced]
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 class StationClient:
@@ -227,14 +229,17 @@ class StationClient:
         idempotency_key: str | None = None,
         serials: tuple[str, ...] = (),
         progress: Callable[[int], None] | None = None,
+        forced: tuple[str, ...] = (),
     ) -> EvidenceResponse:
         """Stream a capture attested earlier (e.g. while offline) into the session.
+
+        ``forced`` names station warnings the operator overrode (the service logs them).
 
         Raises:
             APIError: the service refused it.
             httpx.TransportError: the service is unreachable (the capture stays queued).
         """
-        url = _with_serials(f"/v1/shipment-sessions/{session_id}/evidence", serials)
+        url = _with_serials(f"/v1/shipment-sessions/{session_id}/evidence", serials, forced)
         headers = self._headers("PUT", url, digest)
         headers.update(
             {

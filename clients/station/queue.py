@@ -275,6 +275,7 @@ class CaptureQueue:
                     idempotency_key=entry.capture_id,
                     serials=entry.serials,
                     progress=progress(entry) if progress else None,
+                    forced=entry.forced,
                 )
             except httpx.TransportError:
                 result.offline = True

@@ -18,6 +18,7 @@ Adversaries, each next to the honest path:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -175,6 +176,7 @@ def test_exit_statuses_tell_sealed_queued_refused_and_rejects_are_managed(
 def test_old_hot_folder_photo_is_refused_unless_forced(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
     live_api: str,
     cast: flows.Actors,
     services: Services,
@@ -197,9 +199,17 @@ def test_old_hot_folder_photo_is_refused_unless_forced(
     assert "queued IMG_0002.jpg" in out
     assert [r.title for r in services.ledger.evidence_for_order(order_id)] == ["IMG_0002.jpg"]
 
-    status, out = station("capture", str(previous_parcel), "--force")
+    with caplog.at_level(logging.WARNING, logger="capture.routes.uploads"):
+        status, out = station("capture", str(previous_parcel), "--force")
     assert (status, "forced (capture_older_than_session)" in out) == (EXIT_OK, True), out
-    assert len(services.ledger.evidence_for_order(order_id)) == 2
+    forced = [r for r in services.ledger.evidence_for_order(order_id) if r.title == "IMG_0001.jpg"]
+    assert len(forced) == 1
+    # The override reaches the service (signed query) and its log names the evidence.
+    assert any(
+        "forced capture_older_than_session" in r.getMessage()
+        and forced[0].evidence_id in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_the_same_bytes_never_seal_into_two_orders(

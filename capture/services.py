@@ -14,6 +14,7 @@ from pathlib import Path
 
 from capture.devices import DeviceService
 from capture.files import EvidenceFiles
+from capture.label_sighting import SightingBudget
 from capture.orders import OrderService
 from capture.publishing import TrustPublisher
 from capture.sealing.seal import Sealer
@@ -107,6 +108,13 @@ def build_capture_services(
             max_pixels_per_second=settings.transcode_max_pixels_per_second,
             timeout_seconds=settings.transcode_timeout_seconds,
             memory_bytes=settings.transcode_memory_bytes,
+        ),
+        sighting_budget=SightingBudget(
+            max_frames=settings.sighting_max_frames,
+            max_width_px=settings.sighting_max_width_px,
+            budget_seconds=settings.sighting_budget_seconds,
+            gap_bound_ms=settings.sighting_gap_bound_ms,
+            max_frame_pixels=settings.sighting_max_frame_pixels,
         ),
         flagged_keep_bytes=settings.flagged_keep_bytes,
         flagged_retention=timedelta(days=settings.flagged_retention_days),

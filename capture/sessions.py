@@ -271,6 +271,19 @@ class SessionService:
             return None
         return self.orders.buyer_order(label.order_id, buyer_id=buyer_id)
 
+    def is_own_label(self, payload: str, *, order_id: str, now: datetime) -> bool:
+        """Whether a QR text seen in a receipt video is a valid label of ``order_id``.
+
+        Another order's genuine label (the buyer filming a different parcel) is not.
+        """
+        token = label_token_from_payload(payload, base_url=self.base_url)
+        if token is None:
+            return False
+        try:
+            return self.read_label(token, now=now).order_id == order_id
+        except TokenError:
+            return False
+
     def label_certificate_chain(self) -> tuple[x509.Certificate, ...]:
         """The chain that signs label tokens, leaf first."""
         return tuple(self.label_signer.certificate_chain)

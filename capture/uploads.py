@@ -33,7 +33,11 @@ before it is known to own a live session, and nothing is stored before every che
    live capture; a flagged file is kept as a refusal record (hash, size and its first bytes,
    never as evidence) and refused with ``422 intake_flagged``.
 8. **Seal.** A receipt chains to every shipment evidence of its order (ingredient archives,
-   built on first use; ``chain_missing`` without one). The ``org.orderseal.capture``
+   built on first use; ``chain_missing`` without one). A receipt video's frames are sampled
+   for the session's own label and its timestamps checked for continuity, within the
+   sighting budget (``capture/label_sighting.py``); the result is sealed as
+   ``label_sighting`` and never refuses the upload (the verifier weighs it). The
+   ``org.orderseal.capture``
    assertion binds order, stage, device, session, times, hashes, serials and the device's
    signed statement; the sealer signs the C2PA manifest.
 9. **Store and record.** The sealed file goes to the write-once store under its SHA-256,
@@ -67,14 +71,16 @@ from capture.errors import (
     UploadQuotaExceededError,
 )
 from capture.intake import screen_upload
+from capture.label_sighting import SightingBudget, sight_label
 from capture.orders import OrderService
 from capture.sealing.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.sessions import SessionService
 from capture.thumbnail_jobs import thumbnail_job
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
 from evidence.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
-from evidence.media import IMAGE_TYPES, sniff_media_type
+from evidence.media import IMAGE_TYPES, VIDEO_TYPES, sniff_media_type
 from evidence.reader import TrustSettings
+from evidence.sighting import LabelSighting
 from evidence.structure import check_structure
 from infra.errors import ConflictError, OrderSealError
 from infra.ledger.models import CaptureSession, Evidence, FlaggedUpload
@@ -147,6 +153,7 @@ class UploadService:
         retired_service_certificates: tuple[x509.Certificate, ...] = (),
         max_image_pixels: int = 100_000_000,
         transcode_budget: TranscodeBudget | None = None,
+        sighting_budget: SightingBudget | None = None,
         flagged_keep_bytes: int = 64 * 1024,
         flagged_retention: timedelta = timedelta(days=30),
         upload_quota_order_bytes: int = 0,
@@ -167,6 +174,7 @@ class UploadService:
         self.retired_service_certificates = retired_service_certificates
         self.max_image_pixels = max_image_pixels
         self.transcode_budget = transcode_budget or TranscodeBudget()
+        self.sighting_budget = sighting_budget or SightingBudget()
         self.flagged_keep_bytes = flagged_keep_bytes
         self.flagged_retention = flagged_retention
         self.upload_quota_order_bytes = upload_quota_order_bytes
@@ -549,6 +557,9 @@ class UploadService:
             assertion = _assertion(
                 session, device, received, attested, media_type, serials, chain, now=now
             )
+            sighting = self._sight_label(session, received, media_type, now=now)
+            if sighting is not None:
+                assertion = assertion.model_copy(update={"label_sighting": sighting})
             sealed = self._seal_and_store(
                 received, scratch_dir / "sealed", assertion, media_type, title, archives
             )
@@ -571,6 +582,18 @@ class UploadService:
             idempotency_key=idempotency_key,
         )
         return self._record(row, device, idempotency_key, received)
+
+    def _sight_label(
+        self, session: CaptureSession, received: ReceivedFile, media_type: str, *, now: datetime
+    ) -> LabelSighting | None:
+        """Step 8's look for the parcel's own label in a receipt video (else None)."""
+        if session.stage != Stage.RECEIPT.value or media_type not in VIDEO_TYPES:
+            return None
+
+        def is_own_label(text: str) -> bool:
+            return self.sessions.is_own_label(text, order_id=session.order_id, now=now)
+
+        return sight_label(received.path, is_own_label=is_own_label, budget=self.sighting_budget)
 
     def _chain(
         self, session: CaptureSession, scratch_dir: Path

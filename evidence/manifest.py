@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from evidence.sighting import LabelSighting
 from keys.attestation import parse_aware_time
 
 __all__ = [
@@ -84,7 +85,12 @@ class CaptureAssertion(BaseModel):
     serials: tuple[str, ...] = ()
     attestation: DeviceAttestation | None = None
     chain: tuple[ChainLink, ...] = ()
+    #: Receipt videos sealed since issue 19 §2; absent elsewhere and on older seals.
+    label_sighting: LabelSighting | None = None
 
     def to_assertion(self) -> dict[str, Any]:
         """The ``assertions[]`` entry for a c2pa manifest definition."""
-        return {"label": ASSERTION_LABEL, "data": self.model_dump(mode="json")}
+        data = self.model_dump(mode="json")
+        if self.label_sighting is None:
+            del data["label_sighting"]  # seals without one keep their earlier shape
+        return {"label": ASSERTION_LABEL, "data": data}

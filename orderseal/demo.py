@@ -42,7 +42,7 @@ from orderseal.forgery import (
     legacy_device_certificate,
     sign_with_device_key,
 )
-from orderseal.samples import make_jpeg, make_mp4
+from orderseal.samples import label_in_view, make_jpeg, make_mp4
 
 if TYPE_CHECKING:
     from verifier.disputes import DisputeService
@@ -447,8 +447,14 @@ def run_scenario(
     photo = make_jpeg(
         work / "unboxing.jpg", seed=_seed(order_id, 21), caption=f"{order_id} unboxing: crushed lid"
     )
+    # The buyer holds the parcel's label in view while recording (the seal's label sighting).
     video = make_mp4(
-        work / "unboxing.mp4", seed=_seed(order_id, 22), seconds=2, caption=f"{order_id} unboxing"
+        work / "unboxing.mp4",
+        seed=_seed(order_id, 22),
+        seconds=2,
+        size=(640, 480),
+        caption=f"{order_id} unboxing",
+        label=label_in_view(label.read_bytes()),
     )
     receipt_photo = buyer.upload(session, photo, title="unboxing.jpg")
     receipt_video = buyer.upload(session, video, title="unboxing.mp4")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import random
 from fractions import Fraction
 from pathlib import Path
 
 import av
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
-__all__ = ["make_jpeg", "make_mp4", "make_png"]
+__all__ = ["label_in_view", "make_jpeg", "make_mp4", "make_png"]
+
+
+def label_in_view(label_png: bytes) -> Image.Image:
+    """The part of a printed parcel label a buyer films: the QR and the order number."""
+    with Image.open(io.BytesIO(label_png)) as label:
+        return label.convert("RGB").crop((0, 0, label.width, int(label.height * 0.9)))
 
 
 def _scene(seed: int, size: tuple[int, int], caption: str) -> Image.Image:
@@ -52,14 +59,18 @@ def make_mp4(
     caption: str = "",
     container_format: str = "mp4",
     muxer_options: dict[str, str] | None = None,
+    label: Image.Image | None = None,
 ) -> Path:
     """Write a short H.264 movie with moving content.
 
     ``container_format`` ``"mov"`` writes a QuickTime movie; ``muxer_options`` go to FFmpeg's
     muxer (``{"movflags": "faststart"}`` puts ``moov`` first, ``frag_keyframe+empty_moov``
-    writes a fragmented MP4).
+    writes a fragmented MP4). ``label`` (``label_in_view``) is held in front of the camera in
+    every frame, as a buyer shows the parcel's label while recording the unboxing; give the
+    video a size its QR still reads at (640x480).
     """
     base = _scene(seed, size, caption)
+    held = ImageOps.contain(label, (size[0] * 3 // 4, size[1] - 16)) if label else None
     with av.open(
         str(path), mode="w", format=container_format, options=muxer_options or {}
     ) as container:
@@ -69,6 +80,8 @@ def make_mp4(
         stream.time_base = Fraction(1, fps)
         for index in range(max(1, int(seconds * fps))):
             frame_image = base.rotate(index * 3)
+            if held is not None:
+                frame_image.paste(held, ((size[0] - held.width) // 2, (size[1] - held.height) // 2))
             frame = av.VideoFrame.from_image(frame_image)  # type: ignore[no-untyped-call]
             frame.pts = index
             for packet in stream.encode(frame):

@@ -66,6 +66,8 @@ MERCHANT_MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.MANIFEST_RECOVERED: (
         "The buyer's file is a copy of their sealed capture; it was judged on the original."
     ),
+    ReasonCode.LABEL_NOT_IN_CAPTURE: "The parcel's label was never in view in the video.",
+    ReasonCode.CAPTURE_DISCONTINUOUS: "The video's timeline jumps; a person decides.",
 }
 _OTHER = "See the reason code."
 

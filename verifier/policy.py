@@ -104,6 +104,10 @@ DEFAULT_POLICY = Policy(
             # A stripped copy of this claim's own sealed original: a person looks, unless
             # the platform allows it (``[decisions] allow``).
             ReasonCode.MANIFEST_RECOVERED,
+            # A receipt video that never showed its own label, or whose timeline jumps: it
+            # may be pre-recorded or spliced, and a person looks (issue 19 §2).
+            ReasonCode.LABEL_NOT_IN_CAPTURE,
+            ReasonCode.CAPTURE_DISCONTINUOUS,
         }
     ),
 )

@@ -36,3 +36,5 @@ class ReasonCode(StrEnum):
     NOT_AS_SEALED = "not_as_sealed"
     MERCHANT_WRONG_ITEM_RATE = "merchant_wrong_item_rate"
     MANIFEST_RECOVERED = "manifest_recovered"
+    LABEL_NOT_IN_CAPTURE = "label_not_in_capture"
+    CAPTURE_DISCONTINUOUS = "capture_discontinuous"

@@ -71,6 +71,9 @@ CHECK_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "check_reuse": "Earlier use of the file could be checked",
         "check_serial": "The item serial numbers could be checked",
         "check_recovered": "The file's sealed original could be looked up",
+        "label_in_capture": "The parcel's own label was in view in the receipt video",
+        "continuity": "The receipt video was recorded in one continuous take",
+        "check_label_sighting": "The receipt video's label and timeline could be checked",
     }
 )
 
@@ -113,6 +116,10 @@ REASON_SENTENCES: Final[Mapping[ReasonCode, str]] = MappingProxyType(
         ReasonCode.NOT_AS_SEALED: "The file was changed after OrderSeal sealed it.",
         ReasonCode.MERCHANT_WRONG_ITEM_RATE: "The seller's recent disputes show many wrong "
         "items shipped, so a person must look.",
+        ReasonCode.LABEL_NOT_IN_CAPTURE: "The parcel's own label was never in view in the "
+        "receipt video, so nothing shows this parcel was in front of the camera.",
+        ReasonCode.CAPTURE_DISCONTINUOUS: "The receipt video's timeline jumps or is uneven, as "
+        "when two recordings are joined.",
     }
 )
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 
+from capture.qr import render_label_png
 from clients.client import BuyerClient, DeviceKey, PlatformClient, StationClient
 from clients.schemas import EvidenceResponse
-from orderseal.samples import make_jpeg, make_mp4
+from orderseal.samples import label_in_view, make_jpeg, make_mp4
 
 
 @dataclass
@@ -140,7 +141,10 @@ def reopen(cast: Actors, order_id: str) -> dict[str, Any]:
 
 
 def receive(cast: Actors, shipped: Shipped, work: Path, *, video: bool = False) -> list[Path]:
-    """The buyer opens the parcel: seals an unboxing photo (and video); returns sealed copies."""
+    """The buyer opens the parcel: seals an unboxing photo (and video); returns sealed copies.
+
+    The video holds the parcel's own label in view (the seal's label sighting sees it).
+    """
     buyer = cast.buyer()
     session = buyer.open_receipt(shipped.label_token)
     sealed: list[Path] = []
@@ -153,8 +157,13 @@ def receive(cast: Actors, shipped: Shipped, work: Path, *, video: bool = False) 
             make_mp4(
                 work / f"{shipped.order_id}-unbox.mp4",
                 seed=_seed(shipped.order_id, 6),
-                seconds=0.5,
-                size=(160, 120),
+                seconds=1.0,
+                size=(640, 480),
+                label=label_in_view(
+                    render_label_png(
+                        shipped.label_token, order_id=shipped.order_id, base_url=cast.base_url
+                    )
+                ),
             )
         )
     for capture in captures:

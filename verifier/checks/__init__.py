@@ -13,6 +13,7 @@ from verifier.checks.recovered import check_recovered
 from verifier.checks.reuse import check_reuse
 from verifier.checks.revocation import check_revocation
 from verifier.checks.serial import check_serial
+from verifier.checks.sighting import check_label_sighting
 from verifier.checks.window import check_window
 from verifier.models import CheckResult, DisputeContext, EvidenceFacts
 
@@ -35,4 +36,5 @@ ALL_CHECKS: tuple[Check, ...] = (
     check_reuse,
     check_serial,
     check_recovered,
+    check_label_sighting,
 )

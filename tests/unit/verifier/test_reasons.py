@@ -32,6 +32,8 @@ PINNED = [
     "not_as_sealed",
     "merchant_wrong_item_rate",
     "manifest_recovered",
+    "label_not_in_capture",
+    "capture_discontinuous",
 ]
 
 

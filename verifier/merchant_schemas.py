@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.models import Decision
 from verifier.reasons import ReasonCode
-from verifier.schemas import ClaimType, ReasonOut
+from verifier.schemas import ClaimType, ListingTime, ReasonOut
 
 __all__ = [
     "MAX_RESPONSE_EVIDENCE",
@@ -89,7 +89,7 @@ class MerchantDisputeFilters(BaseModel):
     decision: Decision | None = None
     reason: ReasonCode | None = None
     order_id: str | None = Field(default=None, pattern=_ID)
-    updated_since: datetime | None = None
+    updated_since: ListingTime | None = None
     cursor: str | None = Field(default=None, max_length=512)
     limit: int = Field(default=50, ge=1, le=200)
 

@@ -9,12 +9,20 @@ The class names are the OpenAPI schema names the clients mirror, so they keep th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    model_validator,
+)
 
 from evidence.manifest import Stage
 from infra.ledger.models import Dispute
@@ -41,6 +49,7 @@ __all__ = [
     "FileVerdictOut",
     "HistoryEntryOut",
     "InputErrorOut",
+    "ListingTime",
     "PlatformDisputeFilters",
     "PlatformDisputeListOut",
     "PlatformDisputeSummary",
@@ -446,6 +455,19 @@ class DisputeListOut(BaseModel):
     next_cursor: str | None = None
 
 
+def _utc_instant(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise ValueError("expected a time that is within years 1-9999 in UTC") from exc
+
+
+#: A listing's ``updated_since``: a time with its zone (``Z`` or an offset), held as UTC. A
+#: time without a zone, or one outside years 1-9999 once in UTC, is ``422 invalid_request``
+#: (the ledger stores aware UTC times only; either reached it as a 500 before).
+ListingTime = Annotated[AwareDatetime, AfterValidator(_utc_instant)]
+
+
 class PlatformDisputeFilters(BaseModel):
     """``GET /v1/platform/disputes`` query: every filter is applied in SQL, before ``limit``.
 
@@ -459,7 +481,7 @@ class PlatformDisputeFilters(BaseModel):
     reason: ReasonCode | None = None
     order_id: str | None = Field(default=None, pattern=_ID)
     buyer_id: str | None = Field(default=None, pattern=_ID)
-    updated_since: datetime | None = None
+    updated_since: ListingTime | None = None
     cursor: str | None = Field(default=None, max_length=512)
     limit: int = Field(default=100, ge=1, le=500)
 

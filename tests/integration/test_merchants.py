@@ -362,6 +362,22 @@ def test_a_merchant_lists_only_its_own_disputes_with_attribution(
     assert world.buyer_id not in str(page)
 
 
+@pytest.mark.parametrize(
+    "since", ["2026-01-01", "2026-01-01T00:00:00", "0001-01-01T00:00:00+14:00"]
+)
+def test_a_merchants_updated_since_without_zone_or_out_of_range_is_refused(
+    world: World, since: str
+) -> None:
+    """Adversary: a merchant key sending a time the ledger cannot store, to get a 500."""
+    with pytest.raises(APIError) as caught:
+        world.a.admin.call("GET", "/v1/merchant/disputes", params={"updated_since": since})
+    assert (caught.value.status, caught.value.code) == (422, "invalid_request")
+    listed = world.a.admin.call(
+        "GET", "/v1/merchant/disputes", params={"updated_since": "2026-01-01T00:00:00Z"}
+    )
+    assert "disputes" in listed
+
+
 def test_a_merchant_pages_with_a_cursor_bound_to_it(
     world: World, disputed_a: Disputed, work: Path
 ) -> None:

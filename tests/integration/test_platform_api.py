@@ -327,6 +327,25 @@ def test_updated_since(world: World, listed: tuple[str, list[str]]) -> None:
     assert _page(world, order_id=order_id, updated_since=after)["disputes"] == []
 
 
+@pytest.mark.parametrize(
+    "since",
+    [
+        pytest.param("2026-01-01", id="date-only"),
+        pytest.param("2026-01-01T00:00:00", id="no-zone"),
+        pytest.param("0001-01-01T00:00:00+14:00", id="before-year-1-in-utc"),
+        pytest.param("9999-12-31T23:59:59-14:00", id="after-year-9999-in-utc"),
+    ],
+)
+def test_an_updated_since_without_zone_or_out_of_range_is_refused(world: World, since: str) -> None:
+    """Adversary: any caller sending a time the ledger cannot store (it keeps aware UTC times
+    only), to get a 500 and a traceback in the log instead of a stable code."""
+    with pytest.raises(APIError) as caught:
+        _page(world, updated_since=since)
+    assert (caught.value.status, caught.value.code) == (422, "invalid_request")
+    # The same instant with its zone is a filter like any other.
+    assert "disputes" in _page(world, updated_since="2026-01-01T00:00:00+14:00")
+
+
 @pytest.fixture
 def statements() -> Iterator[list[str]]:
     """Every SQL statement this process runs while the test does (the live server's thread too)."""

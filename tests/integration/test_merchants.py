@@ -244,6 +244,22 @@ def test_a_station_opens_sessions_only_on_its_merchants_orders(world: World) -> 
     assert world.b.station.open_session(order_b)["order_id"] == order_b
 
 
+def test_the_default_merchants_stations_and_named_merchants_orders_stay_apart(
+    world: World,
+) -> None:
+    """Adversary: a station enrolled before tenants (the ``default`` merchant's) packing a
+    named merchant's order, and a named merchant's station packing a default order."""
+    admin = PlatformClient(world.base_url, world.credentials["admin"])
+    device = DeviceKey.generate(f"station-default-{secrets.token_hex(3)}")
+    admin.enrol_device(device, kind="station")
+    default_station = StationClient(world.base_url, device)
+    order_b, order_default = _register(world, world.b), _register(world, None)
+    missing = (404, "order_unknown")
+    assert _refused(lambda: default_station.open_session(order_b)) == missing
+    assert _refused(lambda: world.a.station.open_session(order_default)) == missing
+    assert default_station.open_session(order_default)["order_id"] == order_default
+
+
 def test_a_station_cannot_seal_into_or_close_another_merchants_session(
     world: World, work: Path, services: Services
 ) -> None:

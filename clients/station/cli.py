@@ -733,10 +733,20 @@ def retry(
 def drop(
     capture_id: CaptureIdArgument = None,
     every: AllOption = False,
+    held: Annotated[
+        bool, typer.Option("--held", help="the held captures of a previous enrolment instead")
+    ] = False,
     home: HomeOption = _DEFAULT_HOME,
 ) -> None:
-    """Delete refused captures for good (their files leave the station's queue)."""
-    dropped = _state(home).queue.drop(_selected(capture_id, every))
+    """Delete refused captures (or, with ``--held``, a previous enrolment's held ones) for good
+    (their files leave the station's queue)."""
+    state = _state(home)
+    if held:
+        if capture_id is not None or every:
+            raise StationError("--held takes no capture id or --all", code="invalid_arguments")
+        dropped = state.queue.drop_held(state.config()["device_id"])
+    else:
+        dropped = state.queue.drop(_selected(capture_id, every))
     if not dropped:
         raise StationError("no such refused capture", code="rejected_unknown")
     console.print(f"dropped: {', '.join(dropped)}")

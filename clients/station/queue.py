@@ -241,6 +241,19 @@ class CaptureQueue:
             dropped.append(folder.name.split("-", 1)[1])
         return dropped
 
+    def drop_held(self, current_device_id: str) -> list[str]:
+        """Delete the pending entries attested by a previous enrolment; their ids.
+
+        For held captures whose order this station will not pack again (another station
+        packed it, it was cancelled): otherwise they wait for good.
+        """
+        dropped = []
+        for entry in self.pending():
+            if entry.device_id != current_device_id:
+                shutil.rmtree(entry.folder)
+                dropped.append(entry.capture_id)
+        return dropped
+
     def flush(
         self,
         client: StationClient,

@@ -341,8 +341,12 @@ def test_renew_then_reset_after_revocation_keeps_the_queue(
     assert status == EXIT_OK, out
     assert station.state.device().certificate.serial_number != old_serial  # type: ignore[union-attr]
 
-    order_id = flows.register_order(cast)
-    assert station("open", order_id)[0] == EXIT_OK
+    order_id, elsewhere = flows.register_order(cast), flows.register_order(cast)
+    assert station("open", elsewhere)[0] == EXIT_OK
+    station.point_at(DEAD_URL)
+    assert station("capture", str(_photo(tmp_path, "elsewhere")))[0] == EXIT_QUEUED
+    station.point_at(live_api)
+    assert station("open", order_id, "--abandon")[0] == EXIT_OK
     opened = datetime.now(UTC)
     station.point_at(DEAD_URL)
     assert station("capture", str(_photo(tmp_path, "offline")))[0] == EXIT_QUEUED
@@ -354,14 +358,14 @@ def test_renew_then_reset_after_revocation_keeps_the_queue(
     # Revoked: the queue is kept, not turned into rejects.
     status, out = station("flush")
     assert (status, "device_revoked" in out) == (EXIT_REFUSED, True), out
-    assert len(station.state.queue.pending()) == 1
+    assert len(station.state.queue.pending()) == 2
     assert station.state.queue.rejected() == []
     assert station("renew")[0] == EXIT_REFUSED
 
     assert station("reset", "--device-id", old_device)[0] == EXIT_STATION
     new_device = f"{old_device}-r1"
     status, out = station("reset", "--device-id", new_device)
-    assert (status, "1 queued capture(s) kept" in out) == (EXIT_OK, True), out
+    assert (status, "2 queued capture(s) kept" in out) == (EXIT_OK, True), out
     assert not station.state.session_path.exists()
     status, out = station("flush")
     assert (status, "held" in out) == (EXIT_QUEUED, True), out
@@ -369,7 +373,15 @@ def test_renew_then_reset_after_revocation_keeps_the_queue(
     status, out = station("open", order_id)
     assert status == EXIT_OK, out
     status, out = station("flush")
-    assert (status, "sealed ev_" in out) == (EXIT_OK, True), out
+    # Sealed; the other order's capture stays held (exit 2) until dropped.
+    assert (status, "sealed ev_" in out, "held" in out) == (EXIT_QUEUED, True, True), out
+    [held] = station.state.queue.pending()
+    assert held.order_id == elsewhere
+    assert station("drop", "--held", "--all")[0] == EXIT_STATION
+    status, out = station("drop", "--held")
+    assert (status, held.capture_id in out) == (EXIT_OK, True), out
+    assert station.state.queue.pending() == []
+    assert station("flush")[0] == EXIT_OK
     [row] = services.ledger.evidence_for_order(order_id)
     assert row.device_id == new_device
     # The original station clock at capture is kept (before the new session opened).

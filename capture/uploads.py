@@ -77,6 +77,7 @@ from capture.sealing.seal import SEALABLE_MEDIA_TYPES, Sealer
 from capture.sessions import SessionService
 from capture.thumbnail_jobs import thumbnail_job
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
+from evidence.fingerprints import fingerprint, to_int
 from evidence.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
 from evidence.media import IMAGE_TYPES, VIDEO_TYPES, sniff_media_type
 from evidence.reader import TrustSettings
@@ -560,8 +561,10 @@ class UploadService:
             sighting = self._sight_label(session, received, media_type, now=now)
             if sighting is not None:
                 assertion = assertion.model_copy(update={"label_sighting": sighting})
+            # Of the camera's bytes: sealing does not change what a perceptual hash sees.
+            hashes = fingerprint(received.path, media_type)
             sealed = self._seal_and_store(
-                received, scratch_dir / "sealed", assertion, media_type, title, archives
+                received, scratch_dir / "sealed", assertion, media_type, title, archives, hashes
             )
         row = Evidence(
             evidence_id=f"ev_{uuid.uuid4().hex[:20]}",
@@ -581,7 +584,7 @@ class UploadService:
             sealed_at=now,
             idempotency_key=idempotency_key,
         )
-        return self._record(row, device, idempotency_key, received)
+        return self._record(row, device, idempotency_key, received, [to_int(h) for h in hashes])
 
     def _sight_label(
         self, session: CaptureSession, received: ReceivedFile, media_type: str, *, now: datetime
@@ -658,6 +661,7 @@ class UploadService:
         media_type: str,
         title: str,
         archives: list[Path],
+        fingerprints: list[str],
     ) -> _SealedFile:
         manifest_id = self.sealer.seal(
             received.path,
@@ -666,6 +670,7 @@ class UploadService:
             assertion=assertion,
             title=title,
             ingredient_archives=archives,
+            fingerprints=fingerprints,
         )
         sealed_sha = sha256_file(sealed_path)
         sealed_size = sealed_path.stat().st_size
@@ -678,10 +683,12 @@ class UploadService:
         device: DeviceIdentity,
         idempotency_key: str | None,
         received: ReceivedFile,
+        fingerprints: list[int],
     ) -> SealedEvidence:
         try:
             self.ledger.add_evidence(
                 row,
+                fingerprints=fingerprints,
                 events=[_sealed_event(row)],
                 jobs=[thumbnail_job(row, max_attempts=self.thumbnail_job_attempts)]
                 if self.thumbnail_job_attempts

@@ -182,6 +182,13 @@ def demo(
                 d.report_url,
             )
         console.print(table)
+        recovered = result.recovered
+        if recovered is not None:
+            found = "recovered" if "manifest_recovered" in recovered.reasons else "NOT recovered"
+            console.print(
+                f"Stripped copy ({recovered.name}): {found}, judged on its sealed original -> "
+                f"{recovered.decision} ({', '.join(recovered.reasons)}) {recovered.report_url}"
+            )
         step = result.agent_step
         if step is not None:
             console.print(

@@ -124,11 +124,15 @@ class ScenarioResult:
     #: None only if no dispute of the scenario came out ``review``.
     agent_step: AgentStep | None = None
     seller_step: SellerStep | None = None
+    #: The honest receipt photo re-sent through a chat app (recompressed, its Content
+    #: Credentials stripped), filed last: traced to its sealed original (manifest_recovered).
+    recovered: DisputeOutcome | None = None
 
     @property
     def ok(self) -> bool:
         """Every verdict matched its expectation."""
-        return all(d.as_expected for d in self.disputes)
+        outcomes = (*self.disputes, *((self.recovered,) if self.recovered else ()))
+        return all(d.as_expected for d in outcomes)
 
 
 def _device(
@@ -177,6 +181,13 @@ def decode_label(png: Path) -> str:
     if not texts:
         raise ValueError("no QR code found on the label")
     return str(texts[0])
+
+
+def recompress_jpeg(source: Path, dest: Path, *, quality: int = 50) -> Path:
+    """What a chat app does to a photo: decoded and saved again, the manifest gone."""
+    with Image.open(source) as image:
+        image.convert("RGB").save(dest, format="JPEG", quality=quality)
+    return dest
 
 
 def tamper_jpeg(source: Path, dest: Path) -> Path:
@@ -542,5 +553,15 @@ def run_scenario(
             order_id,
             (review or disputes[0]).dispute_id,
             shipment[-1:],
+        ),
+        # Last, so the agent and the seller above act on the scenario's own review. A second
+        # claim on the order: the refund limit reviews it too.
+        recovered=_dispute(
+            platform,
+            buyer_id,
+            "honest receipt photo re-sent through a chat app (stripped copy)",
+            order_id,
+            [(recompress_jpeg(sealed_photo, work / "unboxing.chat.jpg"), "unboxing-chat.jpg")],
+            {"review"},
         ),
     )

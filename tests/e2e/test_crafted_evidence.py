@@ -113,15 +113,16 @@ def test_reencoded_copy_has_no_manifest(
     with Image.open(files[0]) as image:
         image.save(copy, format="JPEG", quality=90)
     decided = flows.dispute(cast, shipped.order_id, [copy])
-    # The seal is gone (no_manifest: a person decides). On its own order a near copy of the
-    # honest file is not reuse: a second claim on one order is the refund limit's business.
+    # The seal is gone, but the copy is traced to its sealed original (manifest_recovered: a
+    # person decides by default). On its own order a near copy of the honest file is not
+    # reuse: a second claim on one order is the refund limit's business.
     assert decided["verdict"]["decision"] == "review"
-    assert "no_manifest" in flows.codes(decided)
+    assert "manifest_recovered" in flows.codes(decided)
     assert "evidence_reused" not in flows.codes(decided)
-    # On another order the same stripped copy is recognised as the honest dispute's picture.
+    # On another order the same stripped copy is another order's sealed evidence.
     elsewhere = flows.dispute(cast, flows.register_order(cast), [copy])
     assert elsewhere["verdict"]["decision"] == "block"
-    assert flows.codes(elsewhere) == {"no_manifest", "evidence_reused"}
+    assert flows.codes(elsewhere) == {"order_mismatch", "evidence_reused"}
 
 
 def test_foreign_ca_signature_is_untrusted(

@@ -37,6 +37,10 @@ def test_demo_scenario_verdicts(
         "honest receipt re-verified after its reuse on another order",
     ]
     assert len(result.disputes) == 6
+    # The honest receipt photo, recompressed without its manifest, is traced to its seal.
+    assert result.recovered is not None
+    assert result.recovered.decision == "review"
+    assert "manifest_recovered" in result.recovered.reasons
     assert result.ok
     # The agent denies the review; the chain still verifies, the report link opens.
     step = result.agent_step

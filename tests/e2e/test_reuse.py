@@ -1,4 +1,8 @@
-"""Reuse detection: exact copies, re-encoded and slightly cropped copies, not look-alikes."""
+"""Reuse detection: exact copies, re-encoded and slightly cropped copies, not look-alikes.
+
+A copy without a manifest of another order's sealed evidence is found even when no dispute
+holds it yet: the fingerprint index of sealed evidence (issue 19 §1).
+"""
 
 from __future__ import annotations
 
@@ -67,7 +71,11 @@ def test_reencoded_copy_on_another_order_is_reused(
         image.save(copy, format="JPEG", quality=55)
     decided = _claim_with(cast, copy)
     assert decided["verdict"]["decision"] == "block"
-    assert flows.codes(decided) == {"no_manifest", "evidence_reused"}
+    # Traced by the fingerprint index to the first order's sealed photo, the copy is judged on
+    # that original: another order's evidence (tests/integration/test_recovered_copies.py).
+    assert flows.codes(decided) == {"order_mismatch", "evidence_reused"}
+    (item,) = decided["verdict"]["evidence"]
+    assert item["recovered_evidence_id"] is not None
 
 
 def test_slightly_cropped_copy_is_reused(
@@ -126,3 +134,24 @@ def test_only_agents_see_which_dispute_was_reused(
         headers={"Authorization": f"Bearer {credentials['agent']}"},
     )
     assert original_id in agent.text
+
+
+def test_a_stripped_copy_of_someone_elses_sealed_photo_is_reused_before_any_dispute(
+    live_api: str,
+    credentials: dict[str, str],
+    first: tuple[flows.Actors, dict[str, Any], list[Path], Path],
+) -> None:
+    """The adversary found a sealed unboxing photo of another buyer's parcel (never disputed)
+    and strips it; the fingerprint index of sealed evidence finds its original all the same."""
+    _, _, _, work = first
+    owner = flows.actors(live_api, credentials)
+    order_id = flows.register_order(owner)
+    photo = flows.receive(owner, flows.ship(owner, order_id, work), work)[0]
+    stripped = work / "found.jpg"
+    with Image.open(photo) as image:
+        image.save(stripped, format="JPEG", quality=70)
+    thief = flows.actors(live_api, credentials)
+    decided = _claim_with(thief, stripped)
+    assert decided["verdict"]["decision"] == "block"
+    assert {"evidence_reused", "order_mismatch"} <= flows.codes(decided)
+    assert "manifest_recovered" not in flows.codes(decided)

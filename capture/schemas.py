@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +33,7 @@ __all__ = [
     "OrderReopensOut",
     "QRCheckIn",
     "QRCheckOut",
+    "QRItemOut",
     "ReceiptOut",
     "ReceiptSessionIn",
     "SealedItemOut",
@@ -201,10 +203,28 @@ class QRCheckIn(_In):
     payload: str = Field(max_length=4096)
 
 
+class QRItemOut(BaseModel):
+    """One line of the buyer's order, to compare with what arrived."""
+
+    sku: str
+    quantity: int
+
+
 class QRCheckOut(BaseModel):
+    """What a scanned QR is to this buyer (``capture.label_check``); only ``official`` opens.
+
+    ``order_id`` and ``items`` are given for the buyer's own label only (official or expired).
+    ``help_url`` is the platform's help page for the scam warning (empty when not set).
+    """
+
     official: bool
+    state: Literal["official", "expired", "other_account", "revoked", "not_official"]
     order_id: str | None
     message: str
+    items: list[QRItemOut] = Field(default_factory=list, max_length=1000)
+    help_url: str | None = None
+    max_video_seconds: int
+    max_video_bytes: int
 
 
 class DeviceRenewalIn(BaseModel):

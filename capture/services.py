@@ -14,6 +14,7 @@ from pathlib import Path
 
 from capture.devices import DeviceService
 from capture.files import EvidenceFiles
+from capture.label_check import BuyerPageLimits
 from capture.label_sighting import SightingBudget
 from capture.orders import OrderService
 from capture.publishing import TrustPublisher
@@ -45,6 +46,18 @@ class CaptureServices:
     ledger: Ledger
     sealer: Sealer
     work_dir: Path
+
+
+def _buyer_page(settings: Settings) -> BuyerPageLimits:
+    """The capture page's limits: a video the server will take (size, quota, WebM budget)."""
+    sizes = [settings.max_video_bytes, settings.upload_quota_buyer_bytes_per_day]
+    return BuyerPageLimits(
+        help_url=settings.buyer_help_url,
+        video_seconds=min(
+            settings.buyer_video_seconds, int(settings.transcode_max_duration_seconds)
+        ),
+        video_bytes=min(size for size in sizes if size > 0),
+    )
 
 
 def build_capture_services(
@@ -87,6 +100,7 @@ def build_capture_services(
         base_url=settings.base_url,
         retired_service_certificates=retired,
         revoked_service_serials=revoked_service_serials,
+        buyer_page=_buyer_page(settings),
     )
     uploads = UploadService(
         ledger=ledger,

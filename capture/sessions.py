@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from capture.errors import CaptureError, OrderAlreadyPackedError, SessionClosedError, TokenError
+from capture.label_check import BuyerPageLimits, LabelCheck, LabelState
 from capture.label_url import label_token_from_payload
 from capture.orders import OrderService
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
@@ -70,6 +71,7 @@ class SessionService:
         base_url: str = "",
         retired_service_certificates: tuple[x509.Certificate, ...] = (),
         revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
+        buyer_page: BuyerPageLimits | None = None,
     ) -> None:
         self.ledger = ledger
         self.orders = orders
@@ -82,6 +84,7 @@ class SessionService:
         self.retired_service_certificates = retired_service_certificates
         # Read on every label scan, so a revocation takes effect without a restart.
         self.revoked_service_serials = revoked_service_serials
+        self.buyer_page = buyer_page or BuyerPageLimits()
 
     # Ownership ---------------------------------------------------------------
     def own_session(
@@ -283,6 +286,31 @@ class SessionService:
             return self.read_label(token, now=now).order_id == order_id
         except TokenError:
             return False
+
+    def check_label(self, payload: str, *, buyer_id: str, now: datetime) -> LabelCheck:
+        """What a scanned QR payload is to this buyer (``capture.label_check``); opens nothing."""
+        token = label_token_from_payload(payload, base_url=self.base_url)
+        if token is None:
+            return LabelCheck(LabelState.NOT_OFFICIAL)
+        try:
+            # The signature is verified before the expiry is read, so an expired answer is
+            # our own label, never a forgery.
+            label = verify_label_token(
+                token,
+                (*self.label_signer.certificate_chain[:1], *self.retired_service_certificates),
+                now=now,
+                revoked_serials=self.revoked_service_serials(),
+                accept_expired=True,
+            )
+        except TokenError as exc:
+            revoked = exc.code == "token_revoked"
+            return LabelCheck(LabelState.REVOKED if revoked else LabelState.NOT_OFFICIAL)
+        order = self.orders.buyer_order(label.order_id, buyer_id=buyer_id)
+        if order is None:
+            return LabelCheck(LabelState.OTHER_ACCOUNT)
+        if now >= label.expires_at:
+            return LabelCheck(LabelState.EXPIRED, order)
+        return LabelCheck(LabelState.OFFICIAL, order)
 
     def label_certificate_chain(self) -> tuple[x509.Certificate, ...]:
         """The chain that signs label tokens, leaf first."""

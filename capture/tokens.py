@@ -103,12 +103,12 @@ def _payload(body: str) -> dict[str, Any]:
     return payload
 
 
-def _expiry(payload: dict[str, Any], now: datetime) -> datetime:
+def _expiry(payload: dict[str, Any], now: datetime, *, accept_expired: bool = False) -> datetime:
     exp = payload.get("exp")
     if not isinstance(exp, int) or isinstance(exp, bool) or not 0 <= exp <= _MAX_EXP:
         raise TokenError("expected an expiry in the token", code="token_malformed")
     expires_at = datetime.fromtimestamp(exp, tz=now.tzinfo)
-    if now >= expires_at:
+    if now >= expires_at and not accept_expired:
         raise TokenError("the token has expired", code="token_expired")
     return expires_at
 
@@ -141,12 +141,15 @@ def verify_label_token(
     *,
     now: datetime,
     revoked_serials: Container[str] = (),
+    accept_expired: bool = False,
 ) -> LabelToken:
     """Verify a label token against any of our service certificates (current or rotated).
 
     ``revoked_serials`` are decimal serials of revoked sealing certificates: a label they
     signed is refused whenever it was printed (a compromised key could print labels for any
-    order, and the token carries no trusted time).
+    order, and the token carries no trusted time). ``accept_expired`` returns a genuine label
+    past its expiry (its ``expires_at`` tells), for telling the buyer "your label expired"
+    rather than "not official"; it never opens anything.
 
     Raises:
         TokenError: malformed (``token_malformed``), forged (``token_forged``), expired, or
@@ -171,7 +174,9 @@ def verify_label_token(
         order_id, session_id = payload.get("o"), payload.get("s")
         if not isinstance(order_id, str) or not isinstance(session_id, str):
             raise TokenError("expected order and session in the token", code="token_malformed")
-        label = LabelToken(order_id, session_id, _expiry(payload, now))
+        label = LabelToken(
+            order_id, session_id, _expiry(payload, now, accept_expired=accept_expired)
+        )
         if str(certificate.serial_number) in revoked_serials:
             raise TokenError(
                 "this label was signed with a revoked OrderSeal key: ask the seller for a new "

@@ -10,7 +10,7 @@ not typed; a contract test comparing these with the service's models is not writ
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
     "AgentDecisionRefResponse",
@@ -84,8 +84,13 @@ class QRCheckResponse(TypedDict):
     """Whether a scanned QR is an official label (``capture.schemas.QRCheckOut``)."""
 
     official: bool
+    state: str
     order_id: str | None
     message: str
+    items: list[dict[str, Any]]
+    help_url: str | None
+    max_video_seconds: int
+    max_video_bytes: int
 
 
 class BuyerTokenResponse(TypedDict):

@@ -112,6 +112,15 @@ class Settings(BaseSettings):
         default=512 * _MIB, description="free space an upload must leave in the work folder; 507"
     )
     receipt_session_minutes: int = 30
+    # The buyer capture page (issue 18): its scam warning's help link and its video limit.
+    buyer_help_url: str = Field(
+        default="",
+        pattern=r"^(https://[^\s<>\"']{1,2000})?$",
+        description="the platform's after-sales help page the scam warning links to (https)",
+    )
+    buyer_video_seconds: int = Field(
+        default=180, ge=10, le=3600, description="longest video the capture page records"
+    )
     shipment_session_hours: int = 12
     label_token_days: int = 60
     buyer_token_minutes: int = 60

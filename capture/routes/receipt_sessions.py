@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from capture.label_check import LabelState
 from capture.routes.deps import Clock, Sessions
 from capture.schemas import (
     QRCheckIn,
     QRCheckOut,
+    QRItemOut,
     ReceiptOut,
     ReceiptSessionIn,
     SealedItemOut,
@@ -31,6 +33,14 @@ _NOT_OFFICIAL = (
     "This is not an official OrderSeal label for one of your orders. "
     "Do not contact anyone or pay through it."
 )
+# The page shows its own words in the buyer's language; these are for API clients.
+_MESSAGES = {
+    LabelState.OFFICIAL: "Official OrderSeal label for your order.",
+    LabelState.EXPIRED: "Your own order's label, past its expiry: it no longer opens a capture.",
+    LabelState.OTHER_ACCOUNT: "A genuine OrderSeal label, for an order of another account.",
+    LabelState.REVOKED: "Signed with a withdrawn key: ask the seller through the platform.",
+    LabelState.NOT_OFFICIAL: _NOT_OFFICIAL,
+}
 
 
 def _item(row: Evidence) -> SealedItemOut:
@@ -92,9 +102,18 @@ def check_qr(
     body: QRCheckIn, principal: BuyerPrincipal, sessions: Sessions, clock: Clock
 ) -> QRCheckOut:
     """Is a scanned QR an official OrderSeal label for one of this buyer's orders?"""
-    order = sessions.official_label(body.payload, buyer_id=principal.subject, now=clock())
-    if order is None:
-        return QRCheckOut(official=False, order_id=None, message=_NOT_OFFICIAL)
+    checked = sessions.check_label(body.payload, buyer_id=principal.subject, now=clock())
+    limits = sessions.buyer_page
+    order = checked.order
     return QRCheckOut(
-        official=True, order_id=order.order_id, message="Official OrderSeal label for your order."
+        official=checked.state is LabelState.OFFICIAL,
+        state=checked.state.value,
+        order_id=order.order_id if order else None,
+        message=_MESSAGES[checked.state],
+        items=[QRItemOut(sku=i["sku"], quantity=i["quantity"]) for i in order.items]
+        if order
+        else [],
+        help_url=limits.help_url or None,
+        max_video_seconds=limits.video_seconds,
+        max_video_bytes=limits.video_bytes,
     )

@@ -14,13 +14,26 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect
 
 from clients.client import PlatformClient
+from infra.settings import Settings
 from orderseal.services import Services
 from tests.browser.conftest import ShippedOrder
+from tests.conftest import make_settings
 from tests.support.y4m import scene_with, write_y4m
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 TIMEOUT_MS = 30_000
+HELP_URL = "https://help.platform.example/after-sales"
+
+
+@pytest.fixture(scope="module")
+def settings(
+    module_home: Path, database_url: str, storage_overrides: dict[str, object]
+) -> Settings:
+    """The module's settings, with the platform's help page for the scam warning."""
+    return make_settings(
+        module_home, database_url=database_url, buyer_help_url=HELP_URL, **storage_overrides
+    )
 
 
 def _camera(picture: Image.Image, path: Path) -> Path:
@@ -162,7 +175,12 @@ def test_foreign_qr_code_shows_the_warning(
 
     warning = page.locator("#step-warning")
     expect(warning).to_be_visible()
-    expect(warning).to_contain_text("Do not contact anyone")
+    if source == "scam-card":
+        expect(warning).to_contain_text("Do not contact anyone")
+        expect(page.locator("#warning-help")).to_have_attribute("href", HELP_URL)
+    else:  # genuine, but for another account: no scam warning (issue 18 §4)
+        expect(page.locator("#warning-title")).to_contain_text("another account")
+        expect(page.locator("#warning-scam")).to_be_hidden()
     expect(page.locator("#step-order")).to_be_hidden()
     page.screenshot(path=str(artifacts / f"capture-desktop-{source}.png"))
     page.set_viewport_size(PHONE)  # type: ignore[arg-type]

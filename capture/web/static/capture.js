@@ -325,7 +325,8 @@
     const kind = (check && check.state) || "not_official";
     show("step-scan", false);
     show("target", false);
-    const scam = kind === "not_official";
+    // A revoked key could have printed it: warn as for a scam card.
+    const scam = kind === "not_official" || kind === "revoked";
     $("step-warning").classList.toggle("scam", scam);
     $("warning-title").textContent = t(`qr.${kind}.title`);
     $("warning-text").textContent = t(`qr.${kind}.text`);
@@ -413,7 +414,7 @@
     if (!mimeType) { setError(t("video.unsupported")); return; }
     const limit = videoLimit();
     // A bit rate that keeps the longest allowed video inside the size limit, with headroom.
-    const videoBitsPerSecond = Math.max(150000, Math.floor((limit.bytes * 8 * 0.85) / limit.seconds));
+    const videoBitsPerSecond = Math.min(2500000, Math.max(150000, Math.floor((limit.bytes * 8 * 0.85) / limit.seconds)));
     const chunks = [];
     let size = 0;
     const recorder = new MediaRecorder(state.stream, { mimeType, videoBitsPerSecond });

@@ -142,6 +142,8 @@ class EvidenceVerdictResponse(TypedDict):
     manifest_id: str | None
     stage: str | None
     evidence_id: str | None
+    #: The sealed original an unsealed copy was traced to (absent when there is none).
+    recovered_evidence_id: NotRequired[str]
 
 
 class RuleTraceResponse(TypedDict):

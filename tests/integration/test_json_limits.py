@@ -37,7 +37,9 @@ def test_every_route_with_a_body_model_reads_it_with_a_limit(
     body_routes = [r for r in _api_routes(app.router) if r.body_field is not None]
     assert body_routes, "expected routes with JSON bodies"
     unbounded = sorted(
-        f"{sorted(r.methods)} {r.path}" for r in body_routes if not isinstance(r, BoundedJSONRoute)
+        f"{sorted(r.methods or ())} {r.path}"
+        for r in body_routes
+        if not isinstance(r, BoundedJSONRoute)
     )
     assert unbounded == []
 

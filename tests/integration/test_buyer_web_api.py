@@ -18,12 +18,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from PIL import Image
 
 from capture.devices import enrolment_message
+from capture.qr import render_label_png
 from clients.client import DeviceKey, PlatformClient, StationClient
 from keys.attestation import CaptureStatement, b64url_encode
 from orderseal.samples import make_jpeg
 from tests.support import flows
+from tests.support.label_video import label_top
 
 BUYER = "buyer-api-3001"
 OTHER = "buyer-api-3002"
@@ -42,13 +45,22 @@ def _spki(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
     return base64.b64encode(der).decode()
 
 
-def _make_webm(path: Path) -> Path:
+def _make_webm(path: Path, label_token: str | None = None) -> Path:
+    """A short WebM; with ``label_token``, the parcel's label is in view (as a buyer films it)."""
+    size = (640, 480) if label_token else (160, 120)
+    label = None
+    if label_token:
+        label = label_top(render_label_png(label_token, order_id="ORD-API-1"))
+        label.thumbnail((300, 440))
     with av.open(str(path), "w", format="webm") as container:
         stream = container.add_stream("libvpx", rate=15)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         stream.time_base = Fraction(1, 15)
         for index in range(15):
-            pixels = np.full((120, 160, 3), (index * 15) % 255, dtype=np.uint8)
+            scene = Image.new("RGB", size, ((index * 15) % 255,) * 3)
+            if label is not None:
+                scene.paste(label, (20 + index * 4, 20))
+            pixels = np.asarray(scene, dtype=np.uint8)
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts = index
             container.mux(stream.encode(frame))
@@ -223,7 +235,7 @@ def test_webm_upload_is_converted_sealed_and_allowed(
     )
     assert opened.status_code == 201
     session = opened.json()
-    webm = _make_webm(tmp_path / "unboxing.webm").read_bytes()
+    webm = _make_webm(tmp_path / "unboxing.webm", api["labels"]["ORD-API-1"]).read_bytes()
     photo = make_jpeg(tmp_path / "unboxing.jpg", seed=11).read_bytes()
     video = _upload(api, session, web_device, webm, "unboxing.webm")
     assert video.status_code == 201, video.text

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from infra.errors import ConflictError
 from infra.ledger.agent_models import AgentDecision, DisputeWork, ReportLink
 from infra.ledger.audit_chain import AuditSealer, append_audit_entry
+from infra.ledger.dispute_pages import has_reason
 from infra.ledger.models import (
     APIKey,
     CaptureSession,
@@ -300,9 +301,7 @@ class AgentWork:
         if filters.decision:
             query = query.where(Dispute.decision == filters.decision)
         if filters.reason:
-            query = query.where(
-                Dispute.reason_codes.contains(f",{filters.reason},", autoescape=True)
-            )
+            query = query.where(has_reason(filters.reason))
         if filters.since:
             query = query.where(Dispute.created_at >= filters.since)
         if filters.until:

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from infra.errors import ConflictError, InputError, NotFoundError
+from infra.ledger.dispute_pages import keyset_page
 from infra.ledger.models import (
     CaptureSession,
     Dispute,
@@ -211,28 +212,17 @@ class Merchants:
 
         ``after`` is the last (updated_at, dispute_id) of the previous page (keyset cursor).
         """
-        query = (
+        query = keyset_page(
             select(Dispute)
             .join(Order, Order.order_id == Dispute.order_id)
-            .where(Order.merchant_id == merchant_id)
+            .where(Order.merchant_id == merchant_id),
+            decision=decision,
+            reason=reason,
+            order_id=order_id,
+            updated_since=updated_since,
+            after=after,
+            limit=limit,
         )
-        if decision:
-            query = query.where(Dispute.decision == decision)
-        if reason:
-            query = query.where(Dispute.reason_codes.contains(f",{reason},", autoescape=True))
-        if order_id:
-            query = query.where(Dispute.order_id == order_id)
-        if updated_since:
-            query = query.where(Dispute.updated_at >= updated_since)
-        if after:
-            at, last_id = after
-            query = query.where(
-                or_(
-                    Dispute.updated_at > at,
-                    and_(Dispute.updated_at == at, Dispute.dispute_id > last_id),
-                )
-            )
-        query = query.order_by(Dispute.updated_at, Dispute.dispute_id).limit(limit)
         with self._sessions() as session:
             return list(session.scalars(query))
 

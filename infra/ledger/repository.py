@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from infra.errors import ConflictError
 from infra.ledger.agent_work import AgentWork, hold_for_agent
 from infra.ledger.api_keys import APIKeys, hash_api_key
+from infra.ledger.dispute_pages import has_reason, keyset_page
 from infra.ledger.fingerprint_index import FingerprintIndex, fingerprint_rows
 from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.jobs import NewJob, add_job
@@ -635,7 +636,7 @@ class Ledger:
         if decision:
             query = query.where(Dispute.decision == decision)
         if reason:
-            query = query.where(Dispute.reason_codes.contains(f",{reason},", autoescape=True))
+            query = query.where(has_reason(reason))
         if since:
             query = query.where(Dispute.created_at >= since)
         if until:
@@ -666,25 +667,16 @@ class Ledger:
             query = query.where(Dispute.decision.is_(None))
         elif status == "decided":
             query = query.where(Dispute.decision.is_not(None))
-        if decision:
-            query = query.where(Dispute.decision == decision)
-        if reason:
-            query = query.where(Dispute.reason_codes.contains(f",{reason},", autoescape=True))
-        if order_id:
-            query = query.where(Dispute.order_id == order_id)
-        if buyer_id:
-            query = query.where(Dispute.buyer_id == buyer_id)
-        if updated_since:
-            query = query.where(Dispute.updated_at >= updated_since)
-        if after:
-            at, last_id = after
-            query = query.where(
-                or_(
-                    Dispute.updated_at > at,
-                    and_(Dispute.updated_at == at, Dispute.dispute_id > last_id),
-                )
-            )
-        query = query.order_by(Dispute.updated_at, Dispute.dispute_id).limit(limit)
+        query = keyset_page(
+            query,
+            decision=decision,
+            reason=reason,
+            order_id=order_id,
+            buyer_id=buyer_id,
+            updated_since=updated_since,
+            after=after,
+            limit=limit,
+        )
         with self._sessions() as session:
             return list(session.scalars(query))
 

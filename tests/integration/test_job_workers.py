@@ -13,11 +13,7 @@ PostgreSQL (``FOR UPDATE SKIP LOCKED``) with ``ORDERSEAL_TEST_DATABASE=postgres`
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -37,10 +33,9 @@ from keys.store import DevelopmentCAWarning
 from orderseal.bootstrap import initialize_home, load_credentials
 from orderseal.services import Services, build_services
 from tests.conftest import free_port, make_settings
-from tests.support.databases import fresh_database_url, settings_env
+from tests.support.databases import fresh_database_url
 from tests.support.servers import start_server
-
-_WORKER = [sys.executable, "-c", "from orderseal.cli import main; main()", "worker"]
+from tests.support.workers import start_worker, stop_worker
 
 
 @pytest.fixture
@@ -69,21 +64,6 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_mp4(tmp_path_factory.mktemp("video") / "unboxing.mp4", size_bytes=150 * 2**20)
 
 
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings_env(settings)}
-    return subprocess.Popen(_WORKER, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-
-
 def _attach(services: Services, dispute_id: str, video: Path, work: Path) -> Job:
     copy = work / f"upload-{dispute_id}.mp4"
     shutil.copyfile(video, copy)
@@ -105,7 +85,7 @@ def _job(services: Services, job: Job) -> Job:
 
 def _kill_once_claimed(services: Services, settings: Settings, job: Job, attempts: int) -> None:
     """Start a worker, SIGKILL it as soon as it holds ``job`` for the ``attempts``-th time."""
-    worker = _start_worker(settings)
+    worker = start_worker(settings)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -154,11 +134,11 @@ def test_a_worker_killed_mid_verification_is_replaced_and_one_result_stands(
     job = _attach(services, dispute_id, video, tmp_path)
 
     _kill_once_claimed(services, settings, job, attempts=1)
-    second = _start_worker(settings)
+    second = start_worker(settings)
     try:
         done = _wait_finished(services, job)
     finally:
-        _stop(second)
+        stop_worker(second)
     assert (done.status, done.attempts) == ("done", 2)
     assert done.result is not None
     assert (done.result["outcome"], done.result["redecided"]) == ("verified", True)
@@ -179,11 +159,11 @@ def test_a_file_that_kills_every_worker_is_dead_lettered_and_reviewed(
     job = _attach(services, dispute_id, video, tmp_path)
     for attempt in range(1, settings.jobs_max_attempts + 1):
         _kill_once_claimed(services, settings, job, attempts=attempt)
-    survivor = _start_worker(settings)
+    survivor = start_worker(settings)
     try:
         dead = _wait_finished(services, job)
     finally:
-        _stop(survivor)
+        stop_worker(survivor)
     assert (dead.status, dead.last_error) == ("dead", "attempts_exhausted")
     assert services.verifier.pending_files(dispute_id) == []
     verdict = services.verifier.decide(dispute_id, now=services.clock())

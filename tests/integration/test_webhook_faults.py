@@ -10,10 +10,6 @@ arrival carries an id that arrived before.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -29,11 +25,10 @@ from keys.store import DevelopmentCAWarning
 from orderseal.bootstrap import initialize_home
 from orderseal.services import Services, build_services
 from tests.conftest import make_settings
-from tests.support.databases import backend, settings_env
+from tests.support.databases import backend
 from tests.support.private_postgres import PrivatePostgres
 from tests.support.webhook_receiver import Receiver
-
-_WORKER = [sys.executable, "-c", "from orderseal.cli import main; main()", "worker"]
+from tests.support.workers import start_worker, stop_worker
 
 
 @pytest.fixture
@@ -63,21 +58,6 @@ def settings(tmp_path: Path, cluster: PrivatePostgres | None) -> Settings:
         webhook_timeout_seconds=1.0,
         webhook_delivery="worker",
     )
-
-
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings_env(settings)}
-    return subprocess.Popen(_WORKER, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def _decide(services: Services, count: int, tag: str) -> None:
@@ -124,8 +104,8 @@ def test_sigkill_receiver_outage_and_database_restart_lose_nothing(
         receiver.secret = endpoint.secret
 
         # 1. A worker is SIGKILLed while the receiver holds its request.
-        first = _start_worker(settings)
-        stack.callback(_stop, first)
+        first = start_worker(settings)
+        stack.callback(stop_worker, first)
         _decide(services, 1, "kill")
         receiver.wait_started(1)
         first.kill()
@@ -135,8 +115,8 @@ def test_sigkill_receiver_outage_and_database_restart_lose_nothing(
         # 2. The receiver is down while a new worker tries (and the first one's lease ends).
         receiver.wait_for(1)
         receiver.stop()
-        second = _start_worker(settings)
-        stack.callback(_stop, second)
+        second = start_worker(settings)
+        stack.callback(stop_worker, second)
         before_outage = {d.delivery_id for d in _deliveries(services, endpoint.endpoint_id)}
         _decide(services, 3, "down")
         # Wait until each delivery filed while the receiver is down has failed once (the
@@ -162,11 +142,11 @@ def test_sigkill_receiver_outage_and_database_restart_lose_nothing(
             time.sleep(1.0)  # the running worker meets the outage and pauses
             cluster.start()
         else:
-            _stop(second)
+            stop_worker(second)
             services.ledger.ping()
             services = build_services(settings)  # reopened
-            second = _start_worker(settings)
-            stack.callback(_stop, second)
+            second = start_worker(settings)
+            stack.callback(stop_worker, second)
         _decide(services, 2, "restart")
         _wait_delivered(services, endpoint.endpoint_id)
         assert second.poll() is None, second.stderr.read() if second.stderr else ""

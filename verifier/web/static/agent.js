@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { $, el, APIError, client, time, media } = window.OrderSealUI;
+  const { $, el, APIError, client, time, media, signInOut } = window.OrderSealUI;
   const KEY = "orderseal.agentKey";
   const api = client(KEY);
   const show = (id, visible) => { $(id).hidden = !visible; };
@@ -359,25 +359,11 @@
     if (id) showWorkspace(id); else showList();
   }
 
-  function signOut(message) {
-    sessionStorage.removeItem(KEY);
-    api.releaseMedia();
-    setError(message || "");
-    setStatus("");
-    route();
-  }
+  // Bound on DOMContentLoaded (ui.js signInOut); a 401 signs out through it.
+  let signOut = () => {};
 
   document.addEventListener("DOMContentLoaded", () => {
-    $("signin-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const key = $("key").value.trim();
-      if (!key) return;
-      sessionStorage.setItem(KEY, key);
-      $("key").value = "";
-      setError("");
-      route();
-    });
-    $("signout").addEventListener("click", () => signOut());
+    signOut = signInOut(KEY, api, { setError, setStatus, route });
     $("help-toggle").addEventListener("click", toggleHelp);
     $("filters").addEventListener("submit", (event) => { event.preventDefault(); if (window.location.hash) window.location.hash = ""; else showList(); });
     $("more").addEventListener("click", () => loadQueue(true));

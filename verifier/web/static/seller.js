@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const { $, el, APIError, client, time, media } = window.OrderSealUI;
+  const { $, el, APIError, client, time, media, signInOut } = window.OrderSealUI;
   const KEY = "orderseal.merchantKey";
   const api = client(KEY);
   const show = (id, visible) => { $(id).hidden = !visible; };
@@ -153,25 +153,11 @@
     loadList(false);
   }
 
-  function signOut(message) {
-    sessionStorage.removeItem(KEY);
-    api.releaseMedia();
-    setError(message || "");
-    setStatus("");
-    route();
-  }
+  // Bound on DOMContentLoaded (ui.js signInOut); a 401 signs out through it.
+  let signOut = () => {};
 
   document.addEventListener("DOMContentLoaded", () => {
-    $("signin-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const key = $("key").value.trim();
-      if (!key) return;
-      sessionStorage.setItem(KEY, key);
-      $("key").value = "";
-      setError("");
-      route();
-    });
-    $("signout").addEventListener("click", () => signOut());
+    signOut = signInOut(KEY, api, { setError, setStatus, route });
     $("more").addEventListener("click", () => loadList(true));
     $("back").addEventListener("click", (event) => { event.preventDefault(); window.location.hash = ""; });
     $("statement").addEventListener("input", () => { $("respond-go").disabled = $("statement").value.trim() === ""; });

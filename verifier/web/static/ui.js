@@ -98,5 +98,28 @@ window.OrderSealUI = (() => {
     return figure;
   }
 
-  return { $, el, APIError, client, time, utcText, media };
+  // The sign-in form (#signin-form, #key) and #signout of both pages: the key lives in this
+  // tab's sessionStorage only. Returns signOut(message) for the page's own use (a 401).
+  function signInOut(storageKey, api, { setError, setStatus, route }) {
+    function signOut(message) {
+      sessionStorage.removeItem(storageKey);
+      api.releaseMedia();
+      setError(message || "");
+      setStatus("");
+      route();
+    }
+    $("signin-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const key = $("key").value.trim();
+      if (!key) return;
+      sessionStorage.setItem(storageKey, key);
+      $("key").value = "";
+      setError("");
+      route();
+    });
+    $("signout").addEventListener("click", () => signOut());
+    return signOut;
+  }
+
+  return { $, el, APIError, client, time, utcText, media, signInOut };
 })();

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from clients.schemas import (
     AttachFileResponse,
+    AttachPendingResponse,
     AttachSealedResponse,
     BuyerTokenResponse,
     DetachResponse,
@@ -596,9 +597,15 @@ class PlatformClient:
         path = f"/v1/webhook-deliveries/{delivery_id}/redeliver"
         return cast(WebhookDeliveryResponse, self.call("POST", path))
 
-    def attach_file(self, dispute_id: str, path: Path, *, filename: str) -> AttachFileResponse:
-        """Stream a buyer's file into a dispute."""
-        result: AttachFileResponse = _check(
+    def attach_file(
+        self, dispute_id: str, path: Path, *, filename: str
+    ) -> AttachFileResponse | AttachPendingResponse:
+        """Stream a buyer's file into a dispute.
+
+        A large file is answered 202 with ``verification: "pending"``: a job verifies it,
+        and deciding the dispute answers ``verification_pending`` until it has.
+        """
+        result: AttachFileResponse | AttachPendingResponse = _check(
             self.http.put(
                 f"/v1/disputes/{dispute_id}/files",
                 content=_file_chunks(path),

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from infra.errors import ConflictError
 from infra.ledger.agent_work import AgentWork, hold_for_agent
 from infra.ledger.api_keys import APIKeys, hash_api_key
+from infra.ledger.audit_chain import GENESIS_HASH, AuditSealer, append_audit_entry
 from infra.ledger.dispute_pages import has_reason, keyset_page
 from infra.ledger.fingerprint_index import FingerprintIndex, fingerprint_rows
 from infra.ledger.idempotency import IdempotencyRecords
@@ -44,12 +45,10 @@ __all__ = [
     "hash_api_key",
 ]
 
-GENESIS_HASH = "0" * 64
 #: Expired request nonces deleted per accepted nonce (bounded work on the request path).
 NONCE_PRUNE_BATCH = 100
 #: The least time a nonce is kept: at least every signature window that records nonces.
 NONCE_RETENTION = timedelta(minutes=10)
-AuditSealer = Callable[[str, int, dict[str, Any]], tuple[str, str, str]]
 
 
 class Ledger:
@@ -528,21 +527,13 @@ class Ledger:
                         dispute.attribution = attribution
                     if audit is not None:
                         session.flush()
-                        tip = session.scalar(
-                            select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
-                        )
-                        prev = tip or GENESIS_HASH
-                        entry_hash, signature, certificate = audit(prev, verdict.id, stored)
-                        session.add(
-                            AuditEntry(
-                                verdict_id=verdict.id,
-                                dispute_id=dispute_id,
-                                prev_hash=prev,
-                                entry_hash=entry_hash,
-                                signature=signature,
-                                signer_certificate_pem=certificate,
-                                created_at=at,
-                            )
+                        append_audit_entry(
+                            session,
+                            verdict_id=verdict.id,
+                            dispute_id=dispute_id,
+                            body=stored,
+                            at=at,
+                            audit=audit,
                         )
                     add_outbox_events(session, written)
                 self._outbox_written(written)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from evidence.manifest import Stage
+from infra.free_text import plain_text
 
 __all__ = [
     "BuyerDeviceChallengeOut",
@@ -118,7 +119,7 @@ class OrderEvidenceListOut(BaseModel):
 class OrderReopenIn(_In):
     """Why a packed order is reopened: kept in the order's reopen log."""
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(plain_text)]
 
 
 class OrderReopenOut(BaseModel):

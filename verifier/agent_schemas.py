@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from infra.free_text import plain_text
 from verifier.models import Decision
 from verifier.reasons import ReasonCode
 from verifier.wording import PlainCheck, PlainRule
@@ -75,14 +76,7 @@ class AgentDecisionIn(_In):
     """An agent's decision on a ``review`` dispute, with the note saying why (required)."""
 
     action: AgentAction
-    note: str = Field(min_length=1, max_length=NOTE_MAX_CHARS)
-
-    @field_validator("note")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("expected a note with text, found only blanks")
-        return value
+    note: Annotated[str, Field(min_length=1, max_length=NOTE_MAX_CHARS), AfterValidator(plain_text)]
 
 
 class AgentDecisionOut(_Frozen):
@@ -226,6 +220,7 @@ TimelineEvent = Literal[
     "packed",
     "label_printed",
     "label_scanned",
+    "label_typed",
     "unboxed",
     "filed",
     "decided",

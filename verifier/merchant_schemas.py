@@ -9,10 +9,11 @@ messages can name other orders or evidence), and no agent-only detail.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from infra.free_text import plain_text
 from verifier.models import Decision
 from verifier.reasons import ReasonCode
 from verifier.schemas import ClaimType, ListingTime, ReasonOut
@@ -68,6 +69,7 @@ MERCHANT_MESSAGES: dict[ReasonCode, str] = {
     ),
     ReasonCode.LABEL_NOT_IN_CAPTURE: "The parcel's label was never in view in the video.",
     ReasonCode.CAPTURE_DISCONTINUOUS: "The video's timeline jumps; a person decides.",
+    ReasonCode.LABEL_TYPED: "The buyer typed the label code instead of scanning it.",
 }
 _OTHER = "See the reason code."
 
@@ -159,7 +161,9 @@ class MerchantResponseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    statement: str = Field(min_length=1, max_length=MAX_STATEMENT_CHARS)
+    statement: Annotated[
+        str, Field(min_length=1, max_length=MAX_STATEMENT_CHARS), AfterValidator(plain_text)
+    ]
     evidence_ids: list[str] = Field(default_factory=list, max_length=MAX_RESPONSE_EVIDENCE)
 
 

@@ -308,8 +308,10 @@ def test_concurrent_decisions_give_one_decision(world: World) -> None:
         {"action": "approve"},
         {"action": "escalate", "note": "n"},
         {"action": "approve", "note": "n", "extra": 1},
+        {"action": "approve", "note": "ok\x00hidden"},
+        {"action": "approve", "note": "fine\x1b[2Jcleared"},
     ],
-    ids=["2001-chars", "empty", "blank", "no-note", "unknown-action", "extra-key"],
+    ids=["2001-chars", "empty", "blank", "no-note", "unknown-action", "extra-key", "nul", "escape"],
 )
 def test_bad_decision_bodies_are_refused(world: World, body: dict[str, Any]) -> None:
     dispute_id = _review(world)

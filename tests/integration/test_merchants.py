@@ -510,6 +510,9 @@ def test_a_merchant_answers_its_dispute_with_its_own_sealed_evidence(
         {"statement": ""},
         {"statement": "x" * 4001},
         {"statement": "x", "evidence_ids": ["e"] * 21},
+        # NUL is refused the same on SQLite as on PostgreSQL, which cannot store it.
+        {"statement": "Packed right.\x00 (hidden)"},
+        {"statement": "Packed\x08\x08\x08 wrong"},
     ]
     for bad in bad_bodies:
         with pytest.raises(APIError) as caught:

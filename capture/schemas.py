@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from evidence.label_entry import LabelEntry
 from evidence.manifest import Stage
 from infra.free_text import plain_text
 
@@ -173,6 +174,9 @@ class ShipmentSessionIn(_In):
 
 class ReceiptSessionIn(_In):
     token: str = Field(max_length=2048)
+    #: How the page got the token (buyer-declared, so it only ever downgrades: ``typed``
+    #: sends the claim to review per policy). Absent means ``scanned``, as before.
+    entry: LabelEntry = LabelEntry.SCANNED
 
 
 class SessionOut(BaseModel):
@@ -180,6 +184,8 @@ class SessionOut(BaseModel):
     order_id: str
     stage: Stage
     expires_at: datetime
+    #: Receipt sessions only: how the label token was entered, as the session records it.
+    label_entry: LabelEntry | None = None
 
 
 class EvidenceOut(BaseModel):
@@ -295,3 +301,6 @@ class ReceiptOut(BaseModel):
     shipment_session_id: str | None
     shipped_at: datetime | None
     shipment: list[SealedItemOut]
+    #: How the label token was entered when the session opened (``scanned``, ``link``,
+    #: ``typed``); the page says "typed", never "scanned", for a typed one.
+    label_entry: LabelEntry | None = None

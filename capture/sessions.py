@@ -27,6 +27,7 @@ from capture.label_check import BuyerPageLimits, LabelCheck, LabelState
 from capture.label_url import label_token_from_payload
 from capture.orders import OrderService
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
+from evidence.label_entry import LabelEntry, receipt_session_prefix
 from evidence.manifest import Stage
 from infra.errors import NotFoundError, OrderSealError
 from infra.ledger.merchants import DEFAULT_MERCHANT
@@ -317,8 +318,18 @@ class SessionService:
         return tuple(self.label_signer.certificate_chain)
 
     # Receipt -----------------------------------------------------------------
-    def open_receipt_session(self, buyer_id: str, token: str, *, now: datetime) -> CaptureSession:
+    def open_receipt_session(
+        self,
+        buyer_id: str,
+        token: str,
+        *,
+        now: datetime,
+        entry: LabelEntry = LabelEntry.SCANNED,
+    ) -> CaptureSession:
         """The buyer scanned the parcel label: open a short session for that order only.
+
+        ``entry`` (how the page got the token, buyer-declared) is recorded in the session id
+        and sealed into each receipt capture (``evidence/label_entry.py``).
 
         Raises:
             TokenError: the label is forged or expired, or ``token_malformed`` for a URL
@@ -337,7 +348,7 @@ class SessionService:
         # Scanning again starts afresh: one open receipt session per buyer and order.
         self.ledger.close_open_receipt_sessions(order.order_id, buyer_id, now)
         row = CaptureSession(
-            session_id=f"rs_{secrets.token_urlsafe(12)}",
+            session_id=f"{receipt_session_prefix(entry)}{secrets.token_urlsafe(12)}",
             order_id=order.order_id,
             stage=Stage.RECEIPT.value,
             device_id=None,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from evidence.label_entry import LabelEntry
 from evidence.sighting import LabelSighting
 from keys.attestation import parse_aware_time
 
@@ -87,10 +88,15 @@ class CaptureAssertion(BaseModel):
     chain: tuple[ChainLink, ...] = ()
     #: Receipt videos sealed since issue 19 §2; absent elsewhere and on older seals.
     label_sighting: LabelSighting | None = None
+    #: Receipts sealed since issue 18 §4: how the buyer's page got the label token (declared
+    #: by the page, so it only ever downgrades; ``evidence/label_entry.py``).
+    label_entry: LabelEntry | None = None
 
     def to_assertion(self) -> dict[str, Any]:
         """The ``assertions[]`` entry for a c2pa manifest definition."""
         data = self.model_dump(mode="json")
         if self.label_sighting is None:
             del data["label_sighting"]  # seals without one keep their earlier shape
+        if self.label_entry is None:
+            del data["label_entry"]
         return {"label": ASSERTION_LABEL, "data": data}

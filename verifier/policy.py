@@ -66,8 +66,9 @@ class Policy:
 
 
 #: The only codes a policy may map to allow: a stripped copy traced to this order's and this
-#: buyer's sealed original (the check fails it otherwise, with a blocking code).
-ALLOWABLE = frozenset({ReasonCode.MANIFEST_RECOVERED})
+#: buyer's sealed original (the check fails it otherwise, with a blocking code), and a label
+#: code the buyer typed instead of scanning (every other check still runs on the capture).
+ALLOWABLE = frozenset({ReasonCode.MANIFEST_RECOVERED, ReasonCode.LABEL_TYPED})
 
 
 DEFAULT_POLICY = Policy(
@@ -108,6 +109,9 @@ DEFAULT_POLICY = Policy(
             # may be pre-recorded or spliced, and a person looks (issue 19 §2).
             ReasonCode.LABEL_NOT_IN_CAPTURE,
             ReasonCode.CAPTURE_DISCONTINUOUS,
+            # The buyer typed the label code (issue 18 §4): a person looks, unless the
+            # platform allows it (``[decisions] allow``).
+            ReasonCode.LABEL_TYPED,
         }
     ),
 )

@@ -38,3 +38,4 @@ class ReasonCode(StrEnum):
     MANIFEST_RECOVERED = "manifest_recovered"
     LABEL_NOT_IN_CAPTURE = "label_not_in_capture"
     CAPTURE_DISCONTINUOUS = "capture_discontinuous"
+    LABEL_TYPED = "label_typed"

@@ -74,6 +74,8 @@ CHECK_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "label_in_capture": "The parcel's own label was in view in the receipt video",
         "continuity": "The receipt video was recorded in one continuous take",
         "check_label_sighting": "The receipt video's label and timeline could be checked",
+        "label_entry": "The buyer's page scanned the parcel label (it did not type the code)",
+        "check_label_entry": "How the parcel label reached the page could be read",
     }
 )
 
@@ -120,6 +122,8 @@ REASON_SENTENCES: Final[Mapping[ReasonCode, str]] = MappingProxyType(
         "receipt video, so nothing shows this parcel was in front of the camera.",
         ReasonCode.CAPTURE_DISCONTINUOUS: "The receipt video's timeline jumps or is uneven, as "
         "when two recordings are joined.",
+        ReasonCode.LABEL_TYPED: "The buyer typed or pasted the label code instead of scanning "
+        "the parcel's label, so nothing shows the parcel was in hand when the capture opened.",
     }
 )
 

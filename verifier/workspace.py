@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from evidence.label_entry import LabelEntry, entry_of_receipt_session
 from infra.ledger.agent_models import DisputeWork
 from infra.ledger.agent_work import AWAITING_EVIDENCE, AgentWork, ReuseLink
 from infra.ledger.models import CaptureSession, Dispute, DisputeEvidence, Evidence
@@ -196,7 +197,10 @@ def _timeline(
         if session.stage == "shipment" and session.closed_at is not None:
             add("label_printed", session.closed_at, session.device_id or "station")
         elif session.stage == "receipt":
-            add("label_scanned", session.opened_at, session.buyer_id or "buyer")
+            # A typed label code is told as such (buyer-declared: it only ever downgrades).
+            typed = entry_of_receipt_session(session.session_id) is LabelEntry.TYPED
+            event = "label_typed" if typed else "label_scanned"
+            add(event, session.opened_at, session.buyer_id or "buyer")
     add("filed", dispute.created_at, dispute.buyer_id, dispute.claim_type)
     for entry in history:
         at = datetime.fromisoformat(entry.decided_at)

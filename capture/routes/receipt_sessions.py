@@ -20,6 +20,7 @@ from capture.schemas import (
     SealedItemOut,
     SessionOut,
 )
+from evidence.label_entry import entry_of_receipt_session
 from infra.auth import BuyerPrincipal
 from infra.json_body import BoundedJSONRoute
 from infra.ledger.models import Evidence
@@ -66,9 +67,15 @@ def open_receipt_session(
 ) -> SessionOut:
     """The buyer scanned the parcel label: open a short capture session for that order."""
     enforce(request, "sessions", principal)
-    row = sessions.open_receipt_session(principal.subject, body.token, now=clock())
+    row = sessions.open_receipt_session(
+        principal.subject, body.token, now=clock(), entry=body.entry
+    )
     return SessionOut(
-        session_id=row.session_id, order_id=row.order_id, stage=row.stage, expires_at=row.expires_at
+        session_id=row.session_id,
+        order_id=row.order_id,
+        stage=row.stage,
+        expires_at=row.expires_at,
+        label_entry=entry_of_receipt_session(row.session_id),
     )
 
 
@@ -86,6 +93,7 @@ def receipt_summary(session_id: str, principal: BuyerPrincipal, sessions: Sessio
         shipment_session_id=shipped.session_id if shipped else None,
         shipped_at=shipped.closed_at if shipped else None,
         shipment=[_item(row) for row in receipt.shipment],
+        label_entry=entry_of_receipt_session(session_id),
     )
 
 

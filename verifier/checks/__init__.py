@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from verifier.checks.chain import check_chain
 from verifier.checks.content import check_ai_declared, check_edited_after_capture
+from verifier.checks.entry import check_label_entry
 from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
 from verifier.checks.order import check_buyer, check_order, check_stage
@@ -37,4 +38,5 @@ ALL_CHECKS: tuple[Check, ...] = (
     check_serial,
     check_recovered,
     check_label_sighting,
+    check_label_entry,
 )

@@ -34,6 +34,7 @@ PINNED = [
     "manifest_recovered",
     "label_not_in_capture",
     "capture_discontinuous",
+    "label_typed",
 ]
 
 

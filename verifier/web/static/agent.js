@@ -14,6 +14,7 @@
     packed: "Packed and sealed at the station",
     label_printed: "Shipping label printed",
     label_scanned: "Label scanned by the buyer",
+    label_typed: "Label code typed by the buyer (not scanned)",
     unboxed: "Unboxing sealed by the buyer",
     filed: "Dispute filed",
     decided: "Decided by OrderSeal",

@@ -256,6 +256,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("upload_quota_exceeded", 413, "the order's or buyer's daily capture bytes pass their quota"),
     _e("uploads_busy", 503, "all public upload slots of this worker are taken; retry"),
     _e(
+        "verdict_stale",
+        409,
+        "the dispute kept changing while it was evaluated (files, verdicts); decide again",
+    ),
+    _e(
         "verification_pending",
         409,
         "a file of the dispute is still being verified by a job; decide after Retry-After",

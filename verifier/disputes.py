@@ -19,6 +19,7 @@ from infra.errors import NotFoundError
 from infra.ledger.dispute_files import DisputeFiles, FileState
 from infra.ledger.jobs import QueueBounds
 from infra.ledger.models import Dispute, DisputeEvidence, Verdict
+from infra.ledger.repository import StaleVerdictError, VerdictBasis
 from infra.media import ReceivedFile
 from infra.names import clean_name
 from infra.storage.base import EvidenceStore
@@ -48,6 +49,8 @@ from verifier.schemas import (
 __all__ = ["DisputeService", "FileQueueing"]
 
 _log = logging.getLogger(__name__)
+#: Evaluations of one decide that may go stale (files arriving meanwhile) before it gives up.
+_DECIDE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -339,16 +342,45 @@ class DisputeService:
         return evaluate(facts, ctx, policy=self.policy)
 
     def decide(
-        self, dispute_id: str, *, now: datetime, settled: Mapping[int, FileState] | None = None
+        self,
+        dispute_id: str,
+        *,
+        now: datetime,
+        settled: Mapping[int, FileState] | None = None,
+        basis: VerdictBasis | None = None,
     ) -> VerdictOut:
         """Evaluate every attached file and append the verdict to the dispute's history.
 
         ``settled`` names files whose verification job is deciding now (their state is final).
+        The verdict is written only if nothing changed while it was evaluated (another verdict,
+        a file attached or detached); otherwise the evaluation runs again, a few times. With
+        ``basis`` (what the caller saw when it chose to decide) it runs once, from that.
 
         Raises:
             NotFoundError: ``dispute_not_found``.
             VerificationPendingError: ``verification_pending``: a job still verifies a file.
+            StaleVerdictError: ``verdict_stale``: the dispute kept changing (or changed since
+                ``basis``); nothing was written.
         """
+        if basis is not None:
+            return self._decide_once(dispute_id, now=now, settled=settled, basis=basis)
+        for _attempt in range(_DECIDE_ATTEMPTS - 1):
+            try:
+                return self._decide_once(dispute_id, now=now, settled=settled)
+            except StaleVerdictError:
+                continue  # a file came or another verdict was written meanwhile: again
+        return self._decide_once(dispute_id, now=now, settled=settled)
+
+    def _decide_once(
+        self,
+        dispute_id: str,
+        *,
+        now: datetime,
+        settled: Mapping[int, FileState] | None,
+        basis: VerdictBasis | None = None,
+    ) -> VerdictOut:
+        """One evaluation and its write, refused (``StaleVerdictError``) if it went stale."""
+        basis = basis or self.ledger.verdict_basis(dispute_id)
         dispute = self.dispute(dispute_id)
         attachments = self.ledger.attachments(dispute_id)
         states = {**self.file_states(attachments), **(settled or {})}
@@ -372,6 +404,7 @@ class DisputeService:
             reason_codes=[r.code.value for r in verdict.reasons],
             attribution=dispute_attribution(verdict),
             audit=make_sealer(self.audit_signer) if self.audit_signer else None,
+            basis=basis,
             events=[
                 dispute_event(
                     dispute_id=dispute_id,

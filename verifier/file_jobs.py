@@ -25,6 +25,7 @@ from typing import Any
 from evidence.media import sniff_media_type
 from infra.ledger.dispute_files import VERIFY_KIND, DisputeFiles, FileState
 from infra.ledger.jobs import ClaimedJob
+from infra.ledger.repository import StaleVerdictError
 from verifier.disputes import DisputeService
 from verifier.errors import VerificationPendingError
 from verifier.perceptual import fingerprint
@@ -89,6 +90,9 @@ class FileVerification:
 
         With several large files the job of the last one to settle decides, once, with all.
         """
+        # Read first: the write is refused if anything changed after this (another job's or
+        # the platform's verdict, a file attached), so two jobs never both append.
+        basis = self.disputes.ledger.verdict_basis(dispute_id)
         dispute = self.disputes.dispute(dispute_id)
         if dispute.decision is None:
             return False  # the platform decides when it asks; decide no longer waits for us
@@ -105,7 +109,9 @@ class FileVerification:
         if {a.content_sha256 for a in attachments} <= covered:
             return False  # an earlier run (or the platform) already decided with these files
         try:
-            self.disputes.decide(dispute_id, now=self.clock(), settled=settled)
+            self.disputes.decide(dispute_id, now=self.clock(), settled=settled, basis=basis)
         except VerificationPendingError:
             return False  # a file attached meanwhile: its job decides
+        except StaleVerdictError:
+            return False  # decided meanwhile, or a file came: that writer or its job covers it
         return True

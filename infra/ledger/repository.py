@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,8 @@ __all__ = [
     "NONCE_RETENTION",
     "AuditSealer",
     "Ledger",
+    "StaleVerdictError",
+    "VerdictBasis",
     "hash_api_key",
 ]
 
@@ -49,6 +52,28 @@ __all__ = [
 NONCE_PRUNE_BATCH = 100
 #: The least time a nonce is kept: at least every signature window that records nonces.
 NONCE_RETENTION = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class VerdictBasis:
+    """What a dispute's evaluation read: compared again when its verdict is written."""
+
+    latest_verdict_id: int | None
+    attachment_ids: frozenset[int]
+
+
+class StaleVerdictError(ConflictError):
+    """The dispute changed between its evaluation and the write of the verdict."""
+
+    code = "verdict_stale"
+
+
+def _basis_now(session: Session, dispute_id: str) -> VerdictBasis:
+    latest = session.scalar(select(func.max(Verdict.id)).where(Verdict.dispute_id == dispute_id))
+    attached = session.scalars(
+        select(DisputeEvidence.id).where(DisputeEvidence.dispute_id == dispute_id)
+    )
+    return VerdictBasis(latest, frozenset(attached))
 
 
 class Ledger:
@@ -478,8 +503,14 @@ class Ledger:
         audit: AuditSealer | None = None,
         events: Sequence[OutboxEvent] = (),
         attribution: str | None = None,
+        basis: VerdictBasis | None = None,
     ) -> None:
         """Append a verdict, set the dispute's decision and extend the audit chain, atomically.
+
+        ``basis`` is what the verdict was evaluated on (the latest verdict then, the attached
+        files). When another writer appended a verdict, or a file was attached or detached,
+        while this one was evaluated, nothing is written and ``StaleVerdictError`` is raised:
+        the caller evaluates again, so the latest verdict always covers what it claims to.
 
         ``events`` (webhooks announcing the verdict) are written in the same transaction.
 
@@ -507,6 +538,11 @@ class Ledger:
                         .execution_options(synchronize_session=False)
                     )
                     dispute = session.get(Dispute, dispute_id, with_for_update=True)
+                    if basis is not None and _basis_now(session, dispute_id) != basis:
+                        raise StaleVerdictError(
+                            "the dispute changed while it was evaluated; evaluate again",
+                            code="verdict_stale",
+                        )
                     # After an agent's approve or deny, a new automatic verdict is history only.
                     held = dispute is not None and hold_for_agent(session, dispute_id, at=at)
                     stored = body | {"agent_decision_stands": True} if held else body
@@ -696,6 +732,11 @@ class Ledger:
     def merchant_responses(self, dispute_id: str) -> list[MerchantResponse]:
         """The merchants' responses to a dispute, oldest first (for the agent's workspace)."""
         return self.merchants.responses(dispute_id)
+
+    def verdict_basis(self, dispute_id: str) -> VerdictBasis:
+        """The latest verdict id and the attached file ids: what an evaluation starts from."""
+        with self._sessions() as session:
+            return _basis_now(session, dispute_id)
 
     def verdicts(self, dispute_id: str) -> list[Verdict]:
         """Every verdict of a dispute, oldest first."""

@@ -245,6 +245,42 @@ def test_two_large_files_on_a_decided_dispute_give_one_redecision_with_both(
     assert sorted(e["filename"] for e in latest) == ["first.bin", "second.bin"]
 
 
+def test_two_writers_deciding_at_once_append_one_redecision(
+    cast: flows.Actors, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers of one dispute at once (two files' jobs finishing together, each deciding
+    with both): while the job evaluates, the other writer's verdict lands. The job's write is
+    refused as stale, so the history gets one re-decision with the file, not two."""
+    platform = cast.platform
+    _drain(services)
+    dispute_id = _dispute(cast)
+    platform.decide(dispute_id)
+    assert _attach(platform, dispute_id, _big(tmp_path, "racing.bin"))[0] == 202
+    attachment_id = services.ledger.attachments(dispute_id)[0].id
+    evaluate = services.verifier.evaluate_dispute
+    other_writer: list[str] = []
+
+    def evaluate_while_another_writer_decides(dispute: str, **kwargs: Any) -> Any:
+        verdict = evaluate(dispute, **kwargs)
+        if not other_writer:
+            other_writer.append("deciding")
+            done = services.verifier.decide(
+                dispute, now=services.clock(), settled={attachment_id: "verified"}
+            )
+            other_writer.append(done.decision.value)
+        return verdict
+
+    monkeypatch.setattr(
+        services.verifier, "evaluate_dispute", evaluate_while_another_writer_decides
+    )
+    assert _drain(services) == 1
+    assert other_writer[0] == "deciding"
+    assert _job(services, dispute_id).result["redecided"] is False
+    verdicts = services.ledger.verdicts(dispute_id)
+    assert [v.change_reason for v in verdicts] == [None, "evidence_added"]
+    assert [e["filename"] for e in verdicts[-1].body["evidence"]] == ["racing.bin"]
+
+
 def test_flooding_the_queue_is_bounded_per_dispute_and_per_key(
     cast: flows.Actors, services: Services, tmp_path: Path
 ) -> None:

@@ -264,7 +264,9 @@ def decide(
     """Evaluate every attached file; earlier verdicts stay in the history.
 
     While a large file is still being verified: ``409 verification_pending`` (with
-    ``Retry-After``); decide again once the dispute lists no ``pending_files``.
+    ``Retry-After``); decide again once the dispute lists no ``pending_files``. The verdict
+    is written only if nothing changed while it was evaluated; a dispute that keeps changing
+    (files arriving all the time) answers ``409 verdict_stale``: decide again.
     """
     verdict = disputes.decide(dispute_id, now=edge.clock())
     request.app.state.metrics.verdicts.labels(verdict.decision.value).inc()

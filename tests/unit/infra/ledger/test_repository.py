@@ -31,7 +31,13 @@ from infra.ledger.models import (
     UsedNonce,
     Verdict,
 )
-from infra.ledger.repository import GENESIS_HASH, NONCE_PRUNE_BATCH, NONCE_RETENTION, Ledger
+from infra.ledger.repository import (
+    GENESIS_HASH,
+    NONCE_PRUNE_BATCH,
+    NONCE_RETENTION,
+    Ledger,
+    StaleVerdictError,
+)
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -783,6 +789,30 @@ def test_a_verdict_decides_the_dispute_and_extends_the_audit_chain(ledger: Ledge
         '{"decision":"allow"}',
     ]
     assert ledger.verdicts("dp-missing") == []
+
+
+def test_a_verdict_evaluated_on_a_stale_basis_is_not_written(ledger: Ledger) -> None:
+    """Two writers (two file jobs, a job and the platform) evaluated the same dispute: the
+    second write is refused, so the latest verdict never covers less than an earlier one."""
+    ledger.add_dispute(_dispute())
+    ledger.attach(_attachment())
+    seen = ledger.verdict_basis("dp-1")
+    ledger.record_verdict("dp-1", "review", {"n": 1}, NOW + HOUR, basis=seen)
+    with pytest.raises(StaleVerdictError) as caught:
+        ledger.record_verdict("dp-1", "allow", {"n": 2}, NOW + 2 * HOUR, basis=seen)
+    assert caught.value.code == "verdict_stale"
+    # A file attached after the evaluation makes its basis stale too.
+    fresh = ledger.verdict_basis("dp-1")
+    ledger.attach(_attachment(content_sha256="d" * 64))
+    with pytest.raises(StaleVerdictError):
+        ledger.record_verdict("dp-1", "allow", {"n": 3}, NOW + 3 * HOUR, basis=fresh)
+    assert [v.body for v in ledger.verdicts("dp-1")] == [{"n": 1}]
+    dispute = ledger.get_dispute("dp-1")
+    assert dispute is not None
+    assert dispute.decision == "review"
+    current = ledger.verdict_basis("dp-1")
+    ledger.record_verdict("dp-1", "allow", {"n": 4}, NOW + 4 * HOUR, basis=current)
+    assert [v.body for v in ledger.verdicts("dp-1")] == [{"n": 1}, {"n": 4}]
 
 
 def test_reason_codes_are_kept_sorted_and_single(ledger: Ledger) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from capture.label_url import label_url
 from capture.tokens import issue_label_token
 from clients.client import APIError
 from infra.settings import Settings
@@ -26,6 +27,7 @@ from keys.attestation import b64url_encode
 from orderseal.services import Services
 from tests.conftest import make_settings
 from tests.support import flows
+from tests.support.keys_cli import check_keys
 
 HELP_URL = "https://help.platform.example/after-sales"
 
@@ -136,3 +138,24 @@ def test_scam_cards_are_not_official_whatever_they_copy(
         assert (answer["official"], answer["state"]) == (False, "not_official"), lure
         assert (answer["order_id"], answer["items"]) == (None, [])
         assert answer["help_url"] == HELP_URL
+
+
+def test_a_label_signed_by_a_revoked_key_is_revoked_with_the_help_link(
+    cast: flows.Actors, shipped: flows.Shipped, services: Services, settings: Settings
+) -> None:
+    """Last in the module: the module's sealing key is revoked from here on.
+
+    A genuine label whose signing key was withdrawn could have been printed by whoever stole
+    the key: it reads ``revoked`` (never ``official``), carries the help link the page shows
+    with its warning, and opens no session.
+    """
+    assert _check(cast, shipped.label_token)["state"] == "official"
+    serial = format(services.capture.sealer.signer.certificate_chain[0].serial_number, "x")
+    check_keys(settings, "revoke-service", serial, "--reason", "key_compromise")
+    for payload in (shipped.label_token, label_url(settings.base_url, shipped.label_token)):
+        answer = _check(cast, payload)
+        assert (answer["official"], answer["state"]) == (False, "revoked")
+        assert answer["help_url"] == HELP_URL
+    with pytest.raises(APIError) as caught:
+        cast.buyer().open_receipt(shipped.label_token)
+    assert (caught.value.status, caught.value.code) == (401, "token_revoked")

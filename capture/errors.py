@@ -14,6 +14,8 @@ __all__ = [
     "OrderCancelledError",
     "OrderExistsError",
     "OrderNotPackedError",
+    "ReceiptNotClosedError",
+    "ReviewLimitError",
     "SealError",
     "SerialMismatchError",
     "SessionClosedError",
@@ -84,6 +86,19 @@ class OrderNotPackedError(ConflictError):
     """A reopen was asked for an order that has no closed shipment session to release."""
 
     code = "order_not_packed"
+
+
+class ReceiptNotClosedError(ConflictError):
+    """A review session was asked before the buyer's own receipt of the order was sealed and
+    closed: review photos chain to that receipt, so there is nothing to chain to yet."""
+
+    code = "receipt_not_closed"
+
+
+class ReviewLimitError(ConflictError):
+    """The order already holds the most review photos a buyer may seal for it."""
+
+    code = "review_limit_reached"
 
 
 class OrderCancelledError(ConflictError):

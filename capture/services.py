@@ -101,6 +101,7 @@ def build_capture_services(
         retired_service_certificates=retired,
         revoked_service_serials=revoked_service_serials,
         buyer_page=_buyer_page(settings),
+        max_review_photos=settings.max_review_photos,
     )
     uploads = UploadService(
         ledger=ledger,

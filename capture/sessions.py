@@ -22,7 +22,14 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
-from capture.errors import CaptureError, OrderAlreadyPackedError, SessionClosedError, TokenError
+from capture.errors import (
+    CaptureError,
+    OrderAlreadyPackedError,
+    ReceiptNotClosedError,
+    ReviewLimitError,
+    SessionClosedError,
+    TokenError,
+)
 from capture.label_check import BuyerPageLimits, LabelCheck, LabelState
 from capture.label_url import label_token_from_payload
 from capture.orders import OrderService
@@ -73,6 +80,7 @@ class SessionService:
         retired_service_certificates: tuple[x509.Certificate, ...] = (),
         revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
         buyer_page: BuyerPageLimits | None = None,
+        max_review_photos: int = 10,
     ) -> None:
         self.ledger = ledger
         self.orders = orders
@@ -86,21 +94,32 @@ class SessionService:
         # Read on every label scan, so a revocation takes effect without a restart.
         self.revoked_service_serials = revoked_service_serials
         self.buyer_page = buyer_page or BuyerPageLimits()
+        #: Review photos sealed per order, all review sessions together (issue 19 §3).
+        self.max_review_photos = max_review_photos
 
     # Ownership ---------------------------------------------------------------
     def own_session(
-        self, session_id: str, *, station_id: str | None, buyer_id: str | None
+        self,
+        session_id: str,
+        *,
+        station_id: str | None,
+        buyer_id: str | None,
+        stage: Stage | None = None,
     ) -> CaptureSession:
-        """The caller's own session, open or not.
+        """The caller's own session, open or not (of ``stage``, when given).
 
         Raises:
             NotFoundError: ``session_not_found``, for an absent session and for another
-                caller's alike.
+                caller's alike, and for a session of another stage than ``stage``.
         """
         session = self.ledger.get_session(session_id)
-        owned = session is not None and (
-            (station_id is not None and session.device_id == station_id)
-            or (buyer_id is not None and session.buyer_id == buyer_id)
+        owned = (
+            session is not None
+            and (stage is None or session.stage == stage.value)
+            and (
+                (station_id is not None and session.device_id == station_id)
+                or (buyer_id is not None and session.buyer_id == buyer_id)
+            )
         )
         if session is not None and owned and station_id is not None:
             # A station's own session on another merchant's order (defence in depth: sessions
@@ -113,15 +132,23 @@ class SessionService:
         return session
 
     def open_session(
-        self, session_id: str, *, station_id: str | None, buyer_id: str | None, now: datetime
+        self,
+        session_id: str,
+        *,
+        station_id: str | None,
+        buyer_id: str | None,
+        now: datetime,
+        stage: Stage | None = None,
     ) -> CaptureSession:
-        """The caller's own session, still open at ``now``.
+        """The caller's own session, still open at ``now`` (of ``stage``, when given).
 
         Raises:
             NotFoundError: ``session_not_found`` (see :meth:`own_session`).
             SessionClosedError: ``session_closed``, closed or expired.
         """
-        session = self.own_session(session_id, station_id=station_id, buyer_id=buyer_id)
+        session = self.own_session(
+            session_id, station_id=station_id, buyer_id=buyer_id, stage=stage
+        )
         if session.closed_at is not None or now >= session.expires_at:
             raise SessionClosedError("the capture session is closed or expired")
         return session
@@ -361,14 +388,21 @@ class SessionService:
         return row
 
     def finish_session(
-        self, session_id: str, *, station_id: str | None, buyer_id: str | None, now: datetime
+        self,
+        session_id: str,
+        *,
+        station_id: str | None,
+        buyer_id: str | None,
+        now: datetime,
+        stage: Stage | None = None,
     ) -> None:
-        """Close a receipt session when the buyer is done.
+        """Close a receipt (or review) session when the buyer is done.
 
         Raises:
-            NotFoundError: ``session_not_found`` (absent, or another caller's).
+            NotFoundError: ``session_not_found`` (absent, another caller's, or of another
+                stage than ``stage``).
         """
-        self.own_session(session_id, station_id=station_id, buyer_id=buyer_id)
+        self.own_session(session_id, station_id=station_id, buyer_id=buyer_id, stage=stage)
         self.ledger.close_session(session_id, now)
 
     def buyer_evidence(self, session_id: str, evidence_id: str, *, buyer_id: str) -> Evidence:
@@ -401,3 +435,64 @@ class SessionService:
             shipment_session=self.ledger.latest_shipment_session(session.order_id),
             shipment=tuple(self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)),
         )
+
+    # Review ------------------------------------------------------------------
+    def open_review_session(self, buyer_id: str, order_id: str, *, now: datetime) -> CaptureSession:
+        """The order's buyer opens a short session for review photos, after their receipt.
+
+        Review photos chain to the buyer's own sealed receipt evidence of the order, so the
+        receipt must be sealed and its session closed (finished or expired) first.
+
+        Raises:
+            NotFoundError: ``order_unknown``, for another buyer's order as for an absent one
+                (order ids are not probed; no label proves the order here).
+            ReceiptNotClosedError: ``receipt_not_closed``.
+            ReviewLimitError: ``review_limit_reached``.
+        """
+        if self.orders.buyer_order(order_id, buyer_id=buyer_id) is None:
+            raise NotFoundError(f"order {order_id} is not registered", code="order_unknown")
+        if not self.review_chain(order_id, buyer_id=buyer_id, now=now):
+            raise ReceiptNotClosedError(
+                "expected a closed receipt session of yours with sealed captures of this "
+                "order, found none: finish the unboxing first"
+            )
+        self.check_review_room(order_id)
+        row = CaptureSession(
+            session_id=f"vs_{secrets.token_urlsafe(12)}",
+            order_id=order_id,
+            stage=Stage.REVIEW.value,
+            device_id=None,
+            buyer_id=buyer_id,
+            opened_at=now,
+            expires_at=now + self.receipt_session,
+            closed_at=None,
+        )
+        self.ledger.add_session(row)
+        return row
+
+    def review_chain(self, order_id: str, *, buyer_id: str, now: datetime) -> list[Evidence]:
+        """The buyer's sealed receipt evidence of the order in closed sessions: what a review
+        photo chains to. A receipt still open (or another buyer's) is not part of it."""
+        chain = []
+        for row in self.ledger.evidence_for_order(order_id, Stage.RECEIPT.value):
+            session = self.ledger.get_session(row.session_id)
+            if (
+                session is not None
+                and session.buyer_id == buyer_id
+                and (session.closed_at is not None or now >= session.expires_at)
+            ):
+                chain.append(row)
+        return chain
+
+    def check_review_room(self, order_id: str) -> None:
+        """Refuse a review photo past the order's bound.
+
+        Raises:
+            ReviewLimitError: ``review_limit_reached``.
+        """
+        sealed = len(self.ledger.evidence_for_order(order_id, Stage.REVIEW.value))
+        if sealed >= self.max_review_photos:
+            raise ReviewLimitError(
+                f"expected fewer than {self.max_review_photos} review photos for this order, "
+                f"found {sealed}"
+            )

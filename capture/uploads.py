@@ -29,17 +29,19 @@ before it is known to own a live session, and nothing is stored before every che
    stays the one the device sent). The sniffed type must be sealable
    (``unsupported_media``), a photo within ``max_photo_bytes`` (413), and the container
    structure sound within ``max_image_pixels``.
-7. **Screening (receipt only).** Intake screening compares the file's own metadata with a
+   A review photo (issue 19 §3) must be a photo, and the order must have room for it
+   (``409 review_limit_reached``).
+7. **Screening (receipt and review).** Intake screening compares the file's own metadata with a
    live capture; a flagged file is kept as a refusal record (hash, size and its first bytes,
    never as evidence) and refused with ``422 intake_flagged``.
 8. **Seal.** A receipt chains to every shipment evidence of its order (ingredient archives,
-   built on first use; ``chain_missing`` without one). A receipt video's frames are sampled
-   for the session's own label and its timestamps checked for continuity, within the
-   sighting budget (``capture/label_sighting.py``); the result is sealed as
-   ``label_sighting`` and never refuses the upload (the verifier weighs it). The
-   ``org.orderseal.capture``
-   assertion binds order, stage, device, session, times, hashes, serials and the device's
-   signed statement; the sealer signs the C2PA manifest.
+   built on first use; ``chain_missing`` without one); a review photo chains to the buyer's
+   own receipt evidence of the order in closed sessions (``chain_missing`` without any).
+   A receipt video's frames are sampled for the session's own label and its timestamps
+   checked for continuity, within the sighting budget (``capture/label_sighting.py``); the
+   result is sealed as ``label_sighting`` and never refuses the upload (the verifier weighs
+   it). The ``org.orderseal.capture`` assertion binds order, stage, device, session, times,
+   hashes, serials and the device's signed statement; the sealer signs the C2PA manifest.
 9. **Store and record.** The sealed file goes to the write-once store under its SHA-256,
    then the ledger records the evidence row. A concurrent request with the same
    idempotency key that recorded first wins: its result is answered (step 1's rule), and
@@ -101,6 +103,8 @@ __all__ = ["SealedEvidence", "UploadService"]
 _log = logging.getLogger(__name__)
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$")
 _MAX_SERIALS = 1000
+#: Buyer captures meant to be live: their own metadata is screened before sealing.
+_SCREENED_STAGES = frozenset({Stage.RECEIPT.value, Stage.REVIEW.value})
 
 
 @dataclass(frozen=True)
@@ -206,12 +210,14 @@ class UploadService:
         idempotency_key: str | None,
         now: datetime,
         serials: tuple[str, ...] = (),
+        stage: Stage | None = None,
     ) -> SealedEvidence:
         """Run the pipeline on one received file: check, seal, store and record it.
 
         The received temp file is consumed. A retry with the same idempotency key, session and
         content SHA-256 returns the first result and stores nothing twice. ``serials`` are the
-        unit serials scanned for this capture (step 5).
+        unit serials scanned for this capture (step 5). ``stage``: the route's stage; a
+        session of another stage is answered like an absent one.
 
         Raises:
             IdempotencyKeyReusedError: the key already sealed a capture of another session or
@@ -234,7 +240,7 @@ class UploadService:
             earlier = self._replay(device, idempotency_key, session_id, received)
             if earlier is not None:
                 return earlier
-            session = self._own_open_session(session_id, device, buyer_id, now=now)
+            session = self._own_open_session(session_id, device, buyer_id, now=now, stage=stage)
             self._check_quota(session, received.size, now=now)
             attested = self._check_statement(
                 statement_json, statement_signature, device, session, received
@@ -243,7 +249,8 @@ class UploadService:
             received, sniffed = self._as_sealable(received)
             self._check_not_sealed_elsewhere(session, received)
             media_type = self._check_media(received, sniffed)
-            if session.stage == Stage.RECEIPT.value:
+            self._check_review(session, media_type)
+            if session.stage in _SCREENED_STAGES:
                 self._screen(session, device, received, media_type, now)
             return self._seal_and_record(
                 session,
@@ -270,6 +277,7 @@ class UploadService:
         statement_signature: str,
         idempotency_key: str | None,
         now: datetime,
+        stage: Stage | None = None,
     ) -> ReceivedFile:
         """Step 6's conversion of a WebM upload to MP4 under the budget, after steps 1-4.
 
@@ -291,7 +299,7 @@ class UploadService:
                 return received
             if sniff_media_type(received.path) not in TRANSCODED_MEDIA_TYPES:
                 return received
-            session = self._own_open_session(session_id, device, buyer_id, now=now)
+            session = self._own_open_session(session_id, device, buyer_id, now=now, stage=stage)
             self._check_quota(session, received.size, now=now)
             self._check_statement(statement_json, statement_signature, device, session, received)
             return webm_to_mp4(received, budget=self.transcode_budget)
@@ -325,11 +333,17 @@ class UploadService:
 
     # Step 2: own, open session -----------------------------------------------
     def _own_open_session(
-        self, session_id: str, device: DeviceIdentity, buyer_id: str | None, *, now: datetime
+        self,
+        session_id: str,
+        device: DeviceIdentity,
+        buyer_id: str | None,
+        *,
+        now: datetime,
+        stage: Stage | None = None,
     ) -> CaptureSession:
         station_id = device.device_id if device.kind == "station" else None
         return self.sessions.open_session(
-            session_id, station_id=station_id, buyer_id=buyer_id, now=now
+            session_id, station_id=station_id, buyer_id=buyer_id, now=now, stage=stage
         )
 
     # Step 3: quota -----------------------------------------------------------
@@ -455,6 +469,17 @@ class UploadService:
             )
         check_structure(received.path, media_type, max_pixels=self.max_image_pixels)
         return media_type
+
+    def _check_review(self, session: CaptureSession, media_type: str) -> None:
+        """A review capture is a photo, within the order's review bound."""
+        if session.stage != Stage.REVIEW.value:
+            return
+        if media_type not in IMAGE_TYPES:
+            raise CaptureError(
+                f"expected a review photo (JPEG or PNG), found {media_type}",
+                code="unsupported_media",
+            )
+        self.sessions.check_review_room(session.order_id)
 
     # Step 7: screening -------------------------------------------------------
     def _screen(
@@ -602,17 +627,24 @@ class UploadService:
     def _chain(
         self, session: CaptureSession, scratch_dir: Path
     ) -> tuple[tuple[ChainLink, ...], list[Path]]:
-        """For a receipt: a link and an ingredient archive per shipment evidence of the order.
+        """A link and an ingredient archive per earlier evidence: for a receipt, the order's
+        shipment evidence; for a review, the buyer's own receipt evidence of the order.
 
         Raises:
-            CaptureError: ``chain_missing``, a receipt of an order with no shipment evidence.
+            CaptureError: ``chain_missing``, nothing to chain to.
         """
-        if session.stage != Stage.RECEIPT.value:
+        if session.stage == Stage.RECEIPT.value:
+            shipment = self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)
+        elif session.stage == Stage.REVIEW.value and session.buyer_id is not None:
+            shipment = self.sessions.review_chain(
+                session.order_id, buyer_id=session.buyer_id, now=session.opened_at
+            )
+        else:
             return (), []
-        shipment = self.ledger.evidence_for_order(session.order_id, Stage.SHIPMENT.value)
         if not shipment:
             raise CaptureError(
-                "the order has no shipment evidence to chain to", code="chain_missing"
+                f"the order has no earlier evidence for a {session.stage} seal to chain to",
+                code="chain_missing",
             )
         links = tuple(
             ChainLink(
@@ -629,7 +661,8 @@ class UploadService:
         return links, archives
 
     def _ingredient_archive(self, shipment: Evidence, dest: Path) -> Path:
-        """The shipment evidence packed as a receipt ingredient, built on first use.
+        """Earlier evidence (shipment, or a receipt for a review) packed as an ingredient,
+        built on first use.
 
         Building reads (and for video, hashes) the whole sealed file, so it is not done on the
         shipment upload path: most orders never get a receipt capture. Once built, the archive

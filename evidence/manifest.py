@@ -47,6 +47,9 @@ class Stage(StrEnum):
 
     SHIPMENT = "shipment"
     RECEIPT = "receipt"
+    #: The buyer's photos for a product review, after the receipt (issue 19 §3): they chain
+    #: to the buyer's own receipt evidence of the order.
+    REVIEW = "review"
 
 
 class DeviceAttestation(BaseModel):
@@ -60,7 +63,8 @@ class DeviceAttestation(BaseModel):
 
 
 class ChainLink(BaseModel):
-    """One piece of shipment evidence a receipt seal chains back to."""
+    """One piece of earlier evidence a seal chains back to: shipment evidence for a receipt,
+    the buyer's receipt evidence for a review."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -184,6 +184,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _e("queue_not_empty", 400, "station tool: captures of the session are still queued"),
     _e("rate_limited", 429, "too many calls of one kind by one caller; see Retry-After"),
     _e("rate_limiter_unavailable", 503, "the rate limiter's store is unavailable; retry"),
+    _e(
+        "receipt_not_closed",
+        409,
+        "a review session needs the buyer's own sealed, closed receipt of the order first",
+    ),
     _e("rejected_unknown", 400, "station tool: no refused capture has this id"),
     _e("renewal_expired", 422, "the device renewal request is not signed within 5 minutes"),
     _e("renewal_key_mismatch", 422, "the renewal CSR is for another key than the enrolled one"),
@@ -201,6 +206,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "a merchant response names evidence not sealed for the dispute's order",
     ),
     _e("response_limit_reached", 409, "a dispute already holds the most merchant responses (50)"),
+    _e("review_limit_reached", 409, "the order already holds the most review photos allowed"),
     _e("revocation_reason_invalid", 422, "the revocation reason is not one we know"),
     _e("revocations_corrupt", 500, "the revocation file is unreadable or malformed"),
     _e(

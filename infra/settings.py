@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     tsa_url: str = Field(default="", description="RFC 3161 timestamp authority; empty = none")
     service_cert_days: int = 365
     max_photo_bytes: int = 40 * _MIB
+    max_review_photos: int = Field(
+        default=10, ge=0, le=100, description="review photos a buyer may seal per order"
+    )
     max_video_bytes: int = 8 * 1024 * _MIB
     max_evidence_bytes: int = 8 * 1024 * _MIB
     max_image_pixels: int = 100_000_000

@@ -29,6 +29,7 @@ __all__ = [
     "BUYER_DEVICE",
     "BUYER_ORDER",
     "BUYER_ORDER_QR",
+    "BUYER_REVIEW_ORDER",
     "BUYER_SESSION",
     "MERCHANT_DISPUTE",
     "MERCHANT_EVIDENCE",
@@ -94,6 +95,9 @@ BUYER_SESSION = Ownership(Role.BUYER, "receipt session", "session_not_found")
 BUYER_ORDER = Ownership(Role.BUYER, "order", "not_your_order")
 #: The same for a QR check: another buyer's label answers "not official", never an error.
 BUYER_ORDER_QR = Ownership(Role.BUYER, "order", None)
+#: The order named in a review session's body is this buyer's (``order_unknown`` otherwise, as
+#: for one that does not exist: no label proves the order there).
+BUYER_REVIEW_ORDER = Ownership(Role.BUYER, "reviewed order", "order_unknown")
 #: The buyer device named in the path is enrolled to this buyer.
 BUYER_DEVICE = Ownership(Role.BUYER, "device", "device_not_found")
 #: The capturing app (``X-OrderSeal-Device``) is enrolled to this buyer.
@@ -180,6 +184,8 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("DELETE", "/v1/disputes/{dispute_id}/files/{content_sha256}", _PLATFORM),
     # The platform's own listing; agents keep GET /v1/disputes (one role per route).
     _r("GET", "/v1/platform/disputes", _PLATFORM),
+    # Any image a product review shows: sealed review evidence of the order and buyer?
+    _r("PUT", "/v1/platform/review-images", _PLATFORM),
     _r("POST", "/v1/disputes/{dispute_id}/sealed", _PLATFORM),
     _r("POST", "/v1/disputes/{dispute_id}/decide", _PLATFORM),
     _r("GET", "/v1/disputes/{dispute_id}", _PLATFORM),
@@ -219,6 +225,7 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("GET", "/v1/merchant/evidence/{evidence_id}/thumbnail.jpg", _MERCHANT, MERCHANT_EVIDENCE),
     _r("POST", "/v1/merchant/orders/{order_id}/reopen", _MERCHANT, MERCHANT_ORDER),
     _r("GET", "/v1/merchant/orders/{order_id}/reopens", _MERCHANT, MERCHANT_ORDER),
+    _r("PUT", "/v1/merchant/orders/{order_id}/counter-images", _MERCHANT, MERCHANT_ORDER),
     # Packing stations: any enrolled station of the order's merchant may pack it.
     _r("POST", "/v1/shipment-sessions", _STATION, STATION_ORDER),
     _r("PUT", "/v1/shipment-sessions/{session_id}/evidence", _STATION, STATION_SESSION),
@@ -237,6 +244,9 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("POST", "/v1/receipt-sessions/{session_id}/finish", _BUYER, BUYER_SESSION),
     _r("GET", "/v1/receipt-sessions/{session_id}/receipt", _BUYER, BUYER_SESSION),
     _r("POST", "/v1/qr/check", _BUYER, BUYER_ORDER_QR),
+    _r("POST", "/v1/review-sessions", _BUYER, BUYER_REVIEW_ORDER),
+    _r("PUT", "/v1/review-sessions/{session_id}/evidence", _BUYER, BUYER_APP, BUYER_SESSION),
+    _r("POST", "/v1/review-sessions/{session_id}/finish", _BUYER, BUYER_SESSION),
     _r("POST", "/v1/buyer-devices", _BUYER),
     _r("POST", "/v1/buyer-devices/challenge", _BUYER),
     _r("GET", "/v1/buyer-devices/{device_id}", _BUYER, BUYER_DEVICE),

@@ -165,13 +165,22 @@ class FactGatherer:
         )
 
     def gather(
-        self, file: AttachedFile, *, dispute_id: str | None, with_reuse: bool = True
+        self,
+        file: AttachedFile,
+        *,
+        dispute_id: str | None,
+        with_reuse: bool = True,
+        recover: bool | None = None,
     ) -> EvidenceFacts:
         """Read one file and look up everything the checks need about it.
 
         ``with_reuse=False`` skips the dispute lookups (exact and perceptual): the public page
         judges a file without any claim, and must not cost a scan of every dispute.
+        ``recover`` (default: as ``with_reuse``) traces a file without a manifest to its
+        sealed original through the fingerprint index (no dispute scan); the review check
+        asks for it without the dispute lookups.
         """
+        recover = with_reuse if recover is None else recover
         media_type = sniff_media_type(file.path)
         similar = self._similar_disputes(file, media_type, dispute_id) if with_reuse else ()
         try:
@@ -180,7 +189,7 @@ class FactGatherer:
             other = self._other_disputes(file, dispute_id, None) if with_reuse else ()
             recovered = (
                 self._recover(file, media_type, dispute_id, other, similar)
-                if with_reuse and isinstance(exc, NoManifestError)
+                if recover and isinstance(exc, NoManifestError)
                 else None
             )
             if recovered is not None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from evidence.manifest import ASSERTION_LABEL
+from evidence.manifest import ASSERTION_LABEL, Stage
 from evidence.reader import ManifestFacts
 from verifier.checks import Check
 from verifier.checks.chain import check_chain
@@ -25,7 +25,14 @@ from verifier.models import DisputeContext, EvidenceFacts
 from verifier.reasons import ReasonCode
 from verifier.schemas import ReasonOut
 
-__all__ = ["PUBLIC_MESSAGES", "PublicVerifier", "PublicVerifyOut", "StageOut", "public_checks"]
+__all__ = [
+    "PUBLIC_MESSAGES",
+    "STAGE_WORDS",
+    "PublicVerifier",
+    "PublicVerifyOut",
+    "StageOut",
+    "public_checks",
+]
 
 #: What anyone is told per finding: fixed text, so no evidence id or ledger detail leaks.
 PUBLIC_MESSAGES: dict[ReasonCode, str] = {
@@ -42,10 +49,19 @@ PUBLIC_MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.CHAIN_BROKEN: "Its seal does not match the OrderSeal record.",
 }
 _OTHER_MESSAGE = "The file does not verify as OrderSeal evidence."
+#: Each sealed stage in plain words, for people who do not know our vocabulary (issue 19 §3).
+STAGE_WORDS: dict[str, str] = {
+    Stage.SHIPMENT.value: "Shipment: photographed at the seller's packing station",
+    Stage.RECEIPT.value: "Receipt: filmed or photographed by the buyer while unboxing",
+    Stage.REVIEW.value: "Review: photographed by the buyer for a product review, after receipt",
+}
+_UNKNOWN_STAGE = "A stage OrderSeal does not know"
 
 
 class StageOut(BaseModel):
     stage: str
+    #: The stage in plain words (``STAGE_WORDS``).
+    label: str
     captured_at: str | None
     sealed_at: str | None
 
@@ -83,9 +99,11 @@ def _stages(manifests: Mapping[str, ManifestFacts]) -> list[StageOut]:
     for manifest in manifests.values():
         data = manifest.assertions.get(ASSERTION_LABEL)
         if isinstance(data, dict):
+            stage = str(data.get("stage", "unknown"))
             stages.append(
                 StageOut(
-                    stage=str(data.get("stage", "unknown")),
+                    stage=stage,
+                    label=STAGE_WORDS.get(stage, _UNKNOWN_STAGE),
                     captured_at=data.get("captured_at"),
                     sealed_at=data.get("received_at"),
                 )

@@ -19,6 +19,7 @@ from capture.routes.deps import Clock, Uploads
 from capture.schemas import EvidenceOut
 from capture.transcode import TRANSCODED_MEDIA_TYPES
 from capture.uploads import UploadService
+from evidence.manifest import Stage
 from evidence.media import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from infra.auth import AuthError, BuyerPrincipal, Principal, StationPrincipal, streams_body
 from infra.json_body import BoundedJSONRoute
@@ -60,6 +61,7 @@ async def _upload(
     *,
     principal: Principal,
     forced: list[StationCheck] | None = None,
+    stage: Stage | None = None,
 ) -> EvidenceOut:
     try:
         statement_json = b64url_decode(statement).decode()
@@ -95,6 +97,7 @@ async def _upload(
             statement_signature=statement_signature,
             idempotency_key=idempotency_key,
             now=clock(),
+            stage=stage,
         )
     # Sealing is CPU and disk work; a worker thread keeps the event loop receiving others.
     sealed = await run_heavy(
@@ -110,6 +113,7 @@ async def _upload(
         idempotency_key=idempotency_key,
         now=clock(),
         serials=tuple(serials or ()),
+        stage=stage,
     )
     if not sealed.replayed:
         request.app.state.metrics.seals.labels(sealed.stage, sealed.media_type).inc()
@@ -212,4 +216,49 @@ async def upload_receipt_evidence(
         request.headers.get(CONTENT_SHA256_HEADER),
         serial,
         principal=principal,
+    )
+
+
+@router.put(
+    "/review-sessions/{session_id}/evidence",
+    status_code=201,
+    tags=["buyer"],
+    openapi_extra=raw_body_openapi(
+        SUPPORTED_MEDIA_TYPES, description="The review photo (raw body).", refuses_multipart=True
+    ),
+)
+async def upload_review_evidence(
+    session_id: str,
+    principal: BuyerPrincipal,
+    request: Request,
+    uploads: Uploads,
+    clock: Clock,
+    x_orderseal_device: Annotated[str, Header(max_length=64)],
+    x_orderseal_statement: Annotated[str, Header(max_length=4096)],
+    x_orderseal_statement_signature: Annotated[str, Header(max_length=512)],
+    x_orderseal_title: Annotated[str, Header(max_length=200)] = "",
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> EvidenceOut:
+    """Stream one review photo from the buyer's enrolled app into their review session.
+
+    It is sealed at stage ``review`` with the buyer's receipt evidence of the order as
+    ingredients; photos only (``unsupported_media``), at most ``ORDERSEAL_MAX_REVIEW_PHOTOS``
+    per order (``409 review_limit_reached``), each within ``ORDERSEAL_MAX_PHOTO_BYTES``.
+    """
+    enforce(request, "uploads", principal)
+    device = uploads.buyer_app(x_orderseal_device, buyer_id=principal.subject, now=clock())
+    return await _upload(
+        request,
+        uploads,
+        clock,
+        session_id,
+        device,
+        principal.subject,
+        x_orderseal_statement,
+        x_orderseal_statement_signature,
+        x_orderseal_title,
+        idempotency_key,
+        request.headers.get(CONTENT_SHA256_HEADER),
+        principal=principal,
+        stage=Stage.REVIEW,
     )

@@ -63,7 +63,7 @@ class EvidenceSealedData(_Frozen):
 
     evidence_id: str
     order_id: str
-    stage: Literal["shipment", "receipt"]
+    stage: Literal["shipment", "receipt", "review"]
     media_type: str
     sealed_sha256: str
     manifest_id: str

@@ -41,6 +41,7 @@ from orderseal.authorization import (
     BUYER_DEVICE,
     BUYER_ORDER,
     BUYER_ORDER_QR,
+    BUYER_REVIEW_ORDER,
     BUYER_SESSION,
     MERCHANT_DISPUTE,
     MERCHANT_EVIDENCE,
@@ -411,6 +412,8 @@ ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     # Another buyer scanning the first buyer's parcel label.
     BUYER_ORDER: lambda m: Attempt("other-buyer", json={"token": m.label_token}),
     BUYER_ORDER_QR: lambda m: Attempt("other-buyer", json={"payload": m.label_token}),
+    # Another buyer opening a review session on the first buyer's order.
+    BUYER_REVIEW_ORDER: lambda m: Attempt("other-buyer", json={"order_id": m.ids["order_id"]}),
     # The session's own buyer, capturing with an app enrolled to another buyer.
     BUYER_APP: lambda m: Attempt("buyer", device=m.b.buyer_device.device_id),
     # A platform key of another subject, on the first one's webhook endpoint.

@@ -90,6 +90,7 @@ def sign_as_device(
     private_key: ec.EllipticCurvePrivateKey,
     chain: tuple[x509.Certificate, ...],
     settings: dict[str, Any] | None = None,
+    assertions: tuple[dict[str, Any], ...] = (),
 ) -> Path:
     """Sign ``source`` (JPEG) into ``dest`` with plain c2pa and a device key.
 
@@ -99,6 +100,7 @@ def sign_as_device(
         private_key: the device's key.
         chain: the device leaf, then its issuers.
         settings: c2pa settings for the Builder's context (default: c2pa's own).
+        assertions: more ``assertions[]`` entries, such as a forged ``org.orderseal.capture``.
 
     Raises:
         c2pa.C2paError: c2pa refuses to sign (``Signature`` for a certificate it will not
@@ -120,7 +122,8 @@ def sign_as_device(
                 "data": {
                     "actions": [{"action": "c2pa.created", "digitalSourceType": _DIGITAL_CAPTURE}]
                 },
-            }
+            },
+            *assertions,
         ],
     }
     context = c2pa.Context.from_dict(settings or {})

@@ -1,4 +1,9 @@
-"""Our assertion, the ledger row it belongs to, and the chain back to the shipment record."""
+"""Our assertion, the ledger row it belongs to, and the chain back to earlier evidence.
+
+A receipt chains to the order's shipment evidence; a review photo (issue 19 §3) chains to the
+same buyer's receipt evidence of the order, so a review is only as good as the unboxing it
+follows.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +32,8 @@ def check_chain(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
         problems.append("these bytes are not recorded as sealed in the OrderSeal ledger")
     else:
         problems.extend(_record_problems(facts))
-    if assertion is not None and assertion.stage == Stage.RECEIPT:
-        problems.extend(_receipt_chain_problems(facts))
+    if assertion is not None and assertion.stage in _CHAINS_TO:
+        problems.extend(_link_problems(facts, _CHAINS_TO[assertion.stage]))
     return [
         CheckResult(
             "chain",
@@ -53,12 +58,16 @@ def _record_problems(facts: EvidenceFacts) -> list[str]:
     return problems
 
 
-def _receipt_chain_problems(facts: EvidenceFacts) -> list[str]:
+#: The stage each chained stage's links must name.
+_CHAINS_TO = {Stage.RECEIPT: Stage.SHIPMENT, Stage.REVIEW: Stage.RECEIPT}
+
+
+def _link_problems(facts: EvidenceFacts, linked: Stage) -> list[str]:
     if facts.assertion is None or facts.report is None:
         return ["the file carries no OrderSeal capture assertion"]
     links = facts.assertion.chain
     if not links:
-        return ["the receipt names no shipment evidence"]
+        return [f"the {facts.assertion.stage.value} names no {linked.value} evidence"]
     problems: list[str] = []
     ingredients = {
         ing.active_manifest: ing
@@ -70,12 +79,19 @@ def _receipt_chain_problems(facts: EvidenceFacts) -> list[str]:
         if shipped is None:
             problems.append(f"shipment evidence {link.evidence_id} is not in the ledger")
             continue
-        if shipped.stage != Stage.SHIPMENT or shipped.order_id != facts.assertion.order_id:
-            problems.append(f"{link.evidence_id} is not shipment evidence of the same order")
+        if shipped.stage != linked or shipped.order_id != facts.assertion.order_id:
+            problems.append(f"{link.evidence_id} is not {linked.value} evidence of the same order")
+        own = facts.ledger_record
+        if linked == Stage.RECEIPT and (
+            own is None or shipped.session_buyer_id != own.session_buyer_id
+        ):
+            problems.append(f"{link.evidence_id} was not captured by the reviewing buyer")
         if shipped.original_sha256 != link.content_sha256:
             problems.append(f"{link.evidence_id} content hash differs from the ledger")
         if facts.ledger_record and shipped.sealed_at > facts.ledger_record.sealed_at:
-            problems.append(f"{link.evidence_id} was sealed after the receipt")
+            problems.append(
+                f"{link.evidence_id} was sealed after the {facts.assertion.stage.value}"
+            )
         ingredient = ingredients.get(link.manifest_id)
         if ingredient is None:
             problems.append(f"{link.evidence_id} is missing from the file's ingredients")
@@ -87,7 +103,8 @@ def _receipt_chain_problems(facts: EvidenceFacts) -> list[str]:
         manifest = facts.report.manifests.get(link.manifest_id)
         if manifest is None or manifest.signer_fingerprint not in facts.sealing_fingerprints:
             problems.append(
-                f"shipment manifest {link.evidence_id} is not signed by an OrderSeal sealing key"
+                f"{linked.value} manifest {link.evidence_id} is not signed by an OrderSeal "
+                "sealing key"
             )
     if facts.report.ingredient_failure_codes and not problems:
         problems.append(

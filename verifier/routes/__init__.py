@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from verifier.routes import agent, disputes, merchant, report
+from verifier.routes import agent, disputes, merchant, report, reviews
 
 __all__ = ["router"]
 
@@ -19,3 +19,4 @@ router.include_router(disputes.router)
 router.include_router(report.router)
 router.include_router(agent.router)
 router.include_router(merchant.router)
+router.include_router(reviews.router)

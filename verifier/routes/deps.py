@@ -22,8 +22,18 @@ from verifier.disputes import DisputeService
 from verifier.merchants import BuyerIdentity, MerchantDisputes
 from verifier.public import PublicVerifier
 from verifier.report import ReportService
+from verifier.reviews import ReviewImages
 
-__all__ = ["Disputes", "Edge", "HTTPEdge", "Idempotent", "MerchantViews", "Public", "Reports"]
+__all__ = [
+    "Disputes",
+    "Edge",
+    "HTTPEdge",
+    "Idempotent",
+    "MerchantViews",
+    "Public",
+    "Reports",
+    "Reviews",
+]
 
 
 def _context(request: Request) -> VerifierContext:
@@ -75,7 +85,12 @@ async def _public(request: Request) -> PublicVerifier:
     return PublicVerifier(facts=_context(request).verifier.facts)
 
 
+async def _reviews(request: Request) -> ReviewImages:
+    return ReviewImages(facts=_context(request).verifier.facts)
+
+
 Edge = Annotated[HTTPEdge, Depends(_edge)]
+Reviews = Annotated[ReviewImages, Depends(_reviews)]
 Disputes = Annotated[DisputeService, Depends(_disputes)]
 Reports = Annotated[ReportService, Depends(_reports)]
 Public = Annotated[PublicVerifier, Depends(_public)]

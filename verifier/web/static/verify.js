@@ -12,7 +12,7 @@ document.getElementById("check").addEventListener("click", async () => {
   out.replaceChildren();
   const p = document.createElement("p"); p.textContent = data.summary; out.append(p);
   const list = document.createElement("ul");
-  for (const s of data.stages) { const li = document.createElement("li"); li.textContent = `${s.stage}: captured ${s.captured_at || "?"}, sealed ${s.sealed_at || "?"}`; list.append(li); }
+  for (const s of data.stages) { const li = document.createElement("li"); li.textContent = `${s.label || s.stage}: captured ${s.captured_at || "?"}, sealed ${s.sealed_at || "?"}`; list.append(li); }
   for (const f of data.findings) { const li = document.createElement("li"); const c = document.createElement("code"); c.textContent = f.code; li.append(c, " — ", f.message); list.append(li); }
   out.append(list);
 });

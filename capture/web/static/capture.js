@@ -27,6 +27,7 @@
     captures: [],
     recorder: null,
     check: null, // the QR check answer of the label that opened the session
+    labelLink: null, // the label token the page was opened with (#t=), until it is checked
     counter: { photo: 0, video: 0 },
   };
 
@@ -163,6 +164,8 @@
     const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, state.device.keyPair.privateKey, data);
     return b64url(signature); // raw r||s; the server accepts it
   }
+  // The review stage (review.js) signs with this page's device key and uses its helpers.
+  window.OrderSealPage = { state, api, t, sign, el, b64url, hex };
 
   async function ensureDevice() {
     show("step-device", true);
@@ -213,7 +216,12 @@
     show("who", true);
     show("signout", true);
     await startCamera();
-    if (!(await restore())) beginScan();
+    const restored = await restore();
+    // Opened from a label's QR by the phone's camera: check that label, after sign-in.
+    const label = state.labelLink;
+    state.labelLink = null;
+    if (label) onScanned(label, "link");
+    else if (!restored) beginScan();
   }
 
   // ---- camera and QR scanning -----------------------------------------------------------
@@ -303,7 +311,10 @@
     requestAnimationFrame(scanFrame);
   }
 
-  async function onScanned(payload) {
+  // entry: how the token reached the page (issue 18 §4), sent when the session opens. The
+  // server seals it; "typed" sends the claim to a person, so the page never hides it.
+  async function onScanned(payload, entry = "scanned") {
+    state.scanning = false;
     cameraStatus(t("camera.checking"));
     try {
       // A label's QR is our capture URL with the token in its fragment (older labels: the
@@ -313,7 +324,7 @@
       if (!check.official) { showWarning(check); return; }
       const hash = payload.indexOf("#t=");
       const token = hash >= 0 ? payload.slice(hash + 3) : payload;
-      await openSession(() => api("POST", "/v1/receipt-sessions", { token }));
+      await openSession(() => api("POST", "/v1/receipt-sessions", { token, entry }));
     } catch (error) {
       handleError(error);
     }
@@ -323,7 +334,8 @@
   // "do not contact anyone" warning; our own labels that cannot open a capture say why.
   function showWarning(check) {
     const kind = (check && check.state) || "not_official";
-    show("step-scan", false);
+    // A label link may arrive over a restored session: the warning replaces it on screen.
+    ["step-scan", "step-order", "step-result"].forEach((id) => show(id, false));
     show("target", false);
     // A revoked key could have printed it: warn as for a scam card.
     const scam = kind === "not_official" || kind === "revoked";
@@ -353,7 +365,7 @@
       if (!check.official) { showWarning(check); return; }
       const hash = code.indexOf("#t=");
       const token = hash >= 0 ? code.slice(hash + 3) : code;
-      await openSession(() => api("POST", "/v1/receipt-sessions", { token }));
+      await openSession(() => api("POST", "/v1/receipt-sessions", { token, entry: "typed" }));
     } catch (error) {
       handleError(error);
     }
@@ -372,6 +384,10 @@
     ["step-scan", "step-warning", "step-result"].forEach((id) => show(id, false));
     show("target", false);
     $("order-id").textContent = session.order_id;
+    // A typed code is said to be typed: never "official label" over it.
+    const typed = entryOf(session) === "typed";
+    $("order-badge").textContent = t(typed ? "order.typed" : "order.official");
+    $("order-badge").className = `badge ${typed ? "warn" : "ok"}`;
     $("session-until").textContent = t("order.until", { time: new Date(session.expires_at).toLocaleTimeString() });
     const items = (state.check && state.check.items) || [];
     $("order-items").replaceChildren(...items.map((item) => el("li", {}, t("order.item", { quantity: item.quantity, name: item.name || item.sku }))));
@@ -381,6 +397,12 @@
     cameraStatus(state.stream ? t("camera.ready") : t("camera.denied"));
     show("step-order", true);
     updateFinish();
+  }
+
+  // Sessions opened before the server said label_entry: its id prefix records it.
+  function entryOf(session) {
+    if (session && session.label_entry) return session.label_entry;
+    return session && String(session.session_id).startsWith("rt_") ? "typed" : "scanned";
   }
 
   // ---- capture -------------------------------------------------------------------------
@@ -660,6 +682,7 @@
     const record = {
       session_id: state.session.session_id, buyer_id: state.buyerId,
       order_id: state.session.order_id, expires_at: state.session.expires_at,
+      label_entry: entryOf(state.session),
       opened_at: new Date().toISOString(), check: state.check, finished, receipt: receipt || null,
     };
     const known = (await dbAll(RECEIPT_STORE).catch(() => [])).find((r) => r.session_id === record.session_id);
@@ -677,7 +700,7 @@
       .sort((a, b) => (a.opened_at < b.opened_at ? 1 : -1))[0];
     if (open) {
       state.check = open.check;
-      showSession({ session_id: open.session_id, order_id: open.order_id, expires_at: open.expires_at });
+      showSession({ session_id: open.session_id, order_id: open.order_id, expires_at: open.expires_at, label_entry: open.label_entry });
     }
     const known = new Set(state.captures.map((c) => c.key));
     stored.filter((r) => !known.has(r.key)).sort((a, b) => (a.captured_at < b.captured_at ? -1 : 1)).forEach((r) => {
@@ -724,7 +747,7 @@
       el("span", { class: "small" }, t(item.media_type.startsWith("video/") ? "result.packVideo" : "result.packPhoto", { time: when(item.sealed_at) }))));
     $("result-chain").replaceChildren(
       el("li", {}, el("strong", {}, t("result.packed")), " — ", t("result.packedDetail", { n: receipt.shipment.length, time: when(receipt.shipped_at) }), el("ul", {}, ...shipment)),
-      el("li", {}, el("strong", {}, t("result.scanned")), " — ", t("result.scannedDetail", { time: when(receipt.opened_at) })),
+      el("li", {}, el("strong", {}, t(entryOf(receipt) === "typed" ? "result.typed" : "result.scanned")), " — ", t("result.scannedDetail", { time: when(receipt.opened_at) })),
       el("li", {}, el("strong", {}, t("result.unboxed")), " — ", t("result.unboxedDetail", { n: receipt.sealed.length, time: when(receipt.closed_at) })));
     show("step-result", true);
     cameraStatus(t("camera.done"));
@@ -824,10 +847,21 @@
     $("language").addEventListener("change", (event) => setLanguage(event.target.value));
     // Back online: every waiting capture tries at once instead of sitting out its backoff.
     window.addEventListener("online", () => { state.captures.forEach(deliver); wake(); });
+    // The shop's app links with #token=<sign-in>; a label's QR opens #t=<label token> (issue
+    // 18 §7). Both leave the address bar at once, so neither is kept in history or shared.
     const fragment = new URLSearchParams(window.location.hash.slice(1));
     const fromLink = fragment.get("token");
-    if (fromLink) history.replaceState(null, "", window.location.pathname);
+    state.labelLink = fragment.get("t");
+    if (fromLink || state.labelLink) history.replaceState(null, "", window.location.pathname + window.location.search);
     const token = fromLink || sessionStorage.getItem(TOKEN_KEY);
     loadLanguage(pickLanguage()).then(() => { if (token) signIn(token); });
+    // A scanner app may reuse an open tab: a new label link then only changes the fragment.
+    window.addEventListener("hashchange", () => {
+      const label = new URLSearchParams(window.location.hash.slice(1)).get("t");
+      if (!label) return;
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+      if (state.device && state.token) onScanned(label, "link");
+      else state.labelLink = label;
+    });
   });
 })();

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from infra.cursor import from_cursor, to_cursor
-from infra.errors import ConflictError, InputError, NotFoundError
+from infra.errors import InputError, NotFoundError
 from infra.ledger.models import Dispute, DisputeEvidence, MerchantResponse
 from infra.ledger.repository import Ledger
 from infra.storage.base import EvidenceStore
@@ -269,11 +269,6 @@ class MerchantDisputes:
                     f"expected sealed evidence of order {row.order_id}, found {evidence_id[:64]!r}",
                     code="response_evidence_invalid",
                 )
-        if len(self.ledger.merchant_responses(dispute_id)) >= MAX_RESPONSES_PER_DISPUTE:
-            raise ConflictError(
-                f"expected at most {MAX_RESPONSES_PER_DISPUTE} responses to one dispute",
-                code="response_limit_reached",
-            )
         stored = self.ledger.merchants.add_response(
             dispute_id,
             merchant_id=merchant_id,
@@ -281,5 +276,6 @@ class MerchantDisputes:
             evidence_ids=evidence_ids,
             created_by=by,
             now=now,
+            max_responses=MAX_RESPONSES_PER_DISPUTE,
         )
         return response_out(stored)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from infra.errors import ConflictError
 from infra.ledger.agent_models import AgentDecision, DisputeWork, ReportLink
 from infra.ledger.audit_chain import AuditSealer, append_audit_entry
+from infra.ledger.counting import hold_counting_lock
 from infra.ledger.dispute_pages import has_reason
 from infra.ledger.models import (
     APIKey,
@@ -399,6 +400,7 @@ class AgentWork:
         """
         try:
             with self._sessions.begin() as session:
+                hold_counting_lock(session, f"report_links:{link.dispute_id}:{link.created_by}")
                 live = session.scalar(
                     select(func.count())
                     .select_from(ReportLink)

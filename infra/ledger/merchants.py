@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from infra.errors import ConflictError, InputError, NotFoundError
+from infra.ledger.counting import hold_counting_lock
 from infra.ledger.dispute_pages import keyset_page
 from infra.ledger.models import (
     CaptureSession,
@@ -339,8 +340,13 @@ class Merchants:
         evidence_ids: Sequence[str],
         created_by: str,
         now: datetime,
+        max_responses: int,
     ) -> MerchantResponse:
-        """Store a merchant's response to a dispute (the caller checked scope and evidence)."""
+        """Store a merchant's response to a dispute (the caller checked scope and evidence).
+
+        Raises:
+            ConflictError: ``response_limit_reached``: the dispute holds ``max_responses``.
+        """
         row = MerchantResponse(
             response_id=f"mr_{secrets.token_hex(8)}",
             dispute_id=dispute_id,
@@ -351,6 +357,17 @@ class Merchants:
             created_at=now,
         )
         with self._sessions.begin() as session:
+            hold_counting_lock(session, f"merchant_responses:{dispute_id}")
+            held = session.scalar(
+                select(func.count())
+                .select_from(MerchantResponse)
+                .where(MerchantResponse.dispute_id == dispute_id)
+            )
+            if (held or 0) >= max_responses:
+                raise ConflictError(
+                    f"expected at most {max_responses} responses to one dispute",
+                    code="response_limit_reached",
+                )
             session.add(row)
         return row
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from infra.ledger.counting import hold_counting_lock
 from infra.ledger.leases import LeaseColumns, claim_due
 from infra.ledger.sessions import GuardedSessions
 from infra.ledger.webhook_models import (
@@ -146,6 +147,7 @@ class WebhookRepository:
             False (nothing stored) when the owner is at the limit.
         """
         with self._sessions.begin() as session:
+            hold_counting_lock(session, f"webhook_endpoints:{endpoint.owner}")
             live = session.scalar(
                 select(func.count())
                 .select_from(WebhookEndpoint)

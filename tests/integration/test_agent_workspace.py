@@ -655,6 +655,7 @@ def test_the_queue_searches_by_seller_and_the_workspace_shows_its_answer(world: 
         evidence_ids=[],
         created_by="shop-admin",
         now=now,
+        max_responses=50,
     )
     space = _call(world, "GET", f"{DISPUTES}/{theirs}/workspace").json()
     assert [r["statement"] for r in space["merchant_responses"]] == [

@@ -445,6 +445,7 @@ LEDGER_CALLS: dict[str, Callable[[Ledger], object]] = {
     "platform_disputes": lambda ledger: ledger.platform_disputes(),
     "latest_verdicts": lambda ledger: ledger.latest_verdicts(["x"]),
     "disputes_since": lambda ledger: ledger.disputes_since(None),
+    "verdict_basis": lambda ledger: ledger.verdict_basis("x"),
     "verdicts": lambda ledger: ledger.verdicts("x"),
     "merchant_responses": lambda ledger: ledger.merchant_responses("x"),
     "packed_shipment_session": lambda ledger: ledger.packed_shipment_session("o"),
@@ -511,7 +512,13 @@ MERCHANT_CALLS: dict[str, Callable[[Merchants], object]] = {
     ),
     "reopens": lambda merchants: merchants.reopens("o"),
     "add_response": lambda merchants: merchants.add_response(
-        "d", merchant_id="m", statement="s", evidence_ids=(), created_by="a", now=_NOW
+        "d",
+        merchant_id="m",
+        statement="s",
+        evidence_ids=(),
+        created_by="a",
+        now=_NOW,
+        max_responses=50,
     ),
     "responses": lambda merchants: merchants.responses("d"),
 }

@@ -94,7 +94,7 @@ def test_generated_types_are_the_enums(platform: SpecClient) -> None:
     assert issubclass(decision, StrEnum)
     assert {d.value for d in decision} == {"allow", "review", "block"}
     assert "no_manifest" in {code.value for code in platform.models["ReasonCode"]}
-    assert {s.value for s in platform.models["Stage"]} == {"shipment", "receipt"}
+    assert {s.value for s in platform.models["Stage"]} == {"shipment", "receipt", "review"}
     assert "damaged" in {claim.value for claim in platform.models["ClaimType"]}
 
 

@@ -245,6 +245,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         500,
         "a sealed secret in the ledger does not open under this service's key",
     ),
+    _e(
+        "thumbnail_busy",
+        503,
+        "every inline thumbnail render of this worker is busy (its job has not run); retry",
+    ),
     _e("thumbnail_unavailable", 404, "the evidence has no thumbnail"),
     _e("token_expired", 401, "the label token has expired"),
     _e("token_forged", 401, "the token is not an official OrderSeal label or buyer token"),

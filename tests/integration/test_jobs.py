@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from capture.files import INLINE_THUMBNAIL_RENDERS
 from capture.thumbnail_jobs import THUMBNAIL_KIND
 from clients.client import APIError, PlatformClient
 from infra.ledger.dispute_files import VERIFY_KIND
@@ -388,3 +389,33 @@ def test_sealing_queues_the_thumbnail_and_the_route_serves_the_stored_one(
     served = agent.http.get(path)
     assert (served.status_code, served.content) == (200, stored)
     assert not (settings.resolved_home / "thumbnails").exists()
+
+
+def test_inline_thumbnails_are_bounded_per_process_until_the_job_runs(
+    cast: flows.Actors,
+    services: Services,
+    live_api: str,
+    credentials: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Adversary: an agent or merchant client asking at once for the thumbnails of many fresh
+    files (their jobs not run yet), so that every request thread decodes a video. Past the
+    inline render slots the answer is 503 ``thumbnail_busy`` with Retry-After, never a queue
+    of decoders; once a slot is free (or the job ran) the thumbnail is served."""
+    order_id = flows.register_order(cast)
+    evidence_id = flows.ship(cast, order_id, tmp_path).evidence[0]["evidence_id"]
+    path = f"/v1/evidence/{evidence_id}/thumbnail.jpg"
+    agent = PlatformClient(live_api, credentials["agent"])
+    slots = services.capture.files._inline_renders
+    for _ in range(INLINE_THUMBNAIL_RENDERS):  # other requests hold every render slot
+        assert slots.acquire(blocking=False)
+    try:
+        busy = agent.http.get(path)
+        assert busy.status_code == 503
+        assert busy.json()["error"]["code"] == "thumbnail_busy"
+        assert busy.headers["Retry-After"].isdigit()
+    finally:
+        for _ in range(INLINE_THUMBNAIL_RENDERS):
+            slots.release()
+    served = agent.http.get(path)
+    assert (served.status_code, served.content[:2]) == (200, b"\xff\xd8")

@@ -23,10 +23,11 @@ demo: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/orderseal openapi --output docs/openapi.json
 
-# The checked-in screenshots of /agent and /seller (desktop 1440x900, phone 390x844), written
-# by the browser test that drives both pages (small palette PNGs).
-screenshots: $(STAMP)
-	ORDERSEAL_TEST_SCREENSHOTS=test-artifacts/screenshots $(BIN)/python -m pytest -q tests/browser/test_workspaces.py
+# The checked-in screenshots of /agent and /seller (desktop 1440x900, phone 390x844) and of the
+# buyer page (phone 390x844: zh-CN and en, each QR state), written by the browser tests that
+# drive the pages (small palette PNGs; Chinese glyphs from fonts-wqy-microhei).
+screenshots: system-deps $(STAMP)
+	ORDERSEAL_TEST_SCREENSHOTS=test-artifacts/screenshots $(BIN)/python -m pytest -q tests/browser/test_workspaces.py tests/browser/test_capture_states.py tests/browser/test_capture_label_link.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

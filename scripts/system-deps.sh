@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (HSM, browser), when missing.
+# fonts-wqy-microhei: Chinese glyphs for the zh-CN/zh-TW buyer page screenshots.
 set -euo pipefail
 needed=()
 for pkg in "$@"; do needed+=("$pkg"); done
-[ ${#needed[@]} -gt 0 ] || needed=(softhsm2 openssl chromium poppler-utils redis-server)
+[ ${#needed[@]} -gt 0 ] || needed=(softhsm2 openssl chromium poppler-utils redis-server fonts-wqy-microhei)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

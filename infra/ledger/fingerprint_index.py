@@ -14,9 +14,14 @@ need no neighbours (7 < 8) but each 8-bit value holds 1/256 of the table, so a l
 band, and each 16-bit value holds 1/65,536 of the table: 4 x 17 / 65,536 = 0.1 % (about 1,000
 rows at 10^6, for uniformly spread hashes).
 
-Flooding (many sealings of near-identical pictures into one band value) is bounded: a lookup
-reads at most ``max_candidates`` rows and says when it stopped there (``truncated``), so the
-verifier can refuse to allow on an incomplete answer.
+Flooding (many sealings of near-identical pictures into one band value) is bounded: each band
+probe reads at most ``max_candidates`` stored hashes, and the rows behind the hashes within the
+radius (one picture sealed many times is many rows of one hash) are read up to the same bound.
+The answer says when either stopped (``truncated``), so the verifier can refuse to allow on an
+incomplete answer.
+
+On PostgreSQL the probes are index-only scans of the (band, value) indexes, which needs the
+planner's statistics and the visibility map that autovacuum keeps (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from sqlalchemy import insert, select
+from sqlalchemy import BindParameter, and_, bindparam, insert, literal, or_, select, union_all
 
 from infra.ledger.fingerprint_models import BAND_BITS, BANDS, Fingerprint
 from infra.ledger.sessions import GuardedSessions
@@ -125,46 +130,76 @@ class FingerprintIndex:
         for value in hashes:
             for i, band in enumerate(_bands(value)):
                 wanted[i].update(_neighbours(band, bits))
-        # Each probe reads only its covering (band, value) index (and the row id it holds);
-        # rows are fetched for the few candidates within the radius.
-        probes = [
-            select(Fingerprint.id, Fingerprint.value)
-            .where(column.in_(sorted(values)))
-            .limit(max_candidates + 1)
-            for column, values in zip(columns, wanted, strict=True)
-        ]
+        # One statement, one bounded probe per band. A probe reads only the stored hash, which
+        # its (band, value) index holds, so PostgreSQL answers it by an index-only scan and
+        # never visits the table's pages (reading the row id too cost a heap page per
+        # candidate: p99 478 ms at 10^6, docs/benchmarks.md). Rows are fetched afterwards
+        # for the few hashes within the radius.
+        probes = []
+        for i, (column, values) in enumerate(zip(columns, wanted, strict=True)):
+            # Rendered into the statement: 68 bound values cost more to process than the
+            # query costs to run, and these are integers we computed.
+            band_values: BindParameter[list[int]] = bindparam(
+                f"band{i}", sorted(values), expanding=True, literal_execute=True
+            )
+            bounded = (
+                select(Fingerprint.value)
+                .where(column.in_(band_values))
+                .limit(max_candidates + 1)
+                .subquery(f"probe{i}")
+            )
+            probes.append(select(literal(i).label("probe"), bounded.c.value))
         close: dict[int, list[tuple[int, int]]] = {}
-        seen: set[int] = set()
+        per_probe = [0] * BANDS
         with self._sessions() as session:
-            for probe in probes:
-                for row_id, stored in session.execute(probe):
-                    if row_id in seen:
-                        continue
-                    seen.add(row_id)
-                    value = _unsigned(stored)
-                    for query, candidate in enumerate(hashes):
-                        distance = (value ^ candidate).bit_count()
-                        if distance <= radius:
-                            close.setdefault(row_id, []).append((query, distance))
+            candidates: set[int] = set()
+            # fetchall: a thousand candidates row by row cost more than the query itself.
+            for probe, stored in session.execute(union_all(*probes)).all():
+                per_probe[probe] += 1
+                candidates.add(stored)
+            for stored in candidates:
+                value = _unsigned(stored)
+                hits = [
+                    (query, distance)
+                    for query, candidate in enumerate(hashes)
+                    if (distance := (value ^ candidate).bit_count()) <= radius
+                ]
+                if hits:
+                    close[value] = hits
+            # By (band0, value), which the first band's index serves; bounded too, since one
+            # hash sealed many times (a flood of one picture) is many rows.
             found = (
                 session.execute(
                     select(
-                        Fingerprint.id,
+                        Fingerprint.value,
                         Fingerprint.evidence_id,
                         Fingerprint.order_id,
                         Fingerprint.position,
-                    ).where(Fingerprint.id.in_(sorted(close)))
+                    )
+                    .where(
+                        or_(
+                            *(
+                                and_(
+                                    Fingerprint.band0 == _bands(value)[0],
+                                    Fingerprint.value == _signed(value),
+                                )
+                                for value in sorted(close)
+                            )
+                        )
+                    )
+                    .limit(max_candidates + 1)
                 ).all()
                 if close
                 else []
             )
         matches = [
             FingerprintMatch(evidence_id, order_id, position, query, distance)
-            for row_id, evidence_id, order_id, position in found
-            for query, distance in close[row_id]
+            for stored, evidence_id, order_id, position in found[:max_candidates]
+            for query, distance in close[_unsigned(stored)]
         ]
         matches.sort(key=lambda m: (m.distance, m.evidence_id, m.position, m.query))
-        return FingerprintLookup(tuple(matches), truncated=len(seen) > max_candidates)
+        truncated = max(per_probe) > max_candidates or len(found) > max_candidates
+        return FingerprintLookup(tuple(matches), truncated=truncated)
 
     def hashes_of(self, evidence_id: str) -> list[int]:
         """The indexed hashes of one sealed file, in file order."""

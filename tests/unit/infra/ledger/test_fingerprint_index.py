@@ -17,6 +17,7 @@ from infra.ledger.fingerprint_index import FingerprintIndex, fingerprint_rows
 from infra.ledger.sessions import GuardedSessions
 
 BASE = 0x9C3F_15A2_7E01_D4B8
+TWIN = 0x0123_4567_89AB_CDEF
 
 
 def _flip(value: int, bits: list[int]) -> int:
@@ -54,6 +55,9 @@ def index(
         for n in range(300):
             flood = (BASE & ~((1 << 48) - 1)) | (rng.getrandbits(48) ^ (BASE & ((1 << 48) - 1)))
             session.add_all(fingerprint_rows(f"ev-flood-{n}", "ORD-4", [flood | 1]))
+        # A flood of one picture: 80 sealings of the very same hash, near ``TWIN``.
+        for n in range(80):
+            session.add_all(fingerprint_rows(f"ev-twin-{n}", "ORD-5", [TWIN]))
     yield FingerprintIndex(GuardedSessions(sessions))
     engine.dispose()
 
@@ -106,3 +110,13 @@ def test_a_radius_the_bands_cannot_serve_is_refused(index: FingerprintIndex, rad
 
 def test_no_hash_no_candidates(index: FingerprintIndex) -> None:
     assert index.lookup([], radius=7).matches == ()
+
+
+def test_a_flood_of_one_hash_is_bounded_too(index: FingerprintIndex) -> None:
+    """The probes read one value for the 80 rows; fetching the rows behind it is bounded."""
+    bounded = index.lookup([_flip(TWIN, [5])], radius=7, max_candidates=50)
+    assert bounded.truncated
+    assert len(bounded.matches) <= 50
+    whole = index.lookup([_flip(TWIN, [5])], radius=7)
+    assert not whole.truncated
+    assert len({m.evidence_id for m in whole.matches}) == 80

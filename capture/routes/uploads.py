@@ -216,6 +216,7 @@ async def upload_receipt_evidence(
         request.headers.get(CONTENT_SHA256_HEADER),
         serial,
         principal=principal,
+        stage=Stage.RECEIPT,  # a review session's id is not found here
     )
 
 

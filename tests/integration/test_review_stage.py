@@ -25,6 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from clients.client import APIError
 from infra.settings import Settings
 from orderseal.samples import make_jpeg, make_mp4
 from tests.conftest import make_settings
@@ -150,6 +151,14 @@ def test_a_review_upload_into_a_receipt_session_is_refused(
     photo = make_jpeg(work / "into-receipt.jpg", seed=5, size=(320, 240))
     answer = _upload_review(cast, http, receipt, photo)
     assert (answer.status_code, _code(answer)) == (404, "session_not_found")
+
+
+def test_a_receipt_upload_into_a_review_session_is_refused(reviewed: Reviewed) -> None:
+    buyer = reviewed.cast.buyer()
+    photo = make_jpeg(reviewed.work / "as-receipt.jpg", seed=6, size=(320, 240))
+    with pytest.raises(APIError) as raised:
+        buyer.upload(reviewed.session, photo, title="as-receipt.jpg")
+    assert (raised.value.status, raised.value.code) == (404, "session_not_found")
 
 
 def test_a_review_before_the_receipt_closed_is_refused(

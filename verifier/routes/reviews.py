@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from evidence.media import IMAGE_TYPES
+from evidence.media import SUPPORTED_MEDIA_TYPES
 from infra.auth import AuthError, MerchantPrincipal, PlatformPrincipal, Principal
 from infra.json_body import BoundedJSONRoute
 from infra.offload import run_heavy
@@ -26,8 +26,11 @@ from verifier.routes.deps import Edge, Reviews
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", route_class=BoundedJSONRoute)
+#: Any file a review shows is judged (its type is sniffed from the bytes); photo-sized only.
 _IMAGE_BODY = raw_body_openapi(
-    IMAGE_TYPES, description="The image, as the raw body (streamed).", refuses_multipart=True
+    SUPPORTED_MEDIA_TYPES,
+    description="The image, as the raw body (streamed, at most ORDERSEAL_MAX_PHOTO_BYTES).",
+    refuses_multipart=True,
 )
 
 

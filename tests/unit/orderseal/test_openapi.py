@@ -27,6 +27,9 @@ RAW_BODY = [
     ("put", "/v1/disputes/{dispute_id}/files"),
     ("put", "/v1/shipment-sessions/{session_id}/evidence"),
     ("put", "/v1/receipt-sessions/{session_id}/evidence"),
+    ("put", "/v1/review-sessions/{session_id}/evidence"),
+    ("put", "/v1/platform/review-images"),
+    ("put", "/v1/merchant/orders/{order_id}/counter-images"),
     ("post", "/verify"),
 ]
 

@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import Text, and_, cast, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from infra.errors import ConflictError
 from infra.ledger.agent_work import AgentWork, hold_for_agent
 from infra.ledger.api_keys import APIKeys, hash_api_key
 from infra.ledger.audit_chain import GENESIS_HASH, AuditSealer, append_audit_entry
+from infra.ledger.counting import hold_counting_lock
 from infra.ledger.dispute_pages import has_reason, keyset_page
 from infra.ledger.fingerprint_index import FingerprintIndex, fingerprint_rows
 from infra.ledger.idempotency import IdempotencyRecords
@@ -74,6 +76,24 @@ def _basis_now(session: Session, dispute_id: str) -> VerdictBasis:
         select(DisputeEvidence.id).where(DisputeEvidence.dispute_id == dispute_id)
     )
     return VerdictBasis(latest, frozenset(attached))
+
+
+def _shipment_bytes_elsewhere(
+    original_sha256: str, *, merchant_id: str, order_id: str
+) -> Select[Evidence]:
+    """The earliest shipment evidence of these original bytes in another order of the merchant."""
+    return (
+        select(Evidence)
+        .join(Order, Order.order_id == Evidence.order_id)
+        .where(
+            Evidence.original_sha256 == original_sha256,
+            Evidence.stage == "shipment",
+            Evidence.order_id != order_id,
+            Order.merchant_id == merchant_id,
+        )
+        .order_by(Evidence.sealed_at)
+        .limit(1)
+    )
 
 
 class Ledger:
@@ -279,10 +299,34 @@ class Ledger:
         """Record sealed evidence (and its webhook ``events``, background ``jobs`` and
         perceptual ``fingerprints`` for the index, in the same transaction).
 
-        Unique manifest and sealed hash keep it single.
+        Unique manifest and sealed hash keep it single. Shipment bytes evidence one order of
+        their merchant: checked again here under a lock on the bytes, so two stations sealing
+        the same photo into two orders at once do not both succeed.
+
+        Raises:
+            ConflictError: a duplicate row; ``capture_sealed_elsewhere`` for shipment bytes
+                already sealed into another order of the merchant.
         """
         try:
             with self._sessions.begin() as session:
+                if evidence.stage == "shipment":
+                    hold_counting_lock(session, f"shipment_bytes:{evidence.original_sha256}")
+                    merchant_id = session.scalar(
+                        select(Order.merchant_id).where(Order.order_id == evidence.order_id)
+                    )
+                    earlier = session.scalars(
+                        _shipment_bytes_elsewhere(
+                            evidence.original_sha256,
+                            merchant_id=merchant_id or "",
+                            order_id=evidence.order_id,
+                        )
+                    ).first()
+                    if earlier is not None:
+                        raise ConflictError(
+                            f"these bytes are already sealed for order {earlier.order_id}: "
+                            "one photo evidences one parcel, take a new one",
+                            code="capture_sealed_elsewhere",
+                        )
                 session.add(evidence)
                 session.flush()
                 session.add_all(
@@ -361,17 +405,8 @@ class Ledger:
 
         One packing photo evidences one parcel; ``original_sha256`` is indexed.
         """
-        query = (
-            select(Evidence)
-            .join(Order, Order.order_id == Evidence.order_id)
-            .where(
-                Evidence.original_sha256 == original_sha256,
-                Evidence.stage == "shipment",
-                Evidence.order_id != order_id,
-                Order.merchant_id == merchant_id,
-            )
-            .order_by(Evidence.sealed_at)
-            .limit(1)
+        query = _shipment_bytes_elsewhere(
+            original_sha256, merchant_id=merchant_id, order_id=order_id
         )
         with self._sessions() as session:
             return session.scalars(query).first()

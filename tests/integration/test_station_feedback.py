@@ -231,10 +231,12 @@ def test_the_same_bytes_never_seal_into_two_orders(
         assert (status, "capture_already_taken" in out) == (EXIT_REFUSED, True), out
     assert services.ledger.evidence_for_order(second) == []
 
-    # A station with no memory of it (re-installed, or rogue) is refused by the service.
+    # A station with no memory of it (re-installed, or rogue) is refused by the service. The
+    # photo predates this session, so the station warns first; --force overrides its warning,
+    # never the service's refusal (and keeps the test independent of how long setup took).
     other = _enrolled(tmp_path, capsys, live_api, "dup-other")
     assert other("open", second)[0] == EXIT_OK
-    status, out = other("capture", str(photo))
+    status, out = other("capture", str(photo), "--force")
     assert (status, "capture_sealed_elsewhere" in out) == (EXIT_REFUSED, True), out
     [(_, refusal)] = other.state.queue.rejected()
     assert refusal.code == "capture_sealed_elsewhere"

@@ -815,6 +815,26 @@ def test_a_verdict_evaluated_on_a_stale_basis_is_not_written(ledger: Ledger) -> 
     assert [v.body for v in ledger.verdicts("dp-1")] == [{"n": 1}, {"n": 4}]
 
 
+def test_shipment_bytes_are_checked_again_when_the_evidence_is_recorded(ledger: Ledger) -> None:
+    """Adversary: two stations of one merchant sealing the same photo into two orders at the
+    same moment, each passing the upload's early check before the other recorded. The insert
+    checks again under a lock on the bytes: the second order's row is refused."""
+    ledger.add_order(_order())
+    ledger.add_order(_order("ord-2"))
+    ledger.add_session(_session())
+    ledger.add_session(_session("ss-2", order_id="ord-2"))
+    ledger.add_evidence(_evidence())
+    with pytest.raises(ConflictError) as caught:
+        ledger.add_evidence(_evidence("ev-2", order_id="ord-2", session_id="ss-2"))
+    assert caught.value.code == "capture_sealed_elsewhere"
+    assert ledger.get_evidence("ev-2") is None
+    # The same bytes again in the same order, and a buyer's receipt of them, are not refused.
+    ledger.add_evidence(_evidence("ev-3"))
+    ledger.add_evidence(_evidence("ev-4", order_id="ord-2", session_id="ss-2", stage="receipt"))
+    assert ledger.get_evidence("ev-3") is not None
+    assert ledger.get_evidence("ev-4") is not None
+
+
 def test_reason_codes_are_kept_sorted_and_single(ledger: Ledger) -> None:
     ledger.add_dispute(_dispute())
     ledger.record_verdict(

@@ -43,15 +43,21 @@ from tests.support.keys_cli import check_keys
 from tests.support.y4m import scene_with, write_y4m
 
 HELP_URL = "https://help.platform.example/after-sales"
+VIDEO_SECONDS = 12
 
 
 @pytest.fixture(scope="module")
 def settings(
     module_home: Path, database_url: str, storage_overrides: dict[str, object]
 ) -> Settings:
-    """The module's settings, with the platform help page for the scam warning."""
+    """The module's settings: the platform help page, and a 12-second video limit so the
+    warning before the stop and the stop itself are seen within a test."""
     return make_settings(
-        module_home, database_url=database_url, buyer_help_url=HELP_URL, **storage_overrides
+        module_home,
+        database_url=database_url,
+        buyer_help_url=HELP_URL,
+        buyer_video_seconds=VIDEO_SECONDS,
+        **storage_overrides,
     )
 
 
@@ -214,11 +220,14 @@ def test_the_zh_cn_page_scan_recording_and_my_receipts(
     page.goto(f"{live_api}/capture#token={buyer.token}")
     expect(page.locator("#order-id")).to_have_text(order.order_id)
     expect(page.locator("#order-badge")).to_have_text("官方标签")
+    expect(page.locator("#video-limit")).to_contain_text("0:12")  # visible before recording
     _shot(page, artifacts, "capture-phone-official-zh-CN")
     page.click("#record")
     expect(page.locator("#rec")).to_be_visible()
+    # Under 10 s left: the page warns before it stops (here from the start).
+    expect(page.locator("#rec-note")).to_contain_text("秒后停止")
+    expect(page.locator("#rec-time")).to_contain_text("/ 0:12")
     time.sleep(1.5)
-    expect(page.locator("#rec-time")).to_contain_text("/ 3:00")
     _shot(page, artifacts, "capture-phone-recording-zh-CN")
     page.click("#record")
     expect(page.locator('.capture[data-status="sealed"]')).to_have_count(1)
@@ -228,6 +237,24 @@ def test_the_zh_cn_page_scan_recording_and_my_receipts(
     expect(page.locator("#receipts-list li")).to_have_count(1)
     expect(page.locator("#receipts-list")).to_contain_text(order.order_id)
     _shot(page, artifacts, "capture-phone-receipts-zh-CN")
+
+
+def test_recording_stops_at_the_limit_and_says_so(
+    launch: Callable[..., Browser],
+    ship: Callable[..., ShippedOrder],
+    buyer: Buyer,
+    live_api: str,
+    tmp_path: Path,
+) -> None:
+    order = ship(buyer.buyer_id)
+    page = _page(launch(_label_camera(order, tmp_path / "l.y4m")))
+    page.goto(f"{live_api}/capture#token={buyer.token}")
+    expect(page.locator("#video-limit")).to_contain_text("0:12")
+    page.click("#record")
+    expect(page.locator("#rec-note")).to_contain_text("Recording stops in")
+    expect(page.locator("#rec")).to_be_hidden(timeout=(VIDEO_SECONDS + 10) * 1000)
+    expect(page.locator("#rec-note")).to_contain_text("stopped at the 0:12 limit")
+    expect(page.locator('.capture[data-status="sealed"]')).to_have_count(1)
 
 
 def test_the_scan_view_in_zh_cn(

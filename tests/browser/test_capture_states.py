@@ -123,6 +123,8 @@ def test_camera_denied_explains_and_recovers(
     page.fill("#typed-code", _label_text(order))
     page.click("#typed-go")
     expect(page.locator("#order-id")).to_have_text(order.order_id)
+    # A pasted code is said to be typed, never "official label" (issue 18 §4).
+    expect(page.locator("#order-badge")).to_have_text("code typed, not scanned")
     expect(page.locator("#camera-status")).not_to_contain_text("Camera on")
     expect(page.locator("#take-photo")).to_be_disabled()
     expect(page.locator("#record")).to_be_disabled()

@@ -31,3 +31,26 @@ def current() -> None:
     typer.echo(f"database: {redacted_url(url)}")
     typer.echo(f"current: {current_revision(engine) or 'none'}  head: {head_revision()}")
     engine.dispose()
+
+
+@db_app.command("backfill-fingerprints")
+def backfill_fingerprints_command(
+    batch: int = typer.Option(100, min=1, max=1_000, help="files read per ledger query"),
+    max_files: int = typer.Option(10_000, min=1, help="files looked at in this run"),
+) -> None:
+    """Index the perceptual hashes of evidence sealed before the fingerprint index (0013).
+
+    Reads each sealed file through the evidence store; safe to stop and run again (it picks
+    up what is still unindexed) and to repeat (indexed files are skipped).
+    """
+    from capture.fingerprint_backfill import backfill_fingerprints
+    from orderseal.services import build_services
+
+    services = build_services(Settings())
+    report = backfill_fingerprints(
+        services.ledger.fingerprints, services.store, batch=batch, max_files=max_files
+    )
+    typer.echo(
+        f"indexed {report.indexed}, undecodable {report.undecodable}, "
+        f"unreadable {report.unreadable}" + ("; run again for the rest" if report.more else "")
+    )

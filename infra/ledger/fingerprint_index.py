@@ -33,9 +33,16 @@ from itertools import combinations
 from sqlalchemy import BindParameter, and_, bindparam, insert, literal, or_, select, union_all
 
 from infra.ledger.fingerprint_models import BAND_BITS, BANDS, Fingerprint
+from infra.ledger.models import Evidence
 from infra.ledger.sessions import GuardedSessions
 
-__all__ = ["FingerprintIndex", "FingerprintLookup", "FingerprintMatch", "fingerprint_rows"]
+__all__ = [
+    "FingerprintIndex",
+    "FingerprintLookup",
+    "FingerprintMatch",
+    "UnindexedEvidence",
+    "fingerprint_rows",
+]
 
 _MASK = (1 << BAND_BITS) - 1
 _SIGN = 1 << 63
@@ -52,6 +59,16 @@ class FingerprintMatch:
     position: int
     query: int  # index of the query hash that matched
     distance: int
+
+
+@dataclass(frozen=True)
+class UnindexedEvidence:
+    """A sealed file the index has no hash of, and where its sealed bytes are stored."""
+
+    evidence_id: str
+    order_id: str
+    media_type: str
+    storage_key: str
 
 
 @dataclass(frozen=True)
@@ -200,6 +217,44 @@ class FingerprintIndex:
         matches.sort(key=lambda m: (m.distance, m.evidence_id, m.position, m.query))
         truncated = max(per_probe) > max_candidates or len(found) > max_candidates
         return FingerprintLookup(tuple(matches), truncated=truncated)
+
+    def unindexed(self, *, after: str, limit: int) -> list[UnindexedEvidence]:
+        """Sealed evidence without index rows (sealed before migration 0013, or a file whose
+        pictures could not be decoded), in evidence id order after ``after``: a backfill's
+        next batch. The keyset lets one run pass over files that give no hash."""
+        indexed = select(Fingerprint.id).where(Fingerprint.evidence_id == Evidence.evidence_id)
+        with self._sessions() as session:
+            rows = session.execute(
+                select(
+                    Evidence.evidence_id,
+                    Evidence.order_id,
+                    Evidence.media_type,
+                    Evidence.storage_key,
+                )
+                .where(Evidence.evidence_id > after, ~indexed.exists())
+                .order_by(Evidence.evidence_id)
+                .limit(limit)
+            ).all()
+        return [UnindexedEvidence(*row) for row in rows]
+
+    def add_if_unindexed(self, evidence_id: str, order_id: str, hashes: Sequence[int]) -> bool:
+        """Index one sealed file's hashes unless it has rows already (a concurrent backfill,
+        or the seal itself): True when these rows were written."""
+        with self._sessions.begin() as session:
+            # The evidence row's lock orders two backfills of one file on PostgreSQL (SQLite
+            # has one writer at a time).
+            session.execute(
+                select(Evidence.evidence_id)
+                .where(Evidence.evidence_id == evidence_id)
+                .with_for_update()
+            )
+            present = session.scalars(
+                select(Fingerprint.id).where(Fingerprint.evidence_id == evidence_id).limit(1)
+            ).first()
+            if present is not None or not hashes:
+                return False
+            session.add_all(fingerprint_rows(evidence_id, order_id, hashes))
+            return True
 
     def hashes_of(self, evidence_id: str) -> list[int]:
         """The indexed hashes of one sealed file, in file order."""

@@ -20,6 +20,7 @@ from clients.client import PlatformClient
 from orderseal.services import Services
 from tests.browser.conftest import ShippedOrder
 from tests.support.y4m import scene_with, write_y4m
+from verifier.public import STAGE_WORDS
 
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 30_000
@@ -107,6 +108,16 @@ def test_the_buyer_seals_review_photos_after_the_receipt(
         buyer_id=order.buyer_id,
     )
     assert receipt_answer == "wrong_stage"
+    # Anyone checking the sealed review photo on /verify reads its stages in plain words.
+    review_file = tmp_path / "review-photo-1.jpg"
+    review_file.write_bytes(sealed(reviews[0].evidence_id))
+    page.goto(f"{live_api}/verify")
+    page.set_input_files("#file", str(review_file))
+    page.click("#check")
+    result = page.locator("#result")
+    expect(result).to_have_class("ok")
+    for words in (STAGE_WORDS["shipment"], STAGE_WORDS["receipt"], STAGE_WORDS["review"]):
+        expect(result).to_contain_text(words)
     # The session is closed: the page cannot add more photos to it.
     session = services.ledger.get_session(reviews[0].session_id)
     assert session is not None

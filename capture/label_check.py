@@ -7,6 +7,8 @@ buyer's own expired label, or a family member's genuine one, like a scam card (i
 - ``other_account``: a genuine label of an order of another account (the order is not named);
 - ``revoked``: signed with a sealing key since revoked; a stolen key could print it, so the
   page warns as for a scam card and sends the buyer to the platform;
+- ``not_yet_synced``: a genuine station's provisional label (printed offline, issue 18 §1)
+  before the service replaced it; ``provisional_refused``: one policy does not accept;
 - ``not_official``: anything else (a foreign URL, a forged or malformed token).
 
 Adversary: a scam card that copies a real label's look or token. A forged signature, or a
@@ -32,6 +34,10 @@ class LabelState(StrEnum):
     OTHER_ACCOUNT = "other_account"
     REVOKED = "revoked"
     NOT_OFFICIAL = "not_official"
+    #: A station's provisional label (printed offline) the service has not replaced yet.
+    NOT_YET_SYNCED = "not_yet_synced"
+    #: A synced provisional label that policy does not accept (``offline_provisional_labels``).
+    PROVISIONAL_REFUSED = "provisional_refused"
 
 
 @dataclass(frozen=True)

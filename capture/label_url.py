@@ -16,14 +16,18 @@ from __future__ import annotations
 import re
 
 from capture.tokens import LABEL_PREFIX
+from wire.provisional import PROVISIONAL_PREFIX
 
 __all__ = ["CAPTURE_PATH", "label_token_from_payload", "label_url"]
 
 CAPTURE_PATH = "/capture"
 _FRAGMENT_KEY = "t"
 _MAX_PAYLOAD_CHARS = 4096
-#: A label token's alphabet: prefix, then base64url parts joined by dots.
-_TOKEN = re.compile(rf"{LABEL_PREFIX}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+#: A label token's alphabet: prefix, then base64url parts joined by dots. A station's
+#: provisional label (printed offline, issue 18 §1) has the same form under its own prefix.
+_TOKEN = re.compile(
+    rf"(?:{LABEL_PREFIX}|{PROVISIONAL_PREFIX})\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
+)
 
 
 def label_url(base_url: str, token: str) -> str:

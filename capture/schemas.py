@@ -225,7 +225,15 @@ class QRCheckOut(BaseModel):
     """
 
     official: bool
-    state: Literal["official", "expired", "other_account", "revoked", "not_official"]
+    state: Literal[
+        "official",
+        "expired",
+        "other_account",
+        "revoked",
+        "not_official",
+        "not_yet_synced",
+        "provisional_refused",
+    ]
     order_id: str | None
     message: str
     items: list[QRItemOut] = Field(default_factory=list, max_length=1000)

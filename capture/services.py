@@ -16,7 +16,9 @@ from capture.devices import DeviceService
 from capture.files import EvidenceFiles
 from capture.label_check import BuyerPageLimits
 from capture.label_sighting import SightingBudget
+from capture.offline import OfflineService
 from capture.orders import OrderService
+from capture.provisional_labels import ProvisionalResolver
 from capture.publishing import TrustPublisher
 from capture.sealing.seal import Sealer
 from capture.sessions import SessionService
@@ -43,6 +45,8 @@ class CaptureServices:
     files: EvidenceFiles
     trust: TrustPublisher
     buyer_tokens: BuyerTokenIssuer
+    #: Offline packing: assignment lists and the sync of provisional sessions (issue 18 §1).
+    offline: OfflineService
     ledger: Ledger
     sealer: Sealer
     work_dir: Path
@@ -102,7 +106,13 @@ def build_capture_services(
         revoked_service_serials=revoked_service_serials,
         buyer_page=_buyer_page(settings),
         max_review_photos=settings.max_review_photos,
+        provisional=ProvisionalResolver(
+            ledger=ledger,
+            policy=settings.offline_provisional_labels,
+            label_ttl=timedelta(days=settings.label_token_days),
+        ),
     )
+    publisher = TrustPublisher(keys=keys, label_signer=sealer.signer)
     uploads = UploadService(
         ledger=ledger,
         store=store,
@@ -149,7 +159,18 @@ def build_capture_services(
             thumbnail_dir=settings.resolved_home / "thumbnails",
             thumbnails=thumbnails,
         ),
-        trust=TrustPublisher(keys=keys, label_signer=sealer.signer),
+        trust=publisher,
+        offline=OfflineService(
+            ledger=ledger,
+            sessions=sessions,
+            signer=sealer.signer,
+            retired_certificates=retired,
+            certificate_chain_pem=publisher.label_certificates_pem(),
+            base_url=settings.base_url,
+            assignment_ttl=timedelta(hours=settings.offline_assignment_hours),
+            max_orders=settings.offline_max_assigned_orders,
+            max_clock_gap=timedelta(seconds=settings.offline_max_clock_gap_seconds),
+        ),
         buyer_tokens=BuyerTokenIssuer(
             token_secret, timedelta(minutes=settings.buyer_token_minutes)
         ),

@@ -33,6 +33,7 @@ from capture.errors import (
 from capture.label_check import BuyerPageLimits, LabelCheck, LabelState
 from capture.label_url import label_token_from_payload
 from capture.orders import OrderService
+from capture.provisional_labels import ProvisionalResolver
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
 from evidence.label_entry import LabelEntry, receipt_session_prefix
 from evidence.manifest import Stage
@@ -41,8 +42,17 @@ from infra.ledger.merchants import DEFAULT_MERCHANT
 from infra.ledger.models import CaptureSession, Evidence, Order
 from infra.ledger.repository import Ledger
 from keys.signer import Signer
+from wire.provisional import PROVISIONAL_PREFIX, peek_provisional_token
 
 __all__ = ["IssuedLabel", "Receipt", "SessionService"]
+
+#: QR-check states of a genuine station's provisional label the service has not replaced yet
+#: (or that policy refuses): the seller's label, not a scam card's.
+_PROVISIONAL_STATES = {
+    "label_not_yet_synced": LabelState.NOT_YET_SYNCED,
+    "label_provisional_refused": LabelState.PROVISIONAL_REFUSED,
+    "token_expired": LabelState.EXPIRED,
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class SessionService:
         revoked_service_serials: Callable[[], Mapping[str, datetime]] = dict,
         buyer_page: BuyerPageLimits | None = None,
         max_review_photos: int = 10,
+        provisional: ProvisionalResolver | None = None,
     ) -> None:
         self.ledger = ledger
         self.orders = orders
@@ -96,6 +107,9 @@ class SessionService:
         self.buyer_page = buyer_page or BuyerPageLimits()
         #: Review photos sealed per order, all review sessions together (issue 19 §3).
         self.max_review_photos = max_review_photos
+        #: Resolves a station's provisional label to the session that replaced it (issue 18
+        #: §1); None: provisional labels open nothing (``token_malformed``).
+        self.provisional = provisional
 
     # Ownership ---------------------------------------------------------------
     def own_session(
@@ -278,8 +292,11 @@ class SessionService:
         the token carries no trusted time.
 
         Raises:
-            TokenError: malformed, forged, expired, or ``token_revoked``.
+            TokenError: malformed, forged, expired, or ``token_revoked``; for a provisional
+                label, the codes of :meth:`ProvisionalResolver.resolve`.
         """
+        if token.startswith(f"{PROVISIONAL_PREFIX}.") and self.provisional is not None:
+            return self.provisional.resolve(token, now=now)[0]
         return verify_label_token(
             token,
             (*self.label_signer.certificate_chain[:1], *self.retired_service_certificates),
@@ -320,6 +337,8 @@ class SessionService:
         token = label_token_from_payload(payload, base_url=self.base_url)
         if token is None:
             return LabelCheck(LabelState.NOT_OFFICIAL)
+        if token.startswith(f"{PROVISIONAL_PREFIX}."):
+            return self._check_provisional(token, buyer_id=buyer_id, now=now)
         try:
             # The signature is verified before the expiry is read, so an expired answer is
             # our own label, never a forgery.
@@ -338,6 +357,18 @@ class SessionService:
             return LabelCheck(LabelState.OTHER_ACCOUNT)
         if now >= label.expires_at:
             return LabelCheck(LabelState.EXPIRED, order)
+        return LabelCheck(LabelState.OFFICIAL, order)
+
+    def _check_provisional(self, token: str, *, buyer_id: str, now: datetime) -> LabelCheck:
+        """A provisional label's state: before its sync it is the seller's, not a scam's."""
+        try:
+            label = self.read_label(token, now=now)
+        except TokenError as exc:
+            state = _PROVISIONAL_STATES.get(exc.code, LabelState.NOT_OFFICIAL)
+            return LabelCheck(state)
+        order = self.orders.buyer_order(label.order_id, buyer_id=buyer_id)
+        if order is None:
+            return LabelCheck(LabelState.OTHER_ACCOUNT)
         return LabelCheck(LabelState.OFFICIAL, order)
 
     def label_certificate_chain(self) -> tuple[x509.Certificate, ...]:
@@ -385,6 +416,14 @@ class SessionService:
             closed_at=None,
         )
         self.ledger.add_session(row)
+        if bare is not None and bare.startswith(f"{PROVISIONAL_PREFIX}."):
+            # Sealed into each receipt capture as ``label_provisional`` (issue 18 §1).
+            claims = peek_provisional_token(bare)
+            self.ledger.provisional.mark_receipt(
+                row.session_id,
+                device_id=claims.device_id,
+                local_session_id=claims.local_session_id,
+            )
         return row
 
     def finish_session(

@@ -81,7 +81,13 @@ from capture.thumbnail_jobs import thumbnail_job
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
 from evidence.fingerprints import fingerprint, to_int
 from evidence.label_entry import entry_of_receipt_session
-from evidence.manifest import CaptureAssertion, ChainLink, DeviceAttestation, Stage
+from evidence.manifest import (
+    CaptureAssertion,
+    ChainLink,
+    DeviceAttestation,
+    OfflinePacking,
+    Stage,
+)
 from evidence.media import IMAGE_TYPES, VIDEO_TYPES, sniff_media_type
 from evidence.reader import TrustSettings
 from evidence.sighting import LabelSighting
@@ -583,7 +589,7 @@ class UploadService:
             chain, archives = self._chain(session, scratch_dir)
             assertion = _assertion(
                 session, device, received, attested, media_type, serials, chain, now=now
-            )
+            ).model_copy(update=self._offline_fields(session))
             sighting = self._sight_label(session, received, media_type, now=now)
             if sighting is not None:
                 assertion = assertion.model_copy(update={"label_sighting": sighting})
@@ -611,6 +617,28 @@ class UploadService:
             idempotency_key=idempotency_key,
         )
         return self._record(row, device, idempotency_key, received, [to_int(h) for h in hashes])
+
+    def _offline_fields(self, session: CaptureSession) -> dict[str, object]:
+        """Offline packing marks (issue 18 §1): a shipment session that replaced a station's
+        provisional one carries both clocks; a receipt opened from a provisional label says so."""
+        if session.stage == Stage.SHIPMENT.value:
+            row = self.ledger.provisional.for_session(session.session_id)
+            if row is None:
+                return {}
+            return {
+                "offline": OfflinePacking(
+                    local_session_id=row.local_session_id,
+                    station_closed_at=row.station_closed_at.isoformat(),
+                    station_clock=row.station_clock.isoformat(),
+                    service_clock=row.service_clock.isoformat(),
+                    clock_gap_seconds=row.clock_gap_seconds,
+                )
+            }
+        if session.stage == Stage.RECEIPT.value and self.ledger.provisional.receipt(
+            session.session_id
+        ):
+            return {"label_provisional": True}
+        return {}
 
     def _sight_label(
         self, session: CaptureSession, received: ReceivedFile, media_type: str, *, now: datetime

@@ -266,6 +266,29 @@ class StationClient:
             self._json("POST", f"/v1/shipment-sessions/{session['session_id']}/close", {}),
         )
 
+    def assignments(self) -> dict[str, Any]:
+        """The signed list of orders this station may pack offline (issue 18 §1)."""
+        result: dict[str, Any] = self._json("GET", "/v1/stations/me/assignments")
+        return result
+
+    def sync_provisional(
+        self, *, provisional_token: str, assignment_token: str, station_clock: str
+    ) -> dict[str, Any]:
+        """Sync a packing session made offline: its official session (once)."""
+        body = {
+            "provisional_token": provisional_token,
+            "assignment_token": assignment_token,
+            "station_clock": station_clock,
+        }
+        result: dict[str, Any] = self._json("POST", "/v1/provisional-sessions", body)
+        return result
+
+    def close_provisional(self, local_session_id: str) -> dict[str, Any]:
+        """Close a synced session: the official label token that replaces the provisional one."""
+        path = f"/v1/provisional-sessions/{local_session_id}/close"
+        result: dict[str, Any] = self._json("POST", path, {})
+        return result
+
     def label_png(self, order_id: str, *, dpi: int = 203) -> bytes:
         """Download the parcel label."""
         path = f"/v1/orders/{order_id}/label.png?dpi={dpi}"

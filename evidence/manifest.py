@@ -22,6 +22,7 @@ __all__ = [
     "CaptureAssertion",
     "ChainLink",
     "DeviceAttestation",
+    "OfflinePacking",
     "Stage",
 ]
 
@@ -73,6 +74,21 @@ class ChainLink(BaseModel):
     content_sha256: str
 
 
+class OfflinePacking(BaseModel):
+    """A shipment capture packed while the service was unreachable, sealed at the station's
+    sync (issue 18 §1): the station's local session and both clocks as the sync measured them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    local_session_id: str
+    station_closed_at: AwareTimeText = Field(
+        description="station clock when it printed the provisional label"
+    )
+    station_clock: AwareTimeText = Field(description="station clock sent with the sync")
+    service_clock: AwareTimeText = Field(description="service clock that received the sync")
+    clock_gap_seconds: float = Field(description="service_clock - station_clock")
+
+
 class CaptureAssertion(BaseModel):
     """What OrderSeal binds into every sealed file."""
 
@@ -95,6 +111,10 @@ class CaptureAssertion(BaseModel):
     #: Receipts sealed since issue 18 §4: how the buyer's page got the label token (declared
     #: by the page, so it only ever downgrades; ``evidence/label_entry.py``).
     label_entry: LabelEntry | None = None
+    #: Shipment captures packed offline (issue 18 §1); absent on every other seal.
+    offline: OfflinePacking | None = None
+    #: Receipts opened by scanning a station's provisional label after its sync (issue 18 §1).
+    label_provisional: bool | None = None
 
     def to_assertion(self) -> dict[str, Any]:
         """The ``assertions[]`` entry for a c2pa manifest definition."""
@@ -103,4 +123,7 @@ class CaptureAssertion(BaseModel):
             del data["label_sighting"]  # seals without one keep their earlier shape
         if self.label_entry is None:
             del data["label_entry"]
+        for optional in ("offline", "label_provisional"):
+            if data[optional] is None:
+                del data[optional]
         return {"label": ASSERTION_LABEL, "data": data}

@@ -126,6 +126,20 @@ class Settings(BaseSettings):
     )
     shipment_session_hours: int = 12
     label_token_days: int = 60
+    # Offline packing (issue 18 §1, docs/capture.md "Offline packing").
+    offline_assignment_hours: int = Field(
+        default=24, ge=1, le=168, description="validity of a station's signed assignment list"
+    )
+    offline_max_assigned_orders: int = Field(
+        default=200, ge=1, le=2000, description="most orders one assignment list names"
+    )
+    offline_max_clock_gap_seconds: int = Field(
+        default=300, ge=0, le=86400, description="largest station clock gap a sync accepts"
+    )
+    offline_provisional_labels: Literal["accept", "refuse"] = Field(
+        default="accept",
+        description="whether a buyer's scan of a synced provisional label opens a receipt",
+    )
     buyer_token_minutes: int = 60
     policy_file: Path | None = Field(default=None, description="refund policy TOML")
     merchant_buyer_identity: Literal["hidden", "pseudonymous", "full"] = Field(

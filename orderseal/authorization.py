@@ -37,8 +37,11 @@ __all__ = [
     "PLATFORM_ENDPOINT",
     "PLATFORM_REPORT_LINK",
     "ROUTES",
+    "STATION_ASSIGNMENT",
     "STATION_LABEL",
+    "STATION_LOCAL_SESSION",
     "STATION_ORDER",
+    "STATION_PROVISIONAL",
     "STATION_SESSION",
     "TABLE",
     "AuthorizationTableError",
@@ -83,6 +86,13 @@ STATION_LABEL = Ownership(Role.STATION, "packed order", "no_label")
 #: The order named in the body is the station's merchant's (``order_unknown`` for another
 #: merchant's, as for one that does not exist).
 STATION_ORDER = Ownership(Role.STATION, "merchant's order", "order_unknown")
+#: The station's own signed assignment list: its merchant's orders only (issue 18 §1).
+STATION_ASSIGNMENT = Ownership(Role.STATION, "assignment list", None)
+#: A provisional session syncs only for an order of the station's own assignment list, signed
+#: by its own key (``order_not_assigned`` for any other order).
+STATION_PROVISIONAL = Ownership(Role.STATION, "assigned order", "order_not_assigned")
+#: The provisional session was synced by this station (``session_not_found`` for any other).
+STATION_LOCAL_SESSION = Ownership(Role.STATION, "provisional session", "session_not_found")
 #: The order is the merchant key's merchant's (``order_unknown`` otherwise, as for none).
 MERCHANT_ORDER = Ownership(Role.MERCHANT, "order", "order_unknown")
 #: The dispute is on one of the merchant's orders (``dispute_not_found`` otherwise).
@@ -232,6 +242,15 @@ ROUTES: tuple[RouteRule, ...] = (
     _r("POST", "/v1/shipment-sessions/{session_id}/close", _STATION, STATION_SESSION),
     _r("GET", "/v1/orders/{order_id}/label.png", _STATION, STATION_LABEL),
     _r("GET", "/v1/orders/{order_id}/label.pdf", _STATION, STATION_LABEL),
+    # Offline packing (issue 18 §1).
+    _r("GET", "/v1/stations/me/assignments", _STATION, STATION_ASSIGNMENT),
+    _r("POST", "/v1/provisional-sessions", _STATION, STATION_PROVISIONAL),
+    _r(
+        "POST",
+        "/v1/provisional-sessions/{local_session_id}/close",
+        _STATION,
+        STATION_LOCAL_SESSION,
+    ),
     # Buyers.
     _r("POST", "/v1/receipt-sessions", _BUYER, BUYER_ORDER),
     _r("PUT", "/v1/receipt-sessions/{session_id}/evidence", _BUYER, BUYER_APP, BUYER_SESSION),

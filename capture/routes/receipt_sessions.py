@@ -41,6 +41,10 @@ _MESSAGES = {
     LabelState.OTHER_ACCOUNT: "A genuine OrderSeal label, for an order of another account.",
     LabelState.REVOKED: "Signed with a withdrawn key: ask the seller through the platform.",
     LabelState.NOT_OFFICIAL: _NOT_OFFICIAL,
+    LabelState.NOT_YET_SYNCED: "The seller printed this label offline; it opens once the "
+    "seller's station is back online. Try again later.",
+    LabelState.PROVISIONAL_REFUSED: "A label printed offline: ask the seller for the official "
+    "label.",
 }
 
 

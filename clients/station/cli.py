@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -55,7 +56,8 @@ from clients.station.errors import (
     ServiceUnreachableError,
     StationError,
 )
-from clients.station.queue import CaptureQueue, FlushResult, QueuedCapture
+from clients.station.offline import OfflineStore, SyncResult, label_url
+from clients.station.queue import LOCAL_SESSION_PREFIX, CaptureQueue, FlushResult, QueuedCapture
 from clients.station.records import StationRecords
 from wire.keyfile import save_private_key
 
@@ -110,6 +112,15 @@ class StationState:
     def queue(self) -> CaptureQueue:
         """The offline queue."""
         return CaptureQueue(self.home / "queue")
+
+    @property
+    def offline(self) -> OfflineStore:
+        """The assignment list and the provisional labels (offline packing)."""
+        return OfflineStore(self.home)
+
+    def root(self) -> x509.Certificate:
+        """The PKI root this station's certificate chains to (last in ``device-cert.pem``)."""
+        return x509.load_pem_x509_certificates(self.cert_path.read_bytes())[-1]
 
     @property
     def records(self) -> StationRecords:
@@ -300,6 +311,9 @@ def open_session(
     try:
         with _service_calls():
             session = state.client().open_session(scanned)
+    except ServiceUnreachableError as exc:
+        _open_offline(state, scanned, exc)
+        return
     except ServiceRefusedError as exc:
         if exc.code != "order_already_packed":
             raise
@@ -339,6 +353,20 @@ def _flush(state: StationState) -> FlushResult:
     """Upload the queue, a progress bar per capture, and remember what was sealed."""
     client = state.client()
     records = state.records
+    offline = state.offline
+    opened = offline.open_official(client) if offline.pending() else None
+    for synced in opened.opened if opened else ():
+        official: SessionResponse = {
+            "session_id": synced.session_id or "",
+            "order_id": synced.order_id,
+            "stage": "shipment",
+            "expires_at": "",
+        }
+        moved = state.queue.rebind(synced.local_session_id, official, client.device)
+        console.print(
+            f"synced offline session {synced.local_session_id} (order {synced.order_id}) as "
+            f"{synced.session_id}: {moved} capture(s) to seal"
+        )
     with _progress_bar() as progress:
 
         def bar(entry: QueuedCapture) -> Callable[[int], None]:
@@ -366,6 +394,7 @@ def _flush(state: StationState) -> FlushResult:
         console.print(f"sealed {answer['evidence_id']} ({answer['media_type']})")
     for answer in result.replayed:
         console.print(f"already sealed {answer['evidence_id']} (retry answered once)")
+    _replace_labels(state, client, result, opened)
     for entry, refusal in result.rejected:
         console.print(
             f"[red]refused[/] {entry.capture_id} ({entry.title}): {refusal.code}: "
@@ -377,6 +406,11 @@ def _flush(state: StationState) -> FlushResult:
         console.print(
             f"[yellow]held[/]: {len(result.held)} capture(s) of a previous enrolment wait for "
             f"a session of order {orders} (`orderseal station open ORDER`)"
+        )
+    if result.local:
+        console.print(
+            f"[yellow]queued[/]: {len(result.local)} capture(s) of a session opened offline stay "
+            "queued, not sealed yet; they are sealed at the sync after it closes"
         )
     if result.offline:
         console.print(
@@ -395,9 +429,9 @@ def _flush(state: StationState) -> FlushResult:
 
 def _exit_for(result: FlushResult) -> int:
     """0 all sealed, 1 something (or this station) refused, 2 something still queued."""
-    if result.rejected or result.blocked is not None:
+    if result.rejected or result.blocked is not None or result.provisional_refused:
         return EXIT_REFUSED
-    if result.offline or result.held:
+    if result.offline or result.held or result.local or result.provisional_pending:
         return EXIT_QUEUED
     return EXIT_OK
 
@@ -560,6 +594,170 @@ def watch(
     raise typer.Exit(EXIT_QUEUED if state.queue.pending() else EXIT_OK)
 
 
+def _open_offline(state: StationState, order_id: str, unreachable: ServiceUnreachableError) -> None:
+    """The service is unreachable: open the session locally if the signed assignment list
+    names the order (exit 2: the service has not seen it yet).
+
+    Raises:
+        ServiceUnreachableError: the order is not on a valid assignment list.
+    """
+    config = state.config()
+    try:
+        listed, _ = state.offline.assignment(device_id=config["device_id"], root=state.root())
+    except StationError as exc:
+        raise ServiceUnreachableError(
+            f"the capture service is unreachable, and this station cannot pack offline "
+            f"({exc.code}: {exc.message})"
+        ) from unreachable
+    now = datetime.now(UTC)
+    if not listed.covers(order_id, at=now):
+        raise ServiceUnreachableError(
+            f"the capture service is unreachable, and order {order_id} is not on this "
+            f"station's assignment list valid until {listed.expires_at.isoformat()}: pack it "
+            "when the service is back"
+        ) from unreachable
+    if state.session_path.exists():
+        old = state.session()
+        console.print(f"[yellow]abandoned[/] session {old['session_id']} (order {old['order_id']})")
+    local_id = f"{LOCAL_SESSION_PREFIX}{secrets.token_urlsafe(12)}"
+    _write_json(
+        state.session_path,
+        {
+            "session_id": local_id,
+            "order_id": order_id,
+            "stage": "shipment",
+            "expires_at": listed.expires_at.isoformat(),
+            "opened_at": now.isoformat(),
+            "offline": True,
+        },
+    )
+    console.print(
+        f"[yellow]service unreachable[/]: session [bold]{local_id}[/] opened offline for order "
+        f"{order_id} (assignment list valid until {listed.expires_at.isoformat()}); captures "
+        "are queued and sealed at the next sync"
+    )
+    raise typer.Exit(EXIT_QUEUED)
+
+
+def _replace_labels(
+    state: StationState, client: StationClient, result: FlushResult, opened: SyncResult | None
+) -> None:
+    """After the uploads: replace each synced provisional label whose captures are all sealed,
+    and tell what the sync refused or left for later."""
+    offline = state.offline
+    refused = list(opened.refused) if opened else []
+    if offline.pending() and not result.offline and not (opened and opened.offline):
+        queued = {e.session_id for e in state.queue.pending()}
+        replaced = offline.replace_labels(client, queued_sessions=queued)
+        refused += replaced.refused
+        for entry in replaced.replaced:
+            console.print(
+                f"label of order {entry.order_id} replaced: the provisional label of "
+                f"{entry.local_session_id} now opens official session {entry.session_id} "
+                f"(reprint: `orderseal station label {entry.order_id}`)"
+            )
+    for entry in refused:
+        console.print(
+            f"[red]sync refused[/] {entry.local_session_id} (order {entry.order_id}): "
+            f"{entry.refused_code}: {entry.refused_message}",
+            highlight=False,
+        )
+        result.provisional_refused.append(f"{entry.refused_code}: {entry.refused_message}")
+    result.provisional_pending = len(offline.pending())
+    if result.provisional_pending:
+        console.print(
+            f"[yellow]offline[/]: {result.provisional_pending} provisional label(s) not "
+            "replaced yet; they are at the next sync"
+        )
+
+
+def _write_provisional_label(path: Path, url: str, order_id: str, dpi: int) -> None:
+    """A 4x6 inch label with the provisional token's QR, drawn on the station (offline)."""
+    try:
+        import qrcode
+        import qrcode.constants
+        from PIL import Image, ImageDraw
+    except ImportError as exc:
+        raise StationError(
+            "drawing an offline label needs qrcode and Pillow (pip install 'qrcode[pil]')",
+            code="label_renderer_missing",
+        ) from exc
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code.add_data(url)
+    qr = code.make_image().get_image().convert("L")
+    width, height = 4 * dpi, 6 * dpi
+    side = int(width * 0.8)
+    page = Image.new("L", (width, height), 255)
+    page.paste(qr.resize((side, side), Image.Resampling.NEAREST), ((width - side) // 2, dpi // 2))
+    draw = ImageDraw.Draw(page)
+    draw.text((dpi // 4, side + dpi * 3 // 4), f"ORDER {order_id}", fill=0)
+    draw.text((dpi // 4, side + dpi), "PROVISIONAL LABEL (printed offline)", fill=0)
+    page.save(path, format="PNG", dpi=(dpi, dpi))
+
+
+def _close_offline(
+    state: StationState, session: SessionResponse, *, out: Path | None, dpi: int, force: bool
+) -> int:
+    """Close a session opened offline: sign the provisional label, then try to sync at once.
+
+    Returns:
+        0 when the service already replaced the label, 2 while it is provisional.
+    """
+    local_id = session["session_id"]
+    if not state.queue.pending(session_id=local_id) and not force:
+        raise NeedsForceError(
+            f"no capture was queued in offline session {local_id}: a label without evidence of "
+            "this parcel? (--force to print it anyway; the service refuses it: session_empty)",
+            code="session_no_new_captures",
+        )
+    config = state.config()
+    _, assignment = state.offline.assignment(device_id=config["device_id"], root=state.root())
+    entry = state.offline.close_offline(
+        state.device(),
+        order_id=session["order_id"],
+        local_session_id=local_id,
+        assignment_token=str(assignment["token"]),
+    )
+    state.records.record_closed(order_id=session["order_id"], session_id=local_id)
+    state.session_path.unlink()
+    console.print(
+        f"session {local_id} closed offline; provisional label for order {entry.order_id} "
+        f"(station clock {entry.closed_at})"
+    )
+    try:
+        result = _flush(state)
+    except ServiceUnreachableError:
+        result = None
+    synced = state.offline.for_order(entry.order_id)
+    if synced is not None and synced.done and synced.local_session_id == local_id:
+        if out is not None:
+            with _service_calls():
+                _write_label(state.client(), entry.order_id, out, dpi)
+        return EXIT_OK
+    if out is not None:
+        base = str(assignment.get("label_base_url") or config["base_url"])
+        _write_provisional_label(out, label_url(base, entry.token), entry.order_id, dpi)
+        console.print(f"provisional label written to {out}")
+    return _exit_for(result) if result is not None else EXIT_QUEUED
+
+
+@station_app.command()
+def sync(home: HomeOption = _DEFAULT_HOME) -> None:
+    """Fetch this station's signed assignment list (for packing offline), then sync what was
+    packed offline and upload the queue. Exit 0 all synced, 1 refused, 2 still queued, 5 the
+    service is unreachable (the kept list still serves)."""
+    state = _state(home)
+    config = state.config()
+    with _service_calls():
+        data = state.client(timeout=30.0).assignments()
+    listed = state.offline.save_assignment(data, device_id=config["device_id"], root=state.root())
+    console.print(
+        f"assignment list: {len(listed.order_ids)} order(s) this station may pack offline, "
+        f"valid until {listed.expires_at.isoformat()}"
+    )
+    raise typer.Exit(_exit_for(_flush(state)))
+
+
 @station_app.command()
 def flush(home: HomeOption = _DEFAULT_HOME) -> None:
     """Upload every queued capture (exactly once each). Exit 0, 1 refused, 2 still queued."""
@@ -652,6 +850,8 @@ def close(
     """
     state = _state(home)
     session = state.session()
+    if session["session_id"].startswith(LOCAL_SESSION_PREFIX):
+        raise typer.Exit(_close_offline(state, session, out=out, dpi=dpi, force=force))
     _flush(state)
     if state.queue.pending(session_id=session["session_id"]):
         raise QueuedError(

@@ -38,6 +38,8 @@ __all__ = ["CaptureQueue", "FlushResult", "QueuedCapture", "Refusal"]
 
 _ENTRY = "capture.json"
 _MEDIA = "media"
+#: Session ids a station gives the sessions it opens offline (``clients.station.offline``).
+LOCAL_SESSION_PREFIX = "ls_"
 #: Refusals of the station itself, not of one capture: the flush stops and keeps every entry
 #: pending (a revoked or expired station must not turn its whole queue into rejects).
 _IDENTITY_REFUSALS = frozenset(
@@ -135,10 +137,16 @@ class FlushResult:
     rejected: list[tuple[QueuedCapture, Refusal]] = field(default_factory=list)
     #: Entries of a previous enrolment waiting for a session of their order.
     held: list[QueuedCapture] = field(default_factory=list)
+    #: Entries of a session opened offline, waiting for its sync to name the official session.
+    local: list[QueuedCapture] = field(default_factory=list)
     remaining: int = 0
     offline: bool = False
     #: The service refused this station itself (revoked, expired): ``renew`` or ``reset``.
     blocked: Refusal | None = None
+    #: Offline sessions whose sync the service refused (``code: message`` each).
+    provisional_refused: list[str] = field(default_factory=list)
+    #: Offline sessions whose label the service has not replaced yet.
+    provisional_pending: int = 0
 
 
 class CaptureQueue:
@@ -272,6 +280,9 @@ class CaptureQueue:
         result = FlushResult()
         entries = self.pending()
         for index, entry in enumerate(entries):
+            if entry.session_id.startswith(LOCAL_SESSION_PREFIX):
+                result.local.append(entry)
+                continue
             if entry.device_id != client.device.device_id:
                 if session is None or session["order_id"] != entry.order_id:
                     result.held.append(entry)
@@ -312,8 +323,17 @@ class CaptureQueue:
             (result.replayed if answer.get("replayed") else result.uploaded).append(answer)
             result.sealed.append((entry, answer))
             shutil.rmtree(entry.folder, ignore_errors=True)
-        result.remaining = len(result.held)
+        result.remaining = len(result.held) + len(result.local)
         return result
+
+    def rebind(self, local_session_id: str, session: SessionResponse, device: DeviceKey) -> int:
+        """Attest the entries of an offline session again into its official session (same
+        ``captured_at``); how many."""
+        moved = 0
+        for entry in self.pending(session_id=local_session_id):
+            self._attest_again(entry, device, session)
+            moved += 1
+        return moved
 
     def _attest_again(
         self, entry: QueuedCapture, device: DeviceKey, session: SessionResponse

@@ -23,6 +23,7 @@ from infra.ledger.fingerprint_index import FingerprintIndex, fingerprint_rows
 from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.jobs import NewJob, add_job
 from infra.ledger.merchants import Merchants
+from infra.ledger.provisional import ProvisionalLabels
 from infra.ledger.models import (
     AuditEntry,
     CaptureSession,
@@ -117,6 +118,8 @@ class Ledger:
         self.agent_work = AgentWork(self._sessions, outbox_written=self._outbox_written)
         #: Perceptual hashes of sealed evidence, for Hamming lookups (issue 19 §1).
         self.fingerprints = FingerprintIndex(self._sessions)
+        #: Offline packing: provisional labels and what replaced them (issue 18 §1).
+        self.provisional = ProvisionalLabels(self._sessions)
         #: Called after a commit that wrote outbox events (wakes an in-process delivery worker).
         self.outbox_listener: Callable[[], None] | None = None
         #: Called after a commit that wrote background jobs (wakes an in-process job worker).

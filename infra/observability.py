@@ -61,6 +61,8 @@ class Metrics:
     seals: Counter
     verdicts: Counter
     storage_errors: Counter
+    webhook_deliveries: Counter
+    webhook_latency: Histogram
 
     @classmethod
     def create(cls) -> Metrics:
@@ -89,7 +91,23 @@ class Metrics:
                 ["code"],
                 registry=registry,
             ),
+            webhook_deliveries=Counter(
+                "orderseal_webhook_deliveries_total",
+                "Webhook delivery attempts by outcome (delivered, retry, dead)",
+                ["outcome"],
+                registry=registry,
+            ),
+            webhook_latency=Histogram(
+                "orderseal_webhook_delivery_seconds",
+                "Time of one webhook delivery attempt, until the receiver answered or failed",
+                registry=registry,
+            ),
         )
+
+    def observe_delivery(self, outcome: str, seconds: float) -> None:
+        """Count one webhook attempt (``delivered``, ``retry`` or ``dead``) and its time."""
+        self.webhook_deliveries.labels(outcome).inc()
+        self.webhook_latency.observe(seconds)
 
 
 class JSONLogFormatter(logging.Formatter):

@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     install_path_guard(app)
     metrics = install(app)
+    # Embedded delivery counts in this app's /metrics (``orderseal worker`` keeps its own).
+    resolved.dispatcher.observer = metrics.observe_delivery
     app.include_router(observability_router)
     if resolved.settings.metrics == "admin":
         # "off" serves none; "bind:HOST:PORT" serves them on their own listener (serve).

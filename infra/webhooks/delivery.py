@@ -81,6 +81,12 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _outcome_name(outcome: DeliveryOutcome) -> str:
+    if outcome.delivered:
+        return "delivered"
+    return "retry" if outcome.next_attempt_at is not None else "dead"
+
+
 @dataclass
 class Dispatcher:
     """Claims and sends deliveries; ``run`` loops until stopped, ``run_once`` does one batch."""
@@ -102,6 +108,9 @@ class Dispatcher:
     clock: Callable[[], datetime] = _utc_now
     worker_id: str = field(default_factory=worker_id)
     random: Callable[[], float] = random.random
+    #: Told each attempt's outcome (``delivered``, ``retry``, ``dead``) and time in seconds:
+    #: the app's metrics when delivery runs embedded.
+    observer: Callable[[str, float], None] | None = None
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @classmethod
@@ -219,6 +228,8 @@ class Dispatcher:
         for delivery in claimed:
             outcome = self.attempt(client, delivery)
             self.repository.record(delivery.delivery_id, self.worker_id, outcome)
+            if self.observer is not None:
+                self.observer(_outcome_name(outcome), outcome.latency_ms / 1000)
             if outcome.delivered:
                 _log.info("webhook %s delivered (%s)", delivery.delivery_id, outcome.status_code)
             elif outcome.next_attempt_at is None:

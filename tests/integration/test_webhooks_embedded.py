@@ -67,5 +67,21 @@ def test_serve_delivers_webhooks_in_process(tmp_path: Path) -> None:
             assert len({e.webhook_id for e in received}) == len(receiver.received) == 3
             assert receiver.refused == []
             receiver.stop()
+            # The operator sees the deliveries in /metrics (admin key): three delivered, timed.
+            scraped = httpx.get(
+                f"{server.url}/metrics",
+                headers={"Authorization": f"Bearer {keys['admin']}"},
+                timeout=30,
+            ).text
+            assert _sample(scraped, 'orderseal_webhook_deliveries_total{outcome="delivered"}') == 3
+            assert _sample(scraped, "orderseal_webhook_delivery_seconds_count") == 3
         finally:
             server.kill()
+
+
+def _sample(exposition: str, name: str) -> float:
+    """The value of one sample line of a Prometheus exposition (0 when absent)."""
+    for line in exposition.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0

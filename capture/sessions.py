@@ -496,6 +496,8 @@ class SessionService:
                 "order, found none: finish the unboxing first"
             )
         self.check_review_room(order_id)
+        # One live review session per buyer and order: opening again closes the earlier one.
+        self.ledger.close_open_receipt_sessions(order_id, buyer_id, now, stage=Stage.REVIEW.value)
         row = CaptureSession(
             session_id=f"vs_{secrets.token_urlsafe(12)}",
             order_id=order_id,

@@ -263,13 +263,16 @@ class Ledger:
             if row is not None and row.closed_at is None:
                 row.closed_at = now
 
-    def close_open_receipt_sessions(self, order_id: str, buyer_id: str, now: datetime) -> int:
-        """Close the buyer's still-open receipt sessions of an order; returns how many."""
+    def close_open_receipt_sessions(
+        self, order_id: str, buyer_id: str, now: datetime, *, stage: str = "receipt"
+    ) -> int:
+        """Close the buyer's still-open sessions of ``stage`` (a buyer's stage: receipt or
+        review) of an order; returns how many."""
         with self._sessions.begin() as session:
             rows = session.scalars(
                 select(CaptureSession).where(
                     CaptureSession.order_id == order_id,
-                    CaptureSession.stage == "receipt",
+                    CaptureSession.stage == stage,
                     CaptureSession.buyer_id == buyer_id,
                     CaptureSession.closed_at.is_(None),
                 )

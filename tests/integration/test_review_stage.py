@@ -161,6 +161,22 @@ def test_a_receipt_upload_into_a_review_session_is_refused(reviewed: Reviewed) -
     assert (raised.value.status, raised.value.code) == (404, "session_not_found")
 
 
+def test_opening_a_review_again_closes_the_earlier_session(
+    live_api: str, credentials: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    work = tmp_path_factory.mktemp("review-again")
+    cast = flows.actors(live_api, credentials)
+    order_id = flows.register_order(cast)
+    flows.receive(cast, flows.ship(cast, order_id, work), work)
+    http = _buyer_http(cast)
+    first = http.post("/v1/review-sessions", json={"order_id": order_id}).json()
+    second = http.post("/v1/review-sessions", json={"order_id": order_id}).json()
+    photo = make_jpeg(work / "late.jpg", seed=31, size=(160, 120))
+    late = _upload_review(cast, http, first, photo)
+    assert (late.status_code, _code(late)) == (409, "session_closed")
+    assert _upload_review(cast, http, second, photo).status_code == 201
+
+
 def test_a_review_before_the_receipt_closed_is_refused(
     live_api: str, credentials: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

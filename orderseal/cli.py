@@ -189,6 +189,13 @@ def demo(
                 f"Stripped copy ({recovered.name}): {found}, judged on its sealed original -> "
                 f"{recovered.decision} ({', '.join(recovered.reasons)}) {recovered.report_url}"
             )
+        unlabelled = result.unlabelled
+        if unlabelled is not None:
+            seen = "label not seen" if "label_not_in_capture" in unlabelled.reasons else "seen"
+            console.print(
+                f"Receipt video ({unlabelled.name}): {seen} -> {unlabelled.decision} "
+                f"({', '.join(unlabelled.reasons)}) {unlabelled.report_url}"
+            )
         step = result.agent_step
         if step is not None:
             console.print(

@@ -127,12 +127,19 @@ class ScenarioResult:
     #: The honest receipt photo re-sent through a chat app (recompressed, its Content
     #: Credentials stripped), filed last: traced to its sealed original (manifest_recovered).
     recovered: DisputeOutcome | None = None
+    #: A receipt video recorded without the parcel's label in view (sealed all the same),
+    #: filed on its own: nothing shows the parcel was in the shot (label_not_in_capture).
+    unlabelled: DisputeOutcome | None = None
+
+    @property
+    def extra_disputes(self) -> tuple[DisputeOutcome, ...]:
+        """The disputes filed after the agent's and the seller's steps."""
+        return tuple(d for d in (self.recovered, self.unlabelled) if d is not None)
 
     @property
     def ok(self) -> bool:
         """Every verdict matched its expectation."""
-        outcomes = (*self.disputes, *((self.recovered,) if self.recovered else ()))
-        return all(d.as_expected for d in outcomes)
+        return all(d.as_expected for d in (*self.disputes, *self.extra_disputes))
 
 
 def _device(
@@ -467,12 +474,23 @@ def run_scenario(
         caption=f"{order_id} unboxing",
         label=label_in_view(label.read_bytes()),
     )
+    # A second clip of the same unboxing, filmed with the label out of view.
+    unlabelled_video = make_mp4(
+        work / "unboxing-nolabel.mp4",
+        seed=_seed(order_id, 23),
+        seconds=2,
+        size=(640, 480),
+        caption=f"{order_id} unboxing, label out of view",
+    )
     receipt_photo = buyer.upload(session, photo, title="unboxing.jpg")
     receipt_video = buyer.upload(session, video, title="unboxing.mp4")
+    unlabelled_receipt = buyer.upload(session, unlabelled_video, title="unboxing-nolabel.mp4")
     sealed_photo = work / "unboxing.sealed.jpg"
     sealed_video = work / "unboxing.sealed.mp4"
+    sealed_unlabelled = work / "unboxing-nolabel.sealed.mp4"
     sealed_photo.write_bytes(buyer.download(session, receipt_photo["evidence_id"]))
     sealed_video.write_bytes(buyer.download(session, receipt_video["evidence_id"]))
+    sealed_unlabelled.write_bytes(buyer.download(session, unlabelled_receipt["evidence_id"]))
     buyer.finish(session)
 
     # The second order: same buyer, shipped too, so reuse is the only thing wrong with it.
@@ -562,6 +580,14 @@ def run_scenario(
             "honest receipt photo re-sent through a chat app (stripped copy)",
             order_id,
             [(recompress_jpeg(sealed_photo, work / "unboxing.chat.jpg"), "unboxing-chat.jpg")],
+            {"review"},
+        ),
+        unlabelled=_dispute(
+            platform,
+            buyer_id,
+            "receipt video without the parcel's label in view",
+            order_id,
+            [(sealed_unlabelled, "unboxing-nolabel.mp4")],
             {"review"},
         ),
     )

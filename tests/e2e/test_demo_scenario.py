@@ -41,6 +41,10 @@ def test_demo_scenario_verdicts(
     assert result.recovered is not None
     assert result.recovered.decision == "review"
     assert "manifest_recovered" in result.recovered.reasons
+    # A sealed receipt video that never shows the parcel's label goes to a person.
+    assert result.unlabelled is not None
+    assert result.unlabelled.decision == "review"
+    assert "label_not_in_capture" in result.unlabelled.reasons
     assert result.ok
     # The agent denies the review; the chain still verifies, the report link opens.
     step = result.agent_step

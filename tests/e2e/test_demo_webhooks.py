@@ -39,7 +39,7 @@ def test_the_demo_receives_each_verdict_and_seal_once(
     decided = {
         e.data["dispute_id"]: e.data["decision"] for e in received if e.type == "dispute.decided"
     }
-    filed = [*result.disputes, *((result.recovered,) if result.recovered else ())]
+    filed = [*result.disputes, *result.extra_disputes]
     recorded = {d.dispute_id: d.decision for d in filed if d.report_url}
     assert decided == recorded
     # The agent's decision on the review: a decision_changed naming the agent's action.

@@ -65,6 +65,13 @@ def check_buyer(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
     return results
 
 
+_NOT_RECEIPT = {
+    Stage.SHIPMENT: "sealed at shipment, not at receipt: it shows the parcel as shipped",
+    Stage.REVIEW: "sealed for a product review after receipt, not at receipt: it does not show "
+    "the parcel as it was opened",
+}
+
+
 def check_stage(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
     """Dispute evidence must be receipt evidence: shipment media proves the seller's side."""
     if facts.assertion is None:
@@ -75,8 +82,6 @@ def check_stage(facts: EvidenceFacts, ctx: DisputeContext) -> list[CheckResult]:
             "stage",
             ReasonCode.WRONG_STAGE,
             stage == Stage.RECEIPT,
-            "receipt capture"
-            if stage == Stage.RECEIPT
-            else f"sealed at {stage.value}, not at receipt: it shows the parcel as shipped",
+            "receipt capture" if stage == Stage.RECEIPT else _NOT_RECEIPT[stage],
         )
     ]

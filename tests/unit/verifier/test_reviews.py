@@ -28,12 +28,21 @@ from verifier.reviews import CounterAnswer, ReviewAnswer, ReviewImageQuery, Revi
 _QUERY = ReviewImageQuery(order_id="ORD-1", buyer_id="B-1")
 
 
-def _reviewed(world: World, order_id: str = "ORD-1", buyer_id: str = "B-1") -> list[Sealed]:
-    """Shipment, the buyer's receipt chained to it, a review photo chained to the receipt."""
+def _reviewed(
+    world: World, order_id: str = "ORD-1", buyer_id: str = "B-1", *, seed: int = 1
+) -> list[Sealed]:
+    """Shipment, the buyer's receipt chained to it, a review photo chained to the receipt.
+
+    Each order gets its own pictures (``seed``): one photo evidences one parcel.
+    """
     world.order(order_id, buyer_id)
-    shipped = world.seal(order_id, Stage.SHIPMENT)
-    received = world.seal(order_id, Stage.RECEIPT, buyer_id=buyer_id, shipment=shipped, seed=2)
-    review = world.seal(order_id, Stage.REVIEW, buyer_id=buyer_id, shipment=received, seed=3)
+    shipped = world.seal(order_id, Stage.SHIPMENT, seed=seed * 10)
+    received = world.seal(
+        order_id, Stage.RECEIPT, buyer_id=buyer_id, shipment=shipped, seed=seed * 10 + 1
+    )
+    review = world.seal(
+        order_id, Stage.REVIEW, buyer_id=buyer_id, shipment=received, seed=seed * 10 + 2
+    )
     return [shipped, received, review]
 
 
@@ -56,7 +65,7 @@ def test_a_receipt_photo_shown_as_a_review_photo_is_wrong_stage(world: World) ->
 
 def test_another_orders_review_photo_is_order_mismatch(world: World) -> None:
     _reviewed(world)
-    _, _, other = _reviewed(world, "ORD-2", "B-2")
+    _, _, other = _reviewed(world, "ORD-2", "B-2", seed=2)
     answer = ReviewImages(facts=world.facts).review_image(other.attached(), _QUERY, now=NOW)
     assert answer.answer is ReviewAnswer.ORDER_MISMATCH
     assert ReasonCode.ORDER_MISMATCH in {r.code for r in answer.reasons}
@@ -149,7 +158,7 @@ def test_the_orders_station_photo_counts(world: World) -> None:
 
 def test_another_orders_station_photo_does_not_count(world: World) -> None:
     _reviewed(world)
-    other, _, _ = _reviewed(world, "ORD-2", "B-2")
+    other, _, _ = _reviewed(world, "ORD-2", "B-2", seed=2)
     answer = ReviewImages(facts=world.facts).counter_image(
         other.attached(), merchant_id="default", order_id="ORD-1", now=NOW
     )
@@ -193,6 +202,17 @@ def test_the_public_page_names_each_stage_in_plain_words(world: World) -> None:
     _, _, review = _reviewed(world)
     answer = PublicVerifier(facts=world.facts).examine(review.attached(), now=NOW)
     assert answer.intact
-    assert [(s.stage, s.label) for s in answer.stages] == [
-        (stage, STAGE_WORDS[stage]) for stage in ("shipment", "receipt", "review")
-    ]
+    # (Receipt and review share a sealing time here, so the order between them is not fixed.)
+    assert {s.stage: s.label for s in answer.stages} == {
+        stage: STAGE_WORDS[stage] for stage in ("shipment", "receipt", "review")
+    }
+
+
+# A review photo in a refund dispute --------------------------------------------------------
+def test_a_review_photo_is_not_receipt_evidence_in_a_dispute(world: World) -> None:
+    _, _, review = _reviewed(world)
+    verdict = world.disputes.verify_files(
+        [review.attached()], order_id="ORD-1", buyer_id="B-1", now=NOW
+    )
+    failed = {c.code for e in verdict.evidence for c in e.checks if c.code is not None}
+    assert failed == {ReasonCode.WRONG_STAGE}

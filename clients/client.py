@@ -34,6 +34,7 @@ from clients.schemas import (
     OrderResponse,
     PlatformDisputeListResponse,
     QRCheckResponse,
+    ReviewImageResponse,
     SessionResponse,
     WebhookDeliveryListResponse,
     WebhookDeliveryResponse,
@@ -356,10 +357,45 @@ class BuyerClient:
         serials: tuple[str, ...] = (),
     ) -> EvidenceResponse:
         """Attest and stream one unboxing capture (``serials``: what the buyer read)."""
+        url = _with_serials(f"/v1/receipt-sessions/{session['session_id']}/evidence", serials)
+        return self._put_capture(url, session, path, "receipt", title, idempotency_key)
+
+    def open_review(self, order_id: str) -> SessionResponse:
+        """Open a review session on one of my received orders (after its receipt closed)."""
+        return cast(
+            SessionResponse,
+            _check(self.http.post("/v1/review-sessions", json={"order_id": order_id})),
+        )
+
+    def upload_review(
+        self,
+        session: Mapping[str, Any],
+        path: Path,
+        *,
+        title: str,
+        idempotency_key: str | None = None,
+    ) -> EvidenceResponse:
+        """Attest and stream one review photo, sealed at stage ``review``."""
+        url = f"/v1/review-sessions/{session['session_id']}/evidence"
+        return self._put_capture(url, session, path, "review", title, idempotency_key)
+
+    def finish_review(self, session: Mapping[str, Any]) -> None:
+        """Close the review session."""
+        _check(self.http.post(f"/v1/review-sessions/{session['session_id']}/finish"))
+
+    def _put_capture(
+        self,
+        url: str,
+        session: Mapping[str, Any],
+        path: Path,
+        stage: str,
+        title: str,
+        idempotency_key: str | None,
+    ) -> EvidenceResponse:
         statement, signature, digest = self.device.attest(
             order_id=session["order_id"],
             session_id=session["session_id"],
-            stage="receipt",
+            stage=stage,
             path=path,
         )
         headers = {
@@ -373,7 +409,6 @@ class BuyerClient:
         }
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        url = _with_serials(f"/v1/receipt-sessions/{session['session_id']}/evidence", serials)
         return cast(
             EvidenceResponse,
             _check(self.http.put(url, content=_file_chunks(path), headers=headers)),
@@ -619,6 +654,21 @@ class PlatformClient:
         """Admin key: send a delivery again now, with the same ``webhook-id``."""
         path = f"/v1/webhook-deliveries/{delivery_id}/redeliver"
         return cast(WebhookDeliveryResponse, self.call("POST", path))
+
+    def review_image(self, path: Path, *, order_id: str, buyer_id: str) -> ReviewImageResponse:
+        """Is an image a review of ``order_id`` by ``buyer_id`` shows sealed review evidence?"""
+        result: ReviewImageResponse = _check(
+            self.http.put(
+                "/v1/platform/review-images",
+                params={"order_id": order_id, "buyer_id": buyer_id},
+                content=_file_chunks(path),
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(path.stat().st_size),
+                },
+            )
+        )
+        return result
 
     def attach_file(
         self, dispute_id: str, path: Path, *, filename: str

@@ -34,6 +34,7 @@ __all__ = [
     "PlatformDisputeSummary",
     "QRCheckResponse",
     "ReasonResponse",
+    "ReviewImageResponse",
     "RuleTraceResponse",
     "SealedAttachResult",
     "SessionResponse",
@@ -50,7 +51,7 @@ Decision = Literal["allow", "review", "block"]
 
 
 class SessionResponse(TypedDict):
-    """A shipment or receipt session (``capture.schemas.SessionOut``)."""
+    """A shipment, receipt or review session (``capture.schemas.SessionOut``)."""
 
     session_id: str
     order_id: str
@@ -114,6 +115,20 @@ class ReasonResponse(TypedDict):
 
     code: str
     message: str
+
+
+class ReviewImageResponse(TypedDict):
+    """What an image a review shows is (``verifier.reviews.ReviewImageOut``)."""
+
+    answer: str
+    review_sealed: bool
+    order_id: str
+    buyer_id: str
+    content_sha256: str
+    stage: str | None
+    evidence_id: str | None
+    recovered_evidence_id: str | None
+    reasons: list[ReasonResponse]
 
 
 class CheckResponse(TypedDict):

@@ -94,13 +94,13 @@ class Reviewed:
         self.shipped = flows.ship(self.cast, self.order_id, work)
         self.receipt_files = flows.receive(self.cast, self.shipped, work)
         self.http = _buyer_http(self.cast)
-        opened = self.http.post("/v1/review-sessions", json={"order_id": self.order_id})
-        assert opened.status_code == 201, opened.text
-        self.session: dict[str, Any] = opened.json()
+        # The buyer app's own client (clients.client.BuyerClient) for the honest path.
+        buyer = self.cast.buyer()
+        self.session: dict[str, Any] = dict(buyer.open_review(self.order_id))
         photo = make_jpeg(work / f"{self.order_id}-review.jpg", seed=9191, size=(320, 240))
-        sealed = _upload_review(self.cast, self.http, self.session, photo)
-        assert sealed.status_code == 201, sealed.text
-        self.evidence: dict[str, Any] = sealed.json()
+        self.evidence: dict[str, Any] = dict(
+            buyer.upload_review(self.session, photo, title="review.jpg")
+        )
         self.review_file = work / f"{self.order_id}-review-sealed.jpg"
         self.review_file.write_bytes(
             httpx.get(
@@ -226,19 +226,12 @@ def test_review_photos_per_order_are_bounded(
 
 
 # The platform's question --------------------------------------------------------------------
-def test_the_sealed_review_photo_is_review_sealed(
-    reviewed: Reviewed, live_api: str, credentials: dict[str, str]
-) -> None:
-    answer = _ask(
-        live_api,
-        credentials["platform"],
-        reviewed.review_file,
-        order_id=reviewed.order_id,
-        buyer_id=reviewed.cast.buyer_id,
+def test_the_sealed_review_photo_is_review_sealed(reviewed: Reviewed) -> None:
+    body = reviewed.cast.platform.review_image(
+        reviewed.review_file, order_id=reviewed.order_id, buyer_id=reviewed.cast.buyer_id
     )
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
     assert (body["answer"], body["review_sealed"]) == ("review_sealed", True)
+    assert body["stage"] == "review"
     assert body["evidence_id"] == reviewed.evidence["evidence_id"]
 
 

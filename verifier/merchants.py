@@ -16,6 +16,7 @@ import hmac
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from evidence.redaction import redacted_chunks
 from infra.cursor import from_cursor, to_cursor
 from infra.errors import InputError, NotFoundError
 from infra.ledger.models import Dispute, DisputeEvidence, MerchantResponse
@@ -219,7 +220,11 @@ class MerchantDisputes:
     def buyer_file(
         self, merchant_id: str, dispute_id: str, content_sha256: str
     ) -> tuple[DisputeEvidence, Iterator[bytes]]:
-        """A file the buyer submitted to a dispute on the merchant's order, as stored.
+        """A file the buyer submitted to a dispute on the merchant's order.
+
+        As stored when merchants see the buyer's id (``full``); otherwise without the parts
+        that identify the buyer across merchants (their device certificate in the C2PA
+        manifest, EXIF: ``evidence.redaction``), the pictures unchanged.
 
         Raises:
             NotFoundError: ``dispute_not_found`` (another merchant's, or none) or
@@ -228,10 +233,19 @@ class MerchantDisputes:
         self.dispute(merchant_id, dispute_id)
         for attachment in self.ledger.attachments(dispute_id):
             if attachment.content_sha256 == content_sha256:
-                return attachment, self.store.iter_bytes(attachment.storage_key)
+                if self.identity.mode == "full":
+                    return attachment, self.store.iter_bytes(attachment.storage_key)
+                return attachment, self._redacted(attachment)
         raise NotFoundError(
             "no file with this SHA-256 is attached to the dispute", code="attachment_not_found"
         )
+
+    def _redacted(self, attachment: DisputeEvidence) -> Iterator[bytes]:
+        with (
+            self.store.open_local(attachment.storage_key) as path,
+            path.open("rb") as handle,
+        ):
+            yield from redacted_chunks(handle, attachment.media_type or "")
 
     def respond(
         self,

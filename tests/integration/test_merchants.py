@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import secrets
 from collections.abc import Callable, Iterator
@@ -31,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner, Result
 
 from clients.client import APIError, BuyerClient, DeviceKey, PlatformClient, StationClient
@@ -42,6 +45,7 @@ from orderseal.samples import make_jpeg
 from orderseal.services import Services
 from tests.support import flows
 from tests.support.databases import settings_env
+from verifier.merchants import BuyerIdentity, MerchantDisputes
 
 SERIALS = ("SN-A1", "SN-B2")
 
@@ -444,10 +448,40 @@ def test_a_merchant_reads_its_dispute_with_sealed_evidence_and_the_buyers_file(
     assert submitted["decision"] == "block"
     got = httpx.get(submitted["file_url"], headers=_bearer(world.a.key), timeout=60)
     assert got.status_code == 200
-    assert got.content == disputed_a.receipt.read_bytes()
+    # The picture the buyer sent, without the manifest that names their device (the same in
+    # every shop's disputes: merchants comparing files would link a pseudonymous buyer).
+    stored = disputed_a.receipt.read_bytes()
+    device = world.buyer_device.device_id.encode()
+    assert device in stored
+    assert device not in got.content
+    assert b"c2pa" not in got.content
+    assert np.array_equal(_pixels(got.content), _pixels(stored))
     assert got.headers["x-content-type-options"] == "nosniff"
     assert got.headers["content-disposition"].startswith("attachment")
     assert "sandbox" in got.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(("mode", "as_stored"), [("full", True), ("hidden", False)])
+def test_the_buyer_file_is_as_stored_only_where_merchants_see_the_buyer_id(
+    world: World, disputed_a: Disputed, services: Services, mode: str, as_stored: bool
+) -> None:
+    views = MerchantDisputes(
+        ledger=services.ledger,
+        store=services.store,
+        identity=BuyerIdentity(mode, b"k" * 32),
+        base_url=world.base_url,
+    )
+    stored = disputed_a.receipt.read_bytes()
+    sha = hashlib.sha256(stored).hexdigest()
+    _, chunks = views.buyer_file(world.a.merchant_id, disputed_a.dispute_id, sha)
+    served = b"".join(chunks)
+    assert (served == stored) is as_stored
+    assert np.array_equal(_pixels(served), _pixels(stored))
+
+
+def _pixels(data: bytes) -> Any:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def _bearer(key: str) -> dict[str, str]:

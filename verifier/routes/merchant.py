@@ -77,7 +77,7 @@ def merchant_dispute(
     responses=file_responses(
         *sorted(SUPPORTED_MEDIA_TYPES),
         "application/octet-stream",
-        description="A file the buyer submitted, as stored",
+        description="A file the buyer submitted (without buyer-identifying metadata)",
     ),
 )
 def merchant_buyer_file(
@@ -86,7 +86,12 @@ def merchant_buyer_file(
     principal: MerchantPrincipal,
     views: MerchantViews,
 ) -> StreamingResponse:
-    """A file the buyer submitted (streamed, as stored; bounded by the upload limit it passed).
+    """A file the buyer submitted (streamed; bounded by the upload limit it passed).
+
+    Unless merchants are shown buyer ids (``ORDERSEAL_MERCHANT_BUYER_IDENTITY=full``), the
+    file comes without what would identify the buyer across merchants: the C2PA manifest (it
+    names the buyer's device and carries its certificate), EXIF, XMP and text chunks. The
+    pictures are unchanged; the bytes, so the SHA-256, differ from ``content_sha256``.
 
     Served as an attachment with ``nosniff`` and a sandboxing CSP, in its sniffed media type
     only when that is a photo or video type (``application/octet-stream`` otherwise), so a

@@ -72,6 +72,10 @@ class JobRunner:
     clock: Callable[[], datetime] = _utc_now
     worker_id: str = field(default_factory=worker_id)
     random: Callable[[], float] = random.random
+    #: Called (from the heartbeat thread) when a job passes ``max_run``: its thread cannot be
+    #: stopped from outside, so ``orderseal worker`` exits here and its supervisor restarts it
+    #: (the job is claimed again elsewhere). None: the thread is left to finish or hang.
+    on_run_limit: Callable[[ClaimedJob], None] | None = None
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @classmethod
@@ -144,6 +148,8 @@ class JobRunner:
                 now = self.clock()
                 if now >= deadline:
                     _log.warning("job %s (%s) passed its run limit", job.job_id, job.kind)
+                    if self.on_run_limit is not None:
+                        self.on_run_limit(job)
                     return
                 try:
                     if not self.repository.extend_lease(

@@ -10,22 +10,43 @@ another worker takes them over.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from types import FrameType
 
+from infra.ledger.jobs import ClaimedJob
 from infra.settings import Settings
 from infra.worker import EmbeddedWorker
 from orderseal.services import build_services
 
-__all__ = ["run_worker"]
+__all__ = ["EXIT_JOB_HUNG", "exit_on_hung_job", "run_worker"]
 
 _log = logging.getLogger("orderseal.worker")
+
+#: The worker's exit status when a job hung past ``ORDERSEAL_JOBS_MAX_RUN_SECONDS`` (EX_SOFTWARE).
+EXIT_JOB_HUNG = 70
+
+
+def exit_on_hung_job(job: ClaimedJob) -> None:
+    """End the process: a hung handler's thread cannot be stopped, and left alone it keeps its
+    CPU, memory and files for ever. The supervisor (systemd ``Restart=``, Kubernetes) starts a
+    fresh worker; the job's lease has run out, so another worker claims it, counting an attempt,
+    and an input that hangs every time is dead-lettered."""
+    _log.critical(
+        "job %s (%s) hung past its run limit: the worker exits (%d) to be restarted",
+        job.job_id,
+        job.kind,
+        EXIT_JOB_HUNG,
+    )
+    logging.shutdown()
+    os._exit(EXIT_JOB_HUNG)
 
 
 def run_worker(settings: Settings, *, stop: threading.Event | None = None) -> None:
     """Deliver webhooks and run jobs until ``stop`` is set (or SIGTERM/SIGINT in main)."""
     services = build_services(settings)
+    services.jobs.on_run_limit = exit_on_hung_job
     done = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
 

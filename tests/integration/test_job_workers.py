@@ -32,6 +32,7 @@ from infra.settings import Settings
 from keys.store import DevelopmentCAWarning
 from orderseal.bootstrap import initialize_home, load_credentials
 from orderseal.services import Services, build_services
+from orderseal.worker import EXIT_JOB_HUNG
 from tests.conftest import free_port, make_settings
 from tests.support.databases import fresh_database_url
 from tests.support.servers import start_server
@@ -123,6 +124,25 @@ def _dispute(services: Services, tag: str) -> str:
         now=services.clock(),
     )
     return dispute.dispute_id
+
+
+def test_a_worker_whose_job_hangs_past_the_run_limit_exits_to_be_restarted(
+    settings: Settings, video: Path, tmp_path: Path
+) -> None:
+    """A handler that outlives ``ORDERSEAL_JOBS_MAX_RUN_SECONDS`` (here the 150 MB video's
+    verification against a 0.3 s limit) cannot be stopped from outside: the worker exits with
+    status 70 for its supervisor to restart, and the job stays pending for the next worker."""
+    hung = settings.model_copy(update={"jobs_max_run_seconds": 0.3, "jobs_lease_seconds": 0.6})
+    services = build_services(hung)
+    job = _attach(services, _dispute(services, "hung"), video, tmp_path)
+    worker = start_worker(hung)
+    try:
+        status = worker.wait(timeout=120)
+    finally:
+        stop_worker(worker)
+    assert status == EXIT_JOB_HUNG, worker.stderr.read() if worker.stderr else ""
+    row = _job(services, job)
+    assert (row.status, row.attempts) == ("pending", 1)
 
 
 def test_a_worker_killed_mid_verification_is_replaced_and_one_result_stands(

@@ -95,6 +95,8 @@ def test_a_hung_job_loses_its_lease_after_the_run_limit(jobs: JobRepository) -> 
         return {"outcome": "late"}
 
     first = _runner(jobs, hangs, max_run=LEASE)
+    limit_passed: list[str] = []
+    first.on_run_limit = lambda job: limit_passed.append(job.job_id)
     worker = threading.Thread(target=first.run_once)
     worker.start()
     assert hung.wait(10)
@@ -113,6 +115,8 @@ def test_a_hung_job_loses_its_lease_after_the_run_limit(jobs: JobRepository) -> 
     worker.join(10)
     # The second worker ran it as the second attempt; the hung one's late finish changed nothing.
     assert taken_over == [2]
+    # The hung runner was told once (orderseal worker exits there, to be restarted).
+    assert len(limit_passed) == 1
     job = jobs.get("slow", "video:1")
     assert job is not None
     assert job.status == "done"

@@ -57,6 +57,8 @@ class SessionResponse(TypedDict):
     order_id: str
     stage: str
     expires_at: str
+    #: Receipt sessions: ``scanned``, ``link`` or ``typed`` (how the label token was entered).
+    label_entry: NotRequired[Literal["scanned", "link", "typed"] | None]
 
 
 class EvidenceResponse(TypedDict):

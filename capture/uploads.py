@@ -755,6 +755,10 @@ class UploadService:
                 jobs=[thumbnail_job(row, max_attempts=self.thumbnail_job_attempts)]
                 if self.thumbnail_job_attempts
                 else [],
+                # Step 6 checked the review bound early; this is the check that holds.
+                max_in_stage=self.sessions.max_review_photos
+                if row.stage == Stage.REVIEW.value
+                else None,
             )
         except ConflictError:
             # A concurrent request with the same idempotency key won the insert: answer with its

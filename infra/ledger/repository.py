@@ -301,20 +301,38 @@ class Ledger:
         events: Sequence[OutboxEvent] = (),
         jobs: Sequence[NewJob] = (),
         fingerprints: Sequence[int] = (),
+        max_in_stage: int | None = None,
     ) -> None:
         """Record sealed evidence (and its webhook ``events``, background ``jobs`` and
         perceptual ``fingerprints`` for the index, in the same transaction).
 
         Unique manifest and sealed hash keep it single. Shipment bytes evidence one order of
         their merchant: checked again here under a lock on the bytes, so two stations sealing
-        the same photo into two orders at once do not both succeed.
+        the same photo into two orders at once do not both succeed. ``max_in_stage`` bounds
+        the order's rows of this stage (review photos), counted under a lock on the order's
+        stage: concurrent uploads that each passed the early check cannot all be recorded.
 
         Raises:
             ConflictError: a duplicate row; ``capture_sealed_elsewhere`` for shipment bytes
-                already sealed into another order of the merchant.
+                already sealed into another order of the merchant; ``review_limit_reached``
+                for a row past ``max_in_stage``.
         """
         try:
             with self._sessions.begin() as session:
+                if max_in_stage is not None:
+                    hold_counting_lock(session, f"stage_rows:{evidence.order_id}:{evidence.stage}")
+                    held = session.scalar(
+                        select(func.count()).where(
+                            Evidence.order_id == evidence.order_id,
+                            Evidence.stage == evidence.stage,
+                        )
+                    )
+                    if (held or 0) >= max_in_stage:
+                        raise ConflictError(
+                            f"expected fewer than {max_in_stage} {evidence.stage} captures for "
+                            f"this order, found {held}",
+                            code="review_limit_reached",
+                        )
                 if evidence.stage == "shipment":
                     hold_counting_lock(session, f"shipment_bytes:{evidence.original_sha256}")
                     merchant_id = session.scalar(

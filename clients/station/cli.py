@@ -576,7 +576,7 @@ def watch(
                         skipped.add(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
                         console.print(f"[yellow]skipped[/] {exc.code}: {exc.message}")
                 now = time.monotonic()
-                if state.queue.pending() and backoff.due(now):
+                if (state.queue.pending() or state.offline.pending()) and backoff.due(now):
                     result = _flush(state)
                     refused = refused or bool(result.rejected) or result.blocked is not None
                     if result.offline or result.blocked is not None:
@@ -805,6 +805,18 @@ def status(home: HomeOption = _DEFAULT_HOME) -> None:
         warnings.append("not enrolled: `orderseal station enrol`")
     if summary["rejected"]:
         warnings.append(f"{summary['rejected']} refused capture(s): `orderseal station rejected`")
+    provisional = state.offline.pending()
+    offline: dict[str, object] = {"provisional_pending": len(provisional)}
+    if state.offline.assignment_path.exists():
+        kept = json.loads(state.offline.assignment_path.read_text())
+        offline |= {
+            "assigned_orders": len(kept.get("order_ids", [])),
+            "until": kept.get("expires_at"),
+        }
+    if provisional:
+        warnings.append(
+            f"{len(provisional)} provisional label(s) not replaced yet: `orderseal station sync`"
+        )
     other = [d for d in summary["devices"] if identity is None or d != identity["device_id"]]
     if other:
         warnings.append(f"captures of a previous enrolment ({', '.join(other)}) are held")
@@ -815,6 +827,7 @@ def status(home: HomeOption = _DEFAULT_HOME) -> None:
             "certificate": certificate,
             "session": session,
             "queue": summary,
+            "offline": offline,
             "warnings": warnings,
         }
     )

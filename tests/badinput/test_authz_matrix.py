@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -48,8 +48,11 @@ from orderseal.authorization import (
     MERCHANT_ORDER,
     PLATFORM_ENDPOINT,
     PLATFORM_REPORT_LINK,
+    STATION_ASSIGNMENT,
     STATION_LABEL,
+    STATION_LOCAL_SESSION,
     STATION_ORDER,
+    STATION_PROVISIONAL,
     STATION_SESSION,
     TABLE,
     Ownership,
@@ -58,6 +61,7 @@ from orderseal.authorization import (
 )
 from orderseal.services import Services
 from tests.support import flows
+from wire.provisional import ProvisionalLabel, issue_provisional_token
 
 #: PUT bodies: a tiny file, with the upload headers a well-formed capture request carries, so an
 #: upload by another owner is refused for the session, not for a missing header.
@@ -215,6 +219,8 @@ def matrix(
         "link_id": _report_link(live_api, credentials["platform"], dispute["dispute_id"]),
         # A well-formed token that opens nothing: the public page answers 404 to everyone.
         "token": "A" * 43,
+        # No station synced it: the role sweep's station gets 404 (the attack makes a real one).
+        "local_session_id": "ls_missing",
     }
     return Matrix(
         live_api,
@@ -401,6 +407,33 @@ def _other_platform_link(matrix: Matrix) -> Attempt:
     return Attempt("other-platform")
 
 
+def _provisional_body(station: StationClient, order_id: str) -> dict[str, str]:
+    """A sync body: ``station``'s own provisional label for the order, and its own list
+    (fetched first: the label is closed while the list is valid)."""
+    assignment = station.assignments()["token"]
+    label = ProvisionalLabel(
+        order_id=order_id,
+        device_id=station.device.device_id,
+        local_session_id=f"ls_{secrets.token_urlsafe(9)}",
+        station_time=datetime.now(UTC),
+        nonce=secrets.token_urlsafe(6),
+    )
+    return {
+        "provisional_token": issue_provisional_token(station.device.private_key, label),
+        "assignment_token": assignment,
+        "station_clock": datetime.now(UTC).isoformat(),
+    }
+
+
+def _other_station_on_synced_session(matrix: Matrix) -> Attempt:
+    # The first station syncs a session made offline; another station closes it.
+    order_id = flows.register_order(matrix.a)
+    body = _provisional_body(matrix.a.station, order_id)
+    synced = matrix.a.station.sync_provisional(**body)
+    matrix.ids["local_session_id"] = synced["local_session_id"]
+    return Attempt("other-station")
+
+
 #: How each ownership rule of the table is attacked. A rule without an attack fails the test.
 ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     # Another station, on the first station's open session and packed order.
@@ -422,6 +455,15 @@ ATTACKS: dict[Ownership, Callable[[Matrix], Attempt]] = {
     STATION_ORDER: lambda m: Attempt(
         "other-merchant-station", json={"order_id": m.ids["order_id"]}
     ),
+    # Offline packing: a station of another merchant reads its own list (answered, without the
+    # first merchant's orders), and syncs its own provisional label for the first merchant's
+    # order; another station closes the first one's synced session.
+    STATION_ASSIGNMENT: lambda m: Attempt("other-merchant-station"),
+    STATION_PROVISIONAL: lambda m: Attempt(
+        "other-merchant-station",
+        json=_provisional_body(m.other_merchant_station, m.ids["order_id"]),
+    ),
+    STATION_LOCAL_SESSION: _other_station_on_synced_session,
     # Another merchant's key on the default merchant's dispute, evidence and order (with the
     # bodies the POST routes need, so the refusal is for the owner, not a missing field).
     MERCHANT_DISPUTE: lambda m: Attempt("other-merchant", json={"statement": "not mine"}),
@@ -468,8 +510,12 @@ def test_another_owner_gets_the_refusal_the_table_names(
     if ownership.refusal is None:
         # Answered, and nothing about the other owner's order is said.
         assert response.status_code == 200, label
-        assert response.json()["official"] is False, label
-        assert response.json()["order_id"] is None, label
+        if ownership == STATION_ASSIGNMENT:
+            # Its own merchant's list: the first merchant's orders are not on it.
+            assert matrix.ids["order_id"] not in response.json()["order_ids"], label
+        else:
+            assert response.json()["official"] is False, label
+            assert response.json()["order_id"] is None, label
     else:
         expected = (error_code(ownership.refusal).http_status, ownership.refusal)
         assert (response.status_code, _code(response)) == expected, label

@@ -195,6 +195,10 @@ def test_the_stations_offline_day(
     assert provisional is not None
     assert provisional.token.startswith("OSP1.")
     assert provisional.official_token is None
+    status, out = station("status")
+    report = json.loads(out)
+    assert report["offline"]["provisional_pending"] == 1, out
+    assert any("provisional label" in w for w in report["warnings"]), out
 
     # The parcel leaves before the sync: the buyer's scan says "not synced yet", no scam card.
     buyer = cast.buyer()

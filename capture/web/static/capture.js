@@ -324,7 +324,7 @@
       if (!check.official) { showWarning(check); return; }
       const hash = payload.indexOf("#t=");
       const token = hash >= 0 ? payload.slice(hash + 3) : payload;
-      await openSession(() => api("POST", "/v1/receipt-sessions", { token, entry }));
+      await openSession(() => api("POST", "/v1/receipt-sessions", { token, entry }), token);
     } catch (error) {
       handleError(error);
     }
@@ -365,14 +365,16 @@
       if (!check.official) { showWarning(check); return; }
       const hash = code.indexOf("#t=");
       const token = hash >= 0 ? code.slice(hash + 3) : code;
-      await openSession(() => api("POST", "/v1/receipt-sessions", { token, entry: "typed" }));
+      await openSession(() => api("POST", "/v1/receipt-sessions", { token, entry: "typed" }), token);
     } catch (error) {
       handleError(error);
     }
   }
 
-  async function openSession(open) {
+  async function openSession(open, labelToken) {
     state.session = await open();
+    // label_cue.js looks for this label in the live camera while a video records.
+    if (window.OrderSealLabelCue) await window.OrderSealLabelCue.opened(state.session.session_id, labelToken);
     sessionStorage.setItem(SESSION_KEY, state.session.session_id);
     await rememberSession(false);
     showSession(state.session);
@@ -460,6 +462,7 @@
     };
     recorder.onstop = () => {
       clearInterval(tick);
+      if (window.OrderSealLabelCue) window.OrderSealLabelCue.stop();
       state.recorder = null;
       show("rec", false);
       $("record").textContent = t("capture.record");
@@ -472,6 +475,7 @@
     };
     state.recorder = recorder;
     recorder.start(1000);
+    if (window.OrderSealLabelCue) window.OrderSealLabelCue.start(state.session.session_id);
     $("rec-time").textContent = `0:00 / ${clock(limit.seconds)}`;
     $("rec-note").textContent = "";
     show("rec", true);

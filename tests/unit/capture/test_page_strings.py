@@ -16,9 +16,11 @@ def _catalogue(lang: str) -> dict[str, str]:
 
 
 def test_every_key_used_exists_in_every_language() -> None:
-    # The review stage has its own script (issue 19 §3), with keys in the same catalogues.
+    # The review stage and the label cue have their own scripts (issue 19 §2, §3), with keys
+    # in the same catalogues.
     script = "\n".join(
-        (STATIC_DIR / name).read_text("utf-8") for name in ("capture.js", "review.js")
+        (STATIC_DIR / name).read_text("utf-8")
+        for name in ("capture.js", "review.js", "label_cue.js")
     )
     page = (STATIC_DIR / "capture.html").read_text("utf-8")
     used = set(re.findall(r'\bt\("([a-zA-Z_.]+)"', script))

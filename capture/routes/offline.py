@@ -36,10 +36,12 @@ Offline = Annotated[OfflineService, Depends(_offline)]
 
 @router.get("/stations/me/assignments", tags=["station"])
 def station_assignments(
-    principal: StationPrincipal, offline: Offline, clock: Clock
+    principal: StationPrincipal, request: Request, offline: Offline, clock: Clock
 ) -> AssignmentOut:
     """The signed list of this station's merchant's orders it may pack offline (open, not
     packed yet, newest first, bounded), and until when."""
+    # Each answer costs a signature by the label key (an HSM or KMS call): rate-limited.
+    enforce(request, "sessions", principal)
     signed = offline.assignment(principal.subject, now=clock())
     listed = signed.assignment
     return AssignmentOut(

@@ -398,3 +398,26 @@ def test_an_assignment_list_is_bounded_and_only_the_stations_merchants(
     token = _provisional(cast.station.device, mine)
     assert _refused(lambda: _sync(cast.station, token, forged)) == (403, "assignment_invalid")
     assert httpx.get(f"{cast.base_url}/v1/stations/me/assignments", timeout=10).status_code == 401
+
+
+def test_a_label_closed_outside_its_list_or_after_its_own_sync_clock_is_refused(
+    cast: flows.Actors,
+) -> None:
+    order_id = flows.register_order(cast)
+    listed = cast.station.assignments()
+    issued = datetime.fromisoformat(listed["issued_at"])
+    # Closed (by a right clock) a minute before the list it claims to pack from existed.
+    early = _provisional(cast.station.device, order_id, at=issued - timedelta(seconds=60))
+    assert _refused(lambda: _sync(cast.station, early, listed["token"])) == (
+        409,
+        "assignment_expired",
+    )
+    # Closed "later" than the station's own clock says it is now: one clock cannot say both.
+    later = _provisional(cast.station.device, order_id, at=datetime.now(UTC) + timedelta(minutes=5))
+    assert _refused(lambda: _sync(cast.station, later, listed["token"])) == (
+        409,
+        "station_clock_skewed",
+    )
+    # Honest path: closed while the list is valid.
+    honest = _provisional(cast.station.device, order_id)
+    assert _sync(cast.station, honest, listed["token"])["order_id"] == order_id

@@ -1,5 +1,5 @@
-"""Offline packing (issue 18 §1): assignment lists, provisional sessions at sync, and what a
-buyer's scan of a provisional label resolves to.
+"""Offline packing (issue 18 §1): assignment lists and the sync of provisional sessions (what
+a buyer's scan of a provisional label resolves to is ``capture.provisional_labels``).
 
 A station that cannot reach the service packs from a signed list of its orders
 (:meth:`OfflineService.assignment`), opens sessions locally, queues attested captures and

@@ -355,7 +355,10 @@ def _flush(state: StationState) -> FlushResult:
     records = state.records
     offline = state.offline
     opened = offline.open_official(client) if offline.pending() else None
-    for synced in opened.opened if opened else ():
+    # Every synced session's held captures move into it, also those a crash left behind.
+    for synced in offline.pending():
+        if synced.session_id is None:
+            continue
         official: SessionResponse = {
             "session_id": synced.session_id or "",
             "order_id": synced.order_id,
@@ -363,10 +366,11 @@ def _flush(state: StationState) -> FlushResult:
             "expires_at": "",
         }
         moved = state.queue.rebind(synced.local_session_id, official, client.device)
-        console.print(
-            f"synced offline session {synced.local_session_id} (order {synced.order_id}) as "
-            f"{synced.session_id}: {moved} capture(s) to seal"
-        )
+        if moved or (opened and synced in opened.opened):
+            console.print(
+                f"synced offline session {synced.local_session_id} (order {synced.order_id}) "
+                f"as {synced.session_id}: {moved} capture(s) to seal"
+            )
     with _progress_bar() as progress:
 
         def bar(entry: QueuedCapture) -> Callable[[int], None]:

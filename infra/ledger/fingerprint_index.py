@@ -26,11 +26,23 @@ planner's statistics and the visibility map that autovacuum keeps (docs/benchmar
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from sqlalchemy import BindParameter, and_, bindparam, insert, literal, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Integer,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from infra.ledger.fingerprint_models import BAND_BITS, BANDS, Fingerprint
 from infra.ledger.models import Evidence
@@ -123,6 +135,33 @@ def fingerprint_rows(evidence_id: str, order_id: str, hashes: Iterable[int]) -> 
     return rows
 
 
+@functools.cache
+def _probes() -> CompoundSelect[int, int]:
+    """One statement, one bounded probe per band, built once (building it for each lookup
+    cost more than running it).
+
+    A probe reads only the stored hash, which its (band, value) index holds, so PostgreSQL
+    answers it by an index-only scan and never visits the table's pages (reading the row id
+    too cost a heap page per candidate: p99 478 ms at 10^6, docs/benchmarks.md). The band
+    values and the bound are rendered into the statement: 68 bound parameters cost more to
+    process than the query costs to run, and they are integers we computed.
+    """
+    columns = (Fingerprint.band0, Fingerprint.band1, Fingerprint.band2, Fingerprint.band3)
+    probes = []
+    for i, column in enumerate(columns):
+        values: BindParameter[int] = bindparam(
+            f"band{i}", expanding=True, literal_execute=True, type_=Integer()
+        )
+        bounded = (
+            select(Fingerprint.value)
+            .where(column.in_(values))
+            .limit(bindparam("bound", type_=Integer(), literal_execute=True))
+            .subquery(f"probe{i}")
+        )
+        probes.append(select(literal(i).label("probe"), bounded.c.value))
+    return union_all(*probes)
+
+
 class FingerprintIndex:
     """Reads of the ``fingerprints`` table (rows are written with their evidence)."""
 
@@ -142,36 +181,22 @@ class FingerprintIndex:
             raise ValueError(f"expected a radius from 0 to 15, found {radius}")
         if not hashes:
             return FingerprintLookup((), truncated=False)
-        columns = (Fingerprint.band0, Fingerprint.band1, Fingerprint.band2, Fingerprint.band3)
         wanted: list[set[int]] = [set() for _ in range(BANDS)]
         for value in hashes:
             for i, band in enumerate(_bands(value)):
                 wanted[i].update(_neighbours(band, bits))
-        # One statement, one bounded probe per band. A probe reads only the stored hash, which
-        # its (band, value) index holds, so PostgreSQL answers it by an index-only scan and
-        # never visits the table's pages (reading the row id too cost a heap page per
-        # candidate: p99 478 ms at 10^6, docs/benchmarks.md). Rows are fetched afterwards
-        # for the few hashes within the radius.
-        probes = []
-        for i, (column, values) in enumerate(zip(columns, wanted, strict=True)):
-            # Rendered into the statement: 68 bound values cost more to process than the
-            # query costs to run, and these are integers we computed.
-            band_values: BindParameter[list[int]] = bindparam(
-                f"band{i}", sorted(values), expanding=True, literal_execute=True
-            )
-            bounded = (
-                select(Fingerprint.value)
-                .where(column.in_(band_values))
-                .limit(max_candidates + 1)
-                .subquery(f"probe{i}")
-            )
-            probes.append(select(literal(i).label("probe"), bounded.c.value))
+        # Probe the bands for stored hashes (``_probes``); rows are fetched afterwards for
+        # the few hashes within the radius.
         close: dict[int, list[tuple[int, int]]] = {}
         per_probe = [0] * BANDS
         with self._sessions() as session:
             candidates: set[int] = set()
             # fetchall: a thousand candidates row by row cost more than the query itself.
-            for probe, stored in session.execute(union_all(*probes)).all():
+            parameters: dict[str, object] = {
+                f"band{i}": sorted(values) for i, values in enumerate(wanted)
+            }
+            parameters["bound"] = max_candidates + 1
+            for probe, stored in session.execute(_probes(), parameters).all():
                 per_probe[probe] += 1
                 candidates.add(stored)
             for stored in candidates:

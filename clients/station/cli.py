@@ -663,7 +663,8 @@ def _replace_labels(
     for entry in refused:
         console.print(
             f"[red]sync refused[/] {entry.local_session_id} (order {entry.order_id}): "
-            f"{entry.refused_code}: {entry.refused_message}",
+            f"{entry.refused_code}: {entry.refused_message} (its captures stay held: "
+            "`orderseal station drop --held`)",
             highlight=False,
         )
         result.provisional_refused.append(f"{entry.refused_code}: {entry.refused_message}")
@@ -951,7 +952,12 @@ def drop(
     capture_id: CaptureIdArgument = None,
     every: AllOption = False,
     held: Annotated[
-        bool, typer.Option("--held", help="the held captures of a previous enrolment instead")
+        bool,
+        typer.Option(
+            "--held",
+            help="the held captures of a previous enrolment, or of an offline session the "
+            "service refused, instead",
+        ),
     ] = False,
     home: HomeOption = _DEFAULT_HOME,
 ) -> None:
@@ -962,6 +968,9 @@ def drop(
         if capture_id is not None or every:
             raise StationError("--held takes no capture id or --all", code="invalid_arguments")
         dropped = state.queue.drop_held(state.config()["device_id"])
+        for refused in state.offline.entries():
+            if refused.refused_code is not None:
+                dropped += state.queue.drop_session(refused.local_session_id)
     else:
         dropped = state.queue.drop(_selected(capture_id, every))
     if not dropped:

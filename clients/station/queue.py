@@ -249,6 +249,15 @@ class CaptureQueue:
             dropped.append(folder.name.split("-", 1)[1])
         return dropped
 
+    def drop_session(self, session_id: str) -> list[str]:
+        """Delete the pending entries of one session (an offline session whose sync the
+        service refused for good); their ids."""
+        dropped = []
+        for entry in self.pending(session_id=session_id):
+            shutil.rmtree(entry.folder)
+            dropped.append(entry.capture_id)
+        return dropped
+
     def drop_held(self, current_device_id: str) -> list[str]:
         """Delete the pending entries attested by a previous enrolment; their ids.
 

@@ -421,3 +421,32 @@ def test_a_label_closed_outside_its_list_or_after_its_own_sync_clock_is_refused(
     # Honest path: closed while the list is valid.
     honest = _provisional(cast.station.device, order_id)
     assert _sync(cast.station, honest, listed["token"])["order_id"] == order_id
+
+
+def test_an_offline_parcel_packed_meanwhile_by_another_station_is_refused_and_droppable(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    live_api: str,
+    cast: flows.Actors,
+) -> None:
+    station = Station(tmp_path / "line-2", capsys)
+    device_id = f"station-offline-{secrets.token_hex(3)}"
+    assert station("enrol", "--url", live_api, "--device-id", device_id)[0] == EXIT_OK
+    order_id = flows.register_order(cast)
+    assert station("sync")[0] == EXIT_OK
+    station.point_at(DEAD_URL)
+    assert station("open", order_id)[0] == EXIT_QUEUED
+    assert station("capture", str(_photo(tmp_path, "late")))[0] == EXIT_QUEUED
+    assert station("close")[0] == EXIT_QUEUED
+    # Meanwhile another station of the merchant packs the same order online.
+    flows.ship(cast, order_id, tmp_path)
+    station.point_at(live_api)
+    status, out = station("sync")
+    assert (status, "order_already_packed" in out) == (EXIT_REFUSED, True), out
+    assert station.state.queue.summary()["pending"] == 1
+    # Refused for good: not tried again, and the operator can drop its held captures.
+    status, out = station("flush")
+    assert (status, "order_already_packed" in out) == (EXIT_QUEUED, False), out
+    status, out = station("drop", "--held")
+    assert (status, "dropped: cap-" in out) == (EXIT_OK, True), out
+    assert station.state.queue.summary()["pending"] == 0

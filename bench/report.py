@@ -465,6 +465,7 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
         lines += _http_section(http)
     lines += _webhooks_section(document.get("webhooks") or [])
     lines += recovery_section(document)
+    lines += recapture_section(document)
     lines += [
         "",
         _ANALYSIS.replace(
@@ -473,3 +474,59 @@ def write_markdown(document: dict[str, Any], path: Path) -> None:
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
+
+
+_RECAPTURE_HEADING = "## Recapture score: photographed screens"
+
+
+def recapture_section(document: dict[str, Any]) -> list[str]:
+    """Scores of generated screen photographs against honest captures (issue 19 §2)."""
+    figures = document.get("recapture")
+    if not figures:
+        return []
+    lines = [
+        "",
+        _RECAPTURE_HEADING,
+        "",
+        f"`bench/recapture.py`: {figures['samples']} pictures per corpus, scored by",
+        "`evidence.recapture` (spectral peaks of a screen's pixel grid and its moire, tiles of",
+        "the luminance reduced to at most 1024 px a side). Screen photographs: a generated scene",
+        "on a simulated display (R, G, B stripes with dark gaps, 3-6 px pitch), photographed",
+        "with a tilt, a rotation, lens blur, resampling at an unrelated pitch, noise and JPEG.",
+        "Plain captures: the same kind of scene photographed directly. Fake camera frames: the",
+        "frames the browser tests feed Chromium's fake camera (`tests/support/y4m.py`: the",
+        "picture on a table, 4:2:0 chroma), as the page's canvas JPEG encodes them.",
+        f"Threshold (`RECAPTURE_THRESHOLD`) {figures['threshold']:g}; *at or above* is the share",
+        "called a suspected recapture (for the honest corpora, the false-positive rate).",
+        "",
+        "| corpus | pictures | min | p50 | max | at or above threshold |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {c['n']} | {c['min']:.1f} | {c['p50']:.1f} | {c['max']:.1f} "
+        f"| {c['above']:.1%} |"
+        for name, c in figures["corpora"].items()
+    ]
+    lines += [
+        "",
+        f"Separation (lowest screen photograph minus highest honest capture): "
+        f"{figures['separation']:+.1f}; a negative figure means the corpora overlap, so some",
+        "screens are missed at any threshold that keeps honest captures below it. Cost:",
+        f"{figures['ms_per_photo']:.0f} ms per photo including generating it. It is advice: it",
+        "never blocks, and routes to review only when the policy says `recapture_review = true`.",
+    ]
+    return lines
+
+
+def splice_recapture_section(path: Path, document: dict[str, Any]) -> None:
+    """Replace (or append) the recapture section of an existing benchmark page."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = "\n".join(recapture_section(document)).strip("\n")
+    if _RECAPTURE_HEADING in text:
+        start = text.index(_RECAPTURE_HEADING)
+        following = text.find("\n## ", start + len(_RECAPTURE_HEADING))
+        end = following + 1 if following != -1 else len(text)
+        text = text[:start] + section + "\n" + ("\n" + text[end:] if following != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)

@@ -201,6 +201,10 @@ class SubmittedFileOut(_Frozen):
     #: ``manifest_recovered`` or reuse of another order's): shown beside the copy.
     recovered_evidence_id: str | None = None
     recovered_file_url: str | None = None
+    #: The verdict's recapture score of this photo and whether it reaches the threshold
+    #: (issue 19 §2): advice to the agent, a possible photo of a screen.
+    recapture_score: float | None = None
+    recapture_suspected: bool = False
 
 
 class SealedOriginalOut(_Frozen):

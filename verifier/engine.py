@@ -55,6 +55,7 @@ def evaluate_evidence(
         stage=assertion.stage.value if assertion else None,
         evidence_id=facts.ledger_record.evidence_id if facts.ledger_record else None,
         recovered_evidence_id=facts.recovered.original.evidence_id if facts.recovered else None,
+        recapture_score=facts.recapture_score,
     )
 
 

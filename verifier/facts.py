@@ -28,6 +28,7 @@ from evidence.reader import (
     TrustSettings,
     read_evidence,
 )
+from evidence.recapture import load_recapture_score
 from infra.errors import OrderSealError
 from infra.ledger.fingerprint_index import FingerprintMatch
 from infra.ledger.models import Dispute, Evidence, Order
@@ -39,7 +40,7 @@ from verifier.models import (
     OrderFacts,
     RecoveredCopy,
 )
-from verifier.perceptual import RECOVERY_DISTANCE, fingerprint, near_duplicate
+from verifier.perceptual import RECOVERY_DISTANCE, REUSE_DISTANCE, fingerprint, near_duplicate
 from verifier.policy import Policy
 from verifier.reasons import ReasonCode
 
@@ -126,6 +127,7 @@ class FactGatherer:
             order=facts,
             now=now,
             receipt_window_days=policy.receipt_window_days,
+            recapture_review=policy.recapture_review,
         )
         if dispute is None:
             return ctx
@@ -182,6 +184,8 @@ class FactGatherer:
         """
         recover = with_reuse if recover is None else recover
         media_type = sniff_media_type(file.path)
+        # Of the submitted file itself, also when it is judged on a recovered original.
+        recapture = load_recapture_score(file.path, media_type)
         similar = self._similar_disputes(file, media_type, dispute_id) if with_reuse else ()
         try:
             report: ReaderReport = read_evidence(file.path, trust=self.trust)
@@ -193,12 +197,13 @@ class FactGatherer:
                 else None
             )
             if recovered is not None:
-                return recovered
+                return replace(recovered, recapture_score=recapture)
             return EvidenceFacts(
                 filename=file.filename,
                 content_sha256=file.sha256,
                 media_type=media_type,
                 report=None,
+                recapture_score=recapture,
                 read_error=ReasonCode(exc.code),
                 read_error_detail=exc.message,
                 other_disputes=other,
@@ -231,6 +236,7 @@ class FactGatherer:
             revoked_devices=self.ledger.revoked_devices(),
             revoked_service_certificates=self.revoked_service_certificates(),
             sealing_fingerprints=self.sealing_fingerprints(),
+            recapture_score=recapture,
         )
 
     def _recover(
@@ -256,14 +262,22 @@ class FactGatherer:
             return None
         queries = [to_int(h) for h in hashes]
         found = self.ledger.fingerprints.lookup(queries, radius=RECOVERY_DISTANCE)
+        claim = self.ledger.get_dispute(dispute_id) if dispute_id else None
         best = _best_original(
-            found.matches, frames=0 if media_type in IMAGE_TYPES else len(queries)
+            found.matches,
+            frames=0 if media_type in IMAGE_TYPES else len(queries),
+            claimed_order=claim.order_id if claim else None,
         )
         if best is None:
             return None
         evidence_id, distance = best
         row = self.ledger.get_evidence(evidence_id)
         if row is None:
+            return None
+        if claim is not None and row.order_id != claim.order_id and distance > REUSE_DISTANCE:
+            # Another order's original, but only as near as unrelated pictures come at scale
+            # (docs/benchmarks.md): no accusation of reuse, the file stays one without a
+            # manifest (review).
             return None
         try:
             with self.open_sealed(row.storage_key) as path:
@@ -333,9 +347,21 @@ class FactGatherer:
         )
 
 
-def _best_original(matches: Sequence[FingerprintMatch], *, frames: int) -> tuple[str, int] | None:
+def _best_original(
+    matches: Sequence[FingerprintMatch], *, frames: int, claimed_order: str | None = None
+) -> tuple[str, int] | None:
     """(evidence id, distance) of the nearest original; for a video of ``frames`` query
-    frames, only an original most of them match counts (the nearest such)."""
+    frames, only an original most of them match counts (the nearest such).
+
+    The claimed order's own originals come first: among 10^6 sealed pictures an unrelated
+    one falls within the radius of some original now and then (docs/benchmarks.md), and such
+    a false match of another order must not hide this order's real one.
+    """
+    own = [m for m in matches if m.order_id == claimed_order]
+    if own:
+        found = _best_original(own, frames=frames)
+        if found is not None:
+            return found
     if not matches:
         return None
     if frames == 0:

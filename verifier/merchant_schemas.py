@@ -70,6 +70,7 @@ MERCHANT_MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.LABEL_NOT_IN_CAPTURE: "The parcel's label was never in view in the video.",
     ReasonCode.CAPTURE_DISCONTINUOUS: "The video's timeline jumps; a person decides.",
     ReasonCode.LABEL_TYPED: "The buyer typed the label code instead of scanning it.",
+    ReasonCode.RECAPTURE_SUSPECTED: "The photo looks like a picture of a screen.",
 }
 _OTHER = "See the reason code."
 

@@ -123,6 +123,9 @@ class EvidenceFacts:
     #: Set when the submitted file had no manifest and was traced to a sealed original: every
     #: other field then describes that original (so the checks judge what we sealed).
     recovered: RecoveredCopy | None = None
+    #: How much the submitted photo looks like a photographed screen
+    #: (``evidence.recapture``); None for a video or an undecodable file.
+    recapture_score: float | None = None
 
     @property
     def sealed_by_orderseal(self) -> bool:
@@ -152,3 +155,5 @@ class DisputeContext:
     #: out), and how many of them point to the merchant (the wrong item shipped).
     merchant_disputes: int = 0
     merchant_wrong_items: int = 0
+    #: The policy routes a suspected recapture (a photographed screen) to review.
+    recapture_review: bool = False

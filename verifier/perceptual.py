@@ -10,7 +10,7 @@ import imagehash
 
 from evidence.fingerprints import fingerprint
 
-__all__ = ["IMAGE_DISTANCE", "RECOVERY_DISTANCE", "fingerprint", "near_duplicate"]
+__all__ = ["IMAGE_DISTANCE", "RECOVERY_DISTANCE", "REUSE_DISTANCE", "fingerprint", "near_duplicate"]
 
 #: Hamming distance (of 64 bits) under which two pHashes show the same picture. Measured on
 #: 300 generated scenes: a 2% crop per side measures 0-12, a 4% crop 2-18 (so it is not
@@ -28,6 +28,10 @@ IMAGE_DISTANCE = 12
 #: one-bit neighbourhoods (infra.ledger.fingerprint_index). Recovery never allows on its own:
 #: the original must be this order's and this buyer's (verifier.checks.recovered).
 RECOVERY_DISTANCE = 7
+
+#: The tighter distance within which a copy is traced to ANOTHER order's original (and so
+#: called ``evidence_reused``, which blocks). See RECOVERY_DISTANCE for the figures.
+REUSE_DISTANCE = 3
 
 
 def _distance(a: str, b: str) -> int:

@@ -43,6 +43,9 @@ class Policy:
     max_wrong_item_rate: Decimal | None = None
     wrong_item_min_disputes: int = 5
     merchant_window_days: int = 90
+    #: A photo whose recapture score reaches the threshold (a photographed screen) fails with
+    #: ``recapture_suspected`` (review); off, the score is advice shown to agents only.
+    recapture_review: bool = False
     dry_run: bool = False
 
     def __post_init__(self) -> None:
@@ -112,6 +115,9 @@ DEFAULT_POLICY = Policy(
             # The buyer typed the label code (issue 18 §4): a person looks, unless the
             # platform allows it (``[decisions] allow``).
             ReasonCode.LABEL_TYPED,
+            # A photo that looks like a photographed screen: it fails only when the policy
+            # routes it (``recapture_review``); otherwise it is advice (issue 19 §2).
+            ReasonCode.RECAPTURE_SUSPECTED,
         }
     ),
 )

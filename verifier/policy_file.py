@@ -50,6 +50,7 @@ class _Thresholds(_Strict):
 class _Evidence(_Strict):
     video_required_for: list[str] = Field(default_factory=list)
     min_photos: int = Field(default=0, ge=0, le=50)
+    recapture_review: bool = False
 
     @field_validator("video_required_for")
     @classmethod
@@ -116,6 +117,7 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
             review_above=dict(parsed.thresholds.review_above),
             video_required_for=frozenset(parsed.evidence.video_required_for),
             min_photos=parsed.evidence.min_photos,
+            recapture_review=parsed.evidence.recapture_review,
             receipt_window_days=parsed.window.receipt_days_after_delivery,
             max_refunds_per_order=parsed.limits.max_refunds_per_order,
             max_disputes_per_buyer=parsed.limits.max_disputes_per_buyer,

@@ -39,3 +39,4 @@ class ReasonCode(StrEnum):
     LABEL_NOT_IN_CAPTURE = "label_not_in_capture"
     CAPTURE_DISCONTINUOUS = "capture_discontinuous"
     LABEL_TYPED = "label_typed"
+    RECAPTURE_SUSPECTED = "recapture_suspected"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from evidence.recapture import RECAPTURE_THRESHOLD
 from evidence.thumbnails import make_thumbnail
 from infra.ledger.models import Dispute, DisputeEvidence, Evidence, MerchantResponse
 from verifier.disputes import DisputeService
@@ -57,7 +58,10 @@ def _environment() -> Environment:
     )
     environment.filters["when"] = shown_time
     environment.globals.update(
-        plain_check=plain_check, plain_rule=plain_rule, reason_sentence=reason_sentence
+        plain_check=plain_check,
+        plain_rule=plain_rule,
+        reason_sentence=reason_sentence,
+        recapture_threshold=RECAPTURE_THRESHOLD,
     )
     return environment
 

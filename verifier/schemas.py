@@ -179,6 +179,12 @@ class EvidenceVerdictOut(_Frozen):
     recovered_evidence_id: str | None = Field(
         default=None, exclude_if=lambda value: value is None, json_schema_extra=_absent_not_null
     )
+    #: How much the submitted photo looks like a photographed screen (issue 19 §2, advice;
+    #: ``recapture_suspected`` at ``evidence.recapture.RECAPTURE_THRESHOLD``). Absent for a
+    #: video, and in verdicts stored before it.
+    recapture_score: float | None = Field(
+        default=None, exclude_if=lambda value: value is None, json_schema_extra=_absent_not_null
+    )
 
     def platform_view(self) -> EvidenceVerdictOut:
         """The same verdict without the agent-only details (other disputes and accounts)."""

@@ -76,6 +76,8 @@ CHECK_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "check_label_sighting": "The receipt video's label and timeline could be checked",
         "label_entry": "The buyer's page scanned the parcel label (it did not type the code)",
         "check_label_entry": "How the parcel label reached the page could be read",
+        "recapture": "The photo does not look like a picture of a screen (advice only)",
+        "check_recapture": "The photo could be checked for a photographed screen",
     }
 )
 
@@ -124,6 +126,8 @@ REASON_SENTENCES: Final[Mapping[ReasonCode, str]] = MappingProxyType(
         "when two recordings are joined.",
         ReasonCode.LABEL_TYPED: "The buyer typed or pasted the label code instead of scanning "
         "the parcel's label, so nothing shows the parcel was in hand when the capture opened.",
+        ReasonCode.RECAPTURE_SUSPECTED: "The photo looks like a picture of a screen rather "
+        "than of the parcel itself.",
     }
 )
 

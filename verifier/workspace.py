@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from evidence.label_entry import LabelEntry, entry_of_receipt_session
+from evidence.label_entry import LabelEntry, recorded_entry
+from evidence.recapture import RECAPTURE_THRESHOLD
 from infra.ledger.agent_models import DisputeWork
 from infra.ledger.agent_work import AWAITING_EVIDENCE, AgentWork, ReuseLink
 from infra.ledger.models import CaptureSession, Dispute, DisputeEvidence, Evidence
@@ -198,7 +199,7 @@ def _timeline(
             add("label_printed", session.closed_at, session.device_id or "station")
         elif session.stage == "receipt":
             # A typed label code is told as such (buyer-declared: it only ever downgrades).
-            typed = entry_of_receipt_session(session.session_id) is LabelEntry.TYPED
+            typed = recorded_entry(session.label_entry) is LabelEntry.TYPED
             event = "label_typed" if typed else "label_scanned"
             add(event, session.opened_at, session.buyer_id or "buyer")
     add("filed", dispute.created_at, dispute.buyer_id, dispute.claim_type)
@@ -215,6 +216,16 @@ def _timeline(
         add("merchant_response", response.created_at, response.merchant_id)
     events.sort(key=lambda pair: pair[0])
     return tuple(event for _, event in events[:MAX_TIMELINE])
+
+
+def _recapture_score(verdict: EvidenceVerdictOut | None) -> float | None:
+    """The photo's recapture score, shown as advice beside it (issue 19 §2)."""
+    return None if verdict is None else verdict.recapture_score
+
+
+def _recapture_suspected(verdict: EvidenceVerdictOut | None) -> bool:
+    score = _recapture_score(verdict)
+    return score is not None and score >= RECAPTURE_THRESHOLD
 
 
 def _recovered(verdict: EvidenceVerdictOut | None) -> dict[str, str]:
@@ -323,6 +334,8 @@ class WorkspaceService:
                 else (),
                 url=f"/v1/disputes/{dispute_id}/submitted/{row.content_sha256}",
                 **_recovered(by_file.get(row.content_sha256)),
+                recapture_score=_recapture_score(by_file.get(row.content_sha256)),
+                recapture_suspected=_recapture_suspected(by_file.get(row.content_sha256)),
             )
             for row in attachments
         ]

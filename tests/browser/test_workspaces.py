@@ -512,3 +512,51 @@ def test_report_link_opens_without_credentials_until_revoked_or_expired(
     assert late.status == 404
     assert late.json()["error"]["code"] == "report_link_invalid"
     page.context.close()
+
+
+# ---- a stripped copy beside its sealed original; a photographed screen (issue 19) ----------
+def test_agent_sees_a_recovered_copy_beside_its_original_and_screen_photo_advice(
+    browser: Browser,
+    live_api: str,
+    credentials: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The buyer attaches a recompressed copy of their own sealed unboxing photo (no Content
+    Credentials: traced to the original) and a photo of a screen. Adversary: the screen photo
+    is advice only, so the claim's decision is what the other checks make of it."""
+    from bench.recapture import screen_photograph
+
+    work = tmp_path_factory.mktemp("recovered-page")
+    cast = flows.actors(live_api, credentials)
+    shipped = flows.ship(cast, flows.register_order(cast), work)
+    (sealed, *_) = flows.receive(cast, shipped, work)
+    copy = work / "from-chat.jpg"
+    with Image.open(sealed) as image:
+        image.convert("RGB").save(copy, format="JPEG", quality=45)
+    screen = work / "screen.jpg"
+    screen_photograph(7_007).save(screen, format="JPEG", quality=90)
+    decided = flows.dispute(cast, shipped.order_id, [copy, screen])
+    assert decided["verdict"]["decision"] == "review"
+    recovered = {
+        e["filename"]: e.get("recovered_evidence_id") for e in decided["verdict"]["evidence"]
+    }
+    assert recovered["from-chat.jpg"] is not None
+    assert recovered["screen.jpg"] is None
+
+    page = _page(browser)
+    page.goto(f"{live_api}/agent")
+    _sign_in(page, credentials["agent"])
+    expect(page.locator("#list")).to_be_visible()
+    page.goto(f"{live_api}/agent#dispute={decided['dispute_id']}")
+    pair = page.locator(
+        f'#submitted .recovered-pair[data-recovered="{recovered["from-chat.jpg"]}"]'
+    )
+    expect(pair.locator("figure")).to_have_count(2)
+    expect(pair.locator("figure").nth(1)).to_contain_text(recovered["from-chat.jpg"])
+    advice = page.locator("#submitted .advice.recapture")
+    expect(advice).to_have_count(1)
+    expect(advice).to_contain_text("advice only")
+    _media_loaded(page, "#submitted")
+    assert pair.locator("img").count() == 2
+    _no_csp_refusal(page)
+    page.context.close()

@@ -10,6 +10,7 @@ from verifier.checks.entry import check_label_entry
 from verifier.checks.identity import check_identity
 from verifier.checks.integrity import check_integrity
 from verifier.checks.order import check_buyer, check_order, check_stage
+from verifier.checks.recapture import check_recapture
 from verifier.checks.recovered import check_recovered
 from verifier.checks.reuse import check_reuse
 from verifier.checks.revocation import check_revocation
@@ -39,4 +40,5 @@ ALL_CHECKS: tuple[Check, ...] = (
     check_recovered,
     check_label_sighting,
     check_label_entry,
+    check_recapture,
 )

@@ -35,6 +35,7 @@ PINNED = [
     "label_not_in_capture",
     "capture_discontinuous",
     "label_typed",
+    "recapture_suspected",
 ]
 
 

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from infra.ledger.fingerprint_index import FingerprintMatch
 from verifier.checks.recovered import check_recovered
+from verifier.facts import _best_original
 from verifier.models import DisputeContext, EvidenceFacts, LedgerEvidence, RecoveredCopy
 from verifier.policy_file import parse_policy
 from verifier.reasons import ReasonCode
@@ -82,3 +84,26 @@ def test_a_truncated_lookup_never_allows() -> None:
 def test_a_file_with_its_own_manifest_is_not_judged_here() -> None:
     facts = EvidenceFacts(filename="f", content_sha256="d" * 64, media_type=None, report=None)
     assert check_recovered(facts, _ctx()) == []
+
+
+def _match(evidence_id: str, order_id: str, distance: int, query: int = 0) -> FingerprintMatch:
+    return FingerprintMatch(evidence_id, order_id, 0, query, distance)
+
+
+def test_the_claimed_orders_original_comes_before_a_nearer_one_of_another_order() -> None:
+    """Adversary: at scale an unrelated original of another order falls within the radius
+    now and then; being nearer, it must not hide the claim's own original (and block an
+    honest buyer's copy as reuse)."""
+    matches = [_match("ev-foreign", "ORD-2", 3), _match("ev-own", "ORD-1", 6)]
+    assert _best_original(matches, frames=0, claimed_order="ORD-1") == ("ev-own", 6)
+    assert _best_original(matches, frames=0, claimed_order=None) == ("ev-foreign", 3)
+    assert _best_original(matches, frames=0, claimed_order="ORD-9") == ("ev-foreign", 3)
+
+
+def test_a_video_needs_most_frames_of_the_own_original_before_it_wins() -> None:
+    own_one_frame = [_match("ev-own", "ORD-1", 2, 0)]
+    foreign_all = [_match("ev-foreign", "ORD-2", 4, q) for q in range(3)]
+    assert _best_original([*own_one_frame, *foreign_all], frames=3, claimed_order="ORD-1") == (
+        "ev-foreign",
+        4,
+    )

@@ -120,6 +120,25 @@
     $(id).replaceChildren(...(files.length ? files.map((f) => figure(f, "file")) : [el("p", { class: "small" }, empty)]));
   }
 
+  // A submitted file: a copy traced to its sealed original (issue 19 §1) is shown beside
+  // that original, and a photo that may be a picture of a screen says so (advice, §2).
+  function submittedItem(file) {
+    const shown = figure(file, "file");
+    if (file.recapture_suspected) {
+      shown.querySelector("figcaption").append(el("div", { class: "advice recapture", "data-recapture": String(file.recapture_score) },
+        `Possible photo of a screen (recapture score ${Number(file.recapture_score).toFixed(1)}; advice only)`));
+    }
+    if (!file.recovered_file_url) return shown;
+    const original = figure({
+      url: file.recovered_file_url,
+      title: `Sealed original ${file.recovered_evidence_id}`,
+      media_type: file.media_type,
+    }, "sealed original");
+    return el("div", { class: "recovered-pair", "data-recovered": file.recovered_evidence_id },
+      el("p", { class: "small" }, "No Content Credentials: traced to this sealed original, and judged on it"),
+      el("div", { class: "pair" }, shown, original));
+  }
+
   function checkItem(c) {
     const passed = Boolean(c.passed);
     const code = c.code || null;
@@ -223,7 +242,8 @@
       ? reasons.map((r) => el("li", {}, r.sentence || r.code, " ", el("code", { class: "code" }, r.code)))
       : [el("li", { class: "none" }, verdict.decision ? "No objection: every check passed." : "Not decided yet.")]));
     const sealed = list(doc.sealed_originals).map((m) => ({ ...m, url: m.file_url }));
-    fill("submitted", list(doc.submitted_files), "The buyer attached no file.");
+    const submitted = list(doc.submitted_files);
+    $("submitted").replaceChildren(...(submitted.length ? submitted.map(submittedItem) : [el("p", { class: "small" }, "The buyer attached no file.")]));
     fill("shipment", sealed.filter((m) => m.stage === "shipment"), "No packing capture recorded.");
     fill("receipt", sealed.filter((m) => m.stage === "receipt"), "No unboxing capture recorded.");
     renderChecks(list(verdict.checks));

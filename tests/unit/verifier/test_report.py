@@ -8,12 +8,14 @@ runs it. Autoescaping renders it as text; the test looks for the raw tag.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
 
+from evidence.recapture import RECAPTURE_THRESHOLD
 from infra.ledger.models import Dispute
 from verifier.models import CheckResult, Decision
 from verifier.reasons import ReasonCode
@@ -217,3 +219,22 @@ def test_the_sellers_answer_is_shown_as_text() -> None:
     assert "<code>ev_1</code>" in answers
     assert "seller answered" in html.split('id="timeline"')[1]
     assert _parse(html).tags.count("script") == 0
+
+
+@pytest.mark.parametrize(
+    ("score", "shown", "advice"),
+    [(None, False, False), (2.5, True, False), (RECAPTURE_THRESHOLD, True, True)],
+    ids=["video", "plain", "suspected"],
+)
+def test_the_recapture_score_is_shown_as_advice(
+    score: float | None, shown: bool, advice: bool
+) -> None:
+    report = _report()
+    assert report.verdict is not None
+    (evidence,) = report.verdict.evidence
+    verdict = report.verdict.model_copy(
+        update={"evidence": (evidence.model_copy(update={"recapture_score": score}),)}
+    )
+    html = render_report_html(dataclasses.replace(report, verdict=verdict))
+    assert ("recapture score" in html) is shown
+    assert ("possible photo of a screen" in html) is advice

@@ -62,6 +62,7 @@ async def _upload(
     principal: Principal,
     forced: list[StationCheck] | None = None,
     stage: Stage | None = None,
+    max_bytes: int | None = None,
 ) -> EvidenceOut:
     try:
         statement_json = b64url_decode(statement).decode()
@@ -72,7 +73,8 @@ async def _upload(
     if idempotency_key is not None and len(idempotency_key) > 128:
         raise CaptureError("expected an Idempotency-Key of at most 128 characters")
     title = check_client_name(title, what="title")
-    received = await receive_body(request, uploads.work_dir, max_bytes=uploads.max_upload_bytes)
+    limit = uploads.max_upload_bytes if max_bytes is None else max_bytes
+    received = await receive_body(request, uploads.work_dir, max_bytes=limit)
     if declared_sha256 is not None and declared_sha256 != received.sha256:
         received.path.unlink(missing_ok=True)
         raise AuthError(
@@ -262,4 +264,6 @@ async def upload_review_evidence(
         request.headers.get(CONTENT_SHA256_HEADER),
         principal=principal,
         stage=Stage.REVIEW,
+        # Photos only: refused from the length above the photo limit, not the video one.
+        max_bytes=uploads.max_photo_bytes,
     )

@@ -731,3 +731,45 @@ def test_concurrent_decides_append_one_verdict_each_and_keep_the_chain(
     assert decided
     assert len(services.ledger.verdicts(dispute_id)) == len(decided)
     assert services.verifier.verify_audit(services.keys.trust_list()).ok
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["order_id=O", "buyer_id=B", f"order_id={'O' * 5000}&buyer_id=B", "order_id=O%00&buyer_id=B"],
+    ids=["no-buyer", "no-order", "long-order", "nul-order"],
+)
+def test_a_bad_review_query_is_refused_before_the_body(
+    live_api: str, credentials: dict[str, str], query: str
+) -> None:
+    status, code = _huge_request(
+        live_api,
+        "PUT",
+        f"/v1/platform/review-images?{query}",
+        {"Authorization": f"Bearer {credentials['platform']}"},
+    )
+    assert (status, code) == (422, "invalid_request")
+
+
+def test_a_buyers_huge_review_body_is_refused_from_its_length(
+    cast: flows.Actors, live_api: str, tmp_path: Path
+) -> None:
+    order_id = _received(cast, tmp_path)
+    http = _http(cast)
+    session = http.post("/v1/review-sessions", json={"order_id": order_id}).json()
+    photo = make_jpeg(tmp_path / "claimed.jpg", seed=6363, size=(160, 120))
+    statement, signature, digest = cast.buyer_device.attest(
+        order_id=order_id, session_id=session["session_id"], stage="review", path=photo
+    )
+    status, code = _huge_request(
+        live_api,
+        "PUT",
+        f"/v1/review-sessions/{session['session_id']}/evidence",
+        {
+            "Authorization": http.headers["Authorization"],
+            "X-OrderSeal-Device": cast.buyer_device.device_id,
+            "X-OrderSeal-Statement": statement,
+            "X-OrderSeal-Statement-Signature": signature,
+            "X-OrderSeal-Content-SHA256": digest,
+        },
+    )
+    assert (status, code) == (413, "payload_too_large")

@@ -23,7 +23,6 @@ from infra.ledger.fingerprint_index import FingerprintIndex, fingerprint_rows
 from infra.ledger.idempotency import IdempotencyRecords
 from infra.ledger.jobs import NewJob, add_job
 from infra.ledger.merchants import Merchants
-from infra.ledger.provisional import ProvisionalLabels
 from infra.ledger.models import (
     AuditEntry,
     CaptureSession,
@@ -37,6 +36,7 @@ from infra.ledger.models import (
     UsedNonce,
     Verdict,
 )
+from infra.ledger.provisional import ProvisionalLabels
 from infra.ledger.sessions import GuardedSessions
 from infra.ledger.webhooks import OutboxEvent, WebhookRepository, add_outbox_events
 

@@ -35,7 +35,7 @@ from capture.label_url import label_token_from_payload
 from capture.orders import OrderService
 from capture.provisional_labels import ProvisionalResolver
 from capture.tokens import LabelToken, issue_label_token, verify_label_token
-from evidence.label_entry import LabelEntry, receipt_session_prefix
+from evidence.label_entry import LabelEntry
 from evidence.manifest import Stage
 from infra.errors import NotFoundError, OrderSealError
 from infra.ledger.merchants import DEFAULT_MERCHANT
@@ -406,7 +406,7 @@ class SessionService:
         # Scanning again starts afresh: one open receipt session per buyer and order.
         self.ledger.close_open_receipt_sessions(order.order_id, buyer_id, now)
         row = CaptureSession(
-            session_id=f"{receipt_session_prefix(entry)}{secrets.token_urlsafe(12)}",
+            session_id=f"rs_{secrets.token_urlsafe(12)}",
             order_id=order.order_id,
             stage=Stage.RECEIPT.value,
             device_id=None,
@@ -414,6 +414,7 @@ class SessionService:
             opened_at=now,
             expires_at=now + self.receipt_session,
             closed_at=None,
+            label_entry=entry.value,
         )
         self.ledger.add_session(row)
         if bare is not None and bare.startswith(f"{PROVISIONAL_PREFIX}."):

@@ -80,7 +80,7 @@ from capture.sessions import SessionService
 from capture.thumbnail_jobs import thumbnail_job
 from capture.transcode import TRANSCODED_MEDIA_TYPES, TranscodeBudget, webm_to_mp4
 from evidence.fingerprints import fingerprint, to_int
-from evidence.label_entry import entry_of_receipt_session
+from evidence.label_entry import recorded_entry
 from evidence.manifest import (
     CaptureAssertion,
     ChainLink,
@@ -817,8 +817,8 @@ def _assertion(
             certificate_pem=certificates_to_pem((device.certificate,)),
         ),
         chain=chain,
-        # Receipts only: how the page got the label token, as its session id records it.
-        label_entry=entry_of_receipt_session(session.session_id)
+        # Receipts only: how the page got the label token, as its session records it.
+        label_entry=recorded_entry(session.label_entry)
         if session.stage == Stage.RECEIPT.value
         else None,
     )

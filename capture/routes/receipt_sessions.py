@@ -20,7 +20,7 @@ from capture.schemas import (
     SealedItemOut,
     SessionOut,
 )
-from evidence.label_entry import entry_of_receipt_session
+from evidence.label_entry import recorded_entry
 from infra.auth import BuyerPrincipal
 from infra.json_body import BoundedJSONRoute
 from infra.ledger.models import Evidence
@@ -79,7 +79,7 @@ def open_receipt_session(
         order_id=row.order_id,
         stage=row.stage,
         expires_at=row.expires_at,
-        label_entry=entry_of_receipt_session(row.session_id),
+        label_entry=recorded_entry(row.label_entry),
     )
 
 
@@ -97,7 +97,7 @@ def receipt_summary(session_id: str, principal: BuyerPrincipal, sessions: Sessio
         shipment_session_id=shipped.session_id if shipped else None,
         shipped_at=shipped.closed_at if shipped else None,
         shipment=[_item(row) for row in receipt.shipment],
-        label_entry=entry_of_receipt_session(session_id),
+        label_entry=recorded_entry(receipt.session.label_entry),
     )
 
 

@@ -122,6 +122,9 @@ class CaptureSession(Base):
     # order counts as packed while a closed session is not released (who and when kept).
     released_at: Mapped[datetime | None] = mapped_column(default=None)
     released_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: Receipt sessions: how the buyer's page got the label token (``scanned``, ``link``,
+    #: ``typed``; ``evidence.label_entry``); None on other stages.
+    label_entry: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class Evidence(Base):

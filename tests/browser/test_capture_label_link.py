@@ -91,6 +91,13 @@ def _session_id(page: Page) -> str:
     return value
 
 
+def _entry(page: Page, services: Services) -> str | None:
+    """How the page's open receipt session got its label token, as the ledger records it."""
+    session = services.ledger.get_session(_session_id(page))
+    assert session is not None
+    return session.label_entry
+
+
 def _expired_token(services: Services, order_id: str) -> str:
     """A genuine label of ``order_id`` that expired a second ago."""
     return issue_label_token(
@@ -113,6 +120,7 @@ def test_a_label_link_opens_its_session_after_sign_in_and_leaves_the_address_bar
     ship: Callable[..., ShippedOrder],
     buyer: Buyer,
     live_api: str,
+    services: Services,
 ) -> None:
     order = ship(buyer.buyer_id)
     link = _label_text(order)  # what the phone's camera reads off the printed label
@@ -126,7 +134,7 @@ def test_a_label_link_opens_its_session_after_sign_in_and_leaves_the_address_bar
     page.click("#signin")
     expect(page.locator("#order-id")).to_have_text(order.order_id)
     expect(page.locator("#order-badge")).to_have_text("official label")
-    assert _session_id(page).startswith("rl_")  # sealed as opened from the label link
+    assert _entry(page, services) == "link"  # sealed as opened from the label link
     assert len(opened) == 1
     assert '"entry":"link"' in opened[0]
     assert "#" not in page.url
@@ -137,16 +145,17 @@ def test_a_label_link_into_an_open_tab_checks_that_label(
     ship: Callable[..., ShippedOrder],
     buyer: Buyer,
     live_api: str,
+    services: Services,
     tmp_path: Path,
 ) -> None:
     first, second = ship(buyer.buyer_id), ship(buyer.buyer_id)
     page = _page(launch(_camera_on(first.label_png, tmp_path / "first.y4m")))
     page.goto(f"{live_api}/capture#token={buyer.token}")
     expect(page.locator("#order-id")).to_have_text(first.order_id)
-    assert _session_id(page).startswith("rs_")  # scanned by the page's own camera
+    assert _entry(page, services) == "scanned"  # by the page's own camera
     page.goto(_label_text(second))  # same document: only the fragment changes
     expect(page.locator("#order-id")).to_have_text(second.order_id)
-    assert _session_id(page).startswith("rl_")
+    assert _entry(page, services) == "link"
     assert "#" not in page.url
 
 
@@ -183,6 +192,7 @@ def test_a_typed_code_is_shown_as_typed_never_as_scanned(
     ship: Callable[..., ShippedOrder],
     buyer: Buyer,
     live_api: str,
+    services: Services,
     artifacts: Path,
 ) -> None:
     order = ship(buyer.buyer_id)
@@ -196,7 +206,7 @@ def test_a_typed_code_is_shown_as_typed_never_as_scanned(
     badge = page.locator("#order-badge")
     expect(badge).to_have_text("code typed, not scanned")
     expect(badge).to_have_class("badge warn")
-    assert _session_id(page).startswith("rt_")
+    assert _entry(page, services) == "typed"
     assert '"entry":"typed"' in opened[0]
     page.click("#take-photo")
     expect(page.locator('.capture[data-status="sealed"]')).to_have_count(1)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from evidence.label_entry import LabelEntry, entry_of_receipt_session, receipt_session_prefix
+from evidence.label_entry import LabelEntry, recorded_entry
 from evidence.manifest import CaptureAssertion, Stage
 from verifier.checks import ALL_CHECKS
 from verifier.checks.entry import check_label_entry
@@ -94,9 +94,9 @@ def test_the_marker_survives_the_assertion_round_trip_and_older_seals_lack_it() 
 
 
 @pytest.mark.parametrize("entry", list(LabelEntry), ids=[e.value for e in LabelEntry])
-def test_the_session_id_records_the_entry(entry: LabelEntry) -> None:
-    assert entry_of_receipt_session(f"{receipt_session_prefix(entry)}abc") is entry
+def test_the_recorded_column_reads_back_as_the_entry(entry: LabelEntry) -> None:
+    assert recorded_entry(entry.value) is entry
 
 
-def test_ids_that_are_no_receipt_sessions_record_nothing() -> None:
-    assert entry_of_receipt_session("ss_abc") is None
+def test_sessions_of_other_stages_record_nothing() -> None:
+    assert recorded_entry(None) is None

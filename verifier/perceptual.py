@@ -17,21 +17,28 @@ __all__ = ["IMAGE_DISTANCE", "RECOVERY_DISTANCE", "REUSE_DISTANCE", "fingerprint
 #: reliably caught), unrelated scenes 16+.
 IMAGE_DISTANCE = 12
 
-#: Hamming distance within which a file without a manifest is traced to a sealed original
-#: (``manifest_recovered``; the fingerprint index answers it). Chosen from `python -m bench`
-#: (docs/benchmarks.md, "Stripped copies"), 200 sealed generated photos x 14 transformations
-#: against 10,000 unrelated generated pictures: at 7 bits every JPEG q30-95, resize 25-100 %
-#: and brightness +-15 % copy is recovered (their distances stay 0-6), and a 2 % crop nearly
-#: always; a 5 % crop about three in four, 10 % rarely; screenshots with app bars are found
-#: through the trimmed query hash (evidence.fingerprints). No unrelated picture came within 7
-#: (the nearest was 10 or more). 7 is also what the index serves cheaply: 4 bands of 16 bits,
-#: one-bit neighbourhoods (infra.ledger.fingerprint_index). Recovery never allows on its own:
-#: the original must be this order's and this buyer's (verifier.checks.recovered).
+#: Hamming distance within which a file without a manifest is traced to a sealed original of
+#: the CLAIMED order (``manifest_recovered``; the fingerprint index answers it). Measured by
+#: ``python -m bench.fingerprints`` (docs/benchmarks.md, "Stripped copies"): 200 sealed
+#: generated photos x 14 transformations against 10,000 unrelated generated pictures. At 7 bits
+#: every JPEG q30-95, resize 25-100 % and brightness -15 % copy is recovered (they measure 0-2),
+#: brightness +15 % and a 2 % crop 99 %, a 5 % crop 81 %, a 10 % crop 19 %, screenshots with
+#: app bars 67 % (through the trimmed query hashes, evidence.fingerprints). Unrelated pictures
+#: DO fall within 7: 3e-5 of (picture, original) pairs, 0.56 % of pictures within 7 of some one
+#: of the 200 originals (the nearest was 2 bits away). Among N originals that is about
+#: N x 3e-5 false matches per lookup: 3e-4 among one order's ten files, 30 among 10^6. So this
+#: radius is used only where few originals can match, the claimed order's own (facts prefer
+#: them), and there a false match can lead at most to judging the claim on the claimant's own
+#: sealed capture (verifier.checks.recovered: own order AND own buyer, else no allow). 7 is
+#: also what the index serves cheaply: 4 bands of 16 bits, one-bit band neighbourhoods.
 RECOVERY_DISTANCE = 7
 
-#: The tighter distance within which a copy is traced to ANOTHER order's original (and so
-#: called ``evidence_reused``, which blocks). See RECOVERY_DISTANCE for the figures.
-REUSE_DISTANCE = 3
+#: The distance within which a copy is traced to ANOTHER order's original and called
+#: ``evidence_reused`` (which blocks). Exact re-encodings (JPEG, resize, brightness -15 %)
+#: measured 0-2 bits, so they are all still caught; at 3 bits the pair rate was already 2.5e-6
+#: (2.5 expected false matches per lookup among 10^6 generated originals), so a farther
+#: foreign match accuses no one: the file stays ``no_manifest`` (review).
+REUSE_DISTANCE = 2
 
 
 def _distance(a: str, b: str) -> int:

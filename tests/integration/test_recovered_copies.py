@@ -18,6 +18,7 @@ Adversaries, each tried next to the honest path:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,12 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy import create_engine, text
 
 from bench.fingerprints import screenshot
+from evidence.fingerprints import query_fingerprints, to_int
+from infra.db import session_factory
+from infra.ledger.fingerprint_index import fingerprint_rows
 from infra.settings import Settings
 from orderseal.samples import make_jpeg
 from orderseal.services import Services
@@ -189,3 +194,64 @@ def test_the_workspace_shows_the_recovered_original(
     assert submitted["recovered_evidence_id"] == original
     assert submitted["recovered_file_url"] == f"/v1/evidence/{original}/file"
     assert original in {o["evidence_id"] for o in answer.json()["sealed_originals"]}
+
+
+@pytest.fixture
+def planted(settings: Settings) -> Iterator[Callable[[str, str, int], None]]:
+    """Plant an index row for a sealed original (a false match, made on purpose); removed
+    afterwards (position 99 marks them)."""
+    engine = create_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+
+    def plant(evidence_id: str, order_id: str, value: int) -> None:
+        (row,) = fingerprint_rows(evidence_id, order_id, [value])
+        row.position = 99
+        with sessions.begin() as session:
+            session.add(row)
+
+    yield plant
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM fingerprints WHERE position = 99"))
+    engine.dispose()
+
+
+def _flipped(path: Path, bits: int) -> int:
+    value = to_int(query_fingerprints(path, "image/jpeg")[0])
+    for bit in range(bits):
+        value ^= 1 << (bit * 9)
+    return value
+
+
+def test_an_unrelated_picture_near_another_orders_original_accuses_no_one(
+    received: Received, planted: Callable[[str, str, int], None], services: Services
+) -> None:
+    """The false match the calibration measures (3e-5 per pair within 7 bits): 5 bits from
+    another order's original is beyond REUSE_DISTANCE, so no evidence_reused block."""
+    cast, shipped, _, work = received
+    receipt = _receipt_evidence(services, shipped.order_id)
+    other = make_jpeg(work / "near-foreign.jpg", seed=515151, size=(320, 240))
+    planted(receipt, shipped.order_id, _flipped(other, 5))
+    decided = flows.dispute(cast, flows.register_order(cast), [other])
+    assert flows.codes(decided) == {"no_manifest"}
+    assert decided["verdict"]["decision"] == "review"
+
+
+def test_an_unrelated_picture_near_this_orders_original_of_another_buyer_never_allows(
+    received: Received, planted: Callable[[str, str, int], None], services: Services
+) -> None:
+    cast, shipped, _, work = received
+    receipt = _receipt_evidence(services, shipped.order_id)
+    other = make_jpeg(work / "near-own.jpg", seed=525252, size=(320, 240))
+    planted(receipt, shipped.order_id, _flipped(other, 5))
+    decided = flows.dispute(cast, shipped.order_id, [other], buyer_id="buyer-someone-else")
+    assert "buyer_mismatch" in flows.codes(decided)
+    policy = parse_policy('[decisions]\nallow = ["manifest_recovered"]\n')
+    verdict = services.verifier.with_policy(policy).evaluate_dispute(
+        decided["dispute_id"], now=datetime.now(UTC)
+    )
+    assert verdict.decision == "block"
+
+
+def _receipt_evidence(services: Services, order_id: str) -> str:
+    rows = [e for e in services.ledger.evidence_for_order(order_id) if e.stage == "receipt"]
+    return rows[0].evidence_id

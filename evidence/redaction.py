@@ -13,8 +13,11 @@ unless merchants are shown the buyer's id anyway, they get the file with those p
 * MP4/MOV: the C2PA ``uuid`` box becomes a ``free`` box of the same size filled with zeros
   (removing it would move the media data that the sample tables point to).
 
-The file is read once, in chunks, so memory stays bounded whatever its size. A file that does
-not parse as its type is served as stored: it was not sealed by us, so it holds nothing of ours.
+The file is read in chunks, so memory stays bounded whatever its size. What is served must
+hold no C2PA manifest store: a file that does not parse as its type (a sealed receipt damaged
+on the way: one stray byte, a cut transfer), of a type we do not redact, or with a store left
+where we do not cut (after the image data), is withheld (``buyer_file_withheld``) rather than
+served with the buyer's device certificate. Other files are served as stored.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-__all__ = ["REDACTED_MEDIA_TYPES", "redacted_chunks"]
+from infra.errors import OrderSealError
+
+__all__ = ["REDACTED_MEDIA_TYPES", "BuyerFileWithheldError", "redacted_chunks"]
+
+#: The type UUID of a C2PA manifest store's JUMBF description box ("c2pa" + the JUMBF tail):
+#: every manifest store holds it, and 16 chance bytes in a picture's data never do.
+_MANIFEST_MARK = bytes.fromhex("6332706100110010800000aa00389b71")
 
 _CHUNK = 256 * 1024
 _JPEG_DROPPED = frozenset({0xE1, 0xEB, 0xED, 0xFE})
@@ -40,11 +49,22 @@ class _UnparsableError(Exception):
     """The bytes are not the container their type says."""
 
 
+class BuyerFileWithheldError(OrderSealError):
+    """The file holds something like a C2PA manifest where it could not be removed."""
+
+    code = "buyer_file_withheld"
+    http_status = 403
+
+
 def redacted_chunks(handle: BinaryIO, media_type: str) -> Iterator[bytes]:
     """The file at ``handle`` (positioned at 0) without its identifying metadata, in chunks.
 
     A type we do not redact, or a file that does not parse as ``media_type``, comes back as
-    stored.
+    stored. The check that nothing served holds a C2PA manifest store runs before the first
+    chunk is produced, so a caller that primes the iterator can still answer with an error.
+
+    Raises:
+        BuyerFileWithheldError: ``buyer_file_withheld``: what would be served holds a store.
     """
     walker = {
         "image/jpeg": _jpeg,
@@ -56,14 +76,31 @@ def redacted_chunks(handle: BinaryIO, media_type: str) -> Iterator[bytes]:
         try:
             # Planned first (offsets only, nothing kept): a parse failure half-way must not
             # leave a half-redacted file on the wire.
-            plan = list(walker(handle))
+            plan: list[_Step] | None = list(walker(handle))
         except (_UnparsableError, struct.error):
             plan = None
-        if plan is not None:
-            yield from _emit(handle, plan)
-            return
-    handle.seek(0)
-    yield from _copy(handle, None)
+    else:
+        plan = None
+    if plan is None:
+        plan = [(0, _size(handle), None)]
+    if any(_holds_manifest(handle, offset, length) for offset, length, cut in plan if not cut):
+        raise BuyerFileWithheldError(
+            "the buyer's file holds Content Credentials where they cannot be removed (they "
+            "name the buyer's device): it is withheld from merchants; agents see it"
+        )
+    yield from _emit(handle, plan)
+
+
+def _holds_manifest(handle: BinaryIO, offset: int, length: int) -> bool:
+    """Whether the ``length`` bytes at ``offset`` hold a C2PA manifest store's mark."""
+    handle.seek(offset)
+    tail = b""
+    for data in _copy(handle, length):
+        window = tail + data
+        if _MANIFEST_MARK in window:
+            return True
+        tail = window[-(len(_MANIFEST_MARK) - 1) :]
+    return False
 
 
 # A plan is a list of (offset, length, replacement): copy ``length`` bytes from ``offset``, or,

@@ -86,6 +86,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "the HTTP framework refused a malformed request (a form it cannot parse)",
     ),
     _e("body_too_slow", 408, "the request body paused too long or arrived below the minimum rate"),
+    _e(
+        "buyer_file_withheld",
+        403,
+        "the buyer's file holds Content Credentials that cannot be removed for a merchant",
+    ),
     _e("buyer_not_on_order", 403, "a buyer token was asked for a buyer the order does not name"),
     _e("ca_unknown", 500, "a CA name other than service-ca or device-ca was asked for"),
     _e(

@@ -479,6 +479,36 @@ def test_the_buyer_file_is_as_stored_only_where_merchants_see_the_buyer_id(
     assert np.array_equal(_pixels(served), _pixels(stored))
 
 
+def test_a_damaged_sealed_receipt_is_withheld_from_the_merchant_not_served_raw(
+    world: World, disputed_a: Disputed, work: Path
+) -> None:
+    """Adversary: a merchant counting on a receipt damaged on its way to the dispute (one stray
+    byte after its manifest, as a chat app might leave it) being served as stored, with the
+    buyer's device id and certificate inside."""
+    stored = disputed_a.receipt.read_bytes()
+    jumbf_end = _app11_end(stored)
+    damaged = work / "receipt.damaged.jpg"
+    damaged.write_bytes(stored[:jumbf_end] + b"\x00" + stored[jumbf_end:])
+    dispute = _dispute(world, disputed_a.order_id, [damaged])
+    sha = hashlib.sha256(damaged.read_bytes()).hexdigest()
+    path = f"/v1/merchant/disputes/{dispute['dispute_id']}/files/{sha}"
+    answer = httpx.get(world.base_url + path, headers=_bearer(world.a.key), timeout=60)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (403, "buyer_file_withheld")
+    assert world.buyer_device.device_id.encode() not in answer.content
+
+
+def _app11_end(jpeg: bytes) -> int:
+    """The offset just after the last APP11 (JUMBF) segment of a JPEG's header."""
+    offset, end = 2, 0
+    while jpeg[offset] == 0xFF and jpeg[offset + 1] != 0xDA:
+        length = int.from_bytes(jpeg[offset + 2 : offset + 4], "big")
+        if jpeg[offset + 1] == 0xEB:
+            end = offset + 2 + length
+        offset += 2 + length
+    assert end > 0
+    return end
+
+
 def _pixels(data: bytes) -> Any:
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image.convert("RGB"))

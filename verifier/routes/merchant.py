@@ -91,7 +91,9 @@ def merchant_buyer_file(
     Unless merchants are shown buyer ids (``ORDERSEAL_MERCHANT_BUYER_IDENTITY=full``), the
     file comes without what would identify the buyer across merchants: the C2PA manifest (it
     names the buyer's device and carries its certificate), EXIF, XMP and text chunks. The
-    pictures are unchanged; the bytes, so the SHA-256, differ from ``content_sha256``.
+    pictures are unchanged; the bytes, so the SHA-256, differ from ``content_sha256``. A file
+    whose Content Credentials cannot be cut out (damaged on its way, or of another type) is
+    ``403 buyer_file_withheld``; agents still see it.
 
     Served as an attachment with ``nosniff`` and a sandboxing CSP, in its sniffed media type
     only when that is a photo or video type (``application/octet-stream`` otherwise), so a

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from evidence.reader import NoManifestError, TrustSettings, read_evidence
-from evidence.redaction import redacted_chunks
+from evidence.redaction import BuyerFileWithheldError, redacted_chunks
 from orderseal.samples import make_jpeg, make_mp4
 from tests.support.paths import require_fixtures_dir
 
@@ -142,3 +142,34 @@ def test_a_c2pa_video_from_another_implementation_reads_without_a_manifest(
     with pytest.raises(NoManifestError):
         read_evidence(redacted, trust=NO_TRUST)
     assert _frames(redacted.read_bytes()) == _frames(source.read_bytes()) > 0
+
+
+def _store_mark() -> bytes:
+    """The type UUID of a C2PA manifest store's JUMBF description box."""
+    return bytes.fromhex("6332706100110010800000aa00389b71")
+
+
+@pytest.mark.parametrize("damage", ["stray-byte", "cut-short", "after-the-image"])
+def test_a_damaged_sealed_file_that_still_holds_its_manifest_is_withheld(
+    tmp_path: Path, damage: str
+) -> None:
+    """Adversary: a merchant hoping that a receipt damaged on its way (a chat app's stray byte,
+    a cut transfer) or a store after the image data is served raw, with the buyer's device."""
+    marked = _marked_jpeg(tmp_path)
+    store = _segment(0xEB, b"JP\x00\x01" + b"\x00" * 8 + b"jumd" + _store_mark() + MARK)
+    sealed = marked[:2] + store + marked[2:]
+    damaged = {
+        "stray-byte": sealed[: 2 + len(store)] + b"\x00" + sealed[2 + len(store) :],
+        "cut-short": sealed[: len(sealed) - 40][: 2 + len(store) + 40],
+        "after-the-image": marked + store,
+    }[damage]
+    with pytest.raises(BuyerFileWithheldError) as caught:
+        _redact(damaged, "image/jpeg")
+    assert caught.value.code == "buyer_file_withheld"
+    # Intact, the same file is served, without the store.
+    assert _store_mark() not in _redact(sealed, "image/jpeg")
+
+
+def test_another_type_holding_a_manifest_store_is_withheld() -> None:
+    with pytest.raises(BuyerFileWithheldError):
+        _redact(b"%PDF-1.7 " + _store_mark() + MARK, "application/pdf")

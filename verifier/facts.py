@@ -184,8 +184,9 @@ class FactGatherer:
         """
         recover = with_reuse if recover is None else recover
         media_type = sniff_media_type(file.path)
-        # Of the submitted file itself, also when it is judged on a recovered original.
-        recapture = load_recapture_score(file.path, media_type)
+        # Of the submitted file itself, also when it is judged on a recovered original; only
+        # where a claim is judged (not for the original read back here, nor the public page).
+        recapture = load_recapture_score(file.path, media_type) if recover or with_reuse else None
         similar = self._similar_disputes(file, media_type, dispute_id) if with_reuse else ()
         try:
             report: ReaderReport = read_evidence(file.path, trust=self.trust)

@@ -111,6 +111,11 @@ _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$")
 _MAX_SERIALS = 1000
 #: Buyer captures meant to be live: their own metadata is screened before sealing.
 _SCREENED_STAGES = frozenset({Stage.RECEIPT.value, Stage.REVIEW.value})
+#: A review photo this close (bits of pHash) to another order's sealed picture is a copy of it:
+#: a JPEG re-encode down to q30 or a resize to 25 % stays within 2 bits, and the gate calls a
+#: match this close to another order's original ``evidence_reused`` (``REUSE_DISTANCE``,
+#: docs/benchmarks.md, "Recovered copies").
+REVIEW_COPY_DISTANCE = 2
 
 
 @dataclass(frozen=True)
@@ -595,6 +600,7 @@ class UploadService:
                 assertion = assertion.model_copy(update={"label_sighting": sighting})
             # Of the camera's bytes: sealing does not change what a perceptual hash sees.
             hashes = fingerprint(received.path, media_type)
+            self._check_review_not_a_copy(session, hashes)
             sealed = self._seal_and_store(
                 received, scratch_dir / "sealed", assertion, media_type, title, archives, hashes
             )
@@ -617,6 +623,29 @@ class UploadService:
             idempotency_key=idempotency_key,
         )
         return self._record(row, device, idempotency_key, received, [to_int(h) for h in hashes])
+
+    def _check_review_not_a_copy(self, session: CaptureSession, hashes: list[str]) -> None:
+        """A review photo is not another order's sealed picture, re-saved.
+
+        Adversary: a buyer re-saving someone else's sealed review or unboxing photo (a JPEG
+        re-encode changes every byte, not the picture) and sealing it as their own review. Only
+        near-identical pictures (:data:`REVIEW_COPY_DISTANCE` bits) are refused: a new photo of
+        the same product model is farther apart than that.
+
+        Raises:
+            CaptureSealedElsewhereError: 409 ``capture_sealed_elsewhere``.
+        """
+        if session.stage != Stage.REVIEW.value or not hashes:
+            return
+        found = self.ledger.fingerprints.lookup(
+            [to_int(h) for h in hashes], radius=REVIEW_COPY_DISTANCE
+        )
+        elsewhere = sorted({m.order_id for m in found.matches if m.order_id != session.order_id})
+        if elsewhere:
+            raise CaptureSealedElsewhereError(
+                "this picture is already sealed evidence of another order: a review photo "
+                "shows what you received, take your own"
+            )
 
     def _offline_fields(self, session: CaptureSession) -> dict[str, object]:
         """Offline packing marks (issue 18 §1): a shipment session that replaced a station's

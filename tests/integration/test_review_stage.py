@@ -402,3 +402,23 @@ def test_another_merchants_order_is_unknown_to_the_counter_route(
 ) -> None:
     answer = _counter(live_api, credentials["merchant"], "ORD-NOT-THERE", reviewed.review_file)
     assert (answer.status_code, _code(answer)) == (404, "order_unknown")
+
+
+def test_another_orders_sealed_picture_re_saved_is_not_sealed_as_a_review(
+    reviewed: Reviewed, tmp_path: Path
+) -> None:
+    """Adversary: a buyer re-saving another order's sealed review photo (every byte differs
+    after a JPEG re-encode, the picture does not) and sealing it as the review of their own
+    order, so the platform would answer ``review_sealed`` for it. Refused at the door."""
+    cast = reviewed.cast
+    order_id = flows.register_order(cast)
+    flows.receive(cast, flows.ship(cast, order_id, tmp_path), tmp_path)
+    buyer = cast.buyer()
+    session = buyer.open_review(order_id)
+    copy = _recompressed(reviewed.review_file, tmp_path / "resaved.jpg")
+    with pytest.raises(APIError) as refused:
+        buyer.upload_review(session, copy, title="review.jpg")
+    assert (refused.value.status, refused.value.code) == (409, "capture_sealed_elsewhere")
+    # Their own photo of what they received is sealed.
+    own = make_jpeg(tmp_path / "own-review.jpg", seed=4242, size=(320, 240))
+    assert buyer.upload_review(session, own, title="review.jpg")["evidence_id"]

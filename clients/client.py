@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
 import httpx
@@ -340,11 +340,19 @@ class BuyerClient:
             base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
         )
 
-    def open_receipt(self, label_token: str) -> SessionResponse:
-        """Open a receipt session with the token read from the parcel's QR."""
+    def open_receipt(
+        self, label_token: str, *, entry: Literal["scanned", "link", "typed"] = "scanned"
+    ) -> SessionResponse:
+        """Open a receipt session with the token read from the parcel's QR.
+
+        ``entry`` says how the app got it: its camera ``scanned`` the QR, the phone opened the
+        label ``link``, or the buyer ``typed`` the code (the claim then goes to review).
+        """
         return cast(
             SessionResponse,
-            _check(self.http.post("/v1/receipt-sessions", json={"token": label_token})),
+            _check(
+                self.http.post("/v1/receipt-sessions", json={"token": label_token, "entry": entry})
+            ),
         )
 
     def upload(

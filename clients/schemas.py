@@ -161,6 +161,8 @@ class EvidenceVerdictResponse(TypedDict):
     evidence_id: str | None
     #: The sealed original an unsealed copy was traced to (absent when there is none).
     recovered_evidence_id: NotRequired[str]
+    #: How much a photo looks like a photographed screen (advice; absent for a video).
+    recapture_score: NotRequired[float]
 
 
 class RuleTraceResponse(TypedDict):

@@ -103,3 +103,11 @@ def test_an_entry_outside_the_three_is_refused_before_any_session(
     shipped = flows.ship(cast, flows.register_order(cast), tmp_path)
     response = _open(cast.buyer(), shipped.label_token, claim)
     assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_request")
+
+
+def test_the_buyer_sdk_declares_how_the_label_was_entered(
+    cast: flows.Actors, tmp_path: Path, services: Services
+) -> None:
+    shipped = flows.ship(cast, flows.register_order(cast), tmp_path)
+    session = cast.buyer().open_receipt(shipped.label_token, entry="typed")
+    assert (session["label_entry"], _recorded(services, dict(session))) == ("typed", "typed")

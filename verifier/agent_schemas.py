@@ -226,6 +226,7 @@ TimelineEvent = Literal[
     "label_scanned",
     "label_typed",
     "unboxed",
+    "reviewed",
     "filed",
     "decided",
     "agent_decision",

@@ -187,9 +187,10 @@ def _timeline(
             )
         )
 
+    by_stage = {"shipment": "packed", "receipt": "unboxed", "review": "reviewed"}
     for row in originals:
         add(
-            "packed" if row.stage == "shipment" else "unboxed",
+            by_stage.get(row.stage, "unboxed"),
             row.sealed_at,
             row.device_id,
             row.title,

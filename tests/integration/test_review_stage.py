@@ -422,3 +422,17 @@ def test_another_orders_sealed_picture_re_saved_is_not_sealed_as_a_review(
     # Their own photo of what they received is sealed.
     own = make_jpeg(tmp_path / "own-review.jpg", seed=4242, size=(320, 240))
     assert buyer.upload_review(session, own, title="review.jpg")["evidence_id"]
+
+
+def test_the_agents_timeline_tells_a_review_photo_from_an_unboxing(
+    reviewed: Reviewed, live_api: str, credentials: dict[str, str]
+) -> None:
+    decided = flows.dispute(reviewed.cast, reviewed.order_id, [reviewed.review_file])
+    space = httpx.get(
+        f"{live_api}/v1/disputes/{decided['dispute_id']}/workspace",
+        headers={"Authorization": f"Bearer {credentials['agent']}"},
+        timeout=60,
+    ).json()
+    events = [(e["event"], e["detail"]) for e in space["timeline"]]
+    assert ("reviewed", "review.jpg") in events
+    assert ("unboxed", "review.jpg") not in events

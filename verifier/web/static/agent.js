@@ -16,6 +16,7 @@
     label_scanned: "Label scanned by the buyer",
     label_typed: "Label code typed by the buyer (not scanned)",
     unboxed: "Unboxing sealed by the buyer",
+    reviewed: "Review photo sealed by the buyer",
     filed: "Dispute filed",
     decided: "Decided by OrderSeal",
     agent_decision: "Decision by an agent",

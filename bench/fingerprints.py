@@ -11,6 +11,7 @@ the calibrated radius. Figures only; never a timed test.
 from __future__ import annotations
 
 import io
+import os
 import random
 import statistics
 import tempfile
@@ -228,6 +229,8 @@ def run_index_benchmark(
         "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
         "max_ms": times[-1] * 1000,
         "planted_found": found / max(1, (lookups + 1) // 2),
+        # The machine's run queue when the lookups ended: a shared machine stretches them.
+        "load_average_1m": os.getloadavg()[0],
     }
 
 

@@ -25,9 +25,7 @@ _FRAGMENT_KEY = "t"
 _MAX_PAYLOAD_CHARS = 4096
 #: A label token's alphabet: prefix, then base64url parts joined by dots. A station's
 #: provisional label (printed offline, issue 18 §1) has the same form under its own prefix.
-_TOKEN = re.compile(
-    rf"(?:{LABEL_PREFIX}|{PROVISIONAL_PREFIX})\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
-)
+_TOKEN = re.compile(rf"(?:{LABEL_PREFIX}|{PROVISIONAL_PREFIX})\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
 
 
 def label_url(base_url: str, token: str) -> str:

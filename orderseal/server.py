@@ -29,6 +29,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = [
+    "WORKER_HEALTHCHECK_SECONDS",
     "NoDelayH11Protocol",
     "NoDelayHTTPProtocol",
     "limited_protocol",
@@ -41,6 +42,8 @@ _log = logging.getLogger(__name__)
 #: Settings defaults (infra/settings.py); ``worker_app`` and ``limited_protocol`` set the real.
 _MAX_HEADER_BYTES = 16384
 _MAX_HEADERS = 100
+#: How long ``serve --workers N`` waits for a worker's health answer before replacing it.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 class _HeadersTooLargeError(Exception):
@@ -303,6 +306,10 @@ def run_workers(*, host: str, port: int, workers: int) -> None:
             http="orderseal.server:NoDelayHTTPProtocol",
             log_config=None,
             access_log=False,
+            # uvicorn kills a worker that does not answer its health ping within this, and
+            # starts another: its default of 5 s is less than a worker's start (c2pa, the
+            # ledger, the keys) takes on a busy 2-core host, which then restarts for ever.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     finally:
         if own_dir is not None:

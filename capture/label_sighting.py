@@ -15,7 +15,10 @@ camera would pass on its metadata alone (issue 19 §2). At sealing, this module
   token naming this session's order.
 
 CPU is bounded: at most ``max_frames`` frames are searched, at reduced size, and decoding
-stops after ``budget_seconds`` (then ``complete`` is false and an unseen label stays unseen).
+stops after ``budget_seconds`` of this thread's CPU time (then ``complete`` is false and an
+unseen label stays unseen). CPU time, not wall clock: on a busy host the wall clock ran out
+before the label's frames were reached, so the same honest video was sealed "not seen" or
+"seen" depending on the server's load.
 Frame sizes beyond ``max_frame_pixels`` are not decoded at all.
 
 Adversary: a buyer who films a different parcel's label (another order of theirs, or a photo
@@ -165,7 +168,7 @@ def _sample(
     budget: SightingBudget,
 ) -> LabelSighting:
     interval_ms = max(MIN_INTERVAL_MS, continuity.duration_ms // max(1, budget.max_frames))
-    deadline = time.monotonic() + budget.budget_seconds
+    deadline = time.thread_time() + budget.budget_seconds
     sampled = seen = others = 0
     first_seen: int | None = None
     complete = True
@@ -179,7 +182,7 @@ def _sample(
             start: float | None = None
             next_at = 0.0
             for frame in container.decode(stream):
-                if time.monotonic() > deadline:
+                if time.thread_time() > deadline:
                     complete = False
                     break
                 if sampled >= budget.max_frames:

@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     # Receipt-video label sighting (capture/label_sighting.py, docs/capture.md).
     sighting_max_frames: int = Field(default=40, ge=1, description="frames searched per video")
     sighting_max_width_px: int = Field(default=640, ge=64, description="search frame width")
-    sighting_budget_seconds: float = Field(default=8.0, ge=0, description="decode wall clock")
+    sighting_budget_seconds: float = Field(default=8.0, ge=0, description="CPU seconds per video")
     sighting_gap_bound_ms: int = Field(default=1000, ge=1, description="largest timestamp step")
     sighting_max_frame_pixels: int = Field(
         default=3840 * 2160, description="larger frames are not decoded"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from clients.client import DeviceKey, PlatformClient, StationClient
 from orderseal.samples import make_jpeg, make_mp4
@@ -23,6 +23,10 @@ from tests.support.paths import repo_root
 from tests.support.require import missing
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
+# Playwright's assertions wait 5 s by default, apart from the page's own timeout; a 2-core CI
+# host running three test workers needs longer for an upload to be sealed and shown.
+EXPECT_TIMEOUT_MS = 30_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 BUYER_ID = "buyer-web-2001"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -38,15 +38,17 @@ lint: $(STAMP)
 # The suite runs on the embedded backends (SQLite + local folder), then the suites that touch
 # the ledger and the store run again production-shaped (PostgreSQL at 127.0.0.1:5432 + S3 on a
 # SeaweedFS the tests start on loopback). Unit, conformance, interop, fuzz and bench tests do
-# not depend on the backend and run once. Test files are spread over $(TEST_WORKERS) pytest-xdist
-# workers (--dist loadfile: a file's module fixtures, such as one server per module, stay on one
-# worker); every test has its own home, database and ports, so workers never share state.
-BACKEND_TESTS := tests/integration tests/e2e tests/browser
+# not depend on the backend and run once, and so do the files marked backend_independent (the
+# browser pages, HSM/KMS signing, the OpenAPI clients, headers, JSON limits, key leaks): they test
+# the page, the signer or the HTTP surface, which are the same on either backend. Test files are
+# spread over $(TEST_WORKERS) pytest-xdist workers (--dist loadfile: a file's module fixtures, such
+# as one server per module, stay on one worker); every test has its own home, database and ports, so workers never share state.
+BACKEND_TESTS := tests/integration tests/e2e
 TEST_WORKERS ?= 3
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 test: system-deps $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL); status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
-	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) $(BACKEND_TESTS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
+	ORDERSEAL_TEST_DATABASE=postgres ORDERSEAL_TEST_STORAGE=s3 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m 'not backend_independent' $(BACKEND_TESTS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
 
 # Benchmarks (never part of `make test` timing): full run rewrites docs/benchmarks.md;
 # the quick one (small inputs, under a minute) only writes $(BENCH_QUICK_JSON).

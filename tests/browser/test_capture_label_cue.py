@@ -32,6 +32,8 @@ from tests.browser.test_capture_states import _label_text, _page
 from tests.support import flows
 from tests.support.y4m import scene_with, write_y4m
 
+pytestmark = pytest.mark.backend_independent
+
 RECORD_SECONDS = 3.0
 #: label_cue.js decodes at most once every 250 ms.
 MAX_DECODES_PER_SECOND = 4

@@ -42,6 +42,8 @@ from tests.support import flows
 from tests.support.keys_cli import check_keys
 from tests.support.y4m import scene_with, write_y4m
 
+pytestmark = pytest.mark.backend_independent
+
 HELP_URL = "https://help.platform.example/after-sales"
 VIDEO_SECONDS = 12
 

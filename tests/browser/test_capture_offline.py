@@ -17,12 +17,15 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect
 
 from orderseal.services import Services
 from tests.browser.conftest import ShippedOrder
 from tests.support.y4m import scene_with, write_y4m
+
+pytestmark = pytest.mark.backend_independent
 
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 30_000

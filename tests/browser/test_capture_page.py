@@ -20,6 +20,8 @@ from tests.browser.conftest import ShippedOrder
 from tests.conftest import make_settings
 from tests.support.y4m import scene_with, write_y4m
 
+pytestmark = pytest.mark.backend_independent
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 TIMEOUT_MS = 30_000

@@ -33,6 +33,8 @@ from tests.conftest import make_settings
 from tests.support.paths import repo_root
 from tests.support.y4m import scene_with, write_y4m
 
+pytestmark = pytest.mark.backend_independent
+
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 30_000
 HELP_URL = "https://help.platform.example/after-sales"

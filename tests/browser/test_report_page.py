@@ -11,6 +11,8 @@ from playwright.sync_api import Browser
 from orderseal.samples import make_jpeg
 from tests.support import flows
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def decided(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
@@ -21,6 +22,8 @@ from orderseal.services import Services
 from tests.browser.conftest import ShippedOrder
 from tests.support.y4m import scene_with, write_y4m
 from verifier.public import STAGE_WORDS
+
+pytestmark = pytest.mark.backend_independent
 
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 30_000

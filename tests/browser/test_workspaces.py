@@ -43,6 +43,8 @@ from tests.support import flows
 from tests.support.cli import run_main
 from tests.support.paths import repo_root
 
+pytestmark = pytest.mark.backend_independent
+
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 #: A buyer-chosen filename and a merchant statement that would run script if set as HTML.

@@ -24,6 +24,8 @@ from tests.support import flows
 from tests.support.keys_cli import check_keys, run_keys
 from tests.support.softhsm import SOFTHSM_MODULE, HSMToken, SoftHSM
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def token(softhsm: SoftHSM) -> HSMToken:

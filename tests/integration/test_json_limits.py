@@ -20,6 +20,8 @@ from infra.settings import Settings
 from orderseal.app import create_app
 from orderseal.services import Services
 
+pytestmark = pytest.mark.backend_independent
+
 
 def _api_routes(router: Any) -> Iterator[APIRoute]:
     """Every API route, through the routers included (FastAPI keeps those as their own)."""

@@ -26,6 +26,8 @@ from infra.settings import Settings
 from tests.support import flows
 from tests.support.keys_cli import run_keys
 
+pytestmark = pytest.mark.backend_independent
+
 _MARKERS = (b"PRIVATE KEY", b"-----BEGIN EC", b"-----BEGIN ENCRYPTED")
 
 

@@ -33,6 +33,8 @@ from tests.support import flows
 from tests.support.keys_cli import check_keys
 from tests.support.moto_kms import MOTO_CREDENTIALS, MotoServer
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[MotoServer]:

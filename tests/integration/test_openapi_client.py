@@ -24,6 +24,8 @@ from orderseal.samples import make_jpeg, make_png
 from tests.support import flows
 from tests.support.spec_client import SpecAPIError, SpecClient, SpecError
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def spec(live_api: str) -> dict[str, Any]:

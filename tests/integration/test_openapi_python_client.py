@@ -25,6 +25,8 @@ from orderseal.samples import make_jpeg
 from tests.support import flows
 from tests.support.openapi_generator import PACKAGE, generate_client
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def generated(live_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:

@@ -14,6 +14,8 @@ import pytest
 
 from tests.support import flows
 
+pytestmark = pytest.mark.backend_independent
+
 PAGES = ["/capture", "/agent", "/seller", "/verify", "report"]
 
 

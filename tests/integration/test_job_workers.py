@@ -126,16 +126,24 @@ def _dispute(services: Services, tag: str) -> str:
     return dispute.dispute_id
 
 
+_HANG_VERIFICATION = """
+import threading
+from verifier.file_jobs import FileVerification
+FileVerification.run = lambda self, job: threading.Event().wait()
+"""
+
+
 def test_a_worker_whose_job_hangs_past_the_run_limit_exits_to_be_restarted(
     settings: Settings, video: Path, tmp_path: Path
 ) -> None:
-    """A handler that outlives ``ORDERSEAL_JOBS_MAX_RUN_SECONDS`` (here the 150 MB video's
-    verification against a 0.3 s limit) cannot be stopped from outside: the worker exits with
-    status 70 for its supervisor to restart, and the job stays pending for the next worker."""
-    hung = settings.model_copy(update={"jobs_max_run_seconds": 0.3, "jobs_lease_seconds": 0.6})
+    """A handler that outlives ``ORDERSEAL_JOBS_MAX_RUN_SECONDS`` cannot be stopped from
+    outside: the worker exits with status 70 for its supervisor to restart, and the job stays
+    pending for the next worker. The worker's verification handler is made to block for ever
+    (a real video's verification can finish inside any short limit on a fast host)."""
+    hung = settings.model_copy(update={"jobs_max_run_seconds": 0.5, "jobs_lease_seconds": 1.5})
     services = build_services(hung)
     job = _attach(services, _dispute(services, "hung"), video, tmp_path)
-    worker = start_worker(hung)
+    worker = start_worker(hung, prologue=_HANG_VERIFICATION)
     try:
         status = worker.wait(timeout=120)
     finally:

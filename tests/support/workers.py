@@ -15,10 +15,19 @@ __all__ = ["start_worker", "stop_worker"]
 _WORKER = [sys.executable, "-c", "from orderseal.cli import main; main()", "worker"]
 
 
-def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    """``orderseal worker`` in its own process, configured by ``settings``."""
+def start_worker(settings: Settings, *, prologue: str = "") -> subprocess.Popen[bytes]:
+    """``orderseal worker`` in its own process, configured by ``settings``; ``prologue`` is
+    Python run in that process first (a test uses it to make a job's handler hang)."""
     env = {**os.environ, **settings_env(settings)}
-    return subprocess.Popen(_WORKER, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = _WORKER
+    if prologue:
+        command = [
+            sys.executable,
+            "-c",
+            f"{prologue}\nfrom orderseal.cli import main; main()",
+            "worker",
+        ]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:

@@ -42,7 +42,8 @@ lint: $(STAMP)
 # browser pages, HSM/KMS signing, the OpenAPI clients, headers, JSON limits, key leaks): they test
 # the page, the signer or the HTTP surface, which are the same on either backend. Test files are
 # spread over $(TEST_WORKERS) pytest-xdist workers (--dist loadfile: a file's module fixtures, such
-# as one server per module, stay on one worker); every test has its own home, database and ports, so workers never share state.
+# as one server per module, stay on one worker); every test has its own home, database and
+# ports, so workers never share state.
 BACKEND_TESTS := tests/integration tests/e2e
 TEST_WORKERS ?= 3
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile

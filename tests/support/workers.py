@@ -12,21 +12,14 @@ from tests.support.databases import settings_env
 
 __all__ = ["start_worker", "stop_worker"]
 
-_WORKER = [sys.executable, "-c", "from orderseal.cli import main; main()", "worker"]
+_RUN_WORKER = "from orderseal.cli import main; main()"
 
 
 def start_worker(settings: Settings, *, prologue: str = "") -> subprocess.Popen[bytes]:
     """``orderseal worker`` in its own process, configured by ``settings``; ``prologue`` is
     Python run in that process first (a test uses it to make a job's handler hang)."""
     env = {**os.environ, **settings_env(settings)}
-    command = _WORKER
-    if prologue:
-        command = [
-            sys.executable,
-            "-c",
-            f"{prologue}\nfrom orderseal.cli import main; main()",
-            "worker",
-        ]
+    command = [sys.executable, "-c", f"{prologue}\n{_RUN_WORKER}", "worker"]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
